@@ -1,0 +1,377 @@
+"""pandas operators: which call becomes which DAG node, with what description.
+
+Every supported method is one entry of ``_frame_handlers`` (or of the Series
+expression tables); ``install`` patches each where it is defined and dispatches on
+the receiver's type, so DataFrame and Series may share an ``NDFrame`` method.
+"""
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from typing import Any, Callable, Dict, List, Optional
+
+import numpy as np
+import pandas as pd
+
+from lester_inspect.backends.formatting import column_list, short_repr
+from lester_inspect.backends.series_expressions import (column_expression, expression_of,
+                                                        series_handlers, string_method_handlers)
+from lester_inspect.instrumentation.dag import DagNode, OperatorType
+from lester_inspect.instrumentation.run import InstrumentedRun, OperatorCall
+from lester_inspect.instrumentation.tracking import Tracked
+
+T = OperatorType
+
+
+def defining_class(cls: type, name: str) -> Optional[type]:
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            return klass
+    return None
+
+
+def _output(call: OperatorCall, result: Any) -> Any:
+    """The object an operator produced: its result, or the receiver for ``inplace=True``."""
+    if result is None and call.kwargs.get("inplace"):
+        return call.args[0]
+    return result
+
+
+def _columns(obj: Any) -> List:
+    if isinstance(obj, pd.DataFrame):
+        return list(obj.columns)
+    if isinstance(obj, pd.Series):
+        return [obj.name]
+    return []
+
+
+def _node(call: OperatorCall, operator_type: OperatorType, description: str, result: Any,
+          inputs: List[Any], location=None) -> Optional[DagNode]:
+    output = _output(call, result)
+    if not isinstance(output, (pd.DataFrame, pd.Series)):
+        return None
+    parents = [call.run.input_node(value, call.location) for value in inputs]
+    return call.run.add_node(operator_type, call.function, location or call.location, description,
+                             _columns(output), parents, output)
+
+
+def unary(operator_type: OperatorType, describe: Callable[[OperatorCall], str]):
+    """An operator with the receiver as its only input."""
+
+    def handle(call: OperatorCall, result: Any) -> None:
+        _node(call, operator_type, describe(call), result, [call.args[0]])
+
+    return handle
+
+
+# -- data sources -------------------------------------------------------------------------------
+
+def read_file(call: OperatorCall, result: Any) -> None:
+    path = call.arg(0, "filepath_or_buffer", call.kwargs.get("path"))
+    name = os.path.basename(path) if isinstance(path, (str, os.PathLike)) else type(path).__name__
+    _node(call, T.DATA_SOURCE, f"Read {name}", result, [])
+
+
+def frame_constructor(call: OperatorCall, result: Any) -> None:
+    frame, data = call.args[0], call.arg(1, "data")
+    values = data.values() if isinstance(data, dict) else data if isinstance(data, (list, tuple)) else [data]
+    tracked = [v for v in values if call.run.tracked(v) is not None]
+    if tracked:
+        call.run.add_node(T.PROJECTION_MODIFY, call.function, call.location,
+                          f"Create DataFrame from {type(data).__name__}", _columns(frame),
+                          [call.run.input_node(v, call.location) for v in tracked], frame)
+    else:
+        call.run.add_node(T.DATA_SOURCE, call.function, call.location,
+                          f"Create DataFrame from {type(data).__name__}", _columns(frame), output=frame)
+
+
+# -- projections and selections ---------------------------------------------------------------------
+
+def _is_mask(key: Any) -> bool:
+    if isinstance(key, (pd.Series, np.ndarray, pd.Index)):
+        return key.dtype == bool or str(key.dtype) == "boolean"
+    return isinstance(key, list) and bool(key) and all(isinstance(k, (bool, np.bool_)) for k in key)
+
+
+def _mask_description(call: OperatorCall, mask: Any) -> str:
+    expression = expression_of(call.run, mask)
+    return f"Select: {expression.text}" if expression is not None else "Select: by boolean mask"
+
+
+def _select(call: OperatorCall, result: Any, frame: Any, rows: Any, columns: Any = None) -> None:
+    """Rows (and optionally columns) chosen by a mask, labels or positions."""
+    if _is_mask(rows):
+        description = _mask_description(call, rows)
+        inputs = [frame] + ([rows] if _mask_from_elsewhere(call, frame, rows) else [])
+    else:
+        description = f"Select rows: {short_repr(rows)}"
+        inputs = [frame]
+    if columns is not None and not _is_full_slice(columns):
+        description += f", project {column_list(columns)}"
+    _node(call, T.SELECTION, description, result, inputs)
+
+
+def _mask_from_elsewhere(call: OperatorCall, frame: Any, mask: Any) -> bool:
+    expression = expression_of(call.run, mask)
+    tracked = call.run.tracked(frame)
+    return expression is None or tracked is None or expression.base is not tracked.node or bool(expression.others)
+
+
+def _is_full_slice(key: Any) -> bool:
+    return isinstance(key, slice) and key == slice(None)
+
+
+def frame_getitem(call: OperatorCall, result: Any) -> None:
+    frame, key = call.args[0], call.args[1]
+    if isinstance(result, pd.Series):
+        base = call.run.input_node(frame, call.location)
+        call.run.objects.set(result, Tracked(expression=column_expression(call, base, key)))
+    elif _is_mask(key) or isinstance(key, slice):
+        _select(call, result, frame, key)
+    else:
+        _node(call, T.PROJECTION, f"Project: {column_list(result.columns)}", result, [frame])
+
+
+def indexer_getitem(call: OperatorCall, result: Any) -> None:
+    """``df.loc[...]`` and ``df.iloc[...]``: rows, columns or both."""
+    frame, key = call.args[0].obj, call.args[1]
+    rows, columns = key if isinstance(key, tuple) and len(key) == 2 else (key, None)
+    if not isinstance(result, (pd.DataFrame, pd.Series)):
+        return
+    if _is_full_slice(rows):
+        if isinstance(result, pd.Series):
+            base = call.run.input_node(frame, call.location)
+            call.run.objects.set(result, Tracked(expression=column_expression(call, base, columns)))
+        else:
+            _node(call, T.PROJECTION, f"Project: {column_list(result.columns)}", result, [frame])
+    elif isinstance(result, pd.DataFrame) or columns is not None:
+        _select(call, result, frame, rows, columns)
+
+
+def frame_setitem(call: OperatorCall, result: Any) -> None:
+    frame, key, value = call.args[0], call.args[1], call.args[2]
+    expression = expression_of(call.run, value)
+    if expression is not None:
+        parents = [call.run.input_node(frame, call.location), *expression.parents]
+        described = expression.text
+    else:
+        parents = [call.run.input_node(frame, call.location)]
+        if call.run.tracked(value) is not None or hasattr(value, "shape"):
+            parents.append(call.run.input_node(value, call.location))
+        described = short_repr(value)
+    source = call.run.call_sites.source_for(call.location)
+    statement = source.enclosing_assignment(call.location) if source else call.location
+    call.run.add_node(T.PROJECTION_MODIFY, call.function, statement, f"Set column {key!r}: {described}",
+                      _columns(frame), parents, frame)
+
+
+def drop(call: OperatorCall, result: Any) -> None:
+    labels, axis = call.arg(1, "labels"), call.arg(2, "axis", 0)
+    columns, index = call.kwargs.get("columns"), call.kwargs.get("index")
+    if columns is not None or (labels is not None and axis in (1, "columns")):
+        _node(call, T.PROJECTION, f"Drop columns {column_list(columns if columns is not None else labels)}",
+              result, [call.args[0]])
+    else:
+        rows = index if index is not None else labels
+        _node(call, T.SELECTION, f"Drop rows {short_repr(rows)}", result, [call.args[0]])
+
+
+def dropna(call: OperatorCall, result: Any) -> None:
+    subset = call.kwargs.get("subset")
+    scope = f" in {column_list(subset)}" if subset is not None else ""
+    if call.kwargs.get("axis", 0) in (1, "columns"):
+        _node(call, T.PROJECTION, "Drop columns with missing values", result, [call.args[0]])
+    else:
+        _node(call, T.SELECTION, f"Drop rows with missing values{scope}", result, [call.args[0]])
+
+
+def _describe_sample(call: OperatorCall) -> str:
+    n, frac = call.arg(1, "n"), call.kwargs.get("frac")
+    return f"Sample {frac:.0%} of rows" if frac is not None else f"Sample {n if n is not None else 1} rows"
+
+
+# -- joins, group-bys, concatenation --------------------------------------------------------------
+
+def merge(call: OperatorCall, result: Any) -> None:
+    left, right = call.args[0], call.arg(1, "right")
+    how = call.arg(2, "how", "inner")
+    on, left_on, right_on = call.arg(3, "on"), call.arg(4, "left_on"), call.arg(5, "right_on")
+    if on is not None:
+        keys = f"on {column_list(on)}"
+    elif left_on is not None or right_on is not None:
+        keys = f"on {column_list(left_on)} = {column_list(right_on)}"
+    elif call.kwargs.get("left_index") or call.kwargs.get("right_index"):
+        keys = "on index"
+    else:
+        keys = "on common columns" if how != "cross" else ""
+    _node(call, T.JOIN, f"{how.capitalize()} join {keys}".rstrip(), result, [left, right])
+
+
+def join(call: OperatorCall, result: Any) -> None:
+    left, other = call.args[0], call.arg(1, "other")
+    on, how = call.arg(2, "on"), call.arg(3, "how", "left")
+    others = list(other) if isinstance(other, (list, tuple)) else [other]
+    keys = f"on {column_list(on)}" if on is not None else "on index"
+    _node(call, T.JOIN, f"{how.capitalize()} join {keys}", result, [left, *others])
+
+
+def concat(call: OperatorCall, result: Any) -> None:
+    objs = call.arg(0, "objs")
+    frames = list(objs.values()) if isinstance(objs, dict) else list(objs)
+    axis = call.arg(1, "axis", 0)
+    direction = "columns" if axis in (1, "columns") else "rows"
+    _node(call, T.CONCATENATION, f"Concatenate {len(frames)} {direction}", result, frames)
+
+
+def groupby_aggregate(name: str):
+    def handle(call: OperatorCall, result: Any) -> None:
+        grouped = call.args[0]
+        keys = grouped.keys
+        if isinstance(keys, pd.Series):
+            keys = keys.name
+        elif keys is None:
+            keys = grouped.level
+        parts = [short_repr(a) for a in call.args[1:]]
+        parts += [f"{k}={short_repr(v)}" for k, v in call.kwargs.items()]
+        selected = f"{grouped.obj.name}." if isinstance(grouped.obj, pd.Series) else ""
+        aggregation = f"{selected}{name}({', '.join(parts)})"
+        _node(call, T.GROUP_BY_AGG, f"Group by {column_list(keys)}: {aggregation}", result, [grouped.obj])
+
+    return handle
+
+
+def groupby_getitem(call: OperatorCall, result: Any) -> None:
+    # The selected column of a group-by is a Series pandas makes internally; it
+    # carries the rows of the grouped frame.
+    frame_node = call.run.input_node(call.args[0].obj, call.location)
+    if frame_node is not None:
+        call.run.set_producer(result.obj, frame_node)
+
+
+def alias(call: OperatorCall, result: Any) -> None:
+    """Conversions (``to_numpy``, ``values``) hand on the same rows: same producer, no node."""
+    node = call.run.input_node(call.args[0], call.location)
+    if node is not None:
+        call.run.set_producer(result, node)
+
+
+_AGGREGATIONS = ("agg", "aggregate", "mean", "sum", "count", "size", "min", "max", "median", "std",
+                 "var", "first", "last", "nunique", "prod")
+
+
+def _frame_handlers() -> Dict[type, Dict[str, Callable]]:
+    from pandas.core.groupby.generic import DataFrameGroupBy, SeriesGroupBy
+    from pandas.core.indexing import _iLocIndexer, _LocIndexer
+
+    frame = {
+        "__init__": frame_constructor,
+        "__getitem__": frame_getitem,
+        "__setitem__": frame_setitem,
+        "query": unary(T.SELECTION, lambda c: f"Select: {c.arg(1, 'expr')}"),
+        "dropna": dropna,
+        "drop_duplicates": unary(T.SELECTION, lambda c: "Drop duplicate rows" + (
+            f" by {column_list(c.arg(1, 'subset'))}" if c.arg(1, "subset") is not None else "")),
+        "head": unary(T.SELECTION, lambda c: f"First {c.arg(1, 'n', 5)} rows"),
+        "tail": unary(T.SELECTION, lambda c: f"Last {c.arg(1, 'n', 5)} rows"),
+        "sample": unary(T.SELECTION, _describe_sample),
+        "sort_values": unary(T.SORT, lambda c: f"Sort by {column_list(c.arg(1, 'by'))}"),
+        "explode": unary(T.RESHAPE, lambda c: f"Explode {column_list(c.arg(1, 'column'))}"),
+        "drop": drop,
+        "fillna": unary(T.PROJECTION_MODIFY, lambda c: f"Fill missing values with {short_repr(c.arg(1, 'value'))}"),
+        "replace": unary(T.PROJECTION_MODIFY, lambda c: (
+            f"Replace {short_repr(c.arg(1, 'to_replace'))} with {short_repr(c.arg(2, 'value'))}")),
+        "astype": unary(T.PROJECTION_MODIFY, lambda c: f"Cast to {short_repr(c.arg(1, 'dtype'))}"),
+        "assign": assign,
+        "rename": unary(T.PROJECTION, lambda c: f"Rename {short_repr(c.kwargs.get('columns', c.arg(1, 'mapper')))}"),
+        "reset_index": unary(T.PROJECTION_MODIFY, lambda c: "Reset index" + (
+            " (drop it)" if c.kwargs.get("drop") else " into columns")),
+        "merge": merge,
+        "join": join,
+        "to_numpy": alias,
+    }
+    series = dict(series_handlers())
+    series.update({"to_numpy": alias})
+    for name in ("dropna", "head", "tail", "sample", "sort_values", "drop_duplicates"):
+        series[name] = frame[name]
+    series["__getitem__"] = series_getitem
+    grouped = {name: groupby_aggregate(name) for name in _AGGREGATIONS}
+    from pandas.core.strings.accessor import StringMethods
+
+    return {
+        pd.DataFrame: frame,
+        pd.Series: series,
+        DataFrameGroupBy: {**grouped, "__getitem__": groupby_getitem},
+        SeriesGroupBy: dict(grouped),
+        _LocIndexer: {"__getitem__": indexer_getitem},
+        _iLocIndexer: {"__getitem__": indexer_getitem},
+        StringMethods: string_method_handlers(),
+    }
+
+
+def assign(call: OperatorCall, result: Any) -> None:
+    parents = [call.run.input_node(call.args[0], call.location)]
+    parts = []
+    for name, value in call.kwargs.items():
+        expression = expression_of(call.run, value)
+        parts.append(f"{name} = {expression.text if expression is not None else short_repr(value)}")
+        if expression is not None:
+            parents.extend(expression.parents)
+    output = _output(call, result)
+    call.run.add_node(T.PROJECTION_MODIFY, call.function, call.location, f"Assign {'; '.join(parts)}",
+                      _columns(output), parents, output)
+
+
+def series_getitem(call: OperatorCall, result: Any) -> None:
+    series, key = call.args[0], call.args[1]
+    if isinstance(result, pd.Series) and (_is_mask(key) or isinstance(key, slice)):
+        _select(call, result, series, key)
+
+
+_FUNCTIONS = {
+    "read_csv": read_file,
+    "read_parquet": read_file,
+    "read_json": read_file,
+    "merge": merge,
+    "concat": concat,
+}
+
+
+class PandasBackend:
+    def __init__(self, run: InstrumentedRun):
+        self.run = run
+
+    def install(self, patches) -> None:
+        run = self.run
+        for name, handler in _FUNCTIONS.items():
+            patches.apply(pd, name, run.wrap(getattr(pd, name), handler))
+        by_owner: Dict[tuple, Dict[type, Callable]] = defaultdict(dict)
+        for cls, handlers in _frame_handlers().items():
+            for name, handler in handlers.items():
+                owner = defining_class(cls, name)
+                if owner is not None:
+                    by_owner[(owner, name)][cls] = handler
+        for (owner, name), per_type in by_owner.items():
+            patches.apply(owner, name, run.wrap(vars(owner)[name], _dispatch(per_type)))
+        for cls in (pd.DataFrame, pd.Series):
+            values = vars(cls)["values"]
+            patches.apply(cls, "values", property(run.wrap(values.fget, alias), doc=values.__doc__))
+
+
+def _dispatch(per_type: Dict[type, Callable]) -> Callable:
+    if len(per_type) == 1:
+        (cls, handler), = per_type.items()
+
+        def only(call: OperatorCall, result: Any) -> None:
+            if isinstance(call.args[0], cls):
+                handler(call, result)
+
+        return only
+
+    def dispatch(call: OperatorCall, result: Any) -> None:
+        receiver = call.args[0]
+        for cls, handler in per_type.items():
+            if isinstance(receiver, cls):
+                handler(call, result)
+                return
+
+    return dispatch

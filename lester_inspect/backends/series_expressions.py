@@ -1,0 +1,180 @@
+"""Series computed by user code from frame columns: ``df['a'] > 3``, ``df['s'].str.lower()``.
+
+They do not become nodes of their own. They are remembered as *pending*
+expressions over the frame they were taken from and
+
+* give selections and new columns their description (``Select: county isin [...]``),
+* become one node (a projection, or a modifying projection for a computed Series)
+  only when they flow into another operator as data, e.g. as labels into ``fit``.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Optional, Tuple
+
+import pandas as pd
+
+from lester_inspect.backends.formatting import short_repr
+from lester_inspect.instrumentation.dag import CodeLocation, DagNode, FunctionInfo, OperatorType
+from lester_inspect.instrumentation.run import InstrumentedRun, OperatorCall
+from lester_inspect.instrumentation.tracking import Tracked
+
+ATOM = 9
+# Display precedence of the operators (higher binds tighter), used to parenthesise.
+_BINARY = {
+    "__or__": ("|", 1), "__ror__": ("|", 1), "__xor__": ("^", 2), "__rxor__": ("^", 2),
+    "__and__": ("&", 2), "__rand__": ("&", 2),
+    "__eq__": ("==", 3), "__ne__": ("!=", 3), "__lt__": ("<", 3), "__le__": ("<=", 3),
+    "__gt__": (">", 3), "__ge__": (">=", 3),
+    "__add__": ("+", 4), "__radd__": ("+", 4), "__sub__": ("-", 4), "__rsub__": ("-", 4),
+    "__mul__": ("*", 5), "__rmul__": ("*", 5), "__truediv__": ("/", 5), "__rtruediv__": ("/", 5),
+    "__floordiv__": ("//", 5), "__rfloordiv__": ("//", 5), "__mod__": ("%", 5), "__rmod__": ("%", 5),
+    "__pow__": ("**", 6), "__rpow__": ("**", 6),
+}
+_UNARY = {"__invert__": "~", "__neg__": "-"}
+_METHODS = ("isin", "apply", "map", "fillna", "astype", "replace", "isna", "notna", "isnull",
+            "notnull", "between", "abs", "round", "clip", "where", "mask")
+_STRING_METHODS = ("lower", "upper", "strip", "lstrip", "rstrip", "len", "contains", "startswith",
+                  "endswith", "replace", "slice", "get", "split", "title", "capitalize", "match",
+                  "extract", "count", "find", "zfill", "pad", "cat", "isdigit", "isnumeric", "isalpha")
+
+
+class SeriesExpression:
+    """A Series computed row by row from the rows of ``base`` (the node of its frame)."""
+
+    __slots__ = ("text", "precedence", "base", "others", "location", "function", "is_column")
+
+    def __init__(self, text: str, precedence: int, base: DagNode, others: Tuple[DagNode, ...],
+                 location: CodeLocation, function: FunctionInfo, is_column: bool = False):
+        self.text = text
+        self.precedence = precedence
+        self.base = base
+        self.others = others
+        self.location = location
+        self.function = function
+        self.is_column = is_column
+
+    @property
+    def parents(self) -> Tuple[DagNode, ...]:
+        return (self.base, *self.others)
+
+    def materialize(self, run: InstrumentedRun, series: Any) -> DagNode:
+        name = getattr(series, "name", None)
+        if self.is_column:
+            return run.add_node(OperatorType.PROJECTION, self.function, self.location,
+                                f"Project: {short_repr([name])}", [name], self.parents)
+        return run.add_node(OperatorType.PROJECTION_MODIFY, self.function, self.location,
+                            f"Compute: {self.text}", [name if name is not None else self.text],
+                            self.parents)
+
+
+def expression_of(run: InstrumentedRun, value: Any) -> Optional[SeriesExpression]:
+    """The expression a tracked Series stands for (a node's Series counts as its column)."""
+    tracked = run.tracked(value)
+    if tracked is None:
+        return None
+    if tracked.expression is not None:
+        return tracked.expression
+    if isinstance(value, pd.Series) and tracked.node is not None:
+        name = value.name if value.name is not None else "series"
+        return SeriesExpression(str(name), ATOM, tracked.node, (), tracked.node.code_location,
+                                tracked.node.function, is_column=True)
+    return None
+
+
+def column_expression(call: OperatorCall, frame_node: DagNode, column: Any) -> SeriesExpression:
+    return SeriesExpression(str(column), ATOM, frame_node, (), call.location, call.function, is_column=True)
+
+
+def _render(run: InstrumentedRun, value: Any) -> Tuple[str, int, Optional[SeriesExpression]]:
+    expression = expression_of(run, value)
+    if expression is not None:
+        return expression.text, expression.precedence, expression
+    return short_repr(value), ATOM, None
+
+
+def _combine(call: OperatorCall, text: str, precedence: int, operands) -> Optional[SeriesExpression]:
+    expressions = [e for e in operands if e is not None]
+    if not expressions:
+        return None
+    base = expressions[0].base
+    others = []
+    for expression in expressions:
+        for node in expression.parents:
+            if node is not base and node not in others:
+                others.append(node)
+    return SeriesExpression(text, precedence, base, tuple(others), call.location, call.function)
+
+
+def _track(call: OperatorCall, result: Any, expression: Optional[SeriesExpression]) -> None:
+    if expression is not None and isinstance(result, pd.Series):
+        call.run.objects.set(result, Tracked(expression=expression))
+
+
+def binary_handler(dunder: str):
+    symbol, precedence = _BINARY[dunder]
+    reflected = dunder.startswith("__r") and dunder not in ("__rshift__",)
+
+    def handle(call: OperatorCall, result: Any) -> None:
+        run = call.run
+        left, right = call.args[0], call.arg(1, "other")
+        if reflected:
+            left, right = right, left
+        left_text, left_precedence, left_expression = _render(run, left)
+        right_text, right_precedence, right_expression = _render(run, right)
+        if left_precedence < precedence:
+            left_text = f"({left_text})"
+        if right_precedence <= precedence and right_precedence != ATOM:
+            right_text = f"({right_text})"
+        _track(call, result, _combine(call, f"{left_text} {symbol} {right_text}", precedence,
+                                      (left_expression, right_expression)))
+
+    return handle
+
+
+def unary_handler(dunder: str):
+    symbol = _UNARY[dunder]
+
+    def handle(call: OperatorCall, result: Any) -> None:
+        text, precedence, expression = _render(call.run, call.args[0])
+        if precedence < ATOM:
+            text = f"({text})"
+        _track(call, result, _combine(call, f"{symbol}{text}", 7, (expression,)))
+
+    return handle
+
+
+def method_handler(name: str, accessor: str = ""):
+    """``s.isin([...])`` reads as ``s isin [...]``; other methods as ``s.name(args)``."""
+
+    def handle(call: OperatorCall, result: Any) -> None:
+        receiver = call.args[0]
+        series = getattr(receiver, "_data", receiver) if accessor else receiver
+        text, precedence, expression = _render(call.run, series)
+        if expression is None:
+            return
+        arguments = [short_repr(a) for a in call.args[1:]]
+        arguments += [f"{k}={short_repr(v)}" for k, v in call.kwargs.items()]
+        if name == "isin":
+            if precedence < ATOM:
+                text = f"({text})"
+            _track(call, result, _combine(call, f"{text} isin {', '.join(arguments)}", 3, (expression,)))
+            return
+        if precedence < ATOM:
+            text = f"({text})"
+        _track(call, result, _combine(call, f"{text}{accessor}.{name}({', '.join(arguments)})", ATOM,
+                                      (expression,)))
+
+    return handle
+
+
+def series_handlers() -> Dict[str, Callable]:
+    """Handlers for Series methods and operators, by attribute name."""
+    handlers: Dict[str, Callable] = {dunder: binary_handler(dunder) for dunder in _BINARY}
+    handlers.update({dunder: unary_handler(dunder) for dunder in _UNARY})
+    handlers.update({name: method_handler(name) for name in _METHODS})
+    return handlers
+
+
+def string_method_handlers() -> Dict[str, Callable]:
+    """Handlers for the ``.str`` accessor's methods, by attribute name."""
+    return {name: method_handler(name, ".str") for name in _STRING_METHODS}

@@ -1,0 +1,394 @@
+"""scikit-learn operators: estimators, transformers, composites, train/test split.
+
+Every ``BaseEstimator`` subclass is handled the same way, including the user's own
+transformers and models: its ``fit``/``transform``/``predict``/``score`` methods are
+patched where they are defined (classes defined during the run are patched when
+their ``class`` statement finishes). A call from user code becomes an operator;
+composites (``Pipeline``, ``ColumnTransformer``, ``FeatureUnion``, a search's refit)
+are expanded into their steps as sklearn calls them, and the construction site of
+each step is its code location, since the steps are not called from user code.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Any, Dict, List, Optional
+
+import pandas as pd
+
+from lester_inspect.backends.formatting import column_list, short_repr
+from lester_inspect.instrumentation.dag import CodeLocation, DagNode, FunctionInfo, OperatorType
+from lester_inspect.instrumentation.run import InstrumentedRun, OperatorCall
+from lester_inspect.instrumentation.tracking import ObjectTable
+
+T = OperatorType
+FIT_METHODS = ("fit", "fit_transform", "fit_predict")
+PREDICT_METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
+ESTIMATOR_METHODS = FIT_METHODS + ("transform", "score") + PREDICT_METHODS
+
+
+class EstimatorCall:
+    """One patched estimator method call on the stack of calls being expanded."""
+
+    def __init__(self, estimator, method: str, args: tuple, kwargs: dict,
+                 location: Optional[CodeLocation], parent: Optional["EstimatorCall"]):
+        self.estimator = estimator
+        self.method = method
+        self.X = args[0] if args else kwargs.get("X")
+        self.y = args[1] if len(args) > 1 else kwargs.get("y")
+        self.location = location
+        self.parent = parent
+        self.root = parent.root if parent is not None else self
+        # Only on the root: train/test data and label nodes stand in for the user's objects.
+        self.substitutes: Dict[int, DagNode] = {}
+        self.branch_outputs: List[DagNode] = []
+
+    @property
+    def function(self) -> FunctionInfo:
+        cls = type(self.estimator)
+        return FunctionInfo(cls.__module__, f"{cls.__name__}.{self.method}")
+
+
+def _is_model(estimator) -> bool:
+    return hasattr(estimator, "predict") or hasattr(estimator, "predict_proba")
+
+
+def _all_subclasses(cls: type) -> List[type]:
+    found, todo = [], [cls]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in found:
+                found.append(sub)
+                todo.append(sub)
+    return found
+
+
+class _PatchedDescriptor:
+    """Wraps a method descriptor such as sklearn's ``available_if`` and keeps its ``hasattr`` behaviour."""
+
+    def __init__(self, descriptor, name: str, backend: "SklearnBackend"):
+        self.descriptor = descriptor
+        self.name = name
+        self.backend = backend
+        functools.update_wrapper(self, descriptor, assigned=("__doc__",), updated=())
+
+    def __get__(self, obj, owner=None):
+        bound = self.descriptor.__get__(obj, owner)
+        if obj is None:
+            return bound
+        backend, name = self.backend, self.name
+
+        @functools.wraps(bound)
+        def patched(*args, **kwargs):
+            return backend.call(obj, name, bound, args, kwargs, sys._getframe(1))
+
+        return patched
+
+
+class SklearnBackend:
+    def __init__(self, run: InstrumentedRun):
+        self.run = run
+        self.stack: List[EstimatorCall] = []
+        self.constructed_at = ObjectTable()
+        self._instrumented = set()
+        self._defining_classes = 0
+        self._patches = None
+
+    # -- installation ------------------------------------------------------------------------------
+
+    def install(self, patches) -> None:
+        import sklearn.model_selection
+        import sklearn.preprocessing
+        from sklearn.base import BaseEstimator
+        from sklearn.utils._metadata_requests import _MetadataRequester
+        from sklearn.utils._set_output import _SetOutputMixin
+
+        self._patches = patches
+        run = self.run
+        patches.apply(sklearn.model_selection, "train_test_split",
+                      run.wrap(sklearn.model_selection.train_test_split, train_test_split))
+        patches.apply(sklearn.preprocessing, "label_binarize",
+                      run.wrap(sklearn.preprocessing.label_binarize, label_binarize))
+        patches.apply(BaseEstimator, "__sklearn_clone__", self._clone_keeping_location(
+            vars(BaseEstimator)["__sklearn_clone__"]))
+        for hooked in (_MetadataRequester, _SetOutputMixin):
+            patches.apply(hooked, "__init_subclass__", self._instrumenting_init_subclass(
+                vars(hooked)["__init_subclass__"]))
+        for cls in _all_subclasses(BaseEstimator):
+            self.instrument_class(cls)
+
+    def _instrumenting_init_subclass(self, original: classmethod) -> classmethod:
+        backend = self
+
+        def __init_subclass__(cls, **kwargs):
+            # Instrument only when the outermost hook returns: sklearn's set_output
+            # wraps ``transform`` after its super() call, and must wrap the original.
+            backend._defining_classes += 1
+            try:
+                original.__func__(cls, **kwargs)
+            finally:
+                backend._defining_classes -= 1
+            if backend._defining_classes == 0:
+                backend.instrument_class(cls)
+
+        return classmethod(__init_subclass__)
+
+    def _clone_keeping_location(self, original):
+        constructed_at = self.constructed_at
+
+        @functools.wraps(original)
+        def __sklearn_clone__(estimator):
+            clone = original(estimator)
+            location = constructed_at.get(estimator)
+            if location is not None:
+                constructed_at.set(clone, location)
+            return clone
+
+        return __sklearn_clone__
+
+    def instrument_class(self, cls: type) -> None:
+        from sklearn.base import BaseEstimator
+
+        for klass in cls.__mro__:
+            if klass in self._instrumented or klass is object:
+                continue
+            self._instrumented.add(klass)
+            if not (issubclass(klass, BaseEstimator) or klass.__module__.startswith("sklearn.")):
+                continue
+            own = vars(klass)
+            if "__init__" in own and callable(own["__init__"]):
+                self._patches.apply(klass, "__init__", self._recording_init(own["__init__"]))
+            for name in ESTIMATOR_METHODS:
+                if name in own:
+                    self._patches.apply(klass, name, self._patched_method(own[name], name))
+
+    def _recording_init(self, original):
+        constructed_at, call_sites = self.constructed_at, self.run.call_sites
+
+        @functools.wraps(original)
+        def __init__(estimator, *args, **kwargs):
+            if constructed_at.get(estimator) is None:
+                caller = sys._getframe(1)
+                if call_sites.is_user_code(caller.f_code):
+                    constructed_at.set(estimator, call_sites.location(caller))
+            return original(estimator, *args, **kwargs)
+
+        return __init__
+
+    def _patched_method(self, original, name: str):
+        if not isinstance(original, type(lambda: None)):
+            return _PatchedDescriptor(original, name, self)
+        backend = self
+
+        @functools.wraps(original)
+        def patched(estimator, *args, **kwargs):
+            return backend.call(estimator, name, functools.partial(original, estimator), args, kwargs,
+                                sys._getframe(1))
+
+        return patched
+
+    # -- calls -------------------------------------------------------------------------------------
+
+    def call(self, estimator, method: str, bound, args: tuple, kwargs: dict, caller):
+        run, stack = self.run, self.stack
+        if stack:
+            if any(frame.estimator is estimator for frame in stack) or not _expands(stack[-1], estimator):
+                return bound(*args, **kwargs)
+            location = self.constructed_at.get(estimator)
+        elif run.busy or not run.call_sites.is_user_code(caller.f_code):
+            return bound(*args, **kwargs)
+        else:
+            location = run.call_sites.location(caller)
+        frame = EstimatorCall(estimator, method, args, kwargs, location, stack[-1] if stack else None)
+        self._guarded(self._before, frame)
+        was_busy, run.busy = run.busy, True
+        stack.append(frame)
+        try:
+            result = bound(*args, **kwargs)
+        finally:
+            stack.pop()
+            run.busy = was_busy
+        self._guarded(self._after, frame, result)
+        return result
+
+    def _guarded(self, step, frame: EstimatorCall, *args) -> None:
+        try:
+            step(frame, *args)
+        except Exception as error:  # our bookkeeping must never break the user's pipeline
+            self.run.report_internal_error(frame.location, frame.function, error)
+
+    def _input(self, frame: EstimatorCall, obj) -> Optional[DagNode]:
+        if obj is None:
+            return None
+        substitute = frame.root.substitutes.get(id(obj))
+        if substitute is not None:
+            return substitute
+        return self.run.input_node(obj, frame.location)
+
+    def _before(self, frame: EstimatorCall) -> None:
+        run, estimator = self.run, frame.estimator
+        if frame.parent is None:
+            if frame.method in FIT_METHODS and _is_model(estimator):
+                self._substitute(frame, frame.X, T.TRAIN_DATA, "Train data")
+                self._substitute(frame, frame.y, T.TRAIN_LABELS, "Train labels")
+            elif frame.method in PREDICT_METHODS or frame.method == "score":
+                self._substitute(frame, frame.X, T.TEST_DATA, "Test data")
+                if frame.method == "score":
+                    self._substitute(frame, frame.y, T.TEST_LABELS, "Test labels")
+        elif _is_column_transformer(frame.parent.estimator) and run.tracked(frame.X) is None:
+            # The ColumnTransformer handed this branch a column selection it made itself.
+            composite = frame.parent
+            columns = _columns(frame.X) or ["?"]
+            run.add_node(T.PROJECTION, composite.function, composite.location, f"Project: {column_list(columns)}",
+                         columns, [self._input(composite, composite.X)], frame.X)
+
+    def _substitute(self, frame: EstimatorCall, obj, operator_type: OperatorType, description: str) -> None:
+        if obj is None:
+            return
+        node = self.run.add_node(operator_type, frame.function, frame.location, description, _columns(obj),
+                                 [self.run.input_node(obj, frame.location)])
+        frame.substitutes[id(obj)] = node
+
+    def _after(self, frame: EstimatorCall, result) -> None:
+        run, estimator, method = self.run, frame.estimator, frame.method
+        node = None
+        if _is_composite(estimator):
+            if _concatenates(estimator):
+                output = result if method != "fit" else None
+                branch_columns = [c for branch in frame.branch_outputs for c in branch.columns]
+                node = run.add_node(T.CONCATENATION, frame.function, frame.location,
+                                    f"Concatenate {type(estimator).__name__} outputs",
+                                    _feature_names(estimator, output, None, branch_columns),
+                                    frame.branch_outputs, output)
+        elif _is_passthrough(estimator, self.constructed_at):
+            node = self._input(frame, frame.X)
+            run.set_producer(result, node)
+        elif method in FIT_METHODS and _is_model(estimator):
+            node = run.add_node(T.ESTIMATOR, frame.function, frame.location, f"{type(estimator).__name__}: fit",
+                                [], [self._input(frame, frame.X), self._input(frame, frame.y)], estimator)
+            if method != "fit":
+                run.set_producer(result, node)
+        elif method in ("fit", "fit_transform", "transform"):
+            input_node = self._input(frame, frame.X)
+            output = result if method != "fit" else estimator
+            node = run.add_node(T.TRANSFORMER, frame.function, frame.location,
+                                f"{type(estimator).__name__}: {method}",
+                                _feature_names(estimator, result, input_node) if method != "fit" else [],
+                                [input_node], output)
+        elif method in PREDICT_METHODS:
+            node = run.add_node(T.PREDICT, frame.function, frame.location, f"{type(estimator).__name__}: {method}",
+                                _prediction_columns(estimator, method, result),
+                                [self._input(frame, frame.X), _fitted_node(run, estimator)], result)
+        elif method == "score":
+            node = run.add_node(T.SCORE, frame.function, frame.location, f"{type(estimator).__name__}: score",
+                                ["score"], [self._input(frame, frame.X), self._input(frame, frame.y),
+                                            _fitted_node(run, estimator)])
+        if frame.parent is not None and _concatenates(frame.parent.estimator):
+            tracked = run.tracked(result)
+            branch_output = tracked.node if tracked is not None else node
+            if branch_output is not None:
+                frame.parent.branch_outputs.append(branch_output)
+
+
+# -- what kind of estimator -------------------------------------------------------------------------
+
+def _is_column_transformer(estimator) -> bool:
+    from sklearn.compose import ColumnTransformer
+
+    return isinstance(estimator, ColumnTransformer)
+
+
+def _concatenates(estimator) -> bool:
+    from sklearn.pipeline import FeatureUnion
+
+    return _is_column_transformer(estimator) or isinstance(estimator, FeatureUnion)
+
+
+def _is_search(estimator) -> bool:
+    from sklearn.model_selection._search import BaseSearchCV
+
+    return isinstance(estimator, BaseSearchCV)
+
+
+def _is_composite(estimator) -> bool:
+    from sklearn.pipeline import Pipeline
+
+    return isinstance(estimator, Pipeline) or _concatenates(estimator) or _is_search(estimator)
+
+
+def _expands(parent: EstimatorCall, estimator) -> bool:
+    """Whether a call made by ``parent``'s estimator on ``estimator`` is one of its steps."""
+    composite = parent.estimator
+    if _is_search(composite):
+        return estimator is getattr(composite, "best_estimator_", None)
+    return _is_composite(composite)
+
+
+def _is_passthrough(estimator, constructed_at: ObjectTable) -> bool:
+    # ColumnTransformer turns 'passthrough' and remainder columns into a FunctionTransformer it makes itself.
+    from sklearn.preprocessing import FunctionTransformer
+
+    return (isinstance(estimator, FunctionTransformer) and estimator.func is None
+            and constructed_at.get(estimator) is None)
+
+
+def _fitted_node(run: InstrumentedRun, estimator) -> Optional[DagNode]:
+    tracked = run.tracked(estimator)
+    return tracked.node if tracked is not None else None
+
+
+# -- column names -----------------------------------------------------------------------------------
+
+def _columns(obj) -> List:
+    if isinstance(obj, pd.DataFrame):
+        return list(obj.columns)
+    if isinstance(obj, pd.Series):
+        return [obj.name]
+    shape = getattr(obj, "shape", ())
+    if len(shape) == 2:
+        return [f"x{i}" for i in range(shape[1])]
+    return ["array"] if shape else []
+
+
+def _feature_names(estimator, output, input_node: Optional[DagNode], fallback: Optional[List] = None) -> List:
+    if isinstance(output, pd.DataFrame):
+        return list(output.columns)
+    width = output.shape[1] if len(getattr(output, "shape", ())) == 2 else None
+    input_features = list(input_node.columns) if input_node is not None else None
+    if input_features is not None and len(input_features) != getattr(estimator, "n_features_in_", -1):
+        input_features = None
+    try:
+        names = list(estimator.get_feature_names_out(input_features))
+    except Exception:  # estimators without, or unable to give, feature names
+        names = []
+    if names and (width is None or len(names) == width):
+        return names
+    if fallback and (width is None or len(fallback) == width):
+        return fallback
+    return [f"{type(estimator).__name__.lower()}{i}" for i in range(width)] if width else _columns(output)
+
+
+def _prediction_columns(estimator, method: str, result) -> List:
+    classes = getattr(estimator, "classes_", None)
+    if method != "predict" and classes is not None and len(getattr(result, "shape", ())) == 2:
+        return [f"{method}_{c}" for c in classes]
+    return [method]
+
+
+# -- functions ----------------------------------------------------------------------------------------
+
+def train_test_split(call: OperatorCall, result) -> None:
+    arrays = call.args
+    for index, array in enumerate(arrays):
+        parent = call.run.input_node(array, call.location)
+        suffix = f" of argument {index + 1}" if len(arrays) > 1 else ""
+        for part, output in (("train", result[2 * index]), ("test", result[2 * index + 1])):
+            call.run.add_node(T.TRAIN_TEST_SPLIT, call.function, call.location, f"Split: {part} rows{suffix}",
+                              _columns(output), [parent], output)
+
+
+def label_binarize(call: OperatorCall, result) -> None:
+    classes = call.arg(1, "classes")
+    call.run.add_node(T.PROJECTION_MODIFY, call.function, call.location,
+                      f"Binarize labels: classes {short_repr(list(classes))}", _columns(result),
+                      [call.run.input_node(call.arg(0, "y"), call.location)], result)

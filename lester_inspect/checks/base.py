@@ -1,0 +1,47 @@
+"""The Check interface: a verdict over the DAG and the inspection results."""
+from __future__ import annotations
+
+import abc
+import dataclasses
+import enum
+from typing import TYPE_CHECKING, Dict, Iterable, Optional
+
+if TYPE_CHECKING:
+    import pandas
+
+    from lester_inspect.inspections.base import Inspection
+    from lester_inspect.instrumentation.dag import DagNode
+    from lester_inspect.result import InspectorResult
+
+
+class CheckStatus(enum.Enum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+    WARNING = "warning"
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckResult:
+    """The verdict of one check: status, a one-line reason and detail tables."""
+
+    check: "Check"
+    status: CheckStatus
+    description: str
+    details: Dict[str, "pandas.DataFrame"] = dataclasses.field(default_factory=dict)
+    operator: Optional["DagNode"] = None
+
+
+class Check(abc.ABC):
+    """A condition on the pipeline. Declares the inspections it needs; evaluates their results."""
+
+    @property
+    def required_inspections(self) -> Iterable["Inspection"]:
+        return ()
+
+    @abc.abstractmethod
+    def evaluate(self, result: "InspectorResult") -> CheckResult:
+        """Judge the pipeline from the DAG and the inspection results."""
+
+    def __repr__(self) -> str:
+        arguments = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
+        return f"{type(self).__name__}({arguments})"

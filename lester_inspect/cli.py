@@ -1,0 +1,52 @@
+"""The ``lester-inspect`` command line: a thin layer over the Python API."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, Optional
+
+
+def _run(arguments: argparse.Namespace) -> int:
+    from lester_inspect.inspector import PipelineInspector
+    from lester_inspect.instrumentation.source import PipelineSourceError
+
+    try:
+        result = PipelineInspector.on_pipeline(arguments.pipeline, args=arguments.args).execute()
+    except PipelineSourceError as error:
+        print(f"lester-inspect: {error}", file=sys.stderr)
+        return 2
+    print(f"DAG of {arguments.pipeline} ({result.dag.number_of_nodes()} operators):")
+    print(result.dag_text())
+    for problem in result.internal_errors:
+        print(f"lester-inspect: warning: {problem}", file=sys.stderr)
+    if arguments.dag:
+        from lester_inspect.result import GraphvizMissingError
+
+        try:
+            result.save_dag(arguments.dag)
+        except (GraphvizMissingError, ValueError) as error:
+            print(f"lester-inspect: {error}", file=sys.stderr)
+            return 2
+        print(f"DAG written to {arguments.dag}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lester-inspect", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run a pipeline under instrumentation and print its DAG",
+                              usage="lester-inspect run [--dag FILE] PIPELINE [ARGS ...]")
+    run.add_argument("--dag", metavar="FILE", help="also write the DAG as .dot, .svg or .png")
+    run.add_argument("pipeline", help="a .py script or .ipynb notebook")
+    run.add_argument("args", nargs=argparse.REMAINDER, help="passed to the pipeline as sys.argv[1:]")
+    run.set_defaults(handler=_run)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    return arguments.handler(arguments)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

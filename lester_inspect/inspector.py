@@ -1,0 +1,89 @@
+"""The entry point: ``PipelineInspector.on_pipeline(path).add_check(...).execute()``."""
+from __future__ import annotations
+
+from typing import Callable, Iterable, List, Optional, Sequence
+
+from lester_inspect.checks.base import Check
+from lester_inspect.inspections.base import Inspection
+from lester_inspect.instrumentation.run import InstrumentedRun
+from lester_inspect.instrumentation.source import PipelineSource
+from lester_inspect.result import InspectorResult
+
+
+class PipelineInspector:
+    """Builds an inspected run of a pipeline script, notebook or code string.
+
+    Examples
+    --------
+    >>> from lester_inspect import PipelineInspector
+    >>> result = PipelineInspector.on_pipeline_from_string(
+    ...     "import pandas as pd\\n"
+    ...     "df = pd.DataFrame({'a': [1, 2, 3]})\\n"
+    ...     "df = df[df['a'] > 1]\\n").execute()
+    >>> print(result.dag_text())
+      0  Data Source          line 2:5     Create DataFrame from dict
+      1  Selection            line 3:5     Select: a > 1  <- 0
+    """
+
+    def __init__(self, load: Callable[[], PipelineSource], args: Optional[Sequence[str]] = None):
+        self._load = load
+        self._args = [str(a) for a in (args or ())]
+        self._inspections: List[Inspection] = []
+        self._checks: List[Check] = []
+
+    @classmethod
+    def on_pipeline(cls, path: str, args: Optional[Sequence[str]] = None) -> "PipelineInspector":
+        """A ``.py`` script or ``.ipynb`` notebook (chosen by suffix), run with ``sys.argv[1:] == args``."""
+        return cls(lambda: PipelineSource.from_path(str(path)), args)
+
+    @classmethod
+    def on_pipeline_from_string(cls, code: str, args: Optional[Sequence[str]] = None) -> "PipelineInspector":
+        return cls(lambda: PipelineSource.from_string(code), args)
+
+    def add_inspection(self, inspection: Inspection) -> "PipelineInspector":
+        if not isinstance(inspection, Inspection):
+            raise TypeError(f"add_inspection expects an Inspection, got {inspection!r}")
+        self._inspections.append(inspection)
+        return self
+
+    def add_inspections(self, inspections: Iterable[Inspection]) -> "PipelineInspector":
+        for inspection in inspections:
+            self.add_inspection(inspection)
+        return self
+
+    def add_check(self, check: Check) -> "PipelineInspector":
+        if not isinstance(check, Check):
+            raise TypeError(f"add_check expects a Check, got {check!r}")
+        self._checks.append(check)
+        return self
+
+    def add_checks(self, checks: Iterable[Check]) -> "PipelineInspector":
+        for check in checks:
+            self.add_check(check)
+        return self
+
+    def _all_inspections(self) -> List[Inspection]:
+        """The inspections asked for directly and by checks, each once."""
+        unique: List[Inspection] = []
+        for inspection in [*self._inspections, *(i for c in self._checks for i in c.required_inspections)]:
+            if inspection not in unique:
+                unique.append(inspection)
+        return unique
+
+    def execute(self) -> InspectorResult:
+        """Run the pipeline. Its own exceptions propagate, with ``partial_result`` attached."""
+        source = self._load()
+        run = InstrumentedRun(source)
+        try:
+            run.execute(self._args)
+        except BaseException as error:
+            error.partial_result = self._result(run, evaluate_checks=False)
+            raise
+        return self._result(run, evaluate_checks=True)
+
+    def _result(self, run: InstrumentedRun, evaluate_checks: bool) -> InspectorResult:
+        result = InspectorResult(run.dag, {node: {} for node in run.dag.nodes}, {}, run.internal_errors)
+        if evaluate_checks:
+            for check in self._checks:
+                result.check_to_check_results[check] = check.evaluate(result)
+        return result

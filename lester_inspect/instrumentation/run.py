@@ -1,0 +1,239 @@
+"""One instrumented execution of a pipeline: patches, the DAG being built, and what is known of live objects.
+
+All state of a run lives in its ``InstrumentedRun``; nothing is global, so two runs in
+one process cannot see each other's nodes.
+"""
+from __future__ import annotations
+
+import builtins
+import contextlib
+import functools
+import os
+import sys
+import types
+from typing import Any, Callable, Iterable, List, Optional, Sequence
+
+import networkx as nx
+
+from lester_inspect.instrumentation.call_site import CallSites
+from lester_inspect.instrumentation.dag import CodeLocation, DagNode, FunctionInfo, OperatorType
+from lester_inspect.instrumentation.patching import PatchSet
+from lester_inspect.instrumentation.source import PipelineSource
+from lester_inspect.instrumentation.tracking import ObjectTable, Tracked
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+UNKNOWN_FUNCTION = FunctionInfo("", "unknown")
+
+
+class OperatorCall:
+    """A call of a patched API made by user code: what was called, where, and with what."""
+
+    __slots__ = ("run", "function", "location", "args", "kwargs")
+
+    def __init__(self, run: "InstrumentedRun", function: FunctionInfo, location: CodeLocation,
+                 args: tuple, kwargs: dict):
+        self.run = run
+        self.function = function
+        self.location = location
+        self.args = args
+        self.kwargs = kwargs
+
+    def arg(self, position: int, name: str, default: Any = None) -> Any:
+        """An argument given by position (counting ``self`` for methods) or by keyword."""
+        if name in self.kwargs:
+            return self.kwargs[name]
+        if position < len(self.args):
+            return self.args[position]
+        return default
+
+
+def function_info(original: Callable) -> FunctionInfo:
+    module = getattr(original, "__module__", None) or ""
+    return FunctionInfo(module, getattr(original, "__qualname__", None) or getattr(original, "__name__", "?"))
+
+
+class InstrumentedRun:
+    """Executes a pipeline under instrumentation and builds its DAG."""
+
+    def __init__(self, source: PipelineSource, on_node: Optional[Callable[[DagNode, Any], None]] = None):
+        self.source = source
+        self.call_sites = CallSites(source)
+        self.dag = nx.DiGraph()
+        self.objects = ObjectTable()
+        self.patches = PatchSet()
+        # True while an operator runs: calls it makes (pandas calling pandas, a UDF
+        # calling pandas, a Pipeline fitting its steps) are not operators of their own.
+        self.busy = False
+        self.internal_errors: List[str] = []
+        self._on_node = on_node
+        self._node_count = 0
+        from lester_inspect.backends import all_backends
+
+        self.backends = [backend(self) for backend in all_backends()]
+
+    # -- what user code calls ------------------------------------------------------------------
+
+    def wrap(self, original: Callable, handler: Callable[[OperatorCall, Any], None]) -> Callable:
+        """A replacement for ``original`` that records an operator when user code calls it."""
+        run = self
+        is_user_code = self.call_sites.is_user_code
+        function = function_info(original)
+
+        @functools.wraps(original)
+        def patched(*args, **kwargs):
+            if run.busy:
+                return original(*args, **kwargs)
+            caller = sys._getframe(1)
+            if not is_user_code(caller.f_code):
+                return original(*args, **kwargs)
+            return run.call_operator(handler, function, original, caller, args, kwargs)
+
+        return patched
+
+    def call_operator(self, handler, function: FunctionInfo, original: Callable, caller, args, kwargs):
+        call = OperatorCall(self, function, self.call_sites.location(caller), args, kwargs)
+        self.busy = True
+        try:
+            result = original(*args, **kwargs)
+            try:
+                handler(call, result)
+            except Exception as error:  # our bookkeeping must never break the user's pipeline
+                self.report_internal_error(call.location, function, error)
+        finally:
+            self.busy = False
+        return result
+
+    def report_internal_error(self, location: Optional[CodeLocation], function: FunctionInfo,
+                              error: Exception) -> None:
+        self.internal_errors.append(f"{location}: {function}: {type(error).__name__}: {error}")
+
+    # -- the DAG ---------------------------------------------------------------------------------
+
+    def add_node(self, operator_type: OperatorType, function: FunctionInfo, location: Optional[CodeLocation],
+                 description: str, columns: Iterable, parents: Sequence[Optional[DagNode]] = (),
+                 output: Any = None) -> DagNode:
+        node = DagNode(self._node_count, operator_type, function, location,
+                       self.call_sites.snippet(location), description, tuple(str(c) for c in columns))
+        self._node_count += 1
+        self.dag.add_node(node)
+        unique_parents = []
+        for parent in parents:
+            if parent is not None and parent not in unique_parents:
+                unique_parents.append(parent)
+        for index, parent in enumerate(unique_parents):
+            self.dag.add_edge(parent, node, input_index=index)
+        if output is not None:
+            self.set_producer(output, node)
+        if self._on_node is not None:
+            self._on_node(node, output)
+        return node
+
+    def set_producer(self, obj: Any, node: DagNode) -> None:
+        self.objects.set(obj, Tracked(node=node))
+
+    def tracked(self, obj: Any) -> Optional[Tracked]:
+        return self.objects.get(obj)
+
+    def input_node(self, obj: Any, location: Optional[CodeLocation], untracked_as_source: bool = True
+                   ) -> Optional[DagNode]:
+        """The node that produced ``obj`` as an operator input, creating it where needed.
+
+        A pending Series expression becomes its node now; data from an operation we
+        do not patch becomes a generic data source (unless ``untracked_as_source`` is
+        False), so the DAG never loses an input.
+        """
+        tracked = self.objects.get(obj)
+        if tracked is None:
+            tracked = self._tracked_view_base(obj)
+        if tracked is not None:
+            if tracked.node is None:
+                tracked.node = tracked.expression.materialize(self, obj)
+            return tracked.node
+        if not untracked_as_source or not _is_data(obj):
+            return None
+        return self.add_node(OperatorType.DATA_SOURCE, UNKNOWN_FUNCTION, location,
+                             f"Untracked {type(obj).__name__} (made by an operation lester-inspect does not patch)",
+                             _columns_of(obj), output=obj)
+
+    def _tracked_view_base(self, obj: Any) -> Optional[Tracked]:
+        # ``label_binarize(...).ravel()`` and friends return numpy views of a tracked
+        # array; a view with the same rows carries the same data.
+        base = getattr(obj, "base", None)
+        rows = getattr(obj, "shape", (None,))[:1]
+        while base is not None and hasattr(base, "shape"):
+            tracked = self.objects.get(base)
+            if tracked is not None and base.shape[:1] == rows:
+                return tracked
+            base = getattr(base, "base", None)
+        return None
+
+    # -- execution -------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def patched(self):
+        try:
+            for backend in self.backends:
+                backend.install(self.patches)
+            yield
+        finally:
+            self.patches.revert()
+
+    def execute(self, args: Sequence[str] = ()) -> None:
+        """Run the pipeline as ``python pipeline.py ARGS`` would, with every patch reverted afterwards."""
+        code = self.source.compile()
+        module = types.ModuleType("__main__")
+        module.__builtins__ = builtins
+        script_dir = None
+        if self.source.path is not None:
+            module.__file__ = self.source.path
+            script_dir = os.path.dirname(self.source.path)
+        saved_main, saved_argv = sys.modules.get("__main__"), sys.argv
+        sys.modules["__main__"] = module
+        sys.argv = [self.source.path or "-c", *args]
+        if script_dir is not None:
+            sys.path.insert(0, script_dir)
+        try:
+            with self.patched():
+                exec(code, module.__dict__)
+        except SystemExit as error:
+            if error.code not in (None, 0):
+                raise error.with_traceback(_without_our_frames(error.__traceback__))
+        except BaseException as error:
+            raise error.with_traceback(_without_our_frames(error.__traceback__))
+        finally:
+            if saved_main is not None:
+                sys.modules["__main__"] = saved_main
+            sys.argv = saved_argv
+            if script_dir is not None and script_dir in sys.path:
+                sys.path.remove(script_dir)
+
+
+def _without_our_frames(traceback):
+    kept = []
+    while traceback is not None:
+        if not traceback.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR + os.sep):
+            kept.append(traceback)
+        traceback = traceback.tb_next
+    for earlier, later in zip(kept, kept[1:]):
+        earlier.tb_next = later
+    if kept:
+        kept[-1].tb_next = None
+        return kept[0]
+    return None
+
+
+def _is_data(obj: Any) -> bool:
+    return hasattr(obj, "shape") and hasattr(obj, "__len__") and not isinstance(obj, type)
+
+
+def _columns_of(obj: Any) -> list:
+    columns = getattr(obj, "columns", None)
+    if columns is not None:
+        return list(columns)
+    name = getattr(obj, "name", None)
+    if name is not None:
+        return [name]
+    shape = getattr(obj, "shape", ())
+    if len(shape) == 2:
+        return [f"x{i}" for i in range(shape[1])]
+    return ["array"]

@@ -1,0 +1,104 @@
+"""Loading the user's pipeline source (.py, .ipynb or a string) and mapping code locations to text."""
+from __future__ import annotations
+
+import ast
+import itertools
+import linecache
+import os
+from typing import Dict, Optional, Tuple
+
+from lester_inspect.instrumentation.dag import CodeLocation
+
+_string_counter = itertools.count(1)
+
+
+class PipelineSourceError(Exception):
+    """The pipeline cannot be loaded: a missing file, a syntax error, an unreadable notebook."""
+
+
+class PipelineSource:
+    """The text of a pipeline, its parsed AST and the filename its code objects carry."""
+
+    def __init__(self, text: str, filename: str, path: Optional[str]):
+        self.text = text
+        self.filename = filename
+        self.path = path
+        self.lines = text.splitlines(keepends=True)
+        try:
+            self.tree = ast.parse(text, filename=filename)
+        except SyntaxError as error:
+            raise PipelineSourceError(
+                f"{filename}, line {error.lineno}: syntax error: {error.msg}"
+            ) from error
+        self._assignment_of_target: Optional[Dict[Tuple[int, int], CodeLocation]] = None
+
+    @classmethod
+    def from_path(cls, path: str) -> "PipelineSource":
+        path = os.path.abspath(path)
+        if not os.path.isfile(path):
+            raise PipelineSourceError(f"{path}: no such pipeline file")
+        if path.endswith(".ipynb"):
+            text = _notebook_to_script(path)
+        else:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        source = cls(text, path, path)
+        if path.endswith(".ipynb"):
+            source._register_in_linecache()
+        return source
+
+    @classmethod
+    def from_string(cls, code: str) -> "PipelineSource":
+        source = cls(code, f"<pipeline-{next(_string_counter)}>", None)
+        source._register_in_linecache()
+        return source
+
+    def _register_in_linecache(self) -> None:
+        # Tracebacks of the user's exceptions then show the user's lines.
+        linecache.cache[self.filename] = (len(self.text), None, self.lines, self.filename)
+
+    def compile(self):
+        return compile(self.tree, self.filename, "exec", dont_inherit=True)
+
+    def segment(self, location: CodeLocation) -> str:
+        """The exact source text of ``location`` (columns are UTF-8 byte offsets, as in ``ast``)."""
+        first, last = location.lineno - 1, location.end_lineno - 1
+        if first < 0 or last >= len(self.lines):
+            return ""
+        if first == last:
+            line = self.lines[first].encode("utf-8")
+            return line[location.col_offset:location.end_col_offset].decode("utf-8", "replace")
+        parts = [self.lines[first].encode("utf-8")[location.col_offset:].decode("utf-8", "replace")]
+        parts.extend(self.lines[first + 1:last])
+        parts.append(self.lines[last].encode("utf-8")[:location.end_col_offset].decode("utf-8", "replace"))
+        return "".join(parts)
+
+    def enclosing_assignment(self, target: CodeLocation) -> CodeLocation:
+        """The whole ``df['a'] = ...`` statement for the location of its subscript target."""
+        if self._assignment_of_target is None:
+            self._assignment_of_target = {}
+            for node in ast.walk(self.tree):
+                if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    statement = CodeLocation(node.lineno, node.col_offset, node.end_lineno, node.end_col_offset)
+                    for item in targets:
+                        self._assignment_of_target[(item.lineno, item.col_offset)] = statement
+        return self._assignment_of_target.get((target.lineno, target.col_offset), target)
+
+
+def _notebook_to_script(path: str) -> str:
+    import nbformat
+
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except Exception as error:  # nbformat raises several unrelated types
+        raise PipelineSourceError(f"{path}: not a readable notebook: {error}") from error
+    cells = []
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        # IPython magics and shell escapes are not Python; keep the line so line numbers stay put.
+        lines = [("# " + line) if line.lstrip().startswith(("%", "!")) else line
+                 for line in cell.source.splitlines()]
+        cells.append("\n".join(lines))
+    return "\n\n".join(cells) + "\n"

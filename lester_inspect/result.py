@@ -1,0 +1,93 @@
+"""What an inspected run returns: the DAG, inspection results, check results, and renderings."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from typing import Dict, List
+
+import networkx as nx
+
+from lester_inspect.checks.base import Check, CheckResult, CheckStatus
+from lester_inspect.inspections.base import Inspection
+from lester_inspect.instrumentation.dag import DagNode
+
+
+class GraphvizMissingError(RuntimeError):
+    """Rendering the DAG as SVG/PNG needs Graphviz's ``dot`` program."""
+
+
+class InspectorResult:
+    """The extracted DAG with what inspections and checks found on it."""
+
+    def __init__(self, dag: nx.DiGraph, dag_node_to_inspection_results: Dict[DagNode, Dict[Inspection, object]],
+                 check_to_check_results: Dict[Check, CheckResult], internal_errors: List[str] = ()):
+        self.dag = dag
+        self.dag_node_to_inspection_results = dag_node_to_inspection_results
+        self.check_to_check_results = check_to_check_results
+        #: Problems lester-inspect had with an operator (never the user's errors); the run went on.
+        self.internal_errors = list(internal_errors)
+
+    @property
+    def passed(self) -> bool:
+        return all(r.status != CheckStatus.FAILURE for r in self.check_to_check_results.values())
+
+    @property
+    def nodes(self) -> List[DagNode]:
+        """The operators in execution order."""
+        return sorted(self.dag.nodes, key=lambda node: node.node_id)
+
+    def parents(self, node: DagNode) -> List[DagNode]:
+        """The inputs of ``node`` in argument order."""
+        edges = self.dag.in_edges(node, data="input_index")
+        return [parent for parent, _, _ in sorted(edges, key=lambda edge: edge[2])]
+
+    def dag_text(self) -> str:
+        """One operator per line: id, type, code location, description, inputs."""
+        lines = []
+        for node in self.nodes:
+            location = str(node.code_location) if node.code_location else "-"
+            inputs = ", ".join(str(p.node_id) for p in self.parents(node))
+            lines.append(f"{node.node_id:>3}  {node.operator_type.value:<20} {location:<12} {node.description}"
+                         + (f"  <- {inputs}" if inputs else ""))
+        return "\n".join(lines)
+
+    def dag_to_dot(self) -> str:
+        lines = ["digraph pipeline {", '  node [shape=box, style="rounded,filled", fillcolor="#f4f6fb", '
+                 'fontname="Helvetica", fontsize=10];']
+        for node in self.nodes:
+            label = f"{node.operator_type.value}\\n{_dot_escape(node.description)}"
+            if node.code_location:
+                label += f"\\n{node.code_location}"
+            tooltip = _dot_escape(node.source_code)
+            lines.append(f'  n{node.node_id} [label="{label}", tooltip="{tooltip}"];')
+        for parent, child in self.dag.edges:
+            lines.append(f"  n{parent.node_id} -> n{child.node_id};")
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+
+    def save_dag(self, path: str) -> str:
+        """Write the DAG as ``.dot``, ``.svg`` or ``.png`` (the last two need Graphviz's ``dot``)."""
+        extension = os.path.splitext(path)[1].lower().lstrip(".")
+        if extension == "dot":
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(self.dag_to_dot())
+            return path
+        if extension not in ("svg", "png"):
+            raise ValueError(f"{path}: cannot render a DAG as '.{extension}'; use .dot, .svg or .png")
+        dot = shutil.which("dot")
+        if dot is None:
+            raise GraphvizMissingError(
+                f"cannot write {path}: Graphviz's 'dot' program is not installed "
+                "(Debian/Ubuntu: apt-get install graphviz); save_dag('pipeline.dot') works without it")
+        subprocess.run([dot, f"-T{extension}", "-o", path], input=self.dag_to_dot().encode("utf-8"),
+                       check=True, capture_output=True)
+        return path
+
+    def __repr__(self) -> str:
+        return (f"InspectorResult({self.dag.number_of_nodes()} operators, "
+                f"{len(self.check_to_check_results)} checks, passed={self.passed})")
+
+
+def _dot_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
