@@ -15,10 +15,10 @@ import pandas as pd
 
 from lester_inspect.backends.formatting import column_list, short_repr
 from lester_inspect.backends.series_expressions import (column_expression, expression_of,
-                                                        series_handlers, string_method_handlers)
+                                                        series_handlers, string_method_handlers, track)
 from lester_inspect.instrumentation.dag import DagNode, OperatorType
+from lester_inspect.instrumentation.rows import IDENTITY, Groups, Input, Positions, Unknown
 from lester_inspect.instrumentation.run import InstrumentedRun, OperatorCall
-from lester_inspect.instrumentation.tracking import Tracked
 
 T = OperatorType
 
@@ -46,20 +46,32 @@ def _columns(obj: Any) -> List:
 
 
 def _node(call: OperatorCall, operator_type: OperatorType, description: str, result: Any,
-          inputs: List[Any], location=None) -> Optional[DagNode]:
+          inputs: List[Input]) -> Optional[DagNode]:
     output = _output(call, result)
     if not isinstance(output, (pd.DataFrame, pd.Series)):
         return None
-    parents = [call.run.input_node(value, call.location) for value in inputs]
-    return call.run.add_node(operator_type, call.function, location or call.location, description,
-                             _columns(output), parents, output)
+    return call.run.add_node(operator_type, call.function, call.location, description, _columns(output),
+                             inputs, output)
 
 
-def unary(operator_type: OperatorType, describe: Callable[[OperatorCall], str]):
-    """An operator with the receiver as its only input."""
+def positions_by_index(source: Any, output: Any):
+    """A thunk for the input positions of ``output``'s rows, found through the row labels."""
+
+    def positions():
+        if not source.index.is_unique:
+            return Unknown("the input's row index has duplicate labels")
+        return Positions(source.index.get_indexer(output.index))
+
+    return positions
+
+
+def unary(operator_type: OperatorType, describe: Callable[[OperatorCall], str], keeps_rows: bool = True):
+    """An operator with the receiver as its only input: a map, or (``keeps_rows=False``) a resampling."""
 
     def handle(call: OperatorCall, result: Any) -> None:
-        _node(call, operator_type, describe(call), result, [call.args[0]])
+        source = call.args[0]
+        rows = IDENTITY if keeps_rows else positions_by_index(source, _output(call, result))
+        _node(call, operator_type, describe(call), result, [call.run.input(source, call.location, rows)])
 
     return handle
 
@@ -76,13 +88,9 @@ def frame_constructor(call: OperatorCall, result: Any) -> None:
     frame, data = call.args[0], call.arg(1, "data")
     values = data.values() if isinstance(data, dict) else data if isinstance(data, (list, tuple)) else [data]
     tracked = [v for v in values if call.run.tracked(v) is not None]
-    if tracked:
-        call.run.add_node(T.PROJECTION_MODIFY, call.function, call.location,
-                          f"Create DataFrame from {type(data).__name__}", _columns(frame),
-                          [call.run.input_node(v, call.location) for v in tracked], frame)
-    else:
-        call.run.add_node(T.DATA_SOURCE, call.function, call.location,
-                          f"Create DataFrame from {type(data).__name__}", _columns(frame), output=frame)
+    operator_type = T.PROJECTION_MODIFY if tracked else T.DATA_SOURCE
+    call.run.add_node(operator_type, call.function, call.location, f"Create DataFrame from {type(data).__name__}",
+                      _columns(frame), [call.run.input(v, call.location) for v in tracked], frame)
 
 
 # -- projections and selections ---------------------------------------------------------------------
@@ -100,12 +108,15 @@ def _mask_description(call: OperatorCall, mask: Any) -> str:
 
 def _select(call: OperatorCall, result: Any, frame: Any, rows: Any, columns: Any = None) -> None:
     """Rows (and optionally columns) chosen by a mask, labels or positions."""
+    output = _output(call, result)
     if _is_mask(rows):
         description = _mask_description(call, rows)
-        inputs = [frame] + ([rows] if _mask_from_elsewhere(call, frame, rows) else [])
+        inputs = [call.run.input(frame, call.location, lambda: Positions(np.flatnonzero(np.asarray(rows))))]
+        if _mask_from_elsewhere(call, frame, rows):
+            inputs.append(call.run.input(rows, call.location, rows=None))
     else:
         description = f"Select rows: {short_repr(rows)}"
-        inputs = [frame]
+        inputs = [call.run.input(frame, call.location, positions_by_index(frame, output))]
     if columns is not None and not _is_full_slice(columns):
         description += f", project {column_list(columns)}"
     _node(call, T.SELECTION, description, result, inputs)
@@ -125,11 +136,12 @@ def frame_getitem(call: OperatorCall, result: Any) -> None:
     frame, key = call.args[0], call.args[1]
     if isinstance(result, pd.Series):
         base = call.run.input_node(frame, call.location)
-        call.run.objects.set(result, Tracked(expression=column_expression(call, base, key)))
+        track(call, result, column_expression(call, base, key), frame)
     elif _is_mask(key) or isinstance(key, slice):
         _select(call, result, frame, key)
     else:
-        _node(call, T.PROJECTION, f"Project: {column_list(result.columns)}", result, [frame])
+        _node(call, T.PROJECTION, f"Project: {column_list(result.columns)}", result,
+              [call.run.input(frame, call.location)])
 
 
 def indexer_getitem(call: OperatorCall, result: Any) -> None:
@@ -141,48 +153,49 @@ def indexer_getitem(call: OperatorCall, result: Any) -> None:
     if _is_full_slice(rows):
         if isinstance(result, pd.Series):
             base = call.run.input_node(frame, call.location)
-            call.run.objects.set(result, Tracked(expression=column_expression(call, base, columns)))
+            track(call, result, column_expression(call, base, columns), frame)
         else:
-            _node(call, T.PROJECTION, f"Project: {column_list(result.columns)}", result, [frame])
+            _node(call, T.PROJECTION, f"Project: {column_list(result.columns)}", result,
+                  [call.run.input(frame, call.location)])
     elif isinstance(result, pd.DataFrame) or columns is not None:
         _select(call, result, frame, rows, columns)
 
 
 def frame_setitem(call: OperatorCall, result: Any) -> None:
     frame, key, value = call.args[0], call.args[1], call.args[2]
+    inputs = [call.run.input(frame, call.location)]
     expression = expression_of(call.run, value)
     if expression is not None:
-        parents = [call.run.input_node(frame, call.location), *expression.parents]
+        inputs += [Input(node, None, rows=None) for node in expression.parents]
         described = expression.text
     else:
-        parents = [call.run.input_node(frame, call.location)]
         if call.run.tracked(value) is not None or hasattr(value, "shape"):
-            parents.append(call.run.input_node(value, call.location))
+            inputs.append(call.run.input(value, call.location, rows=None))
         described = short_repr(value)
     source = call.run.call_sites.source_for(call.location)
     statement = source.enclosing_assignment(call.location) if source else call.location
     call.run.add_node(T.PROJECTION_MODIFY, call.function, statement, f"Set column {key!r}: {described}",
-                      _columns(frame), parents, frame)
+                      _columns(frame), inputs, frame)
 
 
 def drop(call: OperatorCall, result: Any) -> None:
     labels, axis = call.arg(1, "labels"), call.arg(2, "axis", 0)
     columns, index = call.kwargs.get("columns"), call.kwargs.get("index")
     if columns is not None or (labels is not None and axis in (1, "columns")):
-        _node(call, T.PROJECTION, f"Drop columns {column_list(columns if columns is not None else labels)}",
-              result, [call.args[0]])
+        described = column_list(columns if columns is not None else labels)
+        unary(T.PROJECTION, lambda c: f"Drop columns {described}")(call, result)
     else:
         rows = index if index is not None else labels
-        _node(call, T.SELECTION, f"Drop rows {short_repr(rows)}", result, [call.args[0]])
+        unary(T.SELECTION, lambda c: f"Drop rows {short_repr(rows)}", keeps_rows=False)(call, result)
 
 
 def dropna(call: OperatorCall, result: Any) -> None:
     subset = call.kwargs.get("subset")
     scope = f" in {column_list(subset)}" if subset is not None else ""
     if call.kwargs.get("axis", 0) in (1, "columns"):
-        _node(call, T.PROJECTION, "Drop columns with missing values", result, [call.args[0]])
+        unary(T.PROJECTION, lambda c: "Drop columns with missing values")(call, result)
     else:
-        _node(call, T.SELECTION, f"Drop rows with missing values{scope}", result, [call.args[0]])
+        unary(T.SELECTION, lambda c: f"Drop rows with missing values{scope}", keeps_rows=False)(call, result)
 
 
 def _describe_sample(call: OperatorCall) -> str:
@@ -204,7 +217,7 @@ def merge(call: OperatorCall, result: Any) -> None:
         keys = "on index"
     else:
         keys = "on common columns" if how != "cross" else ""
-    _node(call, T.JOIN, f"{how.capitalize()} join {keys}".rstrip(), result, [left, right])
+    _node(call, T.JOIN, f"{how.capitalize()} join {keys}".rstrip(), result, _join_inputs(call, [left, right]))
 
 
 def join(call: OperatorCall, result: Any) -> None:
@@ -212,15 +225,39 @@ def join(call: OperatorCall, result: Any) -> None:
     on, how = call.arg(2, "on"), call.arg(3, "how", "left")
     others = list(other) if isinstance(other, (list, tuple)) else [other]
     keys = f"on {column_list(on)}" if on is not None else "on index"
-    _node(call, T.JOIN, f"{how.capitalize()} join {keys}", result, [left, *others])
+    _node(call, T.JOIN, f"{how.capitalize()} join {keys}", result, _join_inputs(call, [left, *others]))
+
+
+def _join_inputs(call: OperatorCall, frames: List[Any]) -> List[Input]:
+    # Which output row came from which input rows is only known to pandas' join
+    # internals; the propagation of annotations through joins takes it from them.
+    return [call.run.input(frame, call.location, lambda: Unknown("join row mapping")) for frame in frames]
 
 
 def concat(call: OperatorCall, result: Any) -> None:
     objs = call.arg(0, "objs")
     frames = list(objs.values()) if isinstance(objs, dict) else list(objs)
-    axis = call.arg(1, "axis", 0)
-    direction = "columns" if axis in (1, "columns") else "rows"
-    _node(call, T.CONCATENATION, f"Concatenate {len(frames)} {direction}", result, frames)
+    along_columns = call.arg(1, "axis", 0) in (1, "columns")
+    inputs = []
+    offset = 0
+    for frame in frames:
+        if along_columns:
+            rows = positions_by_index(frame, result)
+        else:
+            rows = _segment(offset, len(frame), len(result))
+            offset += len(frame)
+        inputs.append(call.run.input(frame, call.location, rows))
+    _node(call, T.CONCATENATION, f"Concatenate {len(frames)} {'columns' if along_columns else 'rows'}",
+          result, inputs)
+
+
+def _segment(offset: int, length: int, total: int):
+    def positions():
+        mapped = np.full(total, -1, dtype=np.int64)
+        mapped[offset:offset + length] = np.arange(length)
+        return Positions(mapped)
+
+    return positions
 
 
 def groupby_aggregate(name: str):
@@ -235,7 +272,13 @@ def groupby_aggregate(name: str):
         parts += [f"{k}={short_repr(v)}" for k, v in call.kwargs.items()]
         selected = f"{grouped.obj.name}." if isinstance(grouped.obj, pd.Series) else ""
         aggregation = f"{selected}{name}({', '.join(parts)})"
-        _node(call, T.GROUP_BY_AGG, f"Group by {column_list(keys)}: {aggregation}", result, [grouped.obj])
+
+        def groups():
+            codes = np.asarray(grouped.ngroup(), dtype=np.float64)
+            return Groups(np.where(np.isnan(codes), -1, codes).astype(np.int64), len(result))
+
+        _node(call, T.GROUP_BY_AGG, f"Group by {column_list(keys)}: {aggregation}", result,
+              [call.run.input(grouped.obj, call.location, groups)])
 
     return handle
 
@@ -243,16 +286,19 @@ def groupby_aggregate(name: str):
 def groupby_getitem(call: OperatorCall, result: Any) -> None:
     # The selected column of a group-by is a Series pandas makes internally; it
     # carries the rows of the grouped frame.
-    frame_node = call.run.input_node(call.args[0].obj, call.location)
-    if frame_node is not None:
-        call.run.set_producer(result.obj, frame_node)
+    _share(call, call.args[0].obj, result.obj)
 
 
 def alias(call: OperatorCall, result: Any) -> None:
-    """Conversions (``to_numpy``, ``values``) hand on the same rows: same producer, no node."""
-    node = call.run.input_node(call.args[0], call.location)
-    if node is not None:
-        call.run.set_producer(result, node)
+    """Conversions (``to_numpy``, ``values``) hand on the same rows: same node and annotations, no new node."""
+    _share(call, call.args[0], result)
+
+
+def _share(call: OperatorCall, source: Any, result: Any) -> None:
+    call.run.input_node(source, call.location)
+    tracked = call.run.tracked(source)
+    if tracked is not None:
+        call.run.objects.set(result, tracked)
 
 
 _AGGREGATIONS = ("agg", "aggregate", "mean", "sum", "count", "size", "min", "max", "median", "std",
@@ -267,15 +313,15 @@ def _frame_handlers() -> Dict[type, Dict[str, Callable]]:
         "__init__": frame_constructor,
         "__getitem__": frame_getitem,
         "__setitem__": frame_setitem,
-        "query": unary(T.SELECTION, lambda c: f"Select: {c.arg(1, 'expr')}"),
+        "query": unary(T.SELECTION, lambda c: f"Select: {c.arg(1, 'expr')}", keeps_rows=False),
         "dropna": dropna,
         "drop_duplicates": unary(T.SELECTION, lambda c: "Drop duplicate rows" + (
-            f" by {column_list(c.arg(1, 'subset'))}" if c.arg(1, "subset") is not None else "")),
-        "head": unary(T.SELECTION, lambda c: f"First {c.arg(1, 'n', 5)} rows"),
-        "tail": unary(T.SELECTION, lambda c: f"Last {c.arg(1, 'n', 5)} rows"),
-        "sample": unary(T.SELECTION, _describe_sample),
-        "sort_values": unary(T.SORT, lambda c: f"Sort by {column_list(c.arg(1, 'by'))}"),
-        "explode": unary(T.RESHAPE, lambda c: f"Explode {column_list(c.arg(1, 'column'))}"),
+            f" by {column_list(c.arg(1, 'subset'))}" if c.arg(1, "subset") is not None else ""), keeps_rows=False),
+        "head": unary(T.SELECTION, lambda c: f"First {c.arg(1, 'n', 5)} rows", keeps_rows=False),
+        "tail": unary(T.SELECTION, lambda c: f"Last {c.arg(1, 'n', 5)} rows", keeps_rows=False),
+        "sample": unary(T.SELECTION, _describe_sample, keeps_rows=False),
+        "sort_values": unary(T.SORT, lambda c: f"Sort by {column_list(c.arg(1, 'by'))}", keeps_rows=False),
+        "explode": unary(T.RESHAPE, lambda c: f"Explode {column_list(c.arg(1, 'column'))}", keeps_rows=False),
         "drop": drop,
         "fillna": unary(T.PROJECTION_MODIFY, lambda c: f"Fill missing values with {short_repr(c.arg(1, 'value'))}"),
         "replace": unary(T.PROJECTION_MODIFY, lambda c: (

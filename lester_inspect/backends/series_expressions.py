@@ -15,6 +15,7 @@ import pandas as pd
 
 from lester_inspect.backends.formatting import short_repr
 from lester_inspect.instrumentation.dag import CodeLocation, DagNode, FunctionInfo, OperatorType
+from lester_inspect.instrumentation.rows import Input
 from lester_inspect.instrumentation.run import InstrumentedRun, OperatorCall
 from lester_inspect.instrumentation.tracking import Tracked
 
@@ -57,14 +58,18 @@ class SeriesExpression:
     def parents(self) -> Tuple[DagNode, ...]:
         return (self.base, *self.others)
 
+    def inputs(self, series: Any) -> list:
+        """The base's rows flow into the Series; other frames only contribute values."""
+        return [Input(self.base, series), *(Input(node, None, rows=None) for node in self.others)]
+
     def materialize(self, run: InstrumentedRun, series: Any) -> DagNode:
         name = getattr(series, "name", None)
         if self.is_column:
             return run.add_node(OperatorType.PROJECTION, self.function, self.location,
-                                f"Project: {short_repr([name])}", [name], self.parents)
+                                f"Project: {short_repr([name])}", [name], self.inputs(series))
         return run.add_node(OperatorType.PROJECTION_MODIFY, self.function, self.location,
                             f"Compute: {self.text}", [name if name is not None else self.text],
-                            self.parents)
+                            self.inputs(series))
 
 
 def expression_of(run: InstrumentedRun, value: Any) -> Optional[SeriesExpression]:
@@ -105,9 +110,12 @@ def _combine(call: OperatorCall, text: str, precedence: int, operands) -> Option
     return SeriesExpression(text, precedence, base, tuple(others), call.location, call.function)
 
 
-def _track(call: OperatorCall, result: Any, expression: Optional[SeriesExpression]) -> None:
+def track(call: OperatorCall, result: Any, expression: Optional[SeriesExpression], rows_of: Any) -> None:
+    """Remember ``result`` as pending ``expression``, with the annotations of ``rows_of``, whose rows it has."""
     if expression is not None and isinstance(result, pd.Series):
-        call.run.objects.set(result, Tracked(expression=expression))
+        source = call.run.tracked(rows_of)
+        annotations = source.annotations if source is not None else None
+        call.run.objects.set(result, Tracked(expression=expression, annotations=annotations))
 
 
 def binary_handler(dunder: str):
@@ -125,8 +133,9 @@ def binary_handler(dunder: str):
             left_text = f"({left_text})"
         if right_precedence <= precedence and right_precedence != ATOM:
             right_text = f"({right_text})"
-        _track(call, result, _combine(call, f"{left_text} {symbol} {right_text}", precedence,
-                                      (left_expression, right_expression)))
+        track(call, result, _combine(call, f"{left_text} {symbol} {right_text}", precedence,
+                                     (left_expression, right_expression)),
+              left if left_expression is not None else right)
 
     return handle
 
@@ -138,7 +147,7 @@ def unary_handler(dunder: str):
         text, precedence, expression = _render(call.run, call.args[0])
         if precedence < ATOM:
             text = f"({text})"
-        _track(call, result, _combine(call, f"{symbol}{text}", 7, (expression,)))
+        track(call, result, _combine(call, f"{symbol}{text}", 7, (expression,)), call.args[0])
 
     return handle
 
@@ -157,12 +166,12 @@ def method_handler(name: str, accessor: str = ""):
         if name == "isin":
             if precedence < ATOM:
                 text = f"({text})"
-            _track(call, result, _combine(call, f"{text} isin {', '.join(arguments)}", 3, (expression,)))
+            track(call, result, _combine(call, f"{text} isin {', '.join(arguments)}", 3, (expression,)), series)
             return
         if precedence < ATOM:
             text = f"({text})"
-        _track(call, result, _combine(call, f"{text}{accessor}.{name}({', '.join(arguments)})", ATOM,
-                                      (expression,)))
+        track(call, result, _combine(call, f"{text}{accessor}.{name}({', '.join(arguments)})", ATOM,
+                                     (expression,)), series)
 
     return handle
 

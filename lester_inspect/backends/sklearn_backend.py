@@ -18,6 +18,7 @@ import pandas as pd
 
 from lester_inspect.backends.formatting import column_list, short_repr
 from lester_inspect.instrumentation.dag import CodeLocation, DagNode, FunctionInfo, OperatorType
+from lester_inspect.instrumentation.rows import IDENTITY, Input, Unknown
 from lester_inspect.instrumentation.run import InstrumentedRun, OperatorCall
 from lester_inspect.instrumentation.tracking import ObjectTable
 
@@ -41,7 +42,7 @@ class EstimatorCall:
         self.root = parent.root if parent is not None else self
         # Only on the root: train/test data and label nodes stand in for the user's objects.
         self.substitutes: Dict[int, DagNode] = {}
-        self.branch_outputs: List[DagNode] = []
+        self.branch_outputs: List[Input] = []
 
     @property
     def function(self) -> FunctionInfo:
@@ -217,13 +218,12 @@ class SklearnBackend:
         except Exception as error:  # our bookkeeping must never break the user's pipeline
             self.run.report_internal_error(frame.location, frame.function, error)
 
-    def _input(self, frame: EstimatorCall, obj) -> Optional[DagNode]:
-        if obj is None:
-            return None
-        substitute = frame.root.substitutes.get(id(obj))
+    def _input(self, frame: EstimatorCall, obj, rows=IDENTITY) -> Input:
+        """``obj`` as input of a step; the root's train/test data nodes stand in for the user's objects."""
+        substitute = frame.root.substitutes.get(id(obj)) if obj is not None else None
         if substitute is not None:
-            return substitute
-        return self.run.input_node(obj, frame.location)
+            return Input(substitute, obj, rows)
+        return self.run.input(obj, frame.location, rows)
 
     def _before(self, frame: EstimatorCall) -> None:
         run, estimator = self.run, frame.estimator
@@ -246,48 +246,49 @@ class SklearnBackend:
         if obj is None:
             return
         node = self.run.add_node(operator_type, frame.function, frame.location, description, _columns(obj),
-                                 [self.run.input_node(obj, frame.location)])
+                                 [self.run.input(obj, frame.location)])
         frame.substitutes[id(obj)] = node
 
     def _after(self, frame: EstimatorCall, result) -> None:
         run, estimator, method = self.run, frame.estimator, frame.method
+        name = type(estimator).__name__
         node = None
         if _is_composite(estimator):
             if _concatenates(estimator):
                 output = result if method != "fit" else None
-                branch_columns = [c for branch in frame.branch_outputs for c in branch.columns]
-                node = run.add_node(T.CONCATENATION, frame.function, frame.location,
-                                    f"Concatenate {type(estimator).__name__} outputs",
+                branch_columns = [c for branch in frame.branch_outputs for c in branch.node.columns]
+                node = run.add_node(T.CONCATENATION, frame.function, frame.location, f"Concatenate {name} outputs",
                                     _feature_names(estimator, output, None, branch_columns),
                                     frame.branch_outputs, output)
         elif _is_passthrough(estimator, self.constructed_at):
-            node = self._input(frame, frame.X)
+            node = self._input(frame, frame.X).node
             run.set_producer(result, node)
         elif method in FIT_METHODS and _is_model(estimator):
-            node = run.add_node(T.ESTIMATOR, frame.function, frame.location, f"{type(estimator).__name__}: fit",
-                                [], [self._input(frame, frame.X), self._input(frame, frame.y)], estimator)
+            node = run.add_node(T.ESTIMATOR, frame.function, frame.location, f"{name}: fit", [],
+                                [self._input(frame, frame.X), self._input(frame, frame.y)], estimator)
             if method != "fit":
                 run.set_producer(result, node)
         elif method in ("fit", "fit_transform", "transform"):
-            input_node = self._input(frame, frame.X)
-            output = result if method != "fit" else estimator
-            node = run.add_node(T.TRANSFORMER, frame.function, frame.location,
-                                f"{type(estimator).__name__}: {method}",
-                                _feature_names(estimator, result, input_node) if method != "fit" else [],
-                                [input_node], output)
+            source = self._input(frame, frame.X)
+            if method == "fit":
+                node = run.add_node(T.TRANSFORMER, frame.function, frame.location, f"{name}: fit", [],
+                                    [source], estimator)
+            else:
+                node = run.add_node(T.TRANSFORMER, frame.function, frame.location, f"{name}: {method}",
+                                    _feature_names(estimator, result, source.node), [source], result)
         elif method in PREDICT_METHODS:
-            node = run.add_node(T.PREDICT, frame.function, frame.location, f"{type(estimator).__name__}: {method}",
+            node = run.add_node(T.PREDICT, frame.function, frame.location, f"{name}: {method}",
                                 _prediction_columns(estimator, method, result),
-                                [self._input(frame, frame.X), _fitted_node(run, estimator)], result)
+                                [self._input(frame, frame.X), _fitted_model(run, estimator)], result)
         elif method == "score":
-            node = run.add_node(T.SCORE, frame.function, frame.location, f"{type(estimator).__name__}: score",
-                                ["score"], [self._input(frame, frame.X), self._input(frame, frame.y),
-                                            _fitted_node(run, estimator)])
+            node = run.add_node(T.SCORE, frame.function, frame.location, f"{name}: score", ["score"],
+                                [self._input(frame, frame.X), self._input(frame, frame.y),
+                                 _fitted_model(run, estimator)])
         if frame.parent is not None and _concatenates(frame.parent.estimator):
-            tracked = run.tracked(result)
-            branch_output = tracked.node if tracked is not None else node
-            if branch_output is not None:
-                frame.parent.branch_outputs.append(branch_output)
+            # The branch's output, e.g. the last step of a nested Pipeline, feeds the concatenation.
+            output_node = run.input_node(result, frame.location, untracked_as_source=False) or node
+            if output_node is not None:
+                frame.parent.branch_outputs.append(Input(output_node, result))
 
 
 # -- what kind of estimator -------------------------------------------------------------------------
@@ -332,9 +333,10 @@ def _is_passthrough(estimator, constructed_at: ObjectTable) -> bool:
             and constructed_at.get(estimator) is None)
 
 
-def _fitted_node(run: InstrumentedRun, estimator) -> Optional[DagNode]:
+def _fitted_model(run: InstrumentedRun, estimator) -> Input:
+    """The fitted model as an input of predict/score: it contributes no rows."""
     tracked = run.tracked(estimator)
-    return tracked.node if tracked is not None else None
+    return Input(tracked.node if tracked is not None else None, estimator, rows=None)
 
 
 # -- column names -----------------------------------------------------------------------------------
@@ -383,12 +385,13 @@ def train_test_split(call: OperatorCall, result) -> None:
         parent = call.run.input_node(array, call.location)
         suffix = f" of argument {index + 1}" if len(arrays) > 1 else ""
         for part, output in (("train", result[2 * index]), ("test", result[2 * index + 1])):
+            rows = lambda: Unknown("train/test split row mapping")  # noqa: E731  (see the issue-3 split hook)
             call.run.add_node(T.TRAIN_TEST_SPLIT, call.function, call.location, f"Split: {part} rows{suffix}",
-                              _columns(output), [parent], output)
+                              _columns(output), [Input(parent, array, rows)], output)
 
 
 def label_binarize(call: OperatorCall, result) -> None:
     classes = call.arg(1, "classes")
     call.run.add_node(T.PROJECTION_MODIFY, call.function, call.location,
                       f"Binarize labels: classes {short_repr(list(classes))}", _columns(result),
-                      [call.run.input_node(call.arg(0, "y"), call.location)], result)
+                      [call.run.input(call.arg(0, "y"), call.location)], result)

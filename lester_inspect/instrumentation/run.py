@@ -18,9 +18,12 @@ import networkx as nx
 from lester_inspect.instrumentation.call_site import CallSites
 from lester_inspect.instrumentation.dag import CodeLocation, DagNode, FunctionInfo, OperatorType
 from lester_inspect.instrumentation.patching import PatchSet
+from lester_inspect.instrumentation.rows import IDENTITY, Input
 from lester_inspect.instrumentation.source import PipelineSource
 from lester_inspect.instrumentation.tracking import ObjectTable, Tracked
 
+# Called for every operator with (node, inputs, output): inspections, artifact capture.
+Observer = Callable[[DagNode, List[Input], Any], None]
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UNKNOWN_FUNCTION = FunctionInfo("", "unknown")
 
@@ -55,7 +58,7 @@ def function_info(original: Callable) -> FunctionInfo:
 class InstrumentedRun:
     """Executes a pipeline under instrumentation and builds its DAG."""
 
-    def __init__(self, source: PipelineSource, on_node: Optional[Callable[[DagNode, Any], None]] = None):
+    def __init__(self, source: PipelineSource, observers: Sequence[Observer] = ()):
         self.source = source
         self.call_sites = CallSites(source)
         self.dag = nx.DiGraph()
@@ -65,7 +68,7 @@ class InstrumentedRun:
         # calling pandas, a Pipeline fitting its steps) are not operators of their own.
         self.busy = False
         self.internal_errors: List[str] = []
-        self._on_node = on_node
+        self.observers = list(observers)
         self._node_count = 0
         from lester_inspect.backends import all_backends
 
@@ -110,23 +113,27 @@ class InstrumentedRun:
     # -- the DAG ---------------------------------------------------------------------------------
 
     def add_node(self, operator_type: OperatorType, function: FunctionInfo, location: Optional[CodeLocation],
-                 description: str, columns: Iterable, parents: Sequence[Optional[DagNode]] = (),
-                 output: Any = None) -> DagNode:
+                 description: str, columns: Iterable, inputs: Sequence[Input] = (), output: Any = None) -> DagNode:
+        """Add an operator, connect it to its inputs' nodes and record ``output`` as its product."""
         node = DagNode(self._node_count, operator_type, function, location,
                        self.call_sites.snippet(location), description, tuple(str(c) for c in columns))
         self._node_count += 1
         self.dag.add_node(node)
-        unique_parents = []
-        for parent in parents:
-            if parent is not None and parent not in unique_parents:
-                unique_parents.append(parent)
-        for index, parent in enumerate(unique_parents):
-            self.dag.add_edge(parent, node, input_index=index)
+        inputs = [item for item in inputs if item.node is not None]
+        parents = []
+        for item in inputs:
+            if item.node not in parents:
+                self.dag.add_edge(item.node, node, input_index=len(parents))
+                parents.append(item.node)
         if output is not None:
             self.set_producer(output, node)
-        if self._on_node is not None:
-            self._on_node(node, output)
+        for observer in self.observers:
+            observer(node, inputs, output)
         return node
+
+    def input(self, obj: Any, location: Optional[CodeLocation], rows=IDENTITY) -> Input:
+        """``obj`` as an operator input (see ``input_node``), with how the output's rows relate to it."""
+        return Input(self.input_node(obj, location), obj, rows)
 
     def set_producer(self, obj: Any, node: DagNode) -> None:
         self.objects.set(obj, Tracked(node=node))
@@ -153,7 +160,7 @@ class InstrumentedRun:
             return None
         return self.add_node(OperatorType.DATA_SOURCE, UNKNOWN_FUNCTION, location,
                              f"Untracked {type(obj).__name__} (made by an operation lester-inspect does not patch)",
-                             _columns_of(obj), output=obj)
+                             _columns_of(obj), (), obj)
 
     def _tracked_view_base(self, obj: Any) -> Optional[Tracked]:
         # ``label_binarize(...).ravel()`` and friends return numpy views of a tracked

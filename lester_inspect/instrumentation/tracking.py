@@ -14,11 +14,13 @@ class Tracked:
     dangling projection nodes behind.
     """
 
-    __slots__ = ("node", "expression")
+    __slots__ = ("node", "expression", "annotations")
 
-    def __init__(self, node=None, expression=None):
+    def __init__(self, node=None, expression=None, annotations=None):
         self.node = node
         self.expression = expression
+        # Per-row annotations of the inspections that run, aligned with the object's rows.
+        self.annotations = annotations
 
 
 class _Forget:

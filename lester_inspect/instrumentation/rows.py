@@ -1,0 +1,90 @@
+"""How the rows of an operator's output relate to the rows of one of its inputs.
+
+Mappings are what annotation propagation needs (Table 2 of the mlinspect paper):
+maps keep rows in place, resamplings pick input positions, aggregations fold
+groups of rows. Computing one can cost a pass over the data, so handlers hand
+them over as thunks and nothing is computed unless an inspection asks.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional, Union
+
+import numpy as np
+
+
+class Identity:
+    """Output row i is input row i (maps, transformers, label/feature nodes)."""
+
+    def __repr__(self) -> str:
+        return "Identity()"
+
+
+class Positions:
+    """Output row i is input row ``positions[i]``; -1 where no input row matches (outer joins)."""
+
+    __slots__ = ("positions",)
+
+    def __init__(self, positions: np.ndarray):
+        self.positions = np.asarray(positions, dtype=np.int64)
+
+    def __repr__(self) -> str:
+        return f"Positions({self.positions!r})"
+
+
+class Groups:
+    """Output row g aggregates the input rows whose ``codes`` equal g; -1 rows belong to no group."""
+
+    __slots__ = ("codes", "count")
+
+    def __init__(self, codes: np.ndarray, count: int):
+        self.codes = np.asarray(codes, dtype=np.int64)
+        self.count = int(count)
+
+    def __repr__(self) -> str:
+        return f"Groups({self.count} groups)"
+
+
+class Unknown:
+    """The relation could not be determined; annotations downstream are unknown, and say so."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Unknown({self.reason!r})"
+
+
+RowMapping = Union[Identity, Positions, Groups, Unknown]
+IDENTITY = Identity()
+
+
+class Input:
+    """One input of an operator: the node that produced it, the object itself, and how rows relate.
+
+    ``rows`` is None for an input that carries no rows into the output (a fitted
+    model into ``predict``, a mask into a selection); otherwise a mapping or a
+    thunk returning one.
+    """
+
+    __slots__ = ("node", "data", "_rows")
+
+    def __init__(self, node, data=None, rows: Union[RowMapping, Callable[[], RowMapping], None] = IDENTITY):
+        self.node = node
+        self.data = data
+        self._rows = rows
+
+    @property
+    def carries_rows(self) -> bool:
+        return self._rows is not None
+
+    def rows(self) -> Optional[RowMapping]:
+        """The mapping, computed on first use."""
+        if callable(self._rows):
+            try:
+                self._rows = self._rows()
+            except Exception as error:  # a mapping we cannot compute must not break the run
+                self._rows = Unknown(f"{type(error).__name__}: {error}")
+        return self._rows
+
+    def __repr__(self) -> str:
+        return f"Input({self.node}, rows={self._rows!r})"
