@@ -233,7 +233,9 @@ def test_torch_mlp_accepts_sparse_and_pandas_input(blobs):
 
 def test_torch_mlp_follows_sklearn_conventions(blobs):
     X, y = blobs
-    classifier = TorchMLPClassifier(hidden_layer_sizes=(8, 4), epochs=3, batch_size=32, learning_rate=0.05, random_state=9)
+    classifier = TorchMLPClassifier(
+        hidden_layer_sizes=(8, 4), epochs=3, batch_size=32, learning_rate=0.05, random_state=9
+    )
     params = classifier.get_params()
     assert params == {
         "hidden_layer_sizes": (8, 4),
@@ -258,8 +260,9 @@ def test_torch_mlp_follows_sklearn_conventions(blobs):
         classifier.predict(X[:, :2])
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")
 def test_torch_mlp_passes_sklearn_estimator_checks():
-    check_estimator(TorchMLPClassifier(epochs=2))
+    check_estimator(TorchMLPClassifier())
 
 
 def test_importing_models_does_not_import_torch(tmp_path):

@@ -133,7 +133,9 @@ def generate(num_rows, seed=42):
     )
 
     is_self_employed = (workclass_codes == 1) | (workclass_codes == 2)
-    hours_per_week = np.round(rng.normal(38.0, 10.0, num_rows) + 4.0 * is_male + 5.0 * is_self_employed - 8.0 * (age < 22))
+    hours_per_week = np.round(
+        rng.normal(38.0, 10.0, num_rows) + 4.0 * is_male + 5.0 * is_self_employed - 8.0 * (age < 22)
+    )
     hours_per_week = np.clip(hours_per_week, 1, 99).astype(np.int64)
 
     earning_logit = (

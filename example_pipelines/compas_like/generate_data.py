@@ -104,8 +104,8 @@ def generate(num_rows, seed=42):
     is_recid = np.where(two_year_recid == 1, 1, (rng.random(num_rows) < 0.1).astype(np.int64))
     is_recid[rng.random(num_rows) < SHARE_UNKNOWN_RECIDIVISM] = -1
 
-    score_logit = recidivism_logit + 0.5 * is_african_american + rng.normal(0.0, 0.6, num_rows)
-    decile_score = np.clip(np.ceil(10 * _sigmoid(1.3 * score_logit)), 1, 10).astype(np.int64)
+    score_logit = recidivism_logit + 0.5 * is_african_american + rng.normal(0.0, 0.3, num_rows)
+    decile_score = np.clip(np.ceil(10 * _sigmoid(1.6 * score_logit)), 1, 10).astype(np.int64)
     score_text = np.select([decile_score <= 4, decile_score <= 7], ["Low", "Medium"], default="High").astype(object)
     score_text[rng.random(num_rows) < SHARE_SCORE_NOT_AVAILABLE] = "N/A"
 

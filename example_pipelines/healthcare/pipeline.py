@@ -35,14 +35,13 @@ class NameEmbedder(TransformerMixin, BaseEstimator):
         self.dimension = dimension
 
     def fit(self, X, y=None):
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.n_features_in_ = len(self.feature_names_in_)
+        self.n_features_in_ = X.shape[1]
         return self
 
     def transform(self, X):
-        names = X.iloc[:, 0].astype(object).where(X.iloc[:, 0].notna(), "")
+        names = pd.Series(np.asarray(X, dtype=object)[:, 0]).fillna("").astype(str)
         codes, distinct_names = pd.factorize(names)
-        table = np.array([self._embed(str(name)) for name in distinct_names]).reshape(-1, self.dimension)
+        table = np.array([self._embed(name) for name in distinct_names]).reshape(-1, self.dimension)
         return table[codes]
 
     def _embed(self, name):
@@ -55,7 +54,7 @@ class NameEmbedder(TransformerMixin, BaseEstimator):
         return vector / norm if norm > 0 else vector
 
     def get_feature_names_out(self, input_features=None):
-        prefix = self.feature_names_in_[0] if input_features is None else input_features[0]
+        prefix = "name" if input_features is None else input_features[0]
         return np.array([f"{prefix}_embedding{i}" for i in range(self.dimension)], dtype=object)
 
 

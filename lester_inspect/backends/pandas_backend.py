@@ -123,9 +123,13 @@ def _select(call: OperatorCall, result: Any, frame: Any, rows: Any, columns: Any
 
 
 def _mask_from_elsewhere(call: OperatorCall, frame: Any, mask: Any) -> bool:
+    """Whether the mask was computed from other rows than the frame's own (then it is an input too)."""
     expression = expression_of(call.run, mask)
     tracked = call.run.tracked(frame)
-    return expression is None or tracked is None or expression.base is not tracked.node or bool(expression.others)
+    if expression is None or tracked is None or expression.others:
+        return True
+    rows_of_frame = tracked.expression.base if tracked.expression is not None else tracked.node
+    return expression.base is not rows_of_frame
 
 
 def _is_full_slice(key: Any) -> bool:
@@ -355,16 +359,16 @@ def _frame_handlers() -> Dict[type, Dict[str, Callable]]:
 
 
 def assign(call: OperatorCall, result: Any) -> None:
-    parents = [call.run.input_node(call.args[0], call.location)]
+    inputs = [call.run.input(call.args[0], call.location)]
     parts = []
     for name, value in call.kwargs.items():
         expression = expression_of(call.run, value)
         parts.append(f"{name} = {expression.text if expression is not None else short_repr(value)}")
         if expression is not None:
-            parents.extend(expression.parents)
+            inputs += [Input(node, None, rows=None) for node in expression.parents]
     output = _output(call, result)
     call.run.add_node(T.PROJECTION_MODIFY, call.function, call.location, f"Assign {'; '.join(parts)}",
-                      _columns(output), parents, output)
+                      _columns(output), inputs, output)
 
 
 def series_getitem(call: OperatorCall, result: Any) -> None:

@@ -159,6 +159,12 @@ class SklearnBackend:
             own = vars(klass)
             if "__init__" in own and callable(own["__init__"]):
                 self._patches.apply(klass, "__init__", self._recording_init(own["__init__"]))
+            elif klass.__init__ is object.__init__ and klass.__new__ is object.__new__:
+                # A parameterless estimator (``class Doubler(TransformerMixin, BaseEstimator)``):
+                # no __init__ to wrap, so record at __new__. Deleting it again leaves CPython's
+                # slot calling object.__new__ with the constructor's arguments, which is harmless
+                # exactly because such a class accepts none.
+                self._patches.apply(klass, "__new__", self._recording_new())
             for name in ESTIMATOR_METHODS:
                 if name in own:
                     self._patches.apply(klass, name, self._patched_method(own[name], name))
@@ -167,14 +173,26 @@ class SklearnBackend:
         constructed_at, call_sites = self.constructed_at, self.run.call_sites
 
         @functools.wraps(original)
-        def __init__(estimator, *args, **kwargs):
-            if constructed_at.get(estimator) is None:
+        def __init__(self, /, *args, **kwargs):
+            if constructed_at.get(self) is None:
                 caller = sys._getframe(1)
                 if call_sites.is_user_code(caller.f_code):
-                    constructed_at.set(estimator, call_sites.location(caller))
-            return original(estimator, *args, **kwargs)
+                    constructed_at.set(self, call_sites.location(caller))
+            return original(self, *args, **kwargs)
 
         return __init__
+
+    def _recording_new(self):
+        constructed_at, call_sites = self.constructed_at, self.run.call_sites
+
+        def __new__(cls, *args, **kwargs):
+            instance = object.__new__(cls)
+            caller = sys._getframe(1)
+            if call_sites.is_user_code(caller.f_code):
+                constructed_at.set(instance, call_sites.location(caller))
+            return instance
+
+        return __new__
 
     def _patched_method(self, original, name: str):
         if not isinstance(original, type(lambda: None)):
@@ -182,9 +200,8 @@ class SklearnBackend:
         backend = self
 
         @functools.wraps(original)
-        def patched(estimator, *args, **kwargs):
-            return backend.call(estimator, name, functools.partial(original, estimator), args, kwargs,
-                                sys._getframe(1))
+        def patched(self, /, *args, **kwargs):
+            return backend.call(self, name, functools.partial(original, self), args, kwargs, sys._getframe(1))
 
         return patched
 
@@ -228,6 +245,9 @@ class SklearnBackend:
     def _before(self, frame: EstimatorCall) -> None:
         run, estimator = self.run, frame.estimator
         if frame.parent is None:
+            # Pending Series passed as X or y were computed before the call: their nodes come first.
+            for argument in (frame.X, frame.y):
+                run.input_node(argument, frame.location, untracked_as_source=False)
             if frame.method in FIT_METHODS and _is_model(estimator):
                 self._substitute(frame, frame.X, T.TRAIN_DATA, "Train data")
                 self._substitute(frame, frame.y, T.TRAIN_LABELS, "Train labels")

@@ -1,11 +1,19 @@
-"""Applying and reverting monkey patches with gorilla, leaving every patched object exactly as it was."""
+"""Applying monkey patches with gorilla and reverting them so that every patched object is exactly as before.
+
+gorilla applies the patches. The originals are kept here rather than in gorilla's
+store on the destination, for two reasons found the hard way: gorilla reads the
+original with ``object.__getattribute__``, which binds classmethods and sklearn's
+``available_if`` descriptors (reverting would write the bound object back), and
+an abstract original stored as a class attribute (sklearn's
+``BaseDecisionTree.__init__``) makes every subclass defined during the run abstract.
+"""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Tuple
 
 import gorilla
 
-_SETTINGS = gorilla.Settings(allow_hit=True, store_hit=True)
+_SETTINGS = gorilla.Settings(allow_hit=True, store_hit=False)
 _MISSING = object()
 
 
@@ -16,19 +24,12 @@ class PatchSet:
         self._applied: List[Tuple[gorilla.Patch, Dict[str, Any]]] = []
         self._patched = set()
 
-    def is_patched(self, destination: Any, name: str) -> bool:
-        return (id(destination), name) in self._patched
-
     def apply(self, destination: Any, name: str, replacement: Any) -> None:
         key = (id(destination), name)
         if key in self._patched:
             return
-        # gorilla reads the attribute it replaces with object.__getattribute__, which
-        # binds classmethods and sklearn's available_if descriptors, and on a subclass
-        # of a patched class it reads the base's bookkeeping attributes. So remember
-        # the destination's own entries and let revert restore exactly those.
         own = vars(destination)
-        saved = {attribute: own.get(attribute, _MISSING) for attribute in (name, *_bookkeeping(name))}
+        saved = {attribute: own.get(attribute, _MISSING) for attribute in (name, f"_gorilla_created_{name}")}
         patch = gorilla.Patch(destination, name, replacement, settings=_SETTINGS)
         gorilla.apply(patch)
         self._applied.append((patch, saved))
@@ -37,7 +38,6 @@ class PatchSet:
     def revert(self) -> None:
         while self._applied:
             patch, saved = self._applied.pop()
-            gorilla.revert(patch)
             own = vars(patch.destination)
             for attribute, value in saved.items():
                 if value is _MISSING:
@@ -47,6 +47,3 @@ class PatchSet:
                     setattr(patch.destination, attribute, value)
         self._patched.clear()
 
-
-def _bookkeeping(name: str) -> Tuple[str, ...]:
-    return (f"_gorilla_ids_{name}", f"_gorilla_created_{name}")

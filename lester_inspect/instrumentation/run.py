@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable, List, Optional, Sequence
 
 import networkx as nx
 
+from lester_inspect.instrumentation.ast_transform import ARRAY_METHOD_HOOK
 from lester_inspect.instrumentation.call_site import CallSites
 from lester_inspect.instrumentation.dag import CodeLocation, DagNode, FunctionInfo, OperatorType
 from lester_inspect.instrumentation.patching import PatchSet
@@ -174,6 +175,15 @@ class InstrumentedRun:
             base = getattr(base, "base", None)
         return None
 
+    def array_method(self, receiver: Any, name: str, *args, **kwargs) -> Any:
+        """``receiver.name(*args, **kwargs)``; a result with the receiver's rows keeps its node."""
+        result = getattr(receiver, name)(*args, **kwargs)
+        tracked = self.objects.get(receiver)
+        if (tracked is not None and result is not receiver and self.objects.get(result) is None
+                and getattr(result, "shape", (None,))[:1] == getattr(receiver, "shape", (None,))[:1]):
+            self.objects.set(result, tracked)
+        return result
+
     # -- execution -------------------------------------------------------------------------------
 
     @contextlib.contextmanager
@@ -190,6 +200,7 @@ class InstrumentedRun:
         code = self.source.compile()
         module = types.ModuleType("__main__")
         module.__builtins__ = builtins
+        setattr(module, ARRAY_METHOD_HOOK, self.array_method)
         script_dir = None
         if self.source.path is not None:
             module.__file__ = self.source.path

@@ -58,7 +58,12 @@ class PipelineSource:
         linecache.cache[self.filename] = (len(self.text), None, self.lines, self.filename)
 
     def compile(self):
-        return compile(self.tree, self.filename, "exec", dont_inherit=True)
+        """The instrumented code object (see ``ast_transform``); ``self.tree`` stays the user's."""
+        import copy
+
+        from lester_inspect.instrumentation.ast_transform import instrument
+
+        return compile(instrument(copy.deepcopy(self.tree)), self.filename, "exec", dont_inherit=True)
 
     def segment(self, location: CodeLocation) -> str:
         """The exact source text of ``location`` (columns are UTF-8 byte offsets, as in ``ast``)."""

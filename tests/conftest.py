@@ -1,0 +1,33 @@
+import textwrap
+
+import pytest
+
+from lester_inspect import PipelineInspector
+from lester_inspect.instrumentation.dag import CodeLocation
+
+
+def locate(code: str, snippet: str, occurrence: int = 1) -> CodeLocation:
+    """The code location of the ``occurrence``-th ``snippet`` in ``code``, found by text search."""
+    start = -1
+    for _ in range(occurrence):
+        start = code.index(snippet, start + 1)
+    end = start + len(snippet)
+    before, through = code[:start], code[:end]
+    lineno, end_lineno = before.count("\n") + 1, through.count("\n") + 1
+    col = len(before.rsplit("\n", 1)[-1].encode("utf-8"))
+    end_col = len(through.rsplit("\n", 1)[-1].encode("utf-8"))
+    return CodeLocation(lineno, col, end_lineno, end_col)
+
+
+def summarize(result):
+    """(id, operator type name, description, parent ids) for each node in execution order."""
+    return [(n.node_id, n.operator_type.name, n.description, [p.node_id for p in result.parents(n)])
+            for n in result.nodes]
+
+
+@pytest.fixture
+def inspect_code():
+    def run(code: str, **kwargs):
+        return PipelineInspector.on_pipeline_from_string(textwrap.dedent(code), **kwargs).execute()
+
+    return run
