@@ -11,6 +11,7 @@ import functools
 import os
 import sys
 import types
+import warnings
 from typing import Any, Callable, Iterable, List, Optional, Sequence
 
 import networkx as nx
@@ -189,6 +190,7 @@ class InstrumentedRun:
     @contextlib.contextmanager
     def patched(self):
         try:
+            self.patches.apply(warnings, "warn", _warn_past_our_frames(warnings.warn))
             for backend in self.backends:
                 backend.install(self.patches)
             yield
@@ -226,10 +228,35 @@ class InstrumentedRun:
                 sys.path.remove(script_dir)
 
 
+def _is_ours(frame) -> bool:
+    return frame.f_code.co_filename.startswith(_PACKAGE_DIR + os.sep)
+
+
+def _warn_past_our_frames(original_warn):
+    """``warnings.warn`` attributing warnings to the frame they would have without our wrappers.
+
+    Libraries choose the frame with ``stacklevel`` (pandas counts its own frames);
+    our wrapper frames between the user and the library would otherwise be blamed.
+    """
+
+    @functools.wraps(original_warn)
+    def warn(message, category=None, stacklevel=1, source=None):
+        extra = 0
+        try:
+            frame = sys._getframe(stacklevel)
+        except ValueError:  # deeper than the stack: warnings attributes it to "sys"
+            frame = None
+        while frame is not None and _is_ours(frame):
+            frame, extra = frame.f_back, extra + 1
+        return original_warn(message, category, stacklevel + extra + 1, source)
+
+    return warn
+
+
 def _without_our_frames(traceback):
     kept = []
     while traceback is not None:
-        if not traceback.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR + os.sep):
+        if not _is_ours(traceback.tb_frame):
             kept.append(traceback)
         traceback = traceback.tb_next
     for earlier, later in zip(kept, kept[1:]):
