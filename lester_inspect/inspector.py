@@ -5,6 +5,7 @@ from typing import Callable, Iterable, List, Optional, Sequence
 
 from lester_inspect.checks.base import Check
 from lester_inspect.inspections.base import Inspection
+from lester_inspect.inspections.executor import InspectionExecutor
 from lester_inspect.instrumentation.run import InstrumentedRun
 from lester_inspect.instrumentation.source import PipelineSource
 from lester_inspect.result import InspectorResult
@@ -74,15 +75,22 @@ class PipelineInspector:
         """Run the pipeline. Its own exceptions propagate, with ``partial_result`` attached."""
         source = self._load()
         run = InstrumentedRun(source)
+        inspections = self._all_inspections()
+        executor = InspectionExecutor(run, inspections) if inspections else None
+        if executor is not None:
+            run.observers.append(executor)
         try:
             run.execute(self._args)
         except BaseException as error:
-            error.partial_result = self._result(run, evaluate_checks=False)
+            error.partial_result = self._result(run, executor, evaluate_checks=False)
             raise
-        return self._result(run, evaluate_checks=True)
+        return self._result(run, executor, evaluate_checks=True)
 
-    def _result(self, run: InstrumentedRun, evaluate_checks: bool) -> InspectorResult:
-        result = InspectorResult(run.dag, {node: {} for node in run.dag.nodes}, {}, run.internal_errors)
+    def _result(self, run: InstrumentedRun, executor: Optional[InspectionExecutor],
+                evaluate_checks: bool) -> InspectorResult:
+        results = {node: dict(executor.results.get(node, {})) if executor else {} for node in run.dag.nodes}
+        result = InspectorResult(run.dag, results, {}, run.internal_errors,
+                                 executor.carriers if executor else {})
         if evaluate_checks:
             for check in self._checks:
                 result.check_to_check_results[check] = check.evaluate(result)

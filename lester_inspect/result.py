@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import networkx as nx
 
@@ -21,12 +21,22 @@ class InspectorResult:
     """The extracted DAG with what inspections and checks found on it."""
 
     def __init__(self, dag: nx.DiGraph, dag_node_to_inspection_results: Dict[DagNode, Dict[Inspection, object]],
-                 check_to_check_results: Dict[Check, CheckResult], internal_errors: List[str] = ()):
+                 check_to_check_results: Dict[Check, CheckResult], internal_errors: List[str] = (),
+                 row_carriers: Dict[DagNode, DagNode] = None):
         self.dag = dag
         self.dag_node_to_inspection_results = dag_node_to_inspection_results
         self.check_to_check_results = check_to_check_results
         #: Problems lester-inspect had with an operator (never the user's errors); the run went on.
         self.internal_errors = list(internal_errors)
+        self._row_carriers = dict(row_carriers or {})
+
+    def row_carrier(self, node: DagNode) -> Optional[DagNode]:
+        """The input whose rows ``node``'s rows are: its only input, or the fact side of a join.
+
+        Known for the runs with inspections; None for operators that combine rows
+        of several inputs (a concatenation) and for data sources.
+        """
+        return self._row_carriers.get(node)
 
     @property
     def passed(self) -> bool:

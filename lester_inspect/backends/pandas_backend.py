@@ -233,9 +233,46 @@ def join(call: OperatorCall, result: Any) -> None:
 
 
 def _join_inputs(call: OperatorCall, frames: List[Any]) -> List[Input]:
-    # Which output row came from which input rows is only known to pandas' join
-    # internals; the propagation of annotations through joins takes it from them.
-    return [call.run.input(frame, call.location, lambda: Unknown("join row mapping")) for frame in frames]
+    positions = call.extra or [None] * len(frames)
+    return [call.run.input(frame, call.location, Positions(rows) if rows is not None else
+                           Unknown("the join's inputs were not all DataFrames")) for frame, rows in zip(frames, positions)]
+
+
+def _with_row_ids(*slots):
+    """A ``prepare`` step that pushes a hidden row-id column through a join and takes it out again.
+
+    ``slots`` name the frames among the arguments as (position, keyword). The mlinspect
+    paper's technique: the join itself tells which input rows each output row has.
+    """
+
+    def prepare(call: OperatorCall):
+        args, kwargs = list(call.args), dict(call.kwargs)
+        names = []
+        for index, (position, keyword) in enumerate(slots):
+            in_kwargs = keyword in kwargs
+            frame = kwargs[keyword] if in_kwargs else (args[position] if position < len(args) else None)
+            if not isinstance(frame, pd.DataFrame):
+                return call.args, call.kwargs, lambda result: (result, None)
+            name = f"__lester_row_id_{index}_{id(call)}"
+            marked = frame.assign(**{name: np.arange(len(frame), dtype=np.int64)})
+            if in_kwargs:
+                kwargs[keyword] = marked
+            else:
+                args[position] = marked
+            names.append(name)
+
+        def finish(result):
+            positions = [np.nan_to_num(result[name].to_numpy(dtype=np.float64), nan=-1).astype(np.int64)
+                         for name in names]
+            return result.drop(columns=names), positions
+
+        return tuple(args), kwargs, finish
+
+    return prepare
+
+
+merge.prepare = _with_row_ids((0, "left"), (1, "right"))
+join.prepare = _with_row_ids((0, "self"), (1, "other"))
 
 
 def concat(call: OperatorCall, result: Any) -> None:
@@ -408,20 +445,25 @@ class PandasBackend:
 
 
 def _dispatch(per_type: Dict[type, Callable]) -> Callable:
-    if len(per_type) == 1:
-        (cls, handler), = per_type.items()
+    """One handler for a method shared by several types: the receiver's type chooses."""
 
-        def only(call: OperatorCall, result: Any) -> None:
-            if isinstance(call.args[0], cls):
-                handler(call, result)
-
-        return only
-
-    def dispatch(call: OperatorCall, result: Any) -> None:
-        receiver = call.args[0]
+    def handler_for(receiver: Any) -> Optional[Callable]:
         for cls, handler in per_type.items():
             if isinstance(receiver, cls):
-                handler(call, result)
-                return
+                return handler
+        return None
 
+    def dispatch(call: OperatorCall, result: Any) -> None:
+        handler = handler_for(call.args[0])
+        if handler is not None:
+            handler(call, result)
+
+    if any(hasattr(handler, "prepare") for handler in per_type.values()):
+        def prepare(call: OperatorCall):
+            handler = handler_for(call.args[0])
+            if hasattr(handler, "prepare"):
+                return handler.prepare(call)
+            return call.args, call.kwargs, lambda result: (result, None)
+
+        dispatch.prepare = prepare
     return dispatch

@@ -14,11 +14,12 @@ import functools
 import sys
 from typing import Any, Dict, List, Optional
 
+import numpy as np
 import pandas as pd
 
 from lester_inspect.backends.formatting import column_list, short_repr
 from lester_inspect.instrumentation.dag import CodeLocation, DagNode, FunctionInfo, OperatorType
-from lester_inspect.instrumentation.rows import IDENTITY, Input, Unknown
+from lester_inspect.instrumentation.rows import IDENTITY, Input, Positions, Unknown
 from lester_inspect.instrumentation.run import InstrumentedRun, OperatorCall
 from lester_inspect.instrumentation.tracking import ObjectTable
 
@@ -218,6 +219,7 @@ class SklearnBackend:
         else:
             location = run.call_sites.location(caller)
         frame = EstimatorCall(estimator, method, args, kwargs, location, stack[-1] if stack else None)
+        run.current_arguments = functools.partial(estimator.get_params, deep=False)
         self._guarded(self._before, frame)
         was_busy, run.busy = run.busy, True
         stack.append(frame)
@@ -226,6 +228,7 @@ class SklearnBackend:
         finally:
             stack.pop()
             run.busy = was_busy
+        run.current_arguments = functools.partial(estimator.get_params, deep=False)
         self._guarded(self._after, frame, result)
         return result
 
@@ -401,13 +404,31 @@ def _prediction_columns(estimator, method: str, result) -> List:
 
 def train_test_split(call: OperatorCall, result) -> None:
     arrays = call.args
+    positions = call.extra or (None, None)
     for index, array in enumerate(arrays):
         parent = call.run.input_node(array, call.location)
         suffix = f" of argument {index + 1}" if len(arrays) > 1 else ""
-        for part, output in (("train", result[2 * index]), ("test", result[2 * index + 1])):
-            rows = lambda: Unknown("train/test split row mapping")  # noqa: E731  (see the issue-3 split hook)
+        for part, output, rows in (("train", result[2 * index], positions[0]),
+                                   ("test", result[2 * index + 1], positions[1])):
+            mapping = Positions(rows) if rows is not None else Unknown("the split was not prepared")
             call.run.add_node(T.TRAIN_TEST_SPLIT, call.function, call.location, f"Split: {part} rows{suffix}",
-                              _columns(output), [Input(parent, array, rows)], output)
+                              _columns(output), [Input(parent, array, mapping)], output)
+
+
+def _split_with_positions(call: OperatorCall):
+    """A ``prepare`` step: split ``arange(n)`` along with the user's arrays; it comes out as positions.
+
+    The split draws one permutation for all arrays, so the user's outputs are unchanged.
+    """
+    if not call.args:
+        return call.args, call.kwargs, lambda result: (result, None)
+    from sklearn.utils.validation import _num_samples
+
+    rows = np.arange(_num_samples(call.args[0]))
+    return (*call.args, rows), call.kwargs, lambda result: (result[:-2], (result[-2], result[-1]))
+
+
+train_test_split.prepare = _split_with_positions
 
 
 def label_binarize(call: OperatorCall, result) -> None:

@@ -1,24 +1,55 @@
-"""The Inspection interface: per-operator analyses that run while the pipeline runs."""
+"""The two kinds of inspection, and what each sees of an operator.
+
+* ``Inspection`` is the row-wise protocol of mlinspect: ``visit_operator`` is a
+  generator over the operator's rows that yields one annotation per output row;
+  ``get_operator_annotation_after_visit`` returns the operator's result. All
+  row-wise inspections share one scan per operator.
+* ``VectorizedInspection`` (the built-ins) declares the annotation columns it
+  needs and computes its result from whole arrays, with no Python loop per row.
+"""
 from __future__ import annotations
 
-import abc
-from typing import Any, Iterator
+from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
+
+from lester_inspect.instrumentation.dag import DagNode
 
 
-class Inspection(abc.ABC):
-    """An analysis computed for every operator of the pipeline.
+class InspectionRow(NamedTuple):
+    """One output row with the input rows it came from and their annotations (one per input)."""
+
+    inputs: Tuple[Any, ...]
+    annotations: Tuple[Any, ...]
+    output: Any
+
+
+class InspectionInput(NamedTuple):
+    """What ``visit_operator`` receives: the operator and an iterator over its rows.
+
+    For a data source ``inputs`` and ``annotations`` are empty; for an operator
+    without output rows (an estimator's fit, a score) ``output`` is None and there
+    is one row per input row.
+    """
+
+    operator: DagNode
+    input_columns: Tuple[Tuple[str, ...], ...]
+    output_columns: Tuple[str, ...]
+    row_iterator: Iterator[InspectionRow]
+
+
+class Inspection:
+    """Base of every inspection. Subclass it and implement the row-wise protocol.
 
     Inspections are compared by type and parameters, so that the same inspection
     requested by the user and by a check runs once.
     """
 
-    @abc.abstractmethod
-    def visit_operator(self, inspection_input) -> Iterator[Any]:
-        """Receive the operator's rows and yield one annotation per output row."""
+    def visit_operator(self, inspection_input: InspectionInput) -> Iterator[Any]:
+        """Consume ``inspection_input.row_iterator``; yield one annotation per output row."""
+        raise NotImplementedError(f"{type(self).__name__} must implement visit_operator()")
 
-    @abc.abstractmethod
     def get_operator_annotation_after_visit(self) -> Any:
         """The result for the operator just visited."""
+        raise NotImplementedError(f"{type(self).__name__} must implement get_operator_annotation_after_visit()")
 
     @property
     def parameters(self) -> tuple:
@@ -36,9 +67,46 @@ class Inspection(abc.ABC):
         return f"{type(self).__name__}({arguments})"
 
 
+class OperatorData(NamedTuple):
+    """What a vectorised inspection sees of one operator.
+
+    ``data`` holds the operator's rows: its output, or for an operator without
+    output rows (fit, score, train/test data markers) the input whose rows it
+    consumes. ``annotations`` are aligned with those rows (None where unknown).
+    """
+
+    node: DagNode
+    data: Any
+    annotations: Optional[Dict]
+    arguments: Optional[Dict[str, Any]]
+    source_names: Dict[int, str]
+    source_sizes: Dict[int, int]
+
+
+class VectorizedInspection(Inspection):
+    """An inspection computed from whole annotation arrays (see ``annotations.py``)."""
+
+    @property
+    def annotation_keys(self) -> Iterable[tuple]:
+        """The annotation columns this inspection reads."""
+        return ()
+
+    def inspect(self, operator: OperatorData) -> Any:
+        """The result for one operator (None: nothing to report for it)."""
+        raise NotImplementedError
+
+
 def _hashable(value: Any) -> Any:
     if isinstance(value, (list, set, frozenset)):
         return tuple(_hashable(v) for v in value)
     if isinstance(value, dict):
         return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
     return value
+
+
+def data_columns(data: Any) -> List:
+    columns = getattr(data, "columns", None)
+    if columns is not None:
+        return list(columns)
+    name = getattr(data, "name", None)
+    return [name] if name is not None else []

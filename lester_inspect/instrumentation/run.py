@@ -33,7 +33,7 @@ UNKNOWN_FUNCTION = FunctionInfo("", "unknown")
 class OperatorCall:
     """A call of a patched API made by user code: what was called, where, and with what."""
 
-    __slots__ = ("run", "function", "location", "args", "kwargs")
+    __slots__ = ("run", "function", "location", "args", "kwargs", "extra")
 
     def __init__(self, run: "InstrumentedRun", function: FunctionInfo, location: CodeLocation,
                  args: tuple, kwargs: dict):
@@ -42,6 +42,14 @@ class OperatorCall:
         self.location = location
         self.args = args
         self.kwargs = kwargs
+        # What a handler's ``prepare`` step learnt while the call ran (e.g. a join's row positions).
+        self.extra = None
+
+    def describe_arguments(self) -> dict:
+        """The call's arguments after the receiver, data shown by type and shape."""
+        described = {f"arg{index}": _describe_value(value) for index, value in enumerate(self.args[1:], 1)}
+        described.update((key, _describe_value(value)) for key, value in self.kwargs.items())
+        return described
 
     def arg(self, position: int, name: str, default: Any = None) -> Any:
         """An argument given by position (counting ``self`` for methods) or by keyword."""
@@ -71,6 +79,11 @@ class InstrumentedRun:
         self.busy = False
         self.internal_errors: List[str] = []
         self.observers = list(observers)
+        # Set by observers that need row mappings (annotation propagation); handlers with a
+        # ``prepare`` step then push row ids through the call.
+        self.tracks_rows = False
+        # A thunk giving the arguments of the operator being recorded (for ArgumentCapturing).
+        self.current_arguments: Optional[Callable[[], dict]] = None
         self._node_count = 0
         from lester_inspect.backends import all_backends
 
@@ -99,7 +112,9 @@ class InstrumentedRun:
         call = OperatorCall(self, function, self.call_sites.location(caller), args, kwargs)
         self.busy = True
         try:
-            result = original(*args, **kwargs)
+            result = self._call_prepared(handler, call, original) if self.tracks_rows and hasattr(
+                handler, "prepare") else original(*args, **kwargs)
+            self.current_arguments = call.describe_arguments
             try:
                 handler(call, result)
             except Exception as error:  # our bookkeeping must never break the user's pipeline
@@ -107,6 +122,25 @@ class InstrumentedRun:
         finally:
             self.busy = False
         return result
+
+    def _call_prepared(self, handler, call: OperatorCall, original: Callable):
+        """Call ``original`` with the handler's changed arguments (e.g. hidden row ids) and undo them.
+
+        The user gets exactly the plain result: if preparing or undoing fails, the
+        call is made again as the user wrote it.
+        """
+        try:
+            args, kwargs, finish = handler.prepare(call)
+        except Exception as error:
+            self.report_internal_error(call.location, call.function, error)
+            return original(*call.args, **call.kwargs)
+        result = original(*args, **kwargs)
+        try:
+            result, call.extra = finish(result)
+            return result
+        except Exception as error:
+            self.report_internal_error(call.location, call.function, error)
+            return original(*call.args, **call.kwargs)
 
     def report_internal_error(self, location: Optional[CodeLocation], function: FunctionInfo,
                               error: Exception) -> None:
@@ -138,7 +172,10 @@ class InstrumentedRun:
         return Input(self.input_node(obj, location), obj, rows)
 
     def set_producer(self, obj: Any, node: DagNode) -> None:
-        self.objects.set(obj, Tracked(node=node))
+        previous = self.objects.get(obj)
+        # An object modified in place (``df['a'] = ...``) keeps its annotations until
+        # the observers replace them.
+        self.objects.set(obj, Tracked(node=node, annotations=previous.annotations if previous else None))
 
     def tracked(self, obj: Any) -> Optional[Tracked]:
         return self.objects.get(obj)
@@ -265,6 +302,13 @@ def _without_our_frames(traceback):
         kept[-1].tb_next = None
         return kept[0]
     return None
+
+
+def _describe_value(value: Any) -> Any:
+    shape = getattr(value, "shape", None)
+    if shape is not None and not isinstance(value, type) and len(shape) > 0:
+        return f"<{type(value).__name__} {'x'.join(str(d) for d in shape)}>"
+    return value
 
 
 def _is_data(obj: Any) -> bool:

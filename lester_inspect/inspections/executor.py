@@ -1,0 +1,231 @@
+"""Running inspections while the pipeline runs: an observer of every operator.
+
+For each operator it moves the inputs' annotations to the output rows with the
+operator's row mapping (only the annotation columns some inspection needs), keeps
+them on the output object's entry in the run's side table (so they die with it),
+and computes every inspection's result for the operator.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+from typing import Any, Dict, Iterator, List, Optional
+
+import numpy as np
+import pandas as pd
+
+from lester_inspect.inspections._frames import row_count
+from lester_inspect.inspections.annotations import (LINEAGE, Lineage, ValueColumn, aligned, combine_values,
+                                                    join_lineages, union_lineages)
+from lester_inspect.inspections.base import (Inspection, InspectionInput, InspectionRow, OperatorData,
+                                             VectorizedInspection, data_columns)
+from lester_inspect.instrumentation.dag import DagNode, OperatorType
+from lester_inspect.instrumentation.rows import Identity, Input, Positions
+
+T = OperatorType
+# Operators after which a sensitive column's values may differ from their source's.
+_MODIFYING = (T.DATA_SOURCE, T.PROJECTION_MODIFY)
+
+
+class InspectionExecutor:
+    def __init__(self, run, inspections: List[Inspection]):
+        self.run = run
+        self.vectorized = [i for i in inspections if isinstance(i, VectorizedInspection)]
+        self.row_wise = [i for i in inspections if not isinstance(i, VectorizedInspection)]
+        self.keys = {key for i in self.vectorized for key in i.annotation_keys}
+        self.keys |= {("generic", i) for i in self.row_wise}
+        self.value_columns = [key[1] for key in self.keys if key[0] == "value"]
+        self.needs_arguments = any(type(i).__name__ == "ArgumentCapturing" for i in inspections)
+        self.results: Dict[DagNode, Dict[Inspection, Any]] = {}
+        #: For each operator, the input node whose rows its rows are (the fact side of a join).
+        self.carriers: Dict[DagNode, DagNode] = {}
+        self.source_names: Dict[int, str] = {}
+        self.source_sizes: Dict[int, int] = {}
+        run.tracks_rows = bool(self.keys)
+
+    # -- the observer ------------------------------------------------------------------------------
+
+    def __call__(self, node: DagNode, inputs: List[Input], output: Any) -> None:
+        row_inputs = [item for item in inputs if item.carries_rows]
+        data = output if output is not None and _has_rows(output) else (row_inputs[0].data if row_inputs else None)
+        if node.operator_type is T.DATA_SOURCE:
+            self._register_source(node, data)
+        annotations = self._annotations(node, row_inputs, data) if self.keys and data is not None else None
+        if annotations is not None and output is not None:
+            tracked = self.run.tracked(output)
+            if tracked is not None:
+                tracked.annotations = annotations
+        arguments = self.run.current_arguments() if self.needs_arguments and self.run.current_arguments else None
+        view = OperatorData(node, data, annotations, arguments, self.source_names, self.source_sizes)
+        results = self.results.setdefault(node, {})
+        for inspection in self.vectorized:
+            results[inspection] = inspection.inspect(view)
+        if self.row_wise:
+            self._scan(node, row_inputs, output, annotations, results)
+
+    def _register_source(self, node: DagNode, data: Any) -> None:
+        name = _source_name(node)
+        if name in self.source_names.values():
+            name = f"{name}{node.node_id}"
+        self.source_names[node.node_id] = name
+        self.source_sizes[node.node_id] = row_count(data) if data is not None else 0
+
+    # -- propagation -------------------------------------------------------------------------------
+
+    def _annotations(self, node: DagNode, row_inputs: List[Input], data: Any) -> Optional[Dict]:
+        length = row_count(data)
+        if not row_inputs:
+            annotations = {}
+            if LINEAGE in self.keys:
+                annotations[LINEAGE] = Lineage.of_source(node.node_id, length)
+        else:
+            parts = []
+            for item in row_inputs:
+                tracked = self.run.tracked(item.data) if item.data is not None else None
+                known = tracked.annotations if tracked is not None else None
+                mapping = item.rows()
+                parts.append((item, mapping, aligned(known, mapping, length) if known is not None else None))
+            annotations = self._combine(node, parts, length)
+        self._values_from_data(annotations, data, refresh=node.operator_type in _MODIFYING)
+        return annotations
+
+    def _combine(self, node: DagNode, parts, length: int) -> Dict:
+        known = [(item, mapping, a) for item, mapping, a in parts if a is not None]
+        self.carriers[node] = _carrier(node, parts)
+        if not known:
+            return self._unknown(length)
+        if len(parts) == 1 or all(isinstance(m, Identity) for _, m, _ in parts):
+            combined = dict(known[0][2])
+            for _, _, more in known[1:]:
+                for key, column in more.items():
+                    combined.setdefault(key, column)
+            return combined
+        # Several inputs whose rows are rearranged: a join or a concatenation of rows.
+        positions = [m.positions if isinstance(m, Positions) else np.full(length, -1) for _, m, _ in known]
+        choose = np.full(length, -1, dtype=np.int64)
+        for index in reversed(range(len(known))):  # the first input with a row wins (a join's left side)
+            choose[positions[index] >= 0] = index
+        combined = {}
+        for key in self.keys:
+            columns = [a.get(key) for _, _, a in known]
+            if key == LINEAGE:
+                lineages = [c if c is not None else Lineage((), length) for c in columns]
+                combined[key] = (join_lineages(lineages, length) if node.operator_type is T.JOIN
+                                 else union_lineages(lineages, length, choose))
+            elif key[0] == "value" and any(c is not None for c in columns):
+                values = [c if c is not None else ValueColumn.unknown(length) for c in columns]
+                combined[key] = combine_values(values, length, choose)
+            elif key[0] == "generic":
+                column = np.full(length, None, dtype=object)
+                for index, part in enumerate(columns):
+                    if part is not None:
+                        column[choose == index] = part[choose == index]
+                combined[key] = column
+        return combined
+
+    def _unknown(self, length: int) -> Dict:
+        # Nothing is known of these rows; columns still in the data are read from it.
+        return {}
+
+    def _values_from_data(self, annotations: Dict, data: Any, refresh: bool) -> None:
+        for column in self.value_columns:
+            key = ("value", column)
+            if key in annotations and not refresh:
+                continue
+            if isinstance(data, pd.DataFrame) and column in data.columns:
+                annotations[key] = ValueColumn.from_values(data[column])
+            elif isinstance(data, pd.Series) and data.name == column:
+                annotations[key] = ValueColumn.from_values(data)
+
+    # -- row-wise inspections ----------------------------------------------------------------------
+
+    def _scan(self, node: DagNode, row_inputs: List[Input], output: Any, annotations, results) -> None:
+        """One pass over the operator's rows, shared by all row-wise inspections (itertools.tee)."""
+        has_output = output is not None and _has_rows(output)
+        length = row_count(output) if has_output else (row_count(row_inputs[0].data) if row_inputs else 0)
+        columns = []
+        for item in row_inputs:
+            mapping = item.rows() if has_output else Identity()
+            positions = _positions(mapping, length)
+            tracked = self.run.tracked(item.data) if item.data is not None else None
+            known = tracked.annotations if tracked is not None and tracked.annotations else {}
+            columns.append((item, positions, known))
+        rows = _rows(self, node, columns, output if has_output else None, length)
+        copies = itertools.tee(rows, len(self.row_wise))
+        input_columns = tuple(tuple(str(c) for c in data_columns(item.data)) for item, _, _ in columns)
+        generators = [inspection.visit_operator(InspectionInput(node, input_columns, node.columns, copy))
+                      for inspection, copy in zip(self.row_wise, copies)]
+        produced = [list() for _ in self.row_wise]
+        for annotations_of_row in zip(*generators):  # all inspections advance together: one scan
+            for collected, annotation in zip(produced, annotations_of_row):
+                collected.append(annotation)
+        for inspection, collected in zip(self.row_wise, produced):
+            if annotations is not None and has_output and len(collected) == length:
+                annotations[("generic", inspection)] = np.array(collected + [None], dtype=object)[:-1]
+            results[inspection] = inspection.get_operator_annotation_after_visit()
+
+    def row_tuples(self, data: Any) -> Iterator[tuple]:
+        """The rows of an operator's data as tuples; the one place where a scan reads data."""
+        if isinstance(data, pd.DataFrame):
+            return data.itertuples(index=False, name=None)
+        if isinstance(data, pd.Series):
+            return ((value,) for value in data)
+        if hasattr(data, "tocsr"):
+            matrix = data.tocsr()
+            return (tuple(matrix[i].toarray().ravel()) for i in range(matrix.shape[0]))
+        matrix = np.asarray(data)
+        return (tuple(row) if matrix.ndim > 1 else (row,) for row in matrix)
+
+
+def _rows(executor: InspectionExecutor, node: DagNode, columns, output: Any, length: int) -> Iterator[InspectionRow]:
+    inputs = []
+    for item, positions, known in columns:
+        materialized = list(executor.row_tuples(item.data)) if item.data is not None else []
+        generic = {key[1]: value for key, value in known.items() if key[0] == "generic"}
+        inputs.append((materialized, positions, generic))
+    outputs = executor.row_tuples(output) if output is not None else itertools.repeat(None, length)
+    for index, output_row in enumerate(outputs):
+        rows, notes = [], []
+        for materialized, positions, generic in inputs:
+            position = positions[index] if positions is not None else -1
+            rows.append(materialized[position] if position >= 0 else None)
+            notes.append({i: a[position] for i, a in generic.items()} if position >= 0 and generic else None)
+        yield InspectionRow(tuple(rows), tuple(notes), output_row)
+
+
+def _positions(mapping, length: int) -> Optional[np.ndarray]:
+    if isinstance(mapping, Identity):
+        return np.arange(length)
+    if isinstance(mapping, Positions):
+        return mapping.positions
+    if hasattr(mapping, "codes"):  # Groups: one representative input row per group
+        first = pd.Series(np.arange(len(mapping.codes)))[mapping.codes >= 0].groupby(
+            mapping.codes[mapping.codes >= 0]).first()
+        return first.reindex(range(length), fill_value=-1).to_numpy()
+    return None
+
+
+def _carrier(node: DagNode, parts) -> Optional[DagNode]:
+    """The input whose rows the output's rows are: the only one, or a join's fact side."""
+    if len(parts) == 1:
+        return parts[0][0].node
+    if node.operator_type is not T.JOIN:
+        return None
+    best, best_share = None, -1.0
+    for item, mapping, _ in parts:
+        if isinstance(mapping, Positions):
+            matched = mapping.positions[mapping.positions >= 0]
+            share = np.count_nonzero(np.bincount(matched)) / max(len(mapping.positions), 1) if len(matched) else 0
+            if share > best_share:
+                best, best_share = item.node, share
+    return best
+
+
+def _has_rows(obj: Any) -> bool:
+    return hasattr(obj, "shape") and len(getattr(obj, "shape", ())) >= 1
+
+
+def _source_name(node: DagNode) -> str:
+    if node.description.startswith("Read "):
+        return os.path.splitext(node.description[len("Read "):])[0]
+    return f"source{node.node_id}"

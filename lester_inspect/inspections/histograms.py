@@ -1,0 +1,59 @@
+"""Value distributions of (sensitive) columns at every operator, also after the column was dropped."""
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, Optional, Tuple
+
+import numpy as np
+
+from lester_inspect.inspections.annotations import value_key
+from lester_inspect.inspections.base import OperatorData, VectorizedInspection
+
+
+class HistogramForColumns(VectorizedInspection):
+    """``{column: {value: row count}}`` for every operator whose rows carry the column.
+
+    The values travel with the rows as annotations, so the histogram is known after
+    the column was projected away, through joins and filters, and for the rows of
+    feature matrices. Missing values are counted under ``None``.
+    """
+
+    def __init__(self, columns: Iterable[str]):
+        self.columns = tuple(columns)
+
+    @property
+    def annotation_keys(self):
+        return tuple(value_key(c) for c in self.columns)
+
+    def inspect(self, operator: OperatorData) -> Optional[Dict[str, Dict[Any, int]]]:
+        annotations = operator.annotations or {}
+        histograms = {c: annotations[value_key(c)].counts() for c in self.columns if value_key(c) in annotations}
+        return histograms or None
+
+
+class IntersectionalHistogramForColumns(VectorizedInspection):
+    """``{(value of column 1, value of column 2, ...): row count}`` for every operator."""
+
+    def __init__(self, columns: Iterable[str]):
+        self.columns = tuple(columns)
+
+    @property
+    def annotation_keys(self):
+        return tuple(value_key(c) for c in self.columns)
+
+    def inspect(self, operator: OperatorData) -> Optional[Dict[Tuple, int]]:
+        annotations = operator.annotations or {}
+        parts = [annotations.get(value_key(c)) for c in self.columns]
+        if any(p is None for p in parts):
+            return None
+        combined = np.zeros(len(parts[0]), dtype=np.int64)
+        for part in parts:  # mixed radix over (code + 1), 0 standing for missing
+            combined = combined * (len(part.categories) + 1) + (part.codes + 1)
+        codes, counts = np.unique(combined, return_counts=True)
+        histogram = {}
+        for code, count in zip(codes, counts):
+            values = []
+            for part in reversed(parts):
+                code, digit = divmod(int(code), len(part.categories) + 1)
+                values.append(part.categories[digit - 1] if digit else None)
+            histogram[tuple(reversed(values))] = int(count)
+        return histogram

@@ -1,0 +1,89 @@
+"""Row provenance: which source rows each row was made from."""
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, Optional
+
+import numpy as np
+
+from lester_inspect.inspections._frames import first_rows, row_count
+from lester_inspect.inspections.annotations import LINEAGE
+from lester_inspect.inspections.base import OperatorData, VectorizedInspection
+from lester_inspect.instrumentation.dag import OperatorType
+
+
+class RowLineage(VectorizedInspection):
+    """The how-provenance polynomial of the first ``num_rows`` rows of every operator.
+
+    A source row is a variable (``patients[3]``); a join multiplies variables
+    (``patients[3] * histories[3]``); an aggregation or a duplicate elimination
+    adds the rows it folded (``(histories[0] + histories[4])``). The result is the
+    operator's first rows with a ``lineage`` column of ``Polynomial`` objects
+    (``str()`` renders them). ``RowLineage.ALL_ROWS`` materialises every row.
+
+    Examples
+    --------
+    >>> from lester_inspect import PipelineInspector
+    >>> from lester_inspect.inspections import RowLineage
+    >>> result = (PipelineInspector.on_pipeline_from_string(
+    ...     "import pandas as pd\\n"
+    ...     "a = pd.DataFrame({'k': [1, 2], 'x': [5, 6]})\\n"
+    ...     "b = pd.DataFrame({'k': [2, 1], 'y': [7, 8]})\\n"
+    ...     "joined = a.merge(b, on='k')\\n")
+    ...     .add_inspection(RowLineage(2)).execute())
+    >>> join = result.nodes[-1]
+    >>> [str(p) for p in result.dag_node_to_inspection_results[join][RowLineage(2)]["lineage"]]
+    ['source0[0] * source1[1]', 'source0[1] * source1[0]']
+    """
+
+    ALL_ROWS = -1
+
+    def __init__(self, num_rows: int, operator_type_filter: Optional[Iterable[OperatorType]] = None):
+        self.num_rows = num_rows
+        self.operator_type_filter = None if operator_type_filter is None else frozenset(operator_type_filter)
+
+    @property
+    def annotation_keys(self):
+        return (LINEAGE,)
+
+    def inspect(self, operator: OperatorData) -> Any:
+        if self.operator_type_filter is not None and operator.node.operator_type not in self.operator_type_filter:
+            return None
+        if operator.data is None:
+            return None
+        count = None if self.num_rows == self.ALL_ROWS else min(self.num_rows, row_count(operator.data))
+        frame = first_rows(operator.data, count, operator.node.columns)
+        lineage = (operator.annotations or {}).get(LINEAGE)
+        frame["lineage"] = [lineage.polynomial(row, operator.source_names) if lineage is not None else None
+                            for row in range(len(frame))]
+        return frame
+
+
+class SourceRowUsage(VectorizedInspection):
+    """Which rows of each data source an operator's rows were made from, as boolean arrays.
+
+    By default for the training data: ``{source name: bool array over the source's rows}``.
+    Rows that only entered an aggregate the data uses (a group mean) count with
+    ``through_aggregates=True``.
+    """
+
+    def __init__(self, operator_types: Iterable[OperatorType] = (OperatorType.TRAIN_DATA,),
+                 through_aggregates: bool = False):
+        self.operator_types = frozenset(operator_types)
+        self.through_aggregates = through_aggregates
+
+    @property
+    def annotation_keys(self):
+        return (LINEAGE,)
+
+    def inspect(self, operator: OperatorData) -> Optional[Dict[str, np.ndarray]]:
+        if operator.node.operator_type not in self.operator_types:
+            return None
+        lineage = (operator.annotations or {}).get(LINEAGE)
+        if lineage is None:
+            return None
+        usage = {}
+        for source, rows in lineage.source_rows(self.through_aggregates).items():
+            used = np.zeros(operator.source_sizes[source], dtype=bool)
+            used[rows] = True
+            usage[operator.source_names[source]] = used
+        return usage
