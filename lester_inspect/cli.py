@@ -7,16 +7,22 @@ from typing import List, Optional
 
 
 def _run(arguments: argparse.Namespace) -> int:
+    from lester_inspect.checks.registry import CheckConfigurationError, parse_check_option
     from lester_inspect.inspector import PipelineInspector
     from lester_inspect.instrumentation.source import PipelineSourceError
 
     try:
-        result = PipelineInspector.on_pipeline(arguments.pipeline, args=arguments.args).execute()
-    except PipelineSourceError as error:
+        checks = [parse_check_option(option) for option in arguments.check]
+        result = PipelineInspector.on_pipeline(arguments.pipeline, args=arguments.args).add_checks(checks).execute()
+    except (PipelineSourceError, CheckConfigurationError) as error:
         print(f"lester-inspect: {error}", file=sys.stderr)
         return 2
     print(f"DAG of {arguments.pipeline} ({result.dag.number_of_nodes()} operators):")
     print(result.dag_text())
+    if checks:
+        print("Checks:")
+        for check_result in result.check_to_check_results.values():
+            print(f"  {check_result.status.name:<8} {check_result.check!r}\n           {check_result.description}")
     for problem in result.internal_errors:
         print(f"lester-inspect: warning: {problem}", file=sys.stderr)
     if arguments.dag:
@@ -35,8 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lester-inspect", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run a pipeline under instrumentation and print its DAG",
-                              usage="lester-inspect run [--dag FILE] PIPELINE [ARGS ...]")
+                              usage="lester-inspect run [--dag FILE] [--check NAME[=VALUE]] PIPELINE [ARGS ...]")
     run.add_argument("--dag", metavar="FILE", help="also write the DAG as .dot, .svg or .png")
+    run.add_argument("--check", metavar="NAME[=VALUE]", action="append", default=[],
+                     help="run a check, e.g. no-bias-introduced-for=race,age_group or no-illegal-features "
+                          "(repeatable; VALUE is the check's first parameter)")
     run.add_argument("pipeline", help="a .py script or .ipynb notebook")
     run.add_argument("args", nargs=argparse.REMAINDER, help="passed to the pipeline as sys.argv[1:]")
     run.set_defaults(handler=_run)

@@ -52,6 +52,48 @@ class InspectorResult:
         edges = self.dag.in_edges(node, data="input_index")
         return [parent for parent, _, _ in sorted(edges, key=lambda edge: edge[2])]
 
+    def check_results_frame(self) -> "pandas.DataFrame":
+        """One row per check: the check, its status and its one-line reason."""
+        import pandas as pd
+
+        return pd.DataFrame([{"check": repr(check), "status": r.status.name, "description": r.description,
+                              "operator": r.operator.node_id if r.operator else None}
+                             for check, r in self.check_to_check_results.items()],
+                            columns=["check", "status", "description", "operator"])
+
+    def inspection_results_frame(self, inspection: Inspection) -> "pandas.DataFrame":
+        """One row per operator with ``inspection``'s result for it."""
+        import pandas as pd
+
+        rows = []
+        for node in self.nodes:
+            results = self.dag_node_to_inspection_results.get(node, {})
+            if inspection in results:
+                rows.append({"operator": node.node_id, "type": node.operator_type.value,
+                             "description": node.description,
+                             "location": str(node.code_location) if node.code_location else None,
+                             "result": results[inspection]})
+        return pd.DataFrame(rows, columns=["operator", "type", "description", "location", "result"])
+
+    def summary(self) -> str:
+        """A readable report of every failing or warning check: operator, code location, snippet."""
+        lines = []
+        counts = {status: 0 for status in CheckStatus}
+        for check, check_result in self.check_to_check_results.items():
+            counts[check_result.status] += 1
+            if check_result.status is CheckStatus.SUCCESS:
+                continue
+            lines.append(f"{check_result.status.name}: {check!r}")
+            lines.append(f"  {check_result.description}")
+            node = check_result.operator
+            if node is not None and node.source_code:
+                first_line = node.source_code.splitlines()[0]
+                more = " ..." if "\n" in node.source_code else ""
+                lines.append(f"  {node.code_location}: {first_line}{more}")
+        lines.append(f"{len(self.check_to_check_results)} checks: {counts[CheckStatus.SUCCESS]} passed, "
+                     f"{counts[CheckStatus.FAILURE]} failed, {counts[CheckStatus.WARNING]} warnings")
+        return "\n".join(lines)
+
     def dag_text(self) -> str:
         """One operator per line: id, type, code location, description, inputs."""
         lines = []

@@ -202,6 +202,28 @@ def dropna(call: OperatorCall, result: Any) -> None:
         unary(T.SELECTION, lambda c: f"Drop rows with missing values{scope}", keeps_rows=False)(call, result)
 
 
+def drop_duplicates(call: OperatorCall, result: Any) -> None:
+    """A kept row stands for all its duplicates: its lineage is their sum."""
+    source, subset = call.args[0], call.arg(1, "subset")
+    output = _output(call, result)
+    by_index = positions_by_index(source, output)
+
+    def groups():
+        kept = by_index()
+        if not isinstance(kept, Positions) or call.arg(2, "keep", "first") is False:
+            return kept
+        frame = source.to_frame() if isinstance(source, pd.Series) else source
+        keys = frame if subset is None else frame[[subset] if isinstance(subset, str) else list(subset)]
+        codes = keys.groupby(list(keys.columns), dropna=False, sort=False).ngroup().to_numpy()
+        output_of_group = np.full(codes.max() + 1 if len(codes) else 0, -1, dtype=np.int64)
+        output_of_group[codes[kept.positions]] = np.arange(len(kept.positions))
+        return Groups(output_of_group[codes], len(kept.positions), kept.positions)
+
+    described = f" by {column_list(subset)}" if subset is not None else ""
+    _node(call, T.SELECTION, f"Drop duplicate rows{described}", result,
+          [call.run.input(source, call.location, groups)])
+
+
 def _describe_sample(call: OperatorCall) -> str:
     n, frac = call.arg(1, "n"), call.kwargs.get("frac")
     return f"Sample {frac:.0%} of rows" if frac is not None else f"Sample {n if n is not None else 1} rows"
@@ -336,7 +358,7 @@ def alias(call: OperatorCall, result: Any) -> None:
 
 
 def _share(call: OperatorCall, source: Any, result: Any) -> None:
-    call.run.input_node(source, call.location)
+    # Shared, not copied: a pending Series and its array become one node if either is used as data.
     tracked = call.run.tracked(source)
     if tracked is not None:
         call.run.objects.set(result, tracked)
@@ -356,8 +378,7 @@ def _frame_handlers() -> Dict[type, Dict[str, Callable]]:
         "__setitem__": frame_setitem,
         "query": unary(T.SELECTION, lambda c: f"Select: {c.arg(1, 'expr')}", keeps_rows=False),
         "dropna": dropna,
-        "drop_duplicates": unary(T.SELECTION, lambda c: "Drop duplicate rows" + (
-            f" by {column_list(c.arg(1, 'subset'))}" if c.arg(1, "subset") is not None else ""), keeps_rows=False),
+        "drop_duplicates": drop_duplicates,
         "head": unary(T.SELECTION, lambda c: f"First {c.arg(1, 'n', 5)} rows", keeps_rows=False),
         "tail": unary(T.SELECTION, lambda c: f"Last {c.arg(1, 'n', 5)} rows", keeps_rows=False),
         "sample": unary(T.SELECTION, _describe_sample, keeps_rows=False),

@@ -6,6 +6,8 @@ import dataclasses
 import enum
 from typing import TYPE_CHECKING, Dict, Iterable, Optional
 
+from lester_inspect.parameters import Parameterized
+
 if TYPE_CHECKING:
     import pandas
 
@@ -31,8 +33,11 @@ class CheckResult:
     operator: Optional["DagNode"] = None
 
 
-class Check(abc.ABC):
-    """A condition on the pipeline. Declares the inspections it needs; evaluates their results."""
+class Check(Parameterized, abc.ABC):
+    """A condition on the pipeline. Declares the inspections it needs; evaluates their results.
+
+    Checks are compared by type and parameters (``result.check_to_check_results[NoIllegalFeatures()]``).
+    """
 
     @property
     def required_inspections(self) -> Iterable["Inspection"]:
@@ -42,6 +47,3 @@ class Check(abc.ABC):
     def evaluate(self, result: "InspectorResult") -> CheckResult:
         """Judge the pipeline from the DAG and the inspection results."""
 
-    def __repr__(self) -> str:
-        arguments = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
-        return f"{type(self).__name__}({arguments})"

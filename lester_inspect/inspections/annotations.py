@@ -281,6 +281,8 @@ def _group_column(column, groups: Groups, key):
     codes = groups.codes
     if isinstance(column, Lineage):
         return Lineage((GroupFactor(np.arange(groups.count, dtype=np.int64), column, codes),), groups.count)
+    if groups.representatives is not None:
+        return _take_column(column, groups.representatives)
     if isinstance(column, ValueColumn):
         # A group keeps a value only where all its rows share it.
         valid = codes >= 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
 
 from lester_inspect.instrumentation.dag import DagNode
+from lester_inspect.parameters import Parameterized
 
 
 class InspectionRow(NamedTuple):
@@ -36,7 +37,7 @@ class InspectionInput(NamedTuple):
     row_iterator: Iterator[InspectionRow]
 
 
-class Inspection:
+class Inspection(Parameterized):
     """Base of every inspection. Subclass it and implement the row-wise protocol.
 
     Inspections are compared by type and parameters, so that the same inspection
@@ -50,21 +51,6 @@ class Inspection:
     def get_operator_annotation_after_visit(self) -> Any:
         """The result for the operator just visited."""
         raise NotImplementedError(f"{type(self).__name__} must implement get_operator_annotation_after_visit()")
-
-    @property
-    def parameters(self) -> tuple:
-        """What distinguishes two inspections of the same type."""
-        return tuple(sorted((k, _hashable(v)) for k, v in vars(self).items() if not k.startswith("_")))
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.parameters == other.parameters
-
-    def __hash__(self) -> int:
-        return hash((type(self), self.parameters))
-
-    def __repr__(self) -> str:
-        arguments = ", ".join(f"{k}={v!r}" for k, v in self.parameters)
-        return f"{type(self).__name__}({arguments})"
 
 
 class OperatorData(NamedTuple):
@@ -94,14 +80,6 @@ class VectorizedInspection(Inspection):
     def inspect(self, operator: OperatorData) -> Any:
         """The result for one operator (None: nothing to report for it)."""
         raise NotImplementedError
-
-
-def _hashable(value: Any) -> Any:
-    if isinstance(value, (list, set, frozenset)):
-        return tuple(_hashable(v) for v in value)
-    if isinstance(value, dict):
-        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
-    return value
 
 
 def data_columns(data: Any) -> List:

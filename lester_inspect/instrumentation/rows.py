@@ -32,13 +32,19 @@ class Positions:
 
 
 class Groups:
-    """Output row g aggregates the input rows whose ``codes`` equal g; -1 rows belong to no group."""
+    """Output row g aggregates the input rows whose ``codes`` equal g; -1 rows belong to no group.
 
-    __slots__ = ("codes", "count")
+    ``representatives`` (duplicate elimination) are the input rows whose values the
+    output rows keep; without them (an aggregation) a value survives only where the
+    whole group shares it.
+    """
 
-    def __init__(self, codes: np.ndarray, count: int):
+    __slots__ = ("codes", "count", "representatives")
+
+    def __init__(self, codes: np.ndarray, count: int, representatives: Optional[np.ndarray] = None):
         self.codes = np.asarray(codes, dtype=np.int64)
         self.count = int(count)
+        self.representatives = representatives
 
     def __repr__(self) -> str:
         return f"Groups({self.count} groups)"

@@ -66,6 +66,8 @@ def _capture(options) -> Dict[str, Any]:
     path = os.path.abspath(options.path)
     source = PipelineSource(text, path, path)
     linecache.cache[path] = (len(text), None, text.splitlines(keepends=True), path)
+    # Checked before the instrumented run, so that it sees scikit-learn unpatched.
+    encode_features_problem = _check_encode_features(text, path) if options.check_functions else None
     if options.sample_rows:
         _sample_inputs(options.sample_rows, os.path.join(options.out, "sampled"))
 
@@ -98,8 +100,8 @@ def _capture(options) -> Dict[str, Any]:
                   for n in sorted(run.dag.nodes, key=lambda n: n.node_id)],
         "internal_errors": list(run.internal_errors),
     }
-    if options.check_functions:
-        report["encode_features"] = _check_encode_features(text, path)
+    if encode_features_problem is not None:
+        report["encode_features"] = encode_features_problem
     return report
 
 

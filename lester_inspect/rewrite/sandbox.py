@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence
 
 import numpy as np
 
@@ -63,8 +63,13 @@ def child_environment() -> Dict[str, str]:
 
 
 def run_captured(script_text: str, run_as: str, args: Sequence[str], limits: Limits,
-                 check_functions: bool = False) -> RunOutcome:
-    """Run ``script_text`` as if it were the file ``run_as`` with ``args``, in a sandbox, and capture its fit inputs."""
+                 check_functions: bool = False,
+                 on_start: Optional[Callable[[subprocess.Popen], None]] = None) -> RunOutcome:
+    """Run ``script_text`` as if it were the file ``run_as`` with ``args``, in a sandbox, and capture its fit inputs.
+
+    ``on_start`` receives the child process, e.g. to kill it (and its process
+    group) when the run is no longer needed.
+    """
     scratch = tempfile.mkdtemp(prefix="lester-rewrite-")
     started = time.monotonic()
     try:
@@ -82,10 +87,12 @@ def run_captured(script_text: str, run_as: str, args: Sequence[str], limits: Lim
         command += ["--", *args]
         process = subprocess.Popen(command, cwd=cwd, env=child_environment(), stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True)
+        if on_start is not None:
+            on_start(process)
         try:
             stdout, stderr = process.communicate(timeout=limits.seconds)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            kill(process)
             stdout, stderr = process.communicate()
             return RunOutcome(f"the script did not finish within the time limit of {limits.seconds:g} s",
                               None, {}, _tail(stdout), time.monotonic() - started)
@@ -96,6 +103,14 @@ def run_captured(script_text: str, run_as: str, args: Sequence[str], limits: Lim
         return RunOutcome(_failure(report, process.returncode, stderr, limits), None, report, _tail(stdout), seconds)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def kill(process: subprocess.Popen) -> None:
+    """Kill a sandboxed run and whatever it started."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def _read_report(path: str) -> Dict[str, Any]:

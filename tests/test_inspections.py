@@ -1,0 +1,276 @@
+"""Built-in inspections: exact results on small pipelines, through every kind of operator."""
+import gc
+import itertools
+import weakref
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lester_inspect import PipelineInspector
+from lester_inspect.inspections import (ArgumentCapturing, ColumnPropagation, CompletenessOfColumns,
+                                        CountDistinctOfColumns, HistogramForColumns, Inspection,
+                                        IntersectionalHistogramForColumns, MaterializeFirstOutputRows, RowLineage,
+                                        SourceRowUsage)
+from lester_inspect.inspections import executor as executor_module
+
+PEOPLE = """
+import pandas as pd
+people = pd.DataFrame({"id": [1, 2, 3, 4, 5, 6], "race": ["a", "b", "a", "c", "b", None],
+                       "age": [20, 30, 40, 50, 60, 70], "city": ["x", "y", "x", "y", "x", "y"]})
+visits = pd.DataFrame({"pid": [1, 1, 2, 4, 4, 4, 9], "cost": [5, 6, 7, 8, 9, 10, 11]})
+"""
+
+
+def run(code, *inspections, checks=()):
+    return (PipelineInspector.on_pipeline_from_string(code).add_inspections(inspections)
+            .add_checks(checks).execute())
+
+
+def by_description(result, inspection):
+    return {n.description: result.dag_node_to_inspection_results[n][inspection] for n in result.nodes}
+
+
+def test_histograms_survive_projection_and_follow_filters_and_joins():
+    histogram = HistogramForColumns(["race"])
+    result = run(PEOPLE + """
+ages = people[["id", "age"]]
+older = ages[ages["age"] > 25]
+joined = older.merge(visits, left_on="id", right_on="pid")
+""", histogram)
+    results = by_description(result, histogram)
+    assert results["Create DataFrame from dict"] in ({"race": {"a": 2, "b": 2, "c": 1, None: 1}}, None)
+    assert results["Project: ['id', 'age']"] == {"race": {"a": 2, "b": 2, "c": 1, None: 1}}
+    assert results["Select: age > 25"] == {"race": {"a": 1, "b": 2, "c": 1, None: 1}}
+    # One-to-many join: person 2 (race b) once, person 4 (race c) three times.
+    assert results["Inner join on ['id'] = ['pid']"] == {"race": {"b": 1, "c": 3}}
+
+
+def test_lineage_polynomials_multiply_in_joins_and_add_in_aggregations():
+    lineage = RowLineage(RowLineage.ALL_ROWS)
+    result = run(PEOPLE + """
+joined = people.merge(visits, left_on="id", right_on="pid")
+per_person = visits.groupby("pid").agg(total=("cost", "sum"))
+unique = visits.drop_duplicates(subset=["pid"])
+both = pd.concat([people.head(2), people.tail(1)], ignore_index=True)
+""", lineage)
+    rows = {n.description: [str(p) for p in result.dag_node_to_inspection_results[n][lineage]["lineage"]]
+            for n in result.nodes}
+    assert rows["Inner join on ['id'] = ['pid']"] == [
+        "source0[0] * source1[0]", "source0[0] * source1[1]", "source0[1] * source1[2]",
+        "source0[3] * source1[3]", "source0[3] * source1[4]", "source0[3] * source1[5]"]
+    assert rows["Group by ['pid']: agg(total=('cost', 'sum'))"] == [
+        "(source1[0] + source1[1])", "(source1[2])", "(source1[3] + source1[4] + source1[5])", "(source1[6])"]
+    assert rows["Drop duplicate rows by ['pid']"] == rows["Group by ['pid']: agg(total=('cost', 'sum'))"]
+    assert rows["Concatenate 2 rows"] == ["source0[0]", "source0[1]", "source0[5]"]
+
+
+def test_many_to_many_join_and_outer_join():
+    histogram, lineage = HistogramForColumns(["race"]), RowLineage(RowLineage.ALL_ROWS)
+    result = run(PEOPLE + """
+left = pd.DataFrame({"k": [1, 1, 2], "race": ["a", "b", "a"]})
+right = pd.DataFrame({"k": [1, 1, 3], "v": [10, 20, 30]})
+many = left.merge(right, on="k")
+outer = left.merge(right, on="k", how="outer")
+""", histogram, lineage)
+    nodes = {n.description: n for n in result.nodes}
+    many = result.dag_node_to_inspection_results[nodes["Inner join on ['k']"]]
+    assert many[histogram] == {"race": {"a": 2, "b": 2}}
+    assert [str(p) for p in many[lineage]["lineage"]] == [
+        "source2[0] * source3[0]", "source2[0] * source3[1]", "source2[1] * source3[0]", "source2[1] * source3[1]"]
+    outer = result.dag_node_to_inspection_results[nodes["Outer join on ['k']"]]
+    assert sorted(str(p) for p in outer[lineage]["lineage"]) == sorted([
+        "source2[0] * source3[0]", "source2[0] * source3[1]", "source2[1] * source3[0]", "source2[1] * source3[1]",
+        "source2[2]", "source3[2]"])
+    assert outer[histogram] == {"race": {"a": 3, "b": 2, None: 1}}
+
+
+def test_annotations_reach_feature_matrices_labels_and_split_outputs():
+    histogram = HistogramForColumns(["race"])
+    result = run(PEOPLE + """
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+data = people[["age", "city", "race"]]
+data = data[data["age"] < 65]
+train, test = train_test_split(data, test_size=2, random_state=1)
+features = ColumnTransformer([("city", OneHotEncoder(), ["city"]), ("age", StandardScaler(), ["age"])])
+model = Pipeline([("features", features), ("learner", LogisticRegression())])
+model.fit(train[["age", "city"]], train["age"] > 35)
+""", histogram)
+    results = {(n.operator_type.name, n.description): result.dag_node_to_inspection_results[n][histogram]
+               for n in result.nodes}
+    train, test = (results[("TRAIN_TEST_SPLIT", "Split: train rows")],
+                   results[("TRAIN_TEST_SPLIT", "Split: test rows")])
+    assert sum(train["race"].values()) == 3 and sum(test["race"].values()) == 2
+    merged = {k: train["race"].get(k, 0) + test["race"].get(k, 0) for k in ("a", "b", "c")}
+    assert merged == {"a": 2, "b": 2, "c": 1}
+    # The sensitive column was never given to the featurisation, yet every matrix knows it.
+    for key in [("TRANSFORMER", "OneHotEncoder: fit_transform"), ("CONCATENATION", "Concatenate ColumnTransformer "
+                                                                                   "outputs"),
+                ("TRAIN_DATA", "Train data"), ("TRAIN_LABELS", "Train labels"),
+                ("ESTIMATOR", "LogisticRegression: fit")]:
+        assert results[key] == train, key
+
+
+def test_sparse_feature_matrices_carry_annotations():
+    histogram = HistogramForColumns(["race"])
+    result = run(PEOPLE + """
+from sklearn.preprocessing import OneHotEncoder
+matrix = OneHotEncoder().fit_transform(people[["city"]])
+kept = people[people["age"] > 30]
+sparse = OneHotEncoder().fit_transform(kept[["city"]])
+""", histogram)
+    results = by_description(result, histogram)
+    transformers = [n for n in result.nodes if n.operator_type.name == "TRANSFORMER"]
+    assert result.dag_node_to_inspection_results[transformers[1]][histogram] == {
+        "race": {"a": 1, "c": 1, "b": 1, None: 1}}
+
+
+def test_intersectional_histogram_completeness_distinct_counts_and_materialization():
+    inspections = [IntersectionalHistogramForColumns(["race", "city"]), CompletenessOfColumns(["race", "age"]),
+                   CountDistinctOfColumns(["race", "city"]), MaterializeFirstOutputRows(2),
+                   ColumnPropagation(["race"], 2)]
+    result = run(PEOPLE + "projected = people[['id', 'city']]\n", *inspections)
+    source, projection = result.nodes[0], result.nodes[2]
+    at_source = result.dag_node_to_inspection_results[source]
+    assert at_source[inspections[0]] == {("a", "x"): 2, ("b", "y"): 1, ("c", "y"): 1, ("b", "x"): 1, (None, "y"): 1}
+    assert at_source[inspections[1]] == {"race": 5 / 6, "age": 1.0}
+    assert at_source[inspections[2]] == {"race": 3, "city": 2}
+    pd.testing.assert_frame_equal(at_source[inspections[3]], pd.DataFrame(
+        {"id": [1, 2], "race": ["a", "b"], "age": [20, 30], "city": ["x", "y"]}))
+    propagated = result.dag_node_to_inspection_results[projection][inspections[4]]
+    assert list(propagated.columns) == ["id", "city", "annotation_race"]
+    assert propagated["annotation_race"].tolist() == ["a", "b"]
+    assert result.dag_node_to_inspection_results[projection][inspections[2]] == {"city": 2}
+
+
+def test_argument_capturing_records_call_arguments_and_hyperparameters():
+    capture = ArgumentCapturing()
+    result = run(PEOPLE + """
+from sklearn.tree import DecisionTreeClassifier
+shown = people.head(n=3)
+DecisionTreeClassifier(max_depth=2).fit(people[["age"]], people["city"])
+""", capture)
+    results = by_description(result, capture)
+    assert results["First 3 rows"] == {"n": 3}
+    assert results["DecisionTreeClassifier: fit"]["max_depth"] == 2
+
+
+def test_source_row_usage_says_which_rows_trained_the_model():
+    usage = SourceRowUsage()
+    result = run(PEOPLE + """
+from sklearn.tree import DecisionTreeClassifier
+data = people[people["age"] > 25].merge(visits, left_on="id", right_on="pid")
+DecisionTreeClassifier().fit(data[["age", "cost"]], data["city"])
+""", usage)
+    train = next(n for n in result.nodes if n.operator_type.name == "TRAIN_DATA")
+    used = result.dag_node_to_inspection_results[train][usage]
+    assert used["source0"].tolist() == [False, True, False, True, False, False]
+    assert used["source1"].tolist() == [False, False, True, True, True, True, False]
+
+
+class CountingInspection(Inspection):
+    """A row-wise inspection: counts rows, annotates each output row with a running number."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def visit_operator(self, inspection_input):
+        self._rows = 0
+        for row in inspection_input.row_iterator:
+            self._rows += 1
+            yield (self.name, self._rows)
+
+    def get_operator_annotation_after_visit(self):
+        return self._rows
+
+
+def test_row_wise_inspections_share_one_scan(monkeypatch):
+    reads = []
+    original = executor_module.InspectionExecutor.row_tuples
+
+    def counting_row_tuples(self, data):
+        reads.append(len(data))
+        return original(self, data)
+
+    monkeypatch.setattr(executor_module.InspectionExecutor, "row_tuples", counting_row_tuples)
+    code = PEOPLE + "older = people[people['age'] > 35]\n"
+    inspections = [CountingInspection(i) for i in range(3)]
+    result = run(code, *inspections)
+    with_three = list(reads)
+    reads.clear()
+    run(code, inspections[0])
+    assert with_three == reads  # the rows are read once however many inspections run
+    selection = result.nodes[-1]
+    assert [result.dag_node_to_inspection_results[selection][i] for i in inspections] == [4, 4, 4]
+
+
+def test_row_wise_inspections_see_input_rows_and_annotations():
+    class Seen(Inspection):
+        def visit_operator(self, inspection_input):
+            self._rows = []
+            for row in inspection_input.row_iterator:
+                self._rows.append(row)
+                yield row.output[0] if row.output is not None else None
+
+        def get_operator_annotation_after_visit(self):
+            return self._rows
+
+    seen = Seen()
+    result = run("import pandas as pd\ndf = pd.DataFrame({'a': [1, 2, 3]})\ndf = df[df['a'] > 1]\n", seen)
+    rows = result.dag_node_to_inspection_results[result.nodes[1]][seen]
+    assert [(r.inputs, r.output) for r in rows] == [(((2,),), (2,)), (((3,),), (3,))]
+    # The annotations the inspection yielded at the source came along with the selected rows.
+    assert [r.annotations for r in rows] == [({seen: 2},), ({seen: 3},)]
+
+
+def test_annotations_are_freed_with_their_object():
+    lineage = RowLineage(1)
+    references = {}
+
+    class Probe(Inspection):
+        def visit_operator(self, inspection_input):
+            for _ in inspection_input.row_iterator:
+                yield None
+
+        def get_operator_annotation_after_visit(self):
+            return None
+
+    code = """
+import gc
+import numpy as np
+import pandas as pd
+big = pd.DataFrame({"a": np.arange(200_000)})
+small = big[big["a"] < 3]
+del big
+gc.collect()
+final = small[["a"]]
+"""
+    inspector = PipelineInspector.on_pipeline_from_string(code).add_inspection(lineage)
+    original_call = executor_module.InspectionExecutor.__call__
+
+    def spying_call(self, node, inputs, output):
+        original_call(self, node, inputs, output)
+        tracked = self.run.tracked(output) if output is not None else None
+        if node.node_id == 0:
+            references["big"] = weakref.ref(tracked.annotations[("lineage",)].factors[0].ids)
+        if node.operator_type.name == "PROJECTION":
+            references["alive_at_end"] = references["big"]() is not None
+
+    executor_module.InspectionExecutor.__call__ = spying_call
+    try:
+        inspector.execute()
+    finally:
+        executor_module.InspectionExecutor.__call__ = original_call
+    assert references["alive_at_end"] is False
+
+
+def test_inspections_are_deduplicated_between_user_and_checks():
+    from lester_inspect.checks import NoBiasIntroducedFor
+
+    inspector = (PipelineInspector.on_pipeline_from_string("x = 1\n")
+                 .add_inspection(HistogramForColumns(["race"])).add_check(NoBiasIntroducedFor(["race"])))
+    assert inspector._all_inspections() == [HistogramForColumns(["race"])]
