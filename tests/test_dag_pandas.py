@@ -82,6 +82,7 @@ def test_modifications_setitem_assign_and_series_expressions(inspect_code, csv_f
         df["older"] = (df["age"] + 1) * 2 >= 40
         df["lower"] = df["name"].str.lower()
         df["code"] = df["county"].map({"c1": 1, "c2": 2}).fillna(0)
+        df["short"] = df["name"].apply(len) < 3
         df = df.assign(flag=~df["older"], const=1)
         df = df.astype({"age": "float64"})
         df = df.rename(columns={"name": "first_name"})
@@ -94,13 +95,16 @@ def test_modifications_setitem_assign_and_series_expressions(inspect_code, csv_f
         (3, "PROJECTION_MODIFY", "Set column 'older': (age + 1) * 2 >= 40", [2]),
         (4, "PROJECTION_MODIFY", "Set column 'lower': name.str.lower()", [3]),
         (5, "PROJECTION_MODIFY", "Set column 'code': county.map({'c1': 1, 'c2': 2}).fillna(0)", [4]),
-        (6, "PROJECTION_MODIFY", "Assign flag = ~older; const = 1", [5]),
-        (7, "PROJECTION_MODIFY", "Cast to {'age': 'float64'}", [6]),
-        (8, "PROJECTION", "Rename {'name': 'first_name'}", [7]),
+        (6, "PROJECTION_MODIFY", "Set column 'short': name.apply(len) < 3", [5]),
+        (7, "PROJECTION_MODIFY", "Assign flag = ~older; const = 1", [6]),
+        (8, "PROJECTION_MODIFY", "Cast to {'age': 'float64'}", [7]),
+        (9, "PROJECTION", "Rename {'name': 'first_name'}", [8]),
     ]
     setitem = result.nodes[3]
     assert setitem.code_location == locate(code, 'df["older"] = (df["age"] + 1) * 2 >= 40')
     assert setitem.columns == ("id", "age", "county", "name", "older")
+    assert result.nodes[-1].columns == ("id", "age", "county", "first_name", "older", "lower", "code", "short",
+                                        "flag", "const")
 
 
 def test_joins_on_keys_left_right_on_and_index(inspect_code, csv_files):

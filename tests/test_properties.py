@@ -5,7 +5,8 @@ operations. The chain runs under the inspector with ``RowLineage(ALL_ROWS)`` and
 ``HistogramForColumns(['g'])``; a reference runs the same operations in plain pandas on
 copies that carry, as ordinary columns, each row's set of source rows (``_lin``) and the
 value of the sensitive column ``g`` (``_g``). The last operator's lineage must be the
-reference's sets row by row, and its histogram the value counts of ``_g``.
+reference's sets row by row, its histogram the value counts of ``_g``, and its
+completeness and distinct counts those of the reference's visible columns.
 """
 import numpy as np
 import pandas as pd
@@ -13,9 +14,11 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from lester_inspect import PipelineInspector
-from lester_inspect.inspections import HistogramForColumns, RowLineage
+from lester_inspect.inspections import (CompletenessOfColumns, CountDistinctOfColumns, HistogramForColumns,
+                                        RowLineage)
 
 LINEAGE, HISTOGRAM = RowLineage(RowLineage.ALL_ROWS), HistogramForColumns(["g"])
+COMPLETENESS, DISTINCT = CompletenessOfColumns(["g", "x"]), CountDistinctOfColumns(["g", "x"])
 HIDDEN = ["_lin", "_g"]
 
 
@@ -130,7 +133,7 @@ def test_lineage_and_histograms_equal_a_brute_force_reference(people, other, cha
         code.append(line)
         event(f"ran {name}")
     result = (PipelineInspector.on_pipeline_from_string("\n".join(code) + "\n")
-              .add_inspections([LINEAGE, HISTOGRAM]).execute())
+              .add_inspections([LINEAGE, HISTOGRAM, COMPLETENESS, DISTINCT]).execute())
     assert result.internal_errors == []
     last = result.nodes[-1]
     sources = [n for n in result.nodes if n.operator_type.name == "DATA_SOURCE"]
@@ -144,3 +147,7 @@ def test_lineage_and_histograms_equal_a_brute_force_reference(people, other, cha
         key = None if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA else value
         expected[key] = expected.get(key, 0) + 1
     assert histogram == expected
+    present = [c for c in ("g", "x") if c in ref.columns]
+    results = result.dag_node_to_inspection_results[last]
+    assert (results[COMPLETENESS] or {}) == {c: float(ref[c].notna().mean()) if len(ref) else 1.0 for c in present}
+    assert (results[DISTINCT] or {}) == {c: int(ref[c].nunique()) for c in present}
