@@ -89,6 +89,26 @@ def test_libraries_are_restored_after_success_error_and_interrupt(tmp_path):
         PipelineInspector.on_pipeline(interrupted).execute()
     assert _library_state() == before
     assert pd.DataFrame.merge.__module__ == "pandas.core.frame"
+    _estimators_still_work()
+
+
+def _estimators_still_work():
+    """Behaviour, not only attributes: construction, parameters, fitting after the runs."""
+    from sklearn.base import BaseEstimator, TransformerMixin, clone
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    class Parameterless(TransformerMixin, BaseEstimator):
+        def fit(self, X, y=None):
+            return self
+
+        def transform(self, X):
+            return X
+
+    model = Pipeline([("keep", Parameterless()), ("model", LogisticRegression(C=0.5))])
+    assert clone(model).get_params()["model__C"] == 0.5 and Parameterless().get_params() == {}
+    assert model.fit([[0.0], [1.0]], [0, 1]).predict([[1.0]]).tolist() == [1]
+    assert hasattr(model, "predict_proba") and not hasattr(Pipeline([("keep", Parameterless())]), "predict")
 
 
 def test_two_runs_in_one_process_give_identical_dags():

@@ -11,6 +11,7 @@ each step is its code location, since the steps are not called from user code.
 from __future__ import annotations
 
 import functools
+import inspect
 import sys
 from typing import Any, Dict, List, Optional
 
@@ -160,12 +161,11 @@ class SklearnBackend:
             own = vars(klass)
             if "__init__" in own and callable(own["__init__"]):
                 self._patches.apply(klass, "__init__", self._recording_init(own["__init__"]))
-            elif klass.__init__ is object.__init__ and klass.__new__ is object.__new__:
-                # A parameterless estimator (``class Doubler(TransformerMixin, BaseEstimator)``):
-                # no __init__ to wrap, so record at __new__. Deleting it again leaves CPython's
-                # slot calling object.__new__ with the constructor's arguments, which is harmless
-                # exactly because such a class accepts none.
-                self._patches.apply(klass, "__new__", self._recording_new())
+            elif klass is BaseEstimator:
+                # Estimators without parameters (``class Doubler(TransformerMixin, BaseEstimator)``)
+                # have no __init__ of their own to wrap; give them one here, on BaseEstimator. (Not
+                # __new__: once deleted again, CPython keeps a stale slot that rejects arguments.)
+                self._patches.apply(klass, "__init__", self._recording_init(object.__init__))
             for name in ESTIMATOR_METHODS:
                 if name in own:
                     self._patches.apply(klass, name, self._patched_method(own[name], name))
@@ -173,7 +173,6 @@ class SklearnBackend:
     def _recording_init(self, original):
         constructed_at, call_sites = self.constructed_at, self.run.call_sites
 
-        @functools.wraps(original)
         def __init__(self, /, *args, **kwargs):
             if constructed_at.get(self) is None:
                 caller = sys._getframe(1)
@@ -181,19 +180,11 @@ class SklearnBackend:
                     constructed_at.set(self, call_sites.location(caller))
             return original(self, *args, **kwargs)
 
-        return __init__
-
-    def _recording_new(self):
-        constructed_at, call_sites = self.constructed_at, self.run.call_sites
-
-        def __new__(cls, *args, **kwargs):
-            instance = object.__new__(cls)
-            caller = sys._getframe(1)
-            if call_sites.is_user_code(caller.f_code):
-                constructed_at.set(instance, call_sites.location(caller))
-            return instance
-
-        return __new__
+        if original is object.__init__:
+            # sklearn reads an estimator's parameters from its __init__ signature: none here.
+            __init__.__signature__ = inspect.Signature([inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)])
+            return __init__
+        return functools.wraps(original)(__init__)
 
     def _patched_method(self, original, name: str):
         if not isinstance(original, type(lambda: None)):
