@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 
 from lester_inspect.backends.formatting import column_list, short_repr
-from lester_inspect.backends.series_expressions import (column_expression, expression_of,
+from lester_inspect.backends.series_expressions import (ATOM, SeriesExpression, column_expression, expression_of,
                                                         series_handlers, string_method_handlers, track)
+from lester_inspect.backends.udf_columns import columns_read_by
 from lester_inspect.instrumentation.dag import DagNode, OperatorType
 from lester_inspect.instrumentation.rows import IDENTITY, Groups, Input, Positions, Unknown
 from lester_inspect.instrumentation.run import InstrumentedRun, OperatorCall
@@ -46,12 +47,12 @@ def _columns(obj: Any) -> List:
 
 
 def _node(call: OperatorCall, operator_type: OperatorType, description: str, result: Any,
-          inputs: List[Input]) -> Optional[DagNode]:
+          inputs: List[Input], **attributes) -> Optional[DagNode]:
     output = _output(call, result)
     if not isinstance(output, (pd.DataFrame, pd.Series)):
         return None
     return call.run.add_node(operator_type, call.function, call.location, description, _columns(output),
-                             inputs, output)
+                             inputs, output, **attributes)
 
 
 def positions_by_index(source: Any, output: Any):
@@ -81,7 +82,8 @@ def unary(operator_type: OperatorType, describe: Callable[[OperatorCall], str], 
 def read_file(call: OperatorCall, result: Any) -> None:
     path = call.arg(0, "filepath_or_buffer", call.kwargs.get("path"))
     name = os.path.basename(path) if isinstance(path, (str, os.PathLike)) else type(path).__name__
-    _node(call, T.DATA_SOURCE, f"Read {name}", result, [])
+    source_path = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
+    _node(call, T.DATA_SOURCE, f"Read {name}", result, [], source_path=source_path)
 
 
 def frame_constructor(call: OperatorCall, result: Any) -> None:
@@ -169,6 +171,7 @@ def frame_setitem(call: OperatorCall, result: Any) -> None:
     frame, key, value = call.args[0], call.args[1], call.args[2]
     inputs = [call.run.input(frame, call.location)]
     expression = expression_of(call.run, value)
+    reads = sorted(expression.reads, key=str) if expression is not None else []
     if expression is not None:
         inputs += [Input(node, None, rows=None) for node in expression.parents]
         described = expression.text
@@ -179,7 +182,7 @@ def frame_setitem(call: OperatorCall, result: Any) -> None:
     source = call.run.call_sites.source_for(call.location)
     statement = source.enclosing_assignment(call.location) if source else call.location
     call.run.add_node(T.PROJECTION_MODIFY, call.function, statement, f"Set column {key!r}: {described}",
-                      _columns(frame), inputs, frame)
+                      _columns(frame), inputs, frame, derivations={key: reads})
 
 
 def drop(call: OperatorCall, result: Any) -> None:
@@ -340,10 +343,41 @@ def groupby_aggregate(name: str):
             codes = np.asarray(grouped.ngroup(), dtype=np.float64)
             return Groups(np.where(np.isnan(codes), -1, codes).astype(np.int64), len(result))
 
-        _node(call, T.GROUP_BY_AGG, f"Group by {column_list(keys)}: {aggregation}", result,
-              [call.run.input(grouped.obj, call.location, groups)])
+        source = call.run.input(grouped.obj, call.location, groups)
+        _node(call, T.GROUP_BY_AGG, f"Group by {column_list(keys)}: {aggregation}", result, [source],
+              derivations=_aggregation_derivations(source.node, grouped, call.kwargs))
 
     return handle
+
+
+def _aggregation_derivations(node: DagNode, grouped: Any, named: dict) -> dict:
+    """Named aggregations read their input column; the group keys (index or columns) read themselves."""
+    keys = grouped.keys if isinstance(grouped.keys, list) else [grouped.keys]
+    derivations = {key: [(node, key)] for key in keys if isinstance(key, str)}
+    if isinstance(grouped.obj, pd.Series) and grouped.obj.name is not None:
+        derivations[grouped.obj.name] = [(node, grouped.obj.name)]
+    for output, spec in named.items():
+        if isinstance(spec, tuple) and len(spec) == 2:
+            derivations[output] = [(node, spec[0])]
+    return derivations
+
+
+def frame_apply(call: OperatorCall, result: Any) -> None:
+    """``df.apply(f, axis=1)``: a pending Series computed from the columns ``f`` reads."""
+    frame, function = call.args[0], call.arg(1, "func")
+    if call.arg(2, "axis", 0) not in (1, "columns") or not isinstance(result, pd.Series):
+        return
+    base = call.run.input_node(frame, call.location)
+    read = columns_read_by(function) if callable(function) else None
+    if read is None:
+        read, note = list(frame.columns), ", reads all columns: its body does not say which"
+    else:
+        read, note = sorted(read, key=str), ""
+    name = getattr(function, "__name__", "function")
+    text = f"apply({'lambda' if name == '<lambda>' else name}) over rows{note}"
+    expression = SeriesExpression(text, ATOM, base, (), call.location, call.function,
+                                  reads=frozenset((base, column) for column in read))
+    track(call, result, expression, frame)
 
 
 def groupby_getitem(call: OperatorCall, result: Any) -> None:
@@ -390,6 +424,7 @@ def _frame_handlers() -> Dict[type, Dict[str, Callable]]:
             f"Replace {short_repr(c.arg(1, 'to_replace'))} with {short_repr(c.arg(2, 'value'))}")),
         "astype": unary(T.PROJECTION_MODIFY, lambda c: f"Cast to {short_repr(c.arg(1, 'dtype'))}"),
         "assign": assign,
+        "apply": frame_apply,
         "rename": unary(T.PROJECTION, lambda c: f"Rename {short_repr(c.kwargs.get('columns', c.arg(1, 'mapper')))}"),
         "reset_index": unary(T.PROJECTION_MODIFY, lambda c: "Reset index" + (
             " (drop it)" if c.kwargs.get("drop") else " into columns")),
@@ -418,15 +453,16 @@ def _frame_handlers() -> Dict[type, Dict[str, Callable]]:
 
 def assign(call: OperatorCall, result: Any) -> None:
     inputs = [call.run.input(call.args[0], call.location)]
-    parts = []
+    parts, derivations = [], {}
     for name, value in call.kwargs.items():
         expression = expression_of(call.run, value)
         parts.append(f"{name} = {expression.text if expression is not None else short_repr(value)}")
+        derivations[name] = sorted(expression.reads, key=str) if expression is not None else []
         if expression is not None:
             inputs += [Input(node, None, rows=None) for node in expression.parents]
     output = _output(call, result)
     call.run.add_node(T.PROJECTION_MODIFY, call.function, call.location, f"Assign {'; '.join(parts)}",
-                      _columns(output), inputs, output)
+                      _columns(output), inputs, output, derivations=derivations)
 
 
 def series_getitem(call: OperatorCall, result: Any) -> None:

@@ -42,10 +42,11 @@ _STRING_METHODS = ("lower", "upper", "strip", "lstrip", "rstrip", "len", "contai
 class SeriesExpression:
     """A Series computed row by row from the rows of ``base`` (the node of its frame)."""
 
-    __slots__ = ("text", "precedence", "base", "others", "location", "function", "is_column")
+    __slots__ = ("text", "precedence", "base", "others", "location", "function", "is_column", "reads")
 
     def __init__(self, text: str, precedence: int, base: DagNode, others: Tuple[DagNode, ...],
-                 location: CodeLocation, function: FunctionInfo, is_column: bool = False):
+                 location: CodeLocation, function: FunctionInfo, is_column: bool = False,
+                 reads: frozenset = frozenset()):
         self.text = text
         self.precedence = precedence
         self.base = base
@@ -53,6 +54,8 @@ class SeriesExpression:
         self.location = location
         self.function = function
         self.is_column = is_column
+        #: The (node, column) pairs whose values the Series is computed from (column provenance).
+        self.reads = reads
 
     @property
     def parents(self) -> Tuple[DagNode, ...]:
@@ -66,10 +69,12 @@ class SeriesExpression:
         name = getattr(series, "name", None)
         if self.is_column:
             return run.add_node(OperatorType.PROJECTION, self.function, self.location,
-                                f"Project: {short_repr([name])}", [name], self.inputs(series))
+                                f"Project: {short_repr([name])}", [name], self.inputs(series),
+                                derivations={name: sorted(self.reads, key=str)})
+        column = name if name is not None else self.text
         return run.add_node(OperatorType.PROJECTION_MODIFY, self.function, self.location,
-                            f"Compute: {self.text}", [name if name is not None else self.text],
-                            self.inputs(series))
+                            f"Compute: {self.text}", [column], self.inputs(series),
+                            derivations={column: sorted(self.reads, key=str)})
 
 
 def expression_of(run: InstrumentedRun, value: Any) -> Optional[SeriesExpression]:
@@ -82,12 +87,13 @@ def expression_of(run: InstrumentedRun, value: Any) -> Optional[SeriesExpression
     if isinstance(value, pd.Series) and tracked.node is not None:
         name = value.name if value.name is not None else "series"
         return SeriesExpression(str(name), ATOM, tracked.node, (), tracked.node.code_location,
-                                tracked.node.function, is_column=True)
+                                tracked.node.function, is_column=True, reads=frozenset({(tracked.node, value.name)}))
     return None
 
 
 def column_expression(call: OperatorCall, frame_node: DagNode, column: Any) -> SeriesExpression:
-    return SeriesExpression(str(column), ATOM, frame_node, (), call.location, call.function, is_column=True)
+    return SeriesExpression(str(column), ATOM, frame_node, (), call.location, call.function, is_column=True,
+                            reads=frozenset({(frame_node, column)}))
 
 
 def _render(run: InstrumentedRun, value: Any) -> Tuple[str, int, Optional[SeriesExpression]]:
@@ -107,7 +113,8 @@ def _combine(call: OperatorCall, text: str, precedence: int, operands) -> Option
         for node in expression.parents:
             if node is not base and node not in others:
                 others.append(node)
-    return SeriesExpression(text, precedence, base, tuple(others), call.location, call.function)
+    reads = frozenset().union(*(expression.reads for expression in expressions))
+    return SeriesExpression(text, precedence, base, tuple(others), call.location, call.function, reads=reads)
 
 
 def track(call: OperatorCall, result: Any, expression: Optional[SeriesExpression], rows_of: Any) -> None:

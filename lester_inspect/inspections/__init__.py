@@ -8,9 +8,10 @@ from lester_inspect.inspections.data_quality import (AllZeroRowShare, Completene
 from lester_inspect.inspections.histograms import HistogramForColumns, IntersectionalHistogramForColumns
 from lester_inspect.inspections.lineage import RowLineage, SourceRowUsage
 from lester_inspect.inspections.materialization import ColumnPropagation, MaterializeFirstOutputRows
+from lester_inspect.inspections.provenance import ColumnProvenance, MatrixColumnProvenance
 
 __all__ = [
-    "AllZeroRowShare", "ArgumentCapturing", "ColumnPropagation", "CompletenessOfColumns", "CountDistinctOfColumns",
+    "AllZeroRowShare", "ArgumentCapturing", "ColumnPropagation", "ColumnProvenance", "MatrixColumnProvenance", "CompletenessOfColumns", "CountDistinctOfColumns",
     "DuplicateRowCount", "HistogramForColumns", "Inspection", "InspectionInput", "InspectionRow",
     "IntersectionalHistogramForColumns", "LabelCounts", "MaterializeFirstOutputRows", "OperatorData", "Polynomial",
     "RowLineage", "SourceRowUsage", "VectorizedInspection",

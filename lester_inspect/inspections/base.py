@@ -67,6 +67,13 @@ class OperatorData(NamedTuple):
     arguments: Optional[Dict[str, Any]]
     source_names: Dict[int, str]
     source_sizes: Dict[int, int]
+    #: The DAG so far (node attributes: ``derivations``, ``source_path``) and every result so far.
+    dag: Any = None
+    results: Optional[Dict[DagNode, Dict[Any, Any]]] = None
+
+    def parents(self) -> List[DagNode]:
+        edges = self.dag.in_edges(self.node, data="input_index")
+        return [parent for parent, _, _ in sorted(edges, key=lambda edge: edge[2])]
 
 
 class VectorizedInspection(Inspection):
@@ -75,6 +82,11 @@ class VectorizedInspection(Inspection):
     @property
     def annotation_keys(self) -> Iterable[tuple]:
         """The annotation columns this inspection reads."""
+        return ()
+
+    @property
+    def required_inspections(self) -> Iterable["VectorizedInspection"]:
+        """Inspections whose results (``operator.results``) this one reads; they run first."""
         return ()
 
     def inspect(self, operator: OperatorData) -> Any:

@@ -30,6 +30,7 @@ _MODIFYING = (T.DATA_SOURCE, T.PROJECTION_MODIFY)
 class InspectionExecutor:
     def __init__(self, run, inspections: List[Inspection]):
         self.run = run
+        inspections = _with_requirements(inspections)
         self.vectorized = [i for i in inspections if isinstance(i, VectorizedInspection)]
         self.row_wise = [i for i in inspections if not isinstance(i, VectorizedInspection)]
         self.keys = {key for i in self.vectorized for key in i.annotation_keys}
@@ -56,7 +57,8 @@ class InspectionExecutor:
             if tracked is not None:
                 tracked.annotations = annotations
         arguments = self.run.current_arguments() if self.needs_arguments and self.run.current_arguments else None
-        view = OperatorData(node, data, annotations, arguments, self.source_names, self.source_sizes)
+        view = OperatorData(node, data, annotations, arguments, self.source_names, self.source_sizes,
+                            self.run.dag, self.results)
         results = self.results.setdefault(node, {})
         for inspection in self.vectorized:
             results[inspection] = inspection.inspect(view)
@@ -175,6 +177,21 @@ class InspectionExecutor:
             return (tuple(matrix[i].toarray().ravel()) for i in range(matrix.shape[0]))
         matrix = np.asarray(data)
         return (tuple(row) if matrix.ndim > 1 else (row,) for row in matrix)
+
+
+def _with_requirements(inspections: List[Inspection]) -> List[Inspection]:
+    """The inspections and, before each, those it requires; each once."""
+    ordered: List[Inspection] = []
+
+    def add(inspection: Inspection) -> None:
+        for required in getattr(inspection, "required_inspections", ()):
+            add(required)
+        if inspection not in ordered:
+            ordered.append(inspection)
+
+    for inspection in inspections:
+        add(inspection)
+    return ordered
 
 
 def _rows(executor: InspectionExecutor, node: DagNode, columns, output: Any, length: int) -> Iterator[InspectionRow]:

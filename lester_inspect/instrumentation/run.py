@@ -149,12 +149,17 @@ class InstrumentedRun:
     # -- the DAG ---------------------------------------------------------------------------------
 
     def add_node(self, operator_type: OperatorType, function: FunctionInfo, location: Optional[CodeLocation],
-                 description: str, columns: Iterable, inputs: Sequence[Input] = (), output: Any = None) -> DagNode:
-        """Add an operator, connect it to its inputs' nodes and record ``output`` as its product."""
+                 description: str, columns: Iterable, inputs: Sequence[Input] = (), output: Any = None,
+                 **attributes) -> DagNode:
+        """Add an operator, connect it to its inputs' nodes and record ``output`` as its product.
+
+        ``attributes`` go onto the graph node: ``derivations`` ({new column: [(input node,
+        input column), ...]}) for columns computed from others, ``source_path`` for files read.
+        """
         node = DagNode(self._node_count, operator_type, function, location,
                        self.call_sites.snippet(location), description, tuple(str(c) for c in columns))
         self._node_count += 1
-        self.dag.add_node(node)
+        self.dag.add_node(node, **attributes)
         inputs = [item for item in inputs if item.node is not None]
         parents = []
         for item in inputs:

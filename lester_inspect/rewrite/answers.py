@@ -5,7 +5,8 @@ labelled at all are the code; blocks in other languages (``bash``, ``text``)
 are ignored. If one block defines all required functions, the last such block
 is the script (models often restate the whole script after partial snippets);
 otherwise the blocks are concatenated in order (an answer that gives one
-block per part). An answer without fences counts as code only if it parses.
+block per part). An answer without fences counts as code only if it parses
+and defines a function (a lone word of prose parses too).
 """
 from __future__ import annotations
 
@@ -60,11 +61,15 @@ def extract_code(answer: str) -> str:
 
 
 def assemble(code: str, original_name: str, model: str) -> str:
-    """The runnable candidate: a provenance header, the code, and a ``__main__`` guard calling ``main()`` if missing."""
-    header = f"# Rewritten from {original_name} by `lester-inspect rewrite` (model: {model}).\n"
-    if _parses(code) and not _has_main_guard(code) and "main" in _top_level_names(code):
-        code = code.rstrip("\n") + '\n\n\nif __name__ == "__main__":\n    main()\n'
-    return header + code
+    """The runnable candidate: the code, a ``__main__`` guard calling ``main()`` if missing, and a provenance note.
+
+    The note goes last so that line numbers in tracebacks and static problems are
+    those of the code the model wrote.
+    """
+    code = code.rstrip("\n") + "\n"
+    if _parses(code) and main_guard(ast.parse(code)) is None and "main" in _top_level_names(code):
+        code += '\n\nif __name__ == "__main__":\n    main()\n'
+    return code + f"\n\n# Rewritten from {original_name} by `lester-inspect rewrite` (model: {model}).\n"
 
 
 def _parses(code: str) -> bool:
@@ -82,10 +87,6 @@ def _top_level_names(code: str) -> set:
         # A broken block can still be the complete script; recognise its definitions by text.
         return set(re.findall(r"^def\s+(\w+)", code, re.MULTILINE))
     return {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
-
-
-def _has_main_guard(code: str) -> bool:
-    return main_guard(ast.parse(code)) is not None
 
 
 def main_guard(tree: ast.Module) -> Optional[ast.If]:

@@ -71,30 +71,38 @@ def _capture(options) -> Dict[str, Any]:
     if options.sample_rows:
         _sample_inputs(options.sample_rows, os.path.join(options.out, "sampled"))
 
-    fits = []
+    fits = []  # the last fit of a model only
 
     def observe(node, inputs, output):
+        # Copied at fit time: the script may change X or the model's parameters afterwards.
         if node.operator_type is OperatorType.ESTIMATOR and inputs:
-            fits.append((node, inputs[0], inputs[1].data if len(inputs) > 1 else None, output))
+            labels = inputs[1].data if len(inputs) > 1 else None
+            try:
+                X, problem = _dense(inputs[0].data), None
+            except TypeError as error:
+                X, problem = None, str(error)
+            params = {key: repr(value) for key, value in output.get_params(deep=False).items()}
+            fits[:] = [(node, inputs[0].node, X, problem, None if labels is None else np.array(labels), output,
+                        params)]
 
     run = InstrumentedRun(source, observers=[observe])
     run.execute(options.args)
     if not fits:
         return {"status": "error", "error": "the pipeline ran to the end without fitting a model: no "
                                             "estimator's fit was called from the script"}
-    node, features, labels, model = fits[-1]
-    X = _dense(features.data)
+    (node, features_node, X, problem, y, model, params), = fits
+    if problem is not None:
+        return {"status": "error", "error": problem}
     np.save(os.path.join(options.out, "X.npy"), X, allow_pickle=False)
-    if labels is not None:
-        y = np.asarray(labels)
+    if y is not None:
         np.save(os.path.join(options.out, "y.npy"), y.astype(str) if y.dtype.kind == "O" else y, allow_pickle=False)
     ancestors = nx.ancestors(run.dag, node)
     report = {
         "status": "ok",
         "model": f"{type(model).__module__}.{type(model).__qualname__}",
-        "params": {key: repr(value) for key, value in model.get_params(deep=False).items()},
-        "feature_names": _feature_names(run.dag, features.node, X.shape[1]),
-        "has_labels": labels is not None,
+        "params": params,
+        "feature_names": _feature_names(run.dag, features_node, X.shape[1]),
+        "has_labels": y is not None,
         "nodes": [{"type": n.operator_type.name, "function": str(n.function), "description": n.description,
                    "line": n.code_location.lineno if n.code_location else None, "feeds_model": n in ancestors}
                   for n in sorted(run.dag.nodes, key=lambda n: n.node_id)],
@@ -114,7 +122,7 @@ def _dense(data) -> "np.ndarray":
     elif hasattr(data, "to_numpy"):
         data = data.to_numpy()
     try:
-        X = np.asarray(data, dtype=np.float64)
+        X = np.array(data, dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise TypeError(f"the model was fitted on non-numeric features ({type(data).__name__}): {error}") from None
     return X.reshape(len(X), -1)

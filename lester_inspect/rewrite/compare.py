@@ -98,10 +98,10 @@ def compare_fit_inputs(original: FitInputs, candidate: FitInputs, tolerance: Tol
         differences.append(f"feature columns: the original passes {Xo.shape[1]}, the rewrite {Xc.shape[1]}."
                            + _names_hint(candidate))
         return _unequal(differences, f"{Xc.shape[1]} feature columns instead of {Xo.shape[1]}")
-    if not np.array_equal(np.sort(yo), np.sort(yc)):
+    if not _same_labels(np.sort(yo), np.sort(yc)):
         differences.append(f"labels: the original has {_counts(yo)}, the rewrite {_counts(yc)}.")
         return _unequal(differences, "different labels")
-    if np.array_equal(yo, yc) and tolerance.close(Xc, Xo).all():
+    if _same_labels(yo, yc) and tolerance.close(Xc, Xo).all():
         return _verdict(differences, f"{len(Xo)} rows x {Xo.shape[1]} features agree, in the same order",
                         tuple(range(Xo.shape[1])))
     return _compare_reordered(original, candidate, yo, yc, tolerance, allow_column_permutation, differences)
@@ -128,6 +128,16 @@ def _labels(y: Optional[np.ndarray], rows: int) -> np.ndarray:
     if y.dtype.kind in "biuf":
         return y.astype(np.float64)
     return y.astype(str)
+
+
+def _is_nan(y: np.ndarray) -> np.ndarray:
+    return np.isnan(y) if y.dtype.kind == "f" else np.zeros(len(y), dtype=bool)
+
+
+def _same_labels(a: np.ndarray, b: np.ndarray) -> bool:
+    if a.dtype.kind == "f" and b.dtype.kind == "f":
+        return np.array_equal(a, b, equal_nan=True)
+    return np.array_equal(a, b)
 
 
 def _counts(y: np.ndarray) -> str:
@@ -268,7 +278,7 @@ def _compare_reordered(original: FitInputs, candidate: FitInputs, yo, yc, tolera
                 column_map[j] = i
                 used.add(i)
                 break
-    labels_agree = np.array_equal(aligned.yo, aligned.yc)
+    labels_agree = _same_labels(aligned.yo, aligned.yc)
     if labels_agree and all(i is not None for i in column_map):
         reordered = "rows reordered" if not np.array_equal(order_o, order_c) else "same row order"
         permuted = "columns permuted" if column_map != list(range(len(column_map))) else "same column order"
@@ -322,7 +332,7 @@ def _value_differences(original: FitInputs, candidate: FitInputs, compatible, co
                         f"original (rows compared in canonical order"
                         f"{', columns in any order' if permute else ''}): {_column_list(candidate, unmatched)}.")
         del lines[1 + _EXAMPLES:]
-    label_differs = aligned.yo != aligned.yc
+    label_differs = (aligned.yo != aligned.yc) & ~(_is_nan(aligned.yo) & _is_nan(aligned.yc))
     if label_differs.any():
         lines.append(f"labels: {int(label_differs.sum())} rows have a different label than the equal row of the "
                      "original.")

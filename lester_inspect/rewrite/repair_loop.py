@@ -117,8 +117,9 @@ def rewrite_pipeline(path: str, *, output: Optional[str] = None, args: Sequence[
         unknown model), retries run out, or an offline request is not cached. The
         exception's ``partial_result`` holds the attempts made until then.
     """
+    if max_repairs < 0:
+        raise ValueError(f"max_repairs must be 0 or more, got {max_repairs}")
     started = time.monotonic()
-    say = progress or (lambda message: None)
     path = os.path.abspath(path)
     with open(path, encoding="utf-8") as handle:
         source = handle.read()
@@ -126,12 +127,7 @@ def rewrite_pipeline(path: str, *, output: Optional[str] = None, args: Sequence[
     run_as = os.path.abspath(output) if output else os.path.join(os.path.dirname(path),
                                                                   f"rewritten_{os.path.basename(path)}")
     total = max_repairs + 1
-    state = {"attempt": 0}
-
-    def report(message: str) -> None:
-        where = f"attempt {state['attempt']}/{total}" if state["attempt"] else "setup"
-        say(f"[{time.monotonic() - started:6.1f}s] {where}: {message}")
-
+    report = _Progress(progress, started, total)
     validator = Validator(path, run_as, [_absolute_if_exists(a) for a in args], limits, tolerance,
                           allow_column_permutation, report)
     client = ChatClient(model, base_url=base_url, api_key=api_key, cache=ResponseCache(cache_dir),
@@ -147,7 +143,7 @@ def rewrite_pipeline(path: str, *, output: Optional[str] = None, args: Sequence[
     try:
         validator.start()
         for number in range(1, total + 1):
-            state["attempt"] = number
+            report.attempt = number
             attempt_started = time.monotonic()
             report(f"asking {model}" + (" for a repair" if number > 1 else " for the rewrite"))
             completion = client.complete(messages)
@@ -171,6 +167,21 @@ def rewrite_pipeline(path: str, *, output: Optional[str] = None, args: Sequence[
         validator.close()
     last = attempts[-1].validation
     return result(failure=f"attempt {len(attempts)} failed at the {last.stage} check: {last.summary}")
+
+
+class _Progress:
+    """Passes messages on, prefixed with the elapsed time and the current attempt."""
+
+    def __init__(self, say: Optional[Callable[[str], None]], started: float, total: int):
+        self.say = say
+        self.started = started
+        self.total = total
+        self.attempt = 0
+
+    def __call__(self, message: str) -> None:
+        if self.say is not None:
+            where = f"attempt {self.attempt}/{self.total}" if self.attempt else "setup"
+            self.say(f"[{time.monotonic() - self.started:6.1f}s] {where}: {message}")
 
 
 def _validate_answer(completion: Completion, validator: Validator, original_name: str, model: str):

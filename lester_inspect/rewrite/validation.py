@@ -102,13 +102,15 @@ class Validator:
             self._thread.join()
 
     def validate(self, code: str) -> Validation:
+        """Check ``code`` by the stages of the module docstring; the first failing stage gives the verdict."""
         problems = check_static(code, self.run_as, os.path.dirname(self.run_as))
         if problems:
-            return Validation(False, "static", f"{len(problems)} static problem(s): {problems[0]}",
+            return Validation(False, "static", f"{len(problems)} static problem(s), first: {_first_line(problems[0])}",
                               "\n".join(f"- {problem}" for problem in problems))
-        reference = self.reference()
+        self.start()
         self.progress("running the rewrite in a sandbox")
         outcome = run_captured(code, self.run_as, self.args, self.limits, check_functions=True)
+        reference = self.reference()
         if not outcome.ok:
             return Validation(False, "run", f"the rewrite fails: {outcome.error.strip().splitlines()[-1]}",
                               f"Running the rewritten script failed:\n{outcome.error}")
@@ -129,6 +131,10 @@ class Validator:
         return (f"Both scripts ran on the same inputs, and the data passed to the final model's `fit` was compared "
                 f"(rows in any order, {permutation}values up to {self.tolerance}). Differences:\n"
                 f"{comparison.evidence()}")
+
+
+def _first_line(problem) -> str:
+    return str(problem).splitlines()[0]
 
 
 def _structure_problems(outcome: RunOutcome):

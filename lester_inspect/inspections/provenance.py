@@ -1,0 +1,118 @@
+"""Column provenance and matrix column provenance.
+
+* ``ColumnProvenance``: for every column of every operator's output, the set of
+  ``(source, source column)`` it was computed from. Projections and selections keep
+  a column's provenance, renames carry it by position, computed columns (``df['t'] =
+  f(df['a'])``, ``assign``, Series ``map``/``apply``/``.str``, row-wise UDFs read with
+  ``ast``) union the provenance of what they read, aggregations that of their input
+  column, and a transformer's outputs that of all its inputs.
+* ``MatrixColumnProvenance``: for a featuriser's output (a ColumnTransformer or
+  FeatureUnion concatenation, or a single transformer), which slices of the feature
+  matrix each of its input columns produced — one-hot widths, nested pipelines,
+  vectorisers, custom transformers by their output width.
+"""
+from __future__ import annotations
+
+from typing import Dict, FrozenSet, List, Optional, Tuple
+
+from lester_inspect.inspections.base import OperatorData, VectorizedInspection
+from lester_inspect.instrumentation.dag import DagNode, OperatorType
+
+T = OperatorType
+Provenance = Dict[str, FrozenSet[Tuple[str, str]]]
+
+
+class ColumnProvenance(VectorizedInspection):
+    """``{column: frozenset((source name, source column), ...)}`` for every operator."""
+
+    def __init__(self):
+        pass
+
+    def inspect(self, operator: OperatorData) -> Provenance:
+        node, parents = operator.node, operator.parents()
+        if node.operator_type is T.DATA_SOURCE:
+            name = operator.source_names.get(node.node_id, f"source{node.node_id}")
+            return {column: frozenset({(name, column)}) for column in node.columns}
+        known = [(parent, operator.results.get(parent, {}).get(self) or {}) for parent in parents]
+        derivations = operator.dag.nodes[node].get("derivations") or {}
+        provenance = {}
+        for key, reads in derivations.items():
+            provenance[str(key)] = frozenset().union(
+                *((operator.results.get(p, {}).get(self) or {}).get(str(c), frozenset()) for p, c in reads))
+        rows_from = [(parent, prov) for parent, prov in known if parent.operator_type is not T.ESTIMATOR]
+        flat = [(column, prov.get(column, frozenset())) for parent, prov in rows_from for column in parent.columns]
+        for index, column in enumerate(node.columns):
+            if column in provenance:
+                continue
+            by_name = [prov[column] for _, prov in rows_from if column in prov]
+            if by_name:
+                provenance[column] = frozenset().union(*by_name)
+            elif len(flat) == len(node.columns):  # renames, concatenations, one-to-one transformers
+                provenance[column] = flat[index][1]
+            else:  # an encoder's ``county_c2`` reads ``county``; a mixing transformer reads all its inputs
+                readers = _assign([column], [c for c, _ in flat])
+                provenance[column] = frozenset().union(*(p for c, p in flat if c in readers)) if flat else frozenset()
+        return provenance
+
+
+class MatrixColumnProvenance(VectorizedInspection):
+    """``{input column: [(start, stop), ...]}``: the feature-matrix column ranges each input column fed.
+
+    Computed where a featuriser produces a matrix: at the concatenation of a
+    ColumnTransformer or FeatureUnion, and at transformers fed directly with data.
+    """
+
+    def __init__(self):
+        pass
+
+    def inspect(self, operator: OperatorData) -> Optional[Dict[str, List[Tuple[int, int]]]]:
+        node = operator.node
+        if node.operator_type is T.CONCATENATION and node.function.name.split(".")[0] in (
+                "ColumnTransformer", "FeatureUnion"):
+            ranges: Dict[str, List[int]] = {}
+            offset = 0
+            for branch in operator.parents():
+                for column, positions in _branch_positions(operator.dag, branch).items():
+                    ranges.setdefault(column, []).extend(offset + p for p in positions)
+                offset += len(branch.columns)
+            return {column: _as_ranges(positions) for column, positions in ranges.items()}
+        if node.operator_type is T.TRANSFORMER and node.columns:
+            parents = operator.parents()
+            if parents and parents[0].operator_type is not T.TRANSFORMER:
+                return {c: _as_ranges(p) for c, p in _assign(node.columns, list(parents[0].columns)).items()}
+        return None
+
+
+def _branch_positions(dag, branch: DagNode) -> Dict[str, List[int]]:
+    """Input column -> positions within the branch's output, through the branch's steps."""
+    selection = branch
+    while selection.operator_type is T.TRANSFORMER:
+        parents = sorted(dag.in_edges(selection, data="input_index"), key=lambda edge: edge[2])
+        if not parents:
+            break
+        selection = parents[0][0]
+    return _assign(branch.columns, list(selection.columns))
+
+
+def _assign(features, inputs) -> Dict[str, List[int]]:
+    """Which input column each output feature comes from, by name (``county_c2`` from ``county``).
+
+    Features whose name names no input column (a vectoriser's tokens, a PCA component)
+    are attributed to every input column of the branch.
+    """
+    positions: Dict[str, List[int]] = {}
+    for index, feature in enumerate(features):
+        matches = [c for c in inputs if feature == c or feature.startswith(f"{c}_")]
+        for column in ([max(matches, key=len)] if matches else inputs):
+            positions.setdefault(column, []).append(index)
+    return positions
+
+
+def _as_ranges(positions: List[int]) -> List[Tuple[int, int]]:
+    ranges: List[Tuple[int, int]] = []
+    for position in sorted(set(positions)):
+        if ranges and ranges[-1][1] == position:
+            ranges[-1] = (ranges[-1][0], position + 1)
+        else:
+            ranges.append((position, position + 1))
+    return ranges
