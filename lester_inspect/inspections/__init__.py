@@ -1,6 +1,7 @@
 """Inspections: analyses computed for every operator while the pipeline runs."""
 from lester_inspect.inspections.annotations import Polynomial
 from lester_inspect.inspections.arguments import ArgumentCapturing
+from lester_inspect.inspections.capture import ArtifactCapture
 from lester_inspect.inspections.base import (Inspection, InspectionInput, InspectionRow, OperatorData,
                                              VectorizedInspection)
 from lester_inspect.inspections.data_quality import (AllZeroRowShare, CompletenessOfColumns, CountDistinctOfColumns,
@@ -11,7 +12,7 @@ from lester_inspect.inspections.materialization import ColumnPropagation, Materi
 from lester_inspect.inspections.provenance import ColumnProvenance, MatrixColumnProvenance
 
 __all__ = [
-    "AllZeroRowShare", "ArgumentCapturing", "ColumnPropagation", "ColumnProvenance", "MatrixColumnProvenance", "CompletenessOfColumns", "CountDistinctOfColumns",
+    "AllZeroRowShare", "ArgumentCapturing", "ArtifactCapture", "ColumnPropagation", "ColumnProvenance", "MatrixColumnProvenance", "CompletenessOfColumns", "CountDistinctOfColumns",
     "DuplicateRowCount", "HistogramForColumns", "Inspection", "InspectionInput", "InspectionRow",
     "IntersectionalHistogramForColumns", "LabelCounts", "MaterializeFirstOutputRows", "OperatorData", "Polynomial",
     "RowLineage", "SourceRowUsage", "VectorizedInspection",

@@ -70,6 +70,11 @@ class OperatorData(NamedTuple):
     #: The DAG so far (node attributes: ``derivations``, ``source_path``) and every result so far.
     dag: Any = None
     results: Optional[Dict[DagNode, Dict[Any, Any]]] = None
+    #: The operator's inputs (``Input``: node, data, row mapping) and output object.
+    inputs: Tuple[Any, ...] = ()
+    output: Any = None
+    #: The annotations propagated to any live object (None when it has none).
+    annotations_of: Any = None
 
     def parents(self) -> List[DagNode]:
         edges = self.dag.in_edges(self.node, data="input_index")

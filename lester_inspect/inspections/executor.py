@@ -58,12 +58,16 @@ class InspectionExecutor:
                 tracked.annotations = annotations
         arguments = self.run.current_arguments() if self.needs_arguments and self.run.current_arguments else None
         view = OperatorData(node, data, annotations, arguments, self.source_names, self.source_sizes,
-                            self.run.dag, self.results)
+                            self.run.dag, self.results, tuple(inputs), output, self._annotations_of)
         results = self.results.setdefault(node, {})
         for inspection in self.vectorized:
             results[inspection] = inspection.inspect(view)
         if self.row_wise:
             self._scan(node, row_inputs, output, annotations, results)
+
+    def _annotations_of(self, obj: Any) -> Optional[Dict]:
+        tracked = self.run.tracked(obj) if obj is not None else None
+        return tracked.annotations if tracked is not None else None
 
     def _register_source(self, node: DagNode, data: Any) -> None:
         name = _source_name(node)

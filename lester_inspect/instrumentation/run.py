@@ -71,7 +71,7 @@ class InstrumentedRun:
     def __init__(self, source: PipelineSource, observers: Sequence[Observer] = ()):
         self.source = source
         self.call_sites = CallSites(source)
-        self.dag = nx.DiGraph()
+        self.dag = nx.DiGraph(pipeline=source.path or source.filename)
         self.objects = ObjectTable()
         self.patches = PatchSet()
         # True while an operator runs: calls it makes (pandas calling pandas, a UDF

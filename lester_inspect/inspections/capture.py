@@ -1,0 +1,173 @@
+"""ArtifactCapture: write a run's artifacts and their provenance to an artifact store while it runs."""
+from __future__ import annotations
+
+import os
+import weakref
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+import pandas as pd
+
+from lester_inspect.inspections.annotations import LINEAGE, Factor
+from lester_inspect.inspections.base import OperatorData, VectorizedInspection
+from lester_inspect.inspections.provenance import ColumnProvenance, MatrixColumnProvenance
+from lester_inspect.instrumentation.dag import DagNode, OperatorType
+
+T = OperatorType
+
+
+class ArtifactCapture(VectorizedInspection):
+    """Capture the training and test artifacts of a run into ``store``.
+
+    The training data is what reached the final estimator's ``fit`` (the feature
+    matrix X and the labels y), the relational data what entered the featuriser
+    (the frame a ColumnTransformer selected its columns from; the training frame
+    itself for a model fitted on a frame). For each it stores the row provenance
+    (the source row of every row, per source), the column provenance of the
+    relational columns, the matrix column provenance of the featuriser, the model,
+    and on the test side X, y and the predictions. The catalog records every source's
+    path, sha256 fingerprint, row count and the columns the run used.
+
+    The result at the estimator's node is the run id (also ``ArtifactCapture.run_id_of(result)``).
+    Token vocabularies and feature names are not stored: they may contain the data.
+    """
+
+    def __init__(self, store: str = ".lester", name: Optional[str] = None):
+        self.store = store
+        self.name = name
+        self._runs: Dict[int, dict] = {}
+
+    @property
+    def annotation_keys(self):
+        return (LINEAGE,)
+
+    @property
+    def required_inspections(self):
+        return (ColumnProvenance(), MatrixColumnProvenance())
+
+    @staticmethod
+    def run_id_of(result) -> Optional[str]:
+        """The run id a capture wrote for an ``InspectorResult`` (the last one, if several)."""
+        ids = [r for node in result.nodes for i, r in result.dag_node_to_inspection_results[node].items()
+               if isinstance(i, ArtifactCapture) and isinstance(r, str)]
+        return ids[-1] if ids else None
+
+    def inspect(self, operator: OperatorData) -> Any:
+        state = self._state(operator)
+        node = operator.node
+        if isinstance(operator.data, pd.DataFrame):
+            state["frames"][node] = weakref.ref(operator.data)
+        if node.operator_type is T.DATA_SOURCE:
+            state["sources"][node.node_id] = operator.dag.nodes[node].get("source_path")
+        elif node.operator_type is T.ESTIMATOR:
+            return self._capture_training(operator, state)
+        elif node.operator_type in (T.PREDICT, T.SCORE) and _model_node(operator) is state.get("model_node"):
+            self._capture_test(operator, state)
+        return None
+
+    def _state(self, operator: OperatorData) -> dict:
+        key = id(operator.dag)
+        if key not in self._runs:
+            from lester_inspect.ivm.store import new_run_id
+
+            # Only the latest run is kept; frames are held weakly so that capture keeps nothing alive.
+            self._runs = {key: {"run_id": new_run_id(), "frames": {}, "sources": {}}}
+        return self._runs[key]
+
+    def _capture_training(self, operator: OperatorData, state: dict) -> str:
+        X, y = operator.inputs[0].data, operator.inputs[1].data if len(operator.inputs) > 1 else None
+        relational_node, relational = _relational(operator, operator.inputs[0].node, state)
+        state["model_node"] = operator.node
+        artifacts = {"X": X, "y": _labels(y), "model": operator.output, "data": relational,
+                     "lineage": _lineage(operator.annotations_of(relational if relational is not None else X),
+                                         operator.source_names)}
+        self._save(operator, state, "train", artifacts, relational_node, operator.inputs[0].node,
+                   {"model_class": type(operator.output).__name__})
+        return state["run_id"]
+
+    def _capture_test(self, operator: OperatorData, state: dict) -> None:
+        X = operator.inputs[0].data
+        model = next((i.data for i in operator.inputs if i.node is state["model_node"]), None)
+        y = operator.inputs[1].data if operator.node.operator_type is T.SCORE else None
+        predictions = operator.output if operator.node.operator_type is T.PREDICT else model.predict(X)
+        relational_node, relational = _relational(operator, operator.inputs[0].node, state)
+        artifacts = {"X": X, "y": _labels(y), "predictions": _labels(predictions), "data": relational,
+                     "lineage": _lineage(operator.annotations_of(relational if relational is not None else X),
+                                         operator.source_names)}
+        self._save(operator, state, "test", artifacts, relational_node, operator.inputs[0].node, {})
+
+    def _save(self, operator: OperatorData, state: dict, group: str, artifacts: dict,
+              relational_node: Optional[DagNode], matrix_node: DagNode, extra: dict) -> None:
+        from lester_inspect.ivm.catalog import file_sha256
+        from lester_inspect.ivm.store import ArtifactStore
+
+        results = operator.results
+        column_provenance = (results.get(relational_node, {}).get(ColumnProvenance()) or {}) if relational_node else {}
+        if artifacts["data"] is not None:
+            column_provenance = {c: sorted(column_provenance.get(c, ())) for c in artifacts["data"].columns}
+        matrix_provenance = results.get(matrix_node, {}).get(MatrixColumnProvenance()) or {}
+        used: Dict[str, set] = {}
+        for provenance in column_provenance.values():
+            for source, column in provenance:
+                used.setdefault(source, set()).add(column)
+        sources = []
+        for node_id, path in state["sources"].items():
+            name = operator.source_names[node_id]
+            if path is None or not os.path.isfile(path):
+                continue
+            sources.append({"name": name, "path": path, "fingerprint": file_sha256(path),
+                            "rows": operator.source_sizes[node_id], "columns_used": sorted(used.get(name, ()))})
+        lineage = artifacts.pop("lineage")
+        aggregated = sorted(lineage.pop(None, ()))
+        artifacts["lineage"] = lineage
+        pipeline = operator.dag.graph.get("pipeline", "")
+        ArtifactStore(self.store).save(
+            state["run_id"], self.name or os.path.splitext(os.path.basename(pipeline))[0] or "pipeline", pipeline,
+            group, artifacts, sources,
+            {"column_provenance": column_provenance, "matrix_provenance": matrix_provenance,
+             "aggregated_sources": aggregated, **extra})
+
+
+def _model_node(operator: OperatorData) -> Optional[DagNode]:
+    for item in operator.inputs:
+        if item.node is not None and item.node.operator_type is T.ESTIMATOR:
+            return item.node
+    return None
+
+
+def _relational(operator: OperatorData, matrix_node: DagNode, state: dict):
+    """The frame the featuriser selected columns from, or the matrix node's own frame."""
+    import networkx as nx
+
+    dag = operator.dag
+    candidates = [matrix_node, *sorted(nx.ancestors(dag, matrix_node), key=lambda n: -n.node_id)]
+    for node in candidates:
+        if node.operator_type is T.PROJECTION and node.function.name.startswith(("ColumnTransformer", "FeatureUnion")):
+            parent = min(dag.predecessors(node), key=lambda n: n.node_id)
+            frame = state["frames"].get(parent)
+            if frame is not None and frame() is not None:
+                return parent, frame()
+    data = operator.inputs[0].data
+    return (matrix_node, data) if isinstance(data, pd.DataFrame) else (None, None)
+
+
+def _labels(values) -> Optional[np.ndarray]:
+    if values is None:
+        return None
+    array = np.asarray(values)
+    return array.astype(str) if array.dtype == object else array
+
+
+def _lineage(annotations: Optional[Dict], names: Dict[int, str]) -> Dict:
+    """Per source name, the source row of each row; sources reached only through aggregates under None."""
+    lineage = (annotations or {}).get(LINEAGE)
+    found: Dict = {}
+    if lineage is None:
+        return found
+    for factor in lineage.factors:
+        if isinstance(factor, Factor):
+            found.setdefault(names[factor.source], factor.ids)
+        else:
+            found.setdefault(None, set()).update(names[f.source] for f in factor.members.factors
+                                                 if isinstance(f, Factor))
+    return found

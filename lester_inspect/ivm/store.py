@@ -1,0 +1,353 @@
+"""The artifact store: captured runs, the runs a leak affects, and ``forget``.
+
+Layout under the store folder (default ``.lester``)::
+
+    catalog.duckdb              runs, sources (path, fingerprint, rows, columns used), change log
+    runs/<run_id>/manifest.json artifact list, column and matrix column provenance, source names
+    runs/<run_id>/train/        relational training data (columnar, see columnar.py), X.*, y, lineage
+    runs/<run_id>/test/         the same for the test data, plus predictions
+    runs/<run_id>/model.pkl     the fitted model and the changes already applied to it
+
+``forget`` touches only the affected cells: row provenance is stored sorted, so the
+rows derived from given source rows are found by binary search; the cells are
+overwritten where they lie.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import time
+import uuid
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from lester_inspect.ivm import catalog, columnar
+from lester_inspect.ivm.files import (crash_point, locked, read_json, read_pickle, write_array, write_json,
+                                      write_pickle)
+from lester_inspect.ivm.specs import ColumnSpec, RowSpec, SpecError
+
+GROUPS = ("train", "test")
+
+
+@dataclasses.dataclass
+class RunChange:
+    run_id: str
+    rows: Dict[str, int]
+    cells: Dict[str, int]
+    model: Optional[dict]
+    notes: List[str]
+
+
+@dataclasses.dataclass
+class ForgetReport:
+    """What ``forget`` changed in every run, and how long each step took (seconds)."""
+
+    request: str
+    kind: str
+    runs: List[RunChange]
+    timings: Dict[str, float]
+
+    def __str__(self) -> str:
+        lines = [f"{self.kind} of request {self.request[:12]}: {len(self.runs)} run(s) changed in "
+                 f"{sum(self.timings.values()):.3f} s"]
+        for change in self.runs:
+            lines.append(f"  run {change.run_id}: rows {change.rows}, cells/entries {change.cells}")
+            if change.model:
+                lines.append(f"    model: {change.model}")
+            lines.extend(f"    note: {note}" for note in change.notes)
+        lines.append("  timings: " + ", ".join(f"{step} {seconds:.3f} s" for step, seconds in self.timings.items()))
+        return "\n".join(lines)
+
+
+class ArtifactStore:
+    """A folder of captured pipeline runs. See the module docstring for the layout."""
+
+    def __init__(self, path: str = ".lester"):
+        self.path = path
+
+    def _run_folder(self, run_id: str) -> str:
+        return os.path.join(self.path, "runs", run_id)
+
+    # -- capture ---------------------------------------------------------------------------------------
+
+    def save(self, run_id: str, name: str, pipeline: str, group: str, artifacts: Dict, sources: List[Dict],
+             manifest_update: Dict) -> None:
+        """Write one group's artifacts (train or test) of a run and register the run in the catalog."""
+        with locked(self.path):
+            folder = self._run_folder(run_id)
+            os.makedirs(os.path.join(folder, group), exist_ok=True)
+            manifest_path = os.path.join(folder, "manifest.json")
+            manifest = read_json(manifest_path) if os.path.exists(manifest_path) else {
+                "run_id": run_id, "name": name, "pipeline": pipeline, "groups": {}}
+            group_folder = os.path.join(folder, group)
+            stored = {}
+            if artifacts.get("data") is not None:
+                columnar.write_frame(os.path.join(group_folder, "data"), artifacts["data"])
+                stored["data"] = len(artifacts["data"])
+            if artifacts.get("X") is not None:
+                columnar.write_matrix(os.path.join(group_folder, "X"), artifacts["X"])
+                stored["X"] = artifacts["X"].shape[0]
+            for part in ("y", "predictions"):
+                if artifacts.get(part) is not None:
+                    write_array(os.path.join(group_folder, f"{part}.npy"), np.asarray(artifacts[part]))
+            _write_lineage(os.path.join(group_folder, "lineage"), artifacts.get("lineage") or {})
+            if artifacts.get("model") is not None:
+                write_pickle(os.path.join(folder, "model.pkl"), {"model": artifacts["model"], "applied": []})
+            manifest["groups"][group] = {**manifest_update, "stored": stored,
+                                         "lineage_sources": sorted(artifacts.get("lineage") or {})}
+            manifest.setdefault("sources", {}).update({s["name"]: {k: v for k, v in s.items() if k != "name"}
+                                                       for s in sources})
+            write_json(manifest_path, manifest)
+            connection = catalog.connect(self.path)
+            try:
+                catalog.add_run(connection, {
+                    "run_id": run_id, "name": name, "pipeline": pipeline,
+                    "model": manifest["groups"].get("train", {}).get("model_class"),
+                    "train_rows": manifest["groups"].get("train", {}).get("stored", {}).get("data"),
+                    "test_rows": manifest["groups"].get("test", {}).get("stored", {}).get("data")},
+                    [{"name": n, **s} for n, s in manifest["sources"].items()])
+            finally:
+                connection.close()
+
+    # -- queries -----------------------------------------------------------------------------------------
+
+    def runs(self) -> pd.DataFrame:
+        """One row per captured run."""
+        with locked(self.path, exclusive=False):
+            connection = catalog.connect(self.path, read_only=True)
+            try:
+                return connection.execute("SELECT run_id, name, pipeline, created, model, train_rows, test_rows "
+                                          "FROM runs ORDER BY created").df()
+            finally:
+                connection.close()
+
+    def affected_runs(self, rows: RowSpec, column: Optional[ColumnSpec] = None) -> List[str]:
+        """The runs that read the rows' source (and, for a column, used that column of its source)."""
+        with locked(self.path):
+            connection = catalog.connect(self.path)
+            try:
+                return self._affected(connection, rows, column)
+            finally:
+                connection.close()
+
+    def _affected(self, connection, rows: RowSpec, column: Optional[ColumnSpec]) -> List[str]:
+        found = set(catalog.runs_reading(connection, catalog.fingerprint(connection, rows.path)))
+        if column is not None:
+            found &= set(catalog.runs_reading(connection, catalog.fingerprint(connection, column.path), column.column))
+        return sorted(found)
+
+    def load(self, run_id: str) -> Dict:
+        """A run's artifacts as they are now: ``{group: {data, X, y, predictions}}`` and ``model``."""
+        folder = self._run_folder(run_id)
+        if not os.path.isdir(folder):
+            raise KeyError(f"{self.path}: no run {run_id!r}")
+        loaded = {"manifest": read_json(os.path.join(folder, "manifest.json"))}
+        for group in loaded["manifest"]["groups"]:
+            group_folder = os.path.join(folder, group)
+            deleted = _deleted_rows(group_folder)
+            parts = {}
+            if os.path.exists(os.path.join(group_folder, "data")):
+                parts["data"] = columnar.read_frame(os.path.join(group_folder, "data"))
+            if os.path.exists(os.path.join(group_folder, "X")):
+                parts["X"] = columnar.read_matrix(os.path.join(group_folder, "X"))
+            for part in ("y", "predictions"):
+                path = os.path.join(group_folder, f"{part}.npy")
+                if os.path.exists(path):
+                    parts[part] = np.delete(np.load(path), deleted)
+            loaded[group] = parts
+        model_path = os.path.join(folder, "model.pkl")
+        if os.path.exists(model_path):
+            loaded["model"] = read_pickle(model_path)["model"]
+        return loaded
+
+    # -- forget ------------------------------------------------------------------------------------------
+
+    def forget(self, rows: RowSpec, column: Optional[ColumnSpec] = None, run_ids: Optional[Sequence[str]] = None,
+               order: str = "first", tau: Optional[float] = None) -> ForgetReport:
+        """Remove the given rows' data (or only the given column's derived cells) from runs' artifacts.
+
+        ``run_ids`` None means every affected run. With ``column`` (feature deletion) the derived
+        cells become null, the derived feature-matrix ranges zero, and the model gets the
+        first-order (or ``order="second"``) update for the corrected rows; without it
+        (instance deletion) the derived rows are removed and their gradient unlearned.
+        Re-running the same request after a crash completes it; it never applies twice.
+        """
+        timings: Dict[str, float] = {}
+        started = time.perf_counter()
+        with locked(self.path):
+            connection = catalog.connect(self.path)
+            try:
+                positions = rows.resolve()
+                rows_fingerprint = catalog.fingerprint(connection, rows.path)
+                column_fingerprint = catalog.fingerprint(connection, column.path) if column else None
+                affected = self._affected(connection, rows, column)
+                targets = affected if run_ids is None else [r for r in run_ids if r in affected]
+                unknown = [r for r in (run_ids or []) if r not in affected]
+                if unknown:
+                    raise SpecError(f"run(s) {', '.join(unknown)} did not read these rows"
+                                    + (f" and column {column.column}" if column else ""))
+                timings["find affected runs"] = time.perf_counter() - started
+                request = _request_id(rows_fingerprint, positions, column, column_fingerprint)
+                changes = []
+                for run_id in targets:
+                    change = self._forget_in_run(run_id, request, rows_fingerprint, positions, column,
+                                                 column_fingerprint, order, tau, timings)
+                    connection.execute("INSERT INTO changes VALUES (?, ?, now(), ?, ?, ?, ?)",
+                                       [run_id, request, "feature deletion" if column else "instance deletion",
+                                        sum(change.rows.values()), sum(change.cells.values()),
+                                        change.model is not None])
+                    changes.append(change)
+            finally:
+                connection.close()
+        return ForgetReport(request, "feature deletion" if column else "instance deletion", changes, timings)
+
+    def _forget_in_run(self, run_id, request, rows_fingerprint, positions, column, column_fingerprint, order, tau,
+                       timings) -> RunChange:
+        folder = self._run_folder(run_id)
+        manifest = read_json(os.path.join(folder, "manifest.json"))
+        sources = manifest["sources"]
+        row_sources = [name for name, s in sources.items() if s["fingerprint"] == rows_fingerprint]
+        column_sources = {(name, column.column) for name, s in sources.items()
+                          if column is not None and s["fingerprint"] == column_fingerprint}
+        notes: List[str] = []
+        step = time.perf_counter()
+        plan = {}
+        for group, info in manifest["groups"].items():
+            group_folder = os.path.join(folder, group)
+            derived_rows = _lookup_rows(os.path.join(group_folder, "lineage"), row_sources, positions)
+            if info.get("aggregated_sources"):
+                notes.append(f"{group}: aggregates over {', '.join(info['aggregated_sources'])} are not "
+                             "maintained; values computed from the removed data by a group-by stay as they were")
+            if column is None:
+                plan[group] = (derived_rows, None, None)
+            else:
+                derived_columns = [c for c, prov in info.get("column_provenance", {}).items()
+                                   if column_sources & {tuple(p) for p in prov}]
+                ranges = sorted({tuple(r) for c in derived_columns for r in info.get("matrix_provenance", {}).get(c, [])})
+                plan[group] = (derived_rows, derived_columns, ranges)
+        timings[f"{run_id}: provenance lookup"] = time.perf_counter() - step
+
+        step = time.perf_counter()
+        model_summary = self._update_model(folder, request, plan.get("train"), order, tau)
+        timings[f"{run_id}: model update"] = time.perf_counter() - step
+        crash_point("after_model")
+
+        step = time.perf_counter()
+        rows_changed, cells = {}, {}
+        for group, (derived_rows, derived_columns, ranges) in plan.items():
+            group_folder = os.path.join(folder, group)
+            data_folder, matrix_folder = os.path.join(group_folder, "data"), os.path.join(group_folder, "X")
+            has_data, has_matrix = os.path.exists(data_folder), os.path.exists(matrix_folder)
+            if column is None:
+                for target in [f for f, present in ((data_folder, has_data), (matrix_folder, has_matrix)) if present]:
+                    columnar.record_change(target, request, deleted_rows=derived_rows)
+                columnar.record_change(group_folder, request, deleted_rows=derived_rows)
+                crash_point("after_state")
+                if has_data:
+                    cells[f"{group}/data"] = columnar.scrub_cells(data_folder, columnar.frame_columns(data_folder),
+                                                                  derived_rows)
+                if has_matrix:
+                    width = read_json(os.path.join(matrix_folder, "layout.json"))["shape"][1]
+                    cells[f"{group}/X"] = columnar.scrub_matrix(matrix_folder, derived_rows, [(0, width)])
+                for part in ("y", "predictions"):
+                    _scrub_vector(os.path.join(group_folder, f"{part}.npy"), derived_rows)
+            else:
+                if has_data:
+                    columnar.record_change(data_folder, request, nulled={c: derived_rows for c in derived_columns})
+                if has_matrix:
+                    columnar.record_change(matrix_folder, request, zeroed=(derived_rows, ranges))
+                crash_point("after_state")
+                if has_data:
+                    cells[f"{group}/data"] = columnar.scrub_cells(data_folder, derived_columns, derived_rows)
+                if has_matrix and ranges:
+                    cells[f"{group}/X"] = columnar.scrub_matrix(matrix_folder, derived_rows, ranges)
+            rows_changed[group] = len(derived_rows)
+            crash_point(f"after_{group}")
+        timings[f"{run_id}: artifacts"] = time.perf_counter() - step
+        return RunChange(run_id, rows_changed, cells, model_summary, notes)
+
+    def _update_model(self, folder: str, request: str, train_plan, order: str, tau: Optional[float]):
+        model_path = os.path.join(folder, "model.pkl")
+        if train_plan is None or not os.path.exists(model_path) or not len(train_plan[0]):
+            return None
+        stored = read_pickle(model_path)
+        if request in stored["applied"]:
+            return {"skipped": "already applied"}
+        from lester_inspect.ivm.unlearning import update_model
+
+        derived_rows, derived_columns, ranges = train_plan
+        group_folder = os.path.join(folder, "train")
+        matrix_folder = os.path.join(group_folder, "X")
+        x_old = columnar.matrix_rows(matrix_folder, derived_rows)
+        if derived_columns is None:
+            x_new = None
+        else:
+            if not ranges:
+                return None
+            x_new = x_old.copy()
+            for low, high in ranges:
+                x_new[:, low:high] = 0
+        y = np.load(os.path.join(group_folder, "y.npy"), mmap_mode="r")[derived_rows]
+        n_train = read_json(os.path.join(matrix_folder, "layout.json"))["shape"][0]
+        update = update_model(stored["model"], x_old, x_new, np.asarray(y), n_train=n_train, order=order, tau=tau,
+                              **(_training_data(group_folder) if order == "second" else {}))
+        stored["applied"].append(request)
+        write_pickle(model_path, stored)
+        return {"order": update.order, "tau": update.tau, "gradient_norm": float(update.gradient_norm),
+                "parameters_changed": int(update.parameters_changed)}
+
+
+def _training_data(group_folder: str) -> Dict:
+    return {"X_train": columnar.read_matrix(os.path.join(group_folder, "X")),
+            "y_train": np.delete(np.load(os.path.join(group_folder, "y.npy")), _deleted_rows(group_folder))}
+
+
+def _deleted_rows(group_folder: str) -> List[int]:
+    return columnar.read_state(group_folder)["deleted_rows"] if os.path.exists(
+        os.path.join(group_folder, columnar.STATE)) else []
+
+
+def _scrub_vector(path: str, rows) -> None:
+    if os.path.exists(path) and len(rows):
+        values = np.load(path, mmap_mode="r+")
+        values[np.asarray(rows)] = values.dtype.type(0) if values.dtype.kind != "U" else ""
+        values.flush()
+
+
+def _write_lineage(folder: str, lineage: Dict[str, np.ndarray]) -> None:
+    """Per source, the source row of every artifact row, sorted for binary search."""
+    os.makedirs(folder, exist_ok=True)
+    for source, ids in lineage.items():
+        order = np.argsort(ids, kind="stable")
+        write_array(os.path.join(folder, f"{source}.order.npy"), order)
+        write_array(os.path.join(folder, f"{source}.sorted.npy"), np.asarray(ids)[order])
+
+
+def _lookup_rows(folder: str, sources: List[str], positions: np.ndarray) -> List[int]:
+    """The artifact rows derived from the given source rows: O(k log n) on memory-mapped arrays."""
+    found: List[np.ndarray] = []
+    for source in sources:
+        sorted_path = os.path.join(folder, f"{source}.sorted.npy")
+        if not os.path.exists(sorted_path):
+            continue
+        ids = np.load(sorted_path, mmap_mode="r")
+        order = np.load(os.path.join(folder, f"{source}.order.npy"), mmap_mode="r")
+        starts, stops = np.searchsorted(ids, positions, "left"), np.searchsorted(ids, positions, "right")
+        for start, stop in zip(starts, stops):
+            if stop > start:
+                found.append(np.asarray(order[start:stop]))
+    return sorted(set(np.concatenate(found).tolist())) if found else []
+
+
+def _request_id(rows_fingerprint: str, positions: np.ndarray, column: Optional[ColumnSpec],
+                column_fingerprint: Optional[str]) -> str:
+    text = json.dumps([rows_fingerprint, positions.tolist(), column.column if column else None, column_fingerprint])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:8]
