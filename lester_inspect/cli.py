@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("pipeline", help="a .py script or .ipynb notebook")
     run.add_argument("args", nargs=argparse.REMAINDER, help="passed to the pipeline as sys.argv[1:]")
     run.set_defaults(handler=_run)
+    from lester_inspect.ivm.cli import add_ivm_commands
+
+    add_ivm_commands(commands)
     return parser
 
 

@@ -37,11 +37,12 @@ def write_frame(folder: str, frame: pd.DataFrame) -> Dict:
     columns = []
     for position, name in enumerate(frame.columns):
         series = frame.iloc[:, position]
-        base = os.path.join(folder, f"{position}_{_safe(name)}")
+        stem = f"{position}_{_safe(name)}"
+        base = os.path.join(folder, stem)
         if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
             values = series.to_numpy(dtype=np.float64 if series.hasnans else None)
             write_array(base + ".npy", values)
-            columns.append({"name": str(name), "kind": "number", "dtype": str(series.dtype), "file": base})
+            columns.append({"name": str(name), "kind": "number", "dtype": str(series.dtype), "file": stem})
         else:
             missing = series.isna().to_numpy()
             encoded = [b"" if m else str(v).encode("utf-8") for v, m in zip(series.to_numpy(dtype=object), missing)]
@@ -51,7 +52,7 @@ def write_frame(folder: str, frame: pd.DataFrame) -> Dict:
                 handle.write(b"".join(encoded))
             write_array(base + ".offsets.npy", offsets)
             write_array(base + ".missing.npy", missing)
-            columns.append({"name": str(name), "kind": "text", "dtype": str(series.dtype), "file": base})
+            columns.append({"name": str(name), "kind": "text", "dtype": str(series.dtype), "file": stem})
     layout = {"rows": len(frame), "columns": columns}
     write_json(os.path.join(folder, "layout.json"), layout)
     return layout
@@ -61,18 +62,19 @@ def read_frame(folder: str) -> pd.DataFrame:
     layout, state = read_json(os.path.join(folder, "layout.json")), read_state(folder)
     data = {}
     for column in layout["columns"]:
+        base = os.path.join(folder, column["file"])
         nulled = np.asarray(state["nulled"].get(column["name"], []), dtype=np.int64)
         if column["kind"] == "number":
-            values = np.load(column["file"] + ".npy")
+            values = np.load(base + ".npy")
             series = pd.Series(values)
             if len(nulled):
                 series = series.astype("float64") if series.dtype.kind in "iub" else series
                 series.iloc[nulled] = np.nan
         else:
-            offsets = np.load(column["file"] + ".offsets.npy")
-            missing = np.load(column["file"] + ".missing.npy").copy()
+            offsets = np.load(base + ".offsets.npy")
+            missing = np.load(base + ".missing.npy").copy()
             missing[nulled] = True
-            with open(column["file"] + ".bytes", "rb") as handle:
+            with open(base + ".bytes", "rb") as handle:
                 blob = handle.read()
             series = pd.Series([None if missing[i] else blob[offsets[i]:offsets[i + 1]].decode("utf-8")
                                 for i in range(layout["rows"])], dtype="str")
@@ -91,13 +93,14 @@ def scrub_cells(folder: str, column_names: Iterable[str], rows: Sequence[int]) -
     for column in layout["columns"]:
         if column["name"] not in wanted or not len(rows):
             continue
+        base = os.path.join(folder, column["file"])
         if column["kind"] == "number":
-            values = np.load(column["file"] + ".npy", mmap_mode="r+")
+            values = np.load(base + ".npy", mmap_mode="r+")
             values[rows] = 0
             values.flush()
         else:
-            offsets = np.load(column["file"] + ".offsets.npy", mmap_mode="r")
-            with open(column["file"] + ".bytes", "r+b") as handle:
+            offsets = np.load(base + ".offsets.npy", mmap_mode="r")
+            with open(base + ".bytes", "r+b") as handle:
                 for row in rows:
                     start, stop = int(offsets[row]), int(offsets[row + 1])
                     if stop > start:

@@ -141,7 +141,10 @@ class ArtifactStore:
         return sorted(found)
 
     def load(self, run_id: str) -> Dict:
-        """A run's artifacts as they are now: ``{group: {data, X, y, predictions}}`` and ``model``."""
+        """A run's artifacts as they are now: ``{group: {data, X, y, predictions, lineage}}`` and ``model``.
+
+        ``lineage[source]`` gives, for each row, the row of that source it was made from.
+        """
         folder = self._run_folder(run_id)
         if not os.path.isdir(folder):
             raise KeyError(f"{self.path}: no run {run_id!r}")
@@ -158,6 +161,8 @@ class ArtifactStore:
                 path = os.path.join(group_folder, f"{part}.npy")
                 if os.path.exists(path):
                     parts[part] = np.delete(np.load(path), deleted)
+            parts["lineage"] = {source: np.delete(_source_rows(os.path.join(group_folder, "lineage"), source), deleted)
+                                for source in loaded["manifest"]["groups"][group]["lineage_sources"]}
             loaded[group] = parts
         model_path = os.path.join(folder, "model.pkl")
         if os.path.exists(model_path):
@@ -325,6 +330,14 @@ def _write_lineage(folder: str, lineage: Dict[str, np.ndarray]) -> None:
         order = np.argsort(ids, kind="stable")
         write_array(os.path.join(folder, f"{source}.order.npy"), order)
         write_array(os.path.join(folder, f"{source}.sorted.npy"), np.asarray(ids)[order])
+
+
+def _source_rows(folder: str, source: str) -> np.ndarray:
+    """Per artifact row, the row of ``source`` it came from (the stored sorted index, inverted)."""
+    order = np.load(os.path.join(folder, f"{source}.order.npy"))
+    ids = np.empty(len(order), dtype=np.int64)
+    ids[order] = np.load(os.path.join(folder, f"{source}.sorted.npy"))
+    return ids
 
 
 def _lookup_rows(folder: str, sources: List[str], positions: np.ndarray) -> List[int]:

@@ -1,0 +1,163 @@
+"""``lester-inspect capture | runs | affected | forget | demo``: the artifact store on the command line."""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+
+_CARD_NUMBER = re.compile(r"\b\d{4} \d{4} \d{4} \d{4}\b")
+
+
+def add_ivm_commands(commands) -> None:
+    def with_store(parser):
+        parser.add_argument("--store", default=".lester", metavar="DIR", help="artifact store (default .lester)")
+        return parser
+
+    capture = with_store(commands.add_parser("capture", help="run a pipeline and capture its artifacts",
+                                             usage="lester-inspect capture --name NAME [--store DIR] PIPELINE [ARGS ...]"))
+    capture.add_argument("--name", required=True, help="a name for the deployed pipeline")
+    capture.add_argument("pipeline")
+    capture.add_argument("args", nargs=argparse.REMAINDER, help="passed to the pipeline")
+    capture.set_defaults(handler=_capture)
+
+    runs = with_store(commands.add_parser("runs", help="list the captured runs"))
+    runs.set_defaults(handler=_runs)
+
+    for name, helptext in (("affected", "list the runs that used the given rows (and column)"),
+                           ("forget", "remove the given rows' data (or one column of it) from captured runs")):
+        parser = with_store(commands.add_parser(name, help=helptext))
+        parser.add_argument("--rows", required=True, metavar="FILE:KEY=V1,V2|FILE:@R1,R2",
+                            help="source rows by key values or 0-based positions, e.g. customers.csv:customer_id=2,4,6")
+        parser.add_argument("--column", metavar="FILE:COLUMN", help="only this leaked column (feature deletion)")
+        parser.set_defaults(handler=_affected if name == "affected" else _forget)
+        if name == "forget":
+            which = parser.add_mutually_exclusive_group(required=True)
+            which.add_argument("--run", action="append", metavar="ID", help="a run to change (repeatable)")
+            which.add_argument("--all-affected", action="store_true", help="change every affected run")
+            parser.add_argument("--order", choices=("first", "second"), default="first",
+                                help="model update: first-order (default) or second-order")
+            parser.add_argument("--tau", type=float, help="first-order step (default 1 / training rows)")
+
+    demo = with_store(commands.add_parser("demo", help="the credit card leak story on generated data"))
+    demo.add_argument("--mails", type=int, default=5000, help="number of generated mails (default 5000)")
+    demo.set_defaults(handler=_demo)
+
+
+def _fail(message: str) -> int:
+    print(f"lester-inspect: {message}", file=sys.stderr)
+    return 2
+
+
+def _capture(arguments) -> int:
+    from lester_inspect.inspections import ArtifactCapture
+    from lester_inspect.inspector import PipelineInspector
+    from lester_inspect.instrumentation.source import PipelineSourceError
+
+    capture = ArtifactCapture(store=arguments.store, name=arguments.name)
+    try:
+        result = PipelineInspector.on_pipeline(arguments.pipeline, args=arguments.args).add_inspection(capture).execute()
+    except PipelineSourceError as error:
+        return _fail(str(error))
+    run_id = ArtifactCapture.run_id_of(result)
+    problems = [p for p in result.internal_errors if "ArtifactCapture" in p or "ivm" in p]
+    if run_id is None or problems:
+        return _fail("capture failed: " + ("; ".join(problems) or "the pipeline fitted no model"))
+    print(run_id)
+    return 0
+
+
+def _runs(arguments) -> int:
+    from lester_inspect.ivm import ArtifactStore
+
+    runs = ArtifactStore(arguments.store).runs()
+    print(runs.to_string(index=False) if len(runs) else f"no runs captured in {arguments.store}")
+    return 0
+
+
+def _specs(arguments):
+    from lester_inspect.ivm import ColumnSpec, RowSpec
+
+    return RowSpec.parse(arguments.rows), ColumnSpec.parse(arguments.column) if arguments.column else None
+
+
+def _affected(arguments) -> int:
+    from lester_inspect.ivm import ArtifactStore, SpecError
+
+    try:
+        rows, column = _specs(arguments)
+        runs = ArtifactStore(arguments.store).affected_runs(rows, column)
+    except SpecError as error:
+        return _fail(str(error))
+    print("\n".join(runs) if runs else "no captured run used these rows" + (" and column" if column else ""))
+    return 0
+
+
+def _forget(arguments) -> int:
+    from lester_inspect.ivm import ArtifactStore, SpecError
+
+    try:
+        rows, column = _specs(arguments)
+        report = ArtifactStore(arguments.store).forget(rows, column, None if arguments.all_affected else arguments.run,
+                                                       order=arguments.order, tau=arguments.tau)
+    except SpecError as error:
+        return _fail(str(error))
+    print(report)
+    return 0
+
+
+def _demo(arguments) -> int:
+    """Generate data, capture the credit card pipeline, find the leak, forget it, and prove it is gone."""
+    import importlib.util
+
+    import pandas as pd
+
+    from lester_inspect.ivm import ArtifactStore, ColumnSpec, RowSpec
+
+    example = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                           "example_pipelines", "creditcard")
+    if not os.path.isdir(example):
+        return _fail(f"the credit card example is not at {example}; run the demo from a source checkout")
+    data = os.path.join(arguments.store, "demo-data")
+    spec = importlib.util.spec_from_file_location("creditcard_data", os.path.join(example, "generate_data.py"))
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    generator.write(data, arguments.mails)
+    print(f"1. Generated {arguments.mails} mails and their customers in {data}")
+
+    started = time.perf_counter()
+    code = _capture(argparse.Namespace(store=arguments.store, name="creditcard",
+                                       pipeline=os.path.join(example, "pipeline.py"), args=[data]))
+    if code:
+        return code
+    print(f"2. Captured the pipeline's artifacts into {arguments.store} in {time.perf_counter() - started:.1f} s")
+
+    mails_path, customers_path = os.path.join(data, "mails.csv"), os.path.join(data, "customers.csv")
+    mails = pd.read_csv(mails_path)
+    leaked = mails[mails["mail_subject"].str.contains(_CARD_NUMBER, na=False)]
+    customers = sorted(leaked["customer_id"].unique().tolist())[:5]
+    print(f"3. Found card numbers in {len(leaked)} mail subjects; removing those of customers {customers}")
+    rows = RowSpec(customers_path, key="customer_id", values=tuple(str(c) for c in customers))
+    column = ColumnSpec(mails_path, "mail_subject")
+    store = ArtifactStore(arguments.store)
+    affected = store.affected_runs(rows, column)
+    print(f"4. Runs that used these customers' mail subjects: {', '.join(affected)}")
+    report = store.forget(rows, column)
+    print("5. " + str(report).replace("\n", "\n   "))
+    secrets = leaked[leaked["customer_id"].isin(customers)]["mail_subject"].str.findall(_CARD_NUMBER).sum()
+    found = [s for s in secrets if _store_contains(arguments.store, s.encode("utf-8"))]
+    print(f"6. Scanned every file of {arguments.store} for the {len(secrets)} removed card numbers: "
+          + ("none is left." if not found else f"STILL PRESENT: {found}"))
+    return 0 if not found else 1
+
+
+def _store_contains(store: str, needle: bytes) -> bool:
+    for folder, _, files in os.walk(store):
+        if os.path.basename(folder) == "demo-data":
+            continue
+        for name in files:
+            with open(os.path.join(folder, name), "rb") as handle:
+                if needle in handle.read():
+                    return True
+    return False

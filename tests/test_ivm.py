@@ -1,0 +1,241 @@
+"""Capture, affected runs and forget on the credit card example, with canaries, crashes and concurrency."""
+import importlib.util
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lester_inspect.ivm import ArtifactStore, ColumnSpec, RowSpec, SpecError
+from lester_inspect.ivm import columnar
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLE = os.path.join(ROOT, "example_pipelines", "creditcard")
+ENVIRONMENT = dict(os.environ, PYTHONPATH=ROOT)
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("creditcard_generator", os.path.join(EXAMPLE, "generate_data.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def cli(*arguments, cwd, env=None, check=True):
+    completed = subprocess.run(["lester-inspect", *arguments], cwd=cwd, capture_output=True, text=True,
+                               env=env or ENVIRONMENT)
+    if check:
+        assert completed.returncode == 0, completed.stderr
+    return completed
+
+
+def canaries_of(mail_ids):
+    return [f"cnry{mail_id}zq" for mail_id in mail_ids]
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """A captured run whose leaking customers' subjects hold canary strings."""
+    root = tmp_path_factory.mktemp("creditcard")
+    _generator().write(str(root / "data"), 2000)
+    mails, customers = pd.read_csv(root / "data" / "mails.csv"), pd.read_csv(root / "data" / "customers.csv")
+    kept = mails[(mails["date"] >= "2021-01-01")].merge(customers[customers["country"].isin(["DE", "FR", "GB", "NL"])],
+                                                         on="customer_id")
+    chosen = sorted(kept["customer_id"].value_counts().index[:5].tolist())
+    leaking = mails["customer_id"].isin(chosen)
+    mails.loc[leaking, "mail_subject"] = [f"Card {c}" for c in canaries_of(mails.loc[leaking, "mail_id"])]
+    mails.to_csv(root / "data" / "mails.csv", index=False)
+    run_id = cli("capture", "--name", "creditcard", os.path.join(EXAMPLE, "pipeline.py"), "data",
+                 cwd=root).stdout.strip().splitlines()[-1]
+    return root, run_id, chosen, canaries_of(mails.loc[leaking, "mail_id"])
+
+
+@pytest.fixture
+def workspace(template, tmp_path, monkeypatch):
+    root, run_id, chosen, canaries = template
+    work = tmp_path / "work"
+    shutil.copytree(root, work)
+    monkeypatch.chdir(work)
+    return work, run_id, chosen, canaries
+
+
+def leftover(store, needles):
+    """The needles (any case) still present in any byte of any file under the store."""
+    found = set()
+    for folder, _, files in os.walk(store):
+        for name in files:
+            content = open(os.path.join(folder, name), "rb").read()
+            found |= {n for n in needles if n.encode() in content or n.lower().encode() in content}
+    return found
+
+
+def rows_of(chosen):
+    return RowSpec("data/customers.csv", key="customer_id", values=tuple(str(c) for c in chosen))
+
+
+SUBJECT = ColumnSpec("data/mails.csv", "mail_subject")
+
+
+def test_feature_deletion_nulls_derived_cells_zeroes_matrix_ranges_and_updates_the_model(workspace):
+    work, run_id, chosen, canaries = workspace
+    store = ArtifactStore(".lester")
+    assert store.affected_runs(rows_of(chosen), SUBJECT) == [run_id]
+    assert store.affected_runs(rows_of(chosen), ColumnSpec("data/customers.csv", "first_name")) == [run_id]
+    assert len(leftover(".lester", canaries)) > 10  # the canaries that passed the filters are in the artifacts
+    before = store.load(run_id)
+    report = store.forget(rows_of(chosen), SUBJECT)
+    after = store.load(run_id)
+    manifest = before["manifest"]["groups"]["train"]
+    ranges = manifest["matrix_provenance"]["title"] + manifest["matrix_provenance"]["text"]
+    for group in ("train", "test"):
+        old, new = before[group]["data"], after[group]["data"]
+        hit = old["customer_id"].isin(chosen).to_numpy()
+        assert report.runs[0].rows[group] == hit.sum() > 0
+        for column in old.columns:
+            if column in ("title", "text", "mail_subject"):
+                assert new.loc[hit, column].isna().all() and new.loc[~hit, column].equals(old.loc[~hit, column])
+            else:
+                assert new[column].equals(old[column]), column
+        old_X, new_X = before[group]["X"].toarray(), after[group]["X"].toarray()
+        changed_rows, changed_columns = np.nonzero(old_X != new_X)
+        assert set(changed_rows) <= set(np.flatnonzero(hit))
+        assert all(any(low <= c < high for low, high in ranges) for c in changed_columns)
+        for low, high in ranges:
+            assert not new_X[hit, low:high].any()
+    old_weights = before["model"].module_.state_dict()
+    new_weights = after["model"].module_.state_dict()
+    assert any(not np.allclose(old_weights[k], new_weights[k]) for k in old_weights)
+    assert leftover(".lester", canaries) == set()
+    again = store.forget(rows_of(chosen), SUBJECT)
+    assert again.runs[0].model == {"skipped": "already applied"}
+    assert after["model"].module_.state_dict().keys() == store.load(run_id)["model"].module_.state_dict().keys()
+
+
+def test_instance_deletion_removes_derived_rows_everywhere(workspace):
+    work, run_id, chosen, canaries = workspace
+    store = ArtifactStore(".lester")
+    before = store.load(run_id)
+    emails = before["train"]["data"].loc[before["train"]["data"]["customer_id"].isin(chosen), "email"].unique().tolist()
+    report = store.forget(rows_of(chosen))
+    after = store.load(run_id)
+    for group in ("train", "test"):
+        old = before[group]["data"]
+        hit = old["customer_id"].isin(chosen).to_numpy()
+        assert len(after[group]["data"]) == len(old) - hit.sum() == after[group]["X"].shape[0]
+        assert len(after[group]["y"]) == len(old) - hit.sum()
+        assert not after[group]["data"]["customer_id"].isin(chosen).any()
+        pd.testing.assert_frame_equal(after[group]["data"], old[~hit].reset_index(drop=True))
+        assert (after[group]["lineage"]["mails"] == before[group]["lineage"]["mails"][~hit]).all()
+    assert report.kind == "instance deletion" and report.runs[0].model["parameters_changed"] > 0
+    assert leftover(".lester", canaries + emails) == set()
+
+
+def test_forget_reads_only_the_affected_cells(workspace, monkeypatch):
+    work, run_id, chosen, _ = workspace
+
+    def whole_artifact_read(*arguments, **keywords):
+        raise AssertionError("forget read a whole artifact")
+
+    monkeypatch.setattr(columnar, "read_frame", whole_artifact_read)
+    monkeypatch.setattr(columnar, "read_matrix", whole_artifact_read)
+    report = ArtifactStore(".lester").forget(rows_of(chosen), SUBJECT)
+    assert report.runs[0].cells["train/data"] > 0
+    assert set(report.timings) >= {"find affected runs", f"{run_id}: model update", f"{run_id}: artifacts"}
+
+
+@pytest.fixture(scope="module")
+def completed(template, tmp_path_factory):
+    """The state after an uninterrupted forget, to compare crashed-and-resumed ones with."""
+    root, run_id, chosen, _ = template
+    work = tmp_path_factory.mktemp("completed") / "work"
+    shutil.copytree(root, work)
+    cli("forget", "--rows", f"data/customers.csv:customer_id={','.join(map(str, chosen))}",
+        "--column", "data/mails.csv:mail_subject", "--all-affected", cwd=work)
+    return ArtifactStore(str(work / ".lester")).load(run_id)
+
+
+def _same(loaded, expected, group):
+    return (loaded[group]["data"].equals(expected[group]["data"])
+            and (loaded[group]["X"] != expected[group]["X"]).nnz == 0)
+
+
+@pytest.mark.parametrize("crash_at", ["after_model", "after_state", "after_train", "after_test"])
+def test_a_killed_forget_leaves_old_or_new_artifacts_and_resumes(workspace, completed, crash_at):
+    work, run_id, chosen, canaries = workspace
+    before = ArtifactStore(".lester").load(run_id)
+    arguments = ["forget", "--rows", f"data/customers.csv:customer_id={','.join(map(str, chosen))}",
+                 "--column", "data/mails.csv:mail_subject", "--all-affected"]
+    crashed = cli(*arguments, cwd=work, env=dict(ENVIRONMENT, LESTER_INSPECT_CRASH_AT=crash_at), check=False)
+    assert crashed.returncode == 137
+    interrupted = ArtifactStore(".lester").load(run_id)  # readable
+    for group in ("train", "test"):
+        assert _same(interrupted, before, group) or _same(interrupted, completed, group)
+    cli(*arguments, cwd=work)
+    resumed = ArtifactStore(".lester").load(run_id)
+    for group in ("train", "test"):
+        assert _same(resumed, completed, group)
+    expected, actual = completed["model"].module_.state_dict(), resumed["model"].module_.state_dict()
+    assert all(np.allclose(expected[k], actual[k]) for k in expected)  # updated exactly once
+    assert leftover(".lester", canaries) == set()
+
+
+def test_concurrent_forgets_and_a_capture_serialise(workspace):
+    work, run_id, chosen, _ = workspace
+    commands = [["forget", "--rows", f"data/customers.csv:customer_id={chosen[0]}", "--all-affected"],
+                ["forget", "--rows", f"data/customers.csv:customer_id={chosen[1]}", "--column",
+                 "data/mails.csv:mail_subject", "--all-affected"],
+                ["capture", "--name", "again", os.path.join(EXAMPLE, "pipeline.py"), "data"]]
+    processes = [subprocess.Popen(["lester-inspect", *c], cwd=work, env=ENVIRONMENT, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for c in commands]
+    outputs = [p.communicate(timeout=300) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0], [o[1] for o in outputs]
+    store = ArtifactStore(".lester")
+    assert len(store.runs()) == 2
+    applied = pickle.load(open(f".lester/runs/{run_id}/model.pkl", "rb"))["applied"]
+    assert len(applied) == 2 and len(set(applied)) == 2
+    data = store.load(run_id)["train"]["data"]
+    assert not data["customer_id"].isin([chosen[0]]).any()
+    assert data.loc[data["customer_id"] == chosen[1], "title"].isna().all()
+
+
+def test_command_line_and_errors(workspace):
+    work, run_id, chosen, _ = workspace
+    assert run_id in cli("runs", cwd=work).stdout
+    rows = f"data/customers.csv:customer_id={chosen[0]}"
+    assert cli("affected", "--rows", rows, cwd=work).stdout.split() == [run_id]
+    copy = work / "copy_of_customers.csv"
+    shutil.copy(work / "data" / "customers.csv", copy)
+    assert cli("affected", "--rows", f"{copy}:@0,1", cwd=work).stdout.split() == [run_id]  # matched by content
+    unknown = cli("forget", "--rows", "data/customers.csv:customer_id=999999", "--all-affected", cwd=work, check=False)
+    assert unknown.returncode == 2 and "no row has customer_id = 999999" in unknown.stderr
+    wrong_run = cli("forget", "--rows", rows, "--run", "no-such-run", cwd=work, check=False)
+    assert wrong_run.returncode == 2 and "no-such-run" in wrong_run.stderr
+    for bad, message in (("customers.csv", "expected FILE:KEY=V1,V2"), ("data/customers.csv:@x", "whole numbers"),
+                         ("data/customers.csv:nokey=1", "has no column 'nokey'")):
+        with pytest.raises(SpecError, match=message):
+            RowSpec.parse(bad).resolve()
+
+
+def test_user_study_tasks_are_short(template, tmp_path, monkeypatch):
+    """T1: a fairness metric for a column the pipeline dropped; T2: which source rows trained the model."""
+    root, run_id, _, _ = template
+    monkeypatch.chdir(root)
+    # T1 — accuracy per bank on the test set (the pipeline never kept 'bank' as a feature).
+    run = ArtifactStore(".lester").load(run_id)
+    test = run["test"]
+    banks = pd.read_csv("data/customers.csv")["bank"].to_numpy()[test["lineage"]["customers"]]
+    accuracy_per_bank = pd.Series(test["predictions"] == test["y"]).groupby(banks).mean()
+    assert set(accuracy_per_bank.index) <= set(banks) and accuracy_per_bank.between(0, 1).all()
+    # T2 — boolean arrays over each source's rows.
+    from lester_inspect import PipelineInspector
+    from lester_inspect.inspections import SourceRowUsage
+
+    result = (PipelineInspector.on_pipeline(os.path.join(EXAMPLE, "pipeline.py"), args=["data"])
+              .add_inspection(SourceRowUsage()).execute())
+    used = next(r[SourceRowUsage()] for r in result.dag_node_to_inspection_results.values() if r.get(SourceRowUsage()))
+    assert used["mails"].sum() == len(run["train"]["data"]) and used["mails"].dtype == bool
+    assert used["customers"].sum() == run["train"]["data"]["customer_id"].nunique()
