@@ -98,7 +98,6 @@ class ArtifactCapture(VectorizedInspection):
 
     def _save(self, operator: OperatorData, state: dict, group: str, artifacts: dict,
               relational_node: Optional[DagNode], matrix_node: DagNode, extra: dict) -> None:
-        from lester_inspect.ivm.catalog import file_sha256
         from lester_inspect.ivm.store import ArtifactStore
 
         results = operator.results
@@ -115,8 +114,8 @@ class ArtifactCapture(VectorizedInspection):
             name = operator.source_names[node_id]
             if path is None or not os.path.isfile(path):
                 continue
-            sources.append({"name": name, "path": path, "fingerprint": file_sha256(path),
-                            "rows": operator.source_sizes[node_id], "columns_used": sorted(used.get(name, ()))})
+            sources.append({"name": name, "path": path, "rows": operator.source_sizes[node_id],
+                            "columns_used": sorted(used.get(name, ()))})
         lineage = artifacts.pop("lineage")
         aggregated = sorted(lineage.pop(None, ()))
         artifacts["lineage"] = lineage

@@ -97,13 +97,15 @@ class ArtifactStore:
             _write_lineage(os.path.join(group_folder, "lineage"), artifacts.get("lineage") or {})
             if artifacts.get("model") is not None:
                 write_pickle(os.path.join(folder, "model.pkl"), {"model": artifacts["model"], "applied": []})
-            manifest["groups"][group] = {**manifest_update, "stored": stored,
-                                         "lineage_sources": sorted(artifacts.get("lineage") or {})}
-            manifest.setdefault("sources", {}).update({s["name"]: {k: v for k, v in s.items() if k != "name"}
-                                                       for s in sources})
-            write_json(manifest_path, manifest)
             connection = catalog.connect(self.path)
             try:
+                # Fingerprints go through the catalog's cache, so that forget need not hash the files again.
+                sources = [{**s, "fingerprint": catalog.fingerprint(connection, s["path"])} for s in sources]
+                manifest["groups"][group] = {**manifest_update, "stored": stored,
+                                             "lineage_sources": sorted(artifacts.get("lineage") or {})}
+                manifest.setdefault("sources", {}).update({s["name"]: {k: v for k, v in s.items() if k != "name"}
+                                                           for s in sources})
+                write_json(manifest_path, manifest)
                 catalog.add_run(connection, {
                     "run_id": run_id, "name": name, "pipeline": pipeline,
                     "model": manifest["groups"].get("train", {}).get("model_class"),
