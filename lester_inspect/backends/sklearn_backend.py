@@ -201,6 +201,8 @@ class SklearnBackend:
 
     def call(self, estimator, method: str, bound, args: tuple, kwargs: dict, caller):
         run, stack = self.run, self.stack
+        if run.observing:
+            return bound(*args, **kwargs)
         if stack:
             if any(frame.estimator is estimator for frame in stack) or not _expands(stack[-1], estimator):
                 return bound(*args, **kwargs)

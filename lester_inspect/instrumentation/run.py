@@ -77,6 +77,7 @@ class InstrumentedRun:
         # True while an operator runs: calls it makes (pandas calling pandas, a UDF
         # calling pandas, a Pipeline fitting its steps) are not operators of their own.
         self.busy = False
+        self.observing = False
         self.internal_errors: List[str] = []
         self.observers = list(observers)
         # Set by observers that need row mappings (annotation propagation); handlers with a
@@ -168,8 +169,14 @@ class InstrumentedRun:
                 parents.append(item.node)
         if output is not None:
             self.set_producer(output, node)
-        for observer in self.observers:
-            observer(node, inputs, output)
+        if self.observers:
+            # What observers call (a capture predicting with the model) is theirs, not the pipeline's.
+            was_busy, self.busy, self.observing = self.busy, True, True
+            try:
+                for observer in self.observers:
+                    observer(node, inputs, output)
+            finally:
+                self.busy, self.observing = was_busy, False
         return node
 
     def input(self, obj: Any, location: Optional[CodeLocation], rows=IDENTITY) -> Input:

@@ -126,12 +126,23 @@ def _demo(arguments) -> int:
     generator.write(data, arguments.mails)
     print(f"1. Generated {arguments.mails} mails and their customers in {data}")
 
+    from lester_inspect.checks import NoBiasIntroducedFor, NoIllegalFeatures
+    from lester_inspect.inspections import ArtifactCapture
+    from lester_inspect.inspector import PipelineInspector
+
     started = time.perf_counter()
-    code = _capture(argparse.Namespace(store=arguments.store, name="creditcard",
-                                       pipeline=os.path.join(example, "pipeline.py"), args=[data]))
-    if code:
-        return code
-    print(f"2. Captured the pipeline's artifacts into {arguments.store} in {time.perf_counter() - started:.1f} s")
+    result = (PipelineInspector.on_pipeline(os.path.join(example, "pipeline.py"), args=[data])
+              .add_inspection(ArtifactCapture(store=arguments.store, name="creditcard"))
+              .add_checks([NoBiasIntroducedFor(["country"]), NoIllegalFeatures()]).execute())
+    run_id = ArtifactCapture.run_id_of(result)
+    if run_id is None:
+        return _fail("capture failed: " + "; ".join(result.internal_errors))
+    print(f"2. Ran the pipeline under instrumentation and captured run {run_id} into {arguments.store} "
+          f"in {time.perf_counter() - started:.1f} s. Its DAG:")
+    print("   " + result.dag_text().replace("\n", "\n   "))
+    print("   Checks:")
+    for check_result in result.check_to_check_results.values():
+        print(f"   {check_result.status.name:<8} {check_result.description}")
 
     mails_path, customers_path = os.path.join(data, "mails.csv"), os.path.join(data, "customers.csv")
     mails = pd.read_csv(mails_path)

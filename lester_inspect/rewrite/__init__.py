@@ -22,7 +22,8 @@ How it works
    no row loops; ``encode_features()`` returning an unfitted
    ``ColumnTransformer`` (custom transformers as proper estimators);
    ``extract_label(df)``; and the unchanged model training in an
-   ``if __name__ == "__main__":`` block.
+   ``if __name__ == "__main__":`` block. The request includes the header line
+   of each input file it finds (the column names), never data rows.
 3. **Assemble** (:mod:`.answers`). The code blocks are taken out of the prose
    and joined into one script with a provenance header.
 4. **Validate** (:mod:`.validation`). Static checks (it parses; the functions

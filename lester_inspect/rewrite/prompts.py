@@ -4,13 +4,16 @@ In the spirit of the Lester prompts (one per part, with the desired API and
 "do not iterate over dataframes"), but for plain pandas and scikit-learn, in a
 single request whose messy code is annotated with the parts found by
 :mod:`~lester_inspect.rewrite.split`, so that the answer is one script whose
-parts fit together. A repair request appends the previous answer and the
-validation evidence to the conversation.
+parts fit together. Messy code addresses fields by position, so the request
+also gives the header line of each input file it can find (the file names the
+script mentions, looked up in the folders given as arguments, next to the
+script and in its ``data/`` folder). Data rows are never sent. A repair request
+appends the previous answer and the validation evidence to the conversation.
 """
 from __future__ import annotations
 
 import os
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 from lester_inspect.rewrite.split import PipelineSplit
 
@@ -56,7 +59,7 @@ The original script{name} follows. Its parts, found by reading its syntax tree, 
 
 ```python
 {code}```
-"""
+{headers}"""
 
 _REPAIR = """\
 The rewritten script failed validation at the {stage} check:
@@ -75,14 +78,33 @@ STAGE_NAMES = {
 }
 
 
-def rewrite_messages(split: PipelineSplit, path: str) -> List[Dict[str, str]]:
-    """The first request: system prompt and the annotated messy script."""
+def rewrite_messages(split: PipelineSplit, path: str, args: Sequence[str] = ()) -> List[Dict[str, str]]:
+    """The first request: system prompt, the annotated messy script and the headers of its input files."""
     stems = [os.path.splitext(name)[0].replace("-", "_").replace(".", "_") for name in split.input_files]
     parameters = ", ".join(f"{stem}_path" for stem in stems) or "paths"
     files = f" ({', '.join(split.input_files)})" if split.input_files else ""
+    headers = input_headers(split.input_files, path, args)
+    header_text = "".join(f"\n`{name}` starts with the header line:\n```\n{line}\n```\n"
+                          for name, line in headers.items())
     user = _REWRITE.format(parameters=parameters, name=f" `{os.path.basename(path)}`{files}",
-                           parts=split.describe() or "no parts found", code=split.annotated())
+                           parts=split.describe() or "no parts found", code=split.annotated(), headers=header_text)
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+
+
+def input_headers(names: Sequence[str], path: str, args: Sequence[str] = ()) -> Dict[str, str]:
+    """The first line of each input file found (see the module docstring for where it is looked for)."""
+    script_dir = os.path.dirname(os.path.abspath(path))
+    folders = [a if os.path.isdir(a) else os.path.dirname(a) for a in args if os.path.exists(a)]
+    folders += [script_dir, os.path.join(script_dir, "data")]
+    headers = {}
+    for name in names:
+        for folder in folders:
+            candidate = os.path.join(folder, name)
+            if os.path.isfile(candidate):
+                with open(candidate, encoding="utf-8", errors="replace") as handle:
+                    headers[name] = handle.readline().rstrip("\r\n")[:2000]
+                break
+    return headers
 
 
 def repair_messages(messages: List[Dict[str, str]], answer: str, stage: str, evidence: str) -> List[Dict[str, str]]:

@@ -128,8 +128,8 @@ def rewrite_pipeline(path: str, *, output: Optional[str] = None, args: Sequence[
                                                                   f"rewritten_{os.path.basename(path)}")
     total = max_repairs + 1
     report = _Progress(progress, started, total)
-    validator = Validator(path, run_as, [_absolute_if_exists(a) for a in args], limits, tolerance,
-                          allow_column_permutation, report)
+    args = [_absolute_if_exists(a) for a in args]
+    validator = Validator(path, run_as, args, limits, tolerance, allow_column_permutation, report)
     client = ChatClient(model, base_url=base_url, api_key=api_key, cache=ResponseCache(cache_dir),
                         offline=offline, retry=retry, progress=report)
     report(f"split {os.path.basename(path)}: {split.describe() or 'no model fit found'}")
@@ -139,7 +139,7 @@ def rewrite_pipeline(path: str, *, output: Optional[str] = None, args: Sequence[
         return RewriteResult(path, output, split, list(attempts), code, passed, failure, client.network_calls,
                              client.cache_hits, time.monotonic() - started)
 
-    messages = rewrite_messages(split, path)
+    messages = rewrite_messages(split, path, args)
     try:
         validator.start()
         for number in range(1, total + 1):

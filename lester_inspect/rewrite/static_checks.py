@@ -1,14 +1,24 @@
 """Static validation of a candidate script: it parses, has the required shape, loops over no rows, imports what exists.
 
+The shape: top-level functions ``prepare_data(<paths>)`` (reading with a
+pandas ``read_*`` function, not ``open()``), ``encode_features()`` (callable
+without arguments) and ``extract_label(df)``, and an
+``if __name__ == "__main__":`` block; no other top-level statement may call
+them or ``fit``, so that importing the script runs nothing.
+
 Row loops are looked for in module-level code and module-level functions
 (custom transformer classes may loop: scikit-learn calls them row-agnostically
 and the instrumentation treats them as opaque). A loop counts as a row loop if
 it calls ``iterrows``/``itertuples``, applies a function with ``axis=1``, or
 iterates (``for`` or a comprehension) over an expression that involves a
 DataFrame variable other than through ``.columns``/``.dtypes``. A variable
-holds a DataFrame if it is ``extract_label``'s parameter or is assigned from a
+holds a DataFrame if it is ``extract_label``'s parameter, a parameter named ``df``,
+``data``, ``frame`` or ``dataframe``, or is assigned from a
 ``pd.*`` call, ``prepare_data``, ``train_test_split``, or an expression on
 another DataFrame variable.
+
+Imports must resolve: standard library, installed packages, or modules next
+to the script.
 """
 from __future__ import annotations
 
@@ -88,8 +98,9 @@ def _shape_problems(tree: ast.Module, functions: Dict[str, ast.FunctionDef]) -> 
     if prepare is not None:
         called = {_called_name(call) for call in ast.walk(prepare) if isinstance(call, ast.Call)}
         if not _positional(prepare):
-            problems.append(Problem(prepare.lineno, "`prepare_data` must take the paths of the input files as parameters"))
-        if "read_csv" not in called:
+            problems.append(Problem(prepare.lineno,
+                                    "`prepare_data` must take the paths of the input files as parameters"))
+        if not any(name and name.startswith("read_") for name in called):
             problems.append(Problem(prepare.lineno, "`prepare_data` must read its inputs with `pd.read_csv`"))
         if "open" in called:
             problems.append(Problem(prepare.lineno, "`prepare_data` must not parse files by hand with `open()`"))
