@@ -238,3 +238,12 @@ def test_user_study_tasks_in_the_readme_run(template, monkeypatch):
     assert accuracy_per_bank.to_dict() == pd.Series(test["predictions"] == test["y"]).groupby(banks.to_numpy()).mean().to_dict()
     assert used["mails"].dtype == bool and used["mails"].sum() == len(run["train"]["data"])
     assert used["customers"].sum() == run["train"]["data"]["customer_id"].nunique()
+
+
+def test_demo_tells_the_whole_story(tmp_path):
+    completed = cli("demo", "--mails", "2000", cwd=tmp_path)
+    out = completed.stdout
+    assert "Select: country isin ['DE', 'FR', 'GB', 'NL']" in out and "FAILURE" in out
+    assert "TorchMLPClassifier: score" in out and "Predict" not in out  # capturing adds no operator
+    assert "feature deletion of request" in out
+    assert out.rstrip().endswith("none is left.")
