@@ -247,3 +247,39 @@ def test_demo_tells_the_whole_story(tmp_path):
     assert "TorchMLPClassifier: score" in out and "Predict" not in out  # capturing adds no operator
     assert "feature deletion of request" in out
     assert out.rstrip().endswith("none is left.")
+
+
+SEPARATE_CALLS = """
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import OneHotEncoder
+mails, customers = pd.read_csv("data/mails.csv"), pd.read_csv("data/customers.csv")
+data = mails.merge(customers, on="customer_id")
+data["title"] = data["mail_subject"].str.lower()
+features = ColumnTransformer([("title", HashingVectorizer(n_features=16), "title"),
+                              ("country", OneHotEncoder(), ["country"])])
+X = features.fit_transform(data)
+model = LogisticRegression(max_iter=500).fit(X, data["sentiment"] == "positive")
+print(model.predict(features.transform(data.head(50)))[:5])
+"""
+
+
+def test_capture_without_split_with_separate_featurisation_and_a_sklearn_model(workspace):
+    work, _, chosen, canaries = workspace
+    (work / "separate.py").write_text(SEPARATE_CALLS)
+    run_id = cli("capture", "--name", "separate", "--store", ".separate", "separate.py", cwd=work).stdout.split()[-1]
+    store = ArtifactStore(".separate")
+    before = store.load(run_id)
+    assert type(before["model"]).__name__ == "LogisticRegression"
+    assert len(before["train"]["data"]) == before["train"]["X"].shape[0] == len(before["train"]["y"]) == 2000
+    assert len(before["test"]["data"]) == len(before["test"]["predictions"]) == 50
+    report = store.forget(rows_of(chosen), SUBJECT)
+    after = store.load(run_id)
+    hit = before["train"]["data"]["customer_id"].isin(chosen).to_numpy()
+    assert after["train"]["data"].loc[hit, "title"].isna().all()
+    assert not after["train"]["X"].toarray()[hit, :16].any()
+    assert not np.allclose(before["model"].coef_, after["model"].coef_)
+    assert report.runs[0].model["order"] == "first"
+    assert leftover(".separate", canaries) == set()

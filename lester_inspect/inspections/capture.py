@@ -104,7 +104,7 @@ class ArtifactCapture(VectorizedInspection):
         column_provenance = (results.get(relational_node, {}).get(ColumnProvenance()) or {}) if relational_node else {}
         if artifacts["data"] is not None:
             column_provenance = {c: sorted(column_provenance.get(c, ())) for c in artifacts["data"].columns}
-        matrix_provenance = results.get(matrix_node, {}).get(MatrixColumnProvenance()) or {}
+        matrix_provenance = results.get(_featuriser(operator.dag, matrix_node), {}).get(MatrixColumnProvenance()) or {}
         used: Dict[str, set] = {}
         for provenance in column_provenance.values():
             for source, column in provenance:
@@ -125,6 +125,16 @@ class ArtifactCapture(VectorizedInspection):
             group, artifacts, sources,
             {"column_provenance": column_provenance, "matrix_provenance": matrix_provenance,
              "aggregated_sources": aggregated, **extra})
+
+
+def _featuriser(dag, node: DagNode) -> DagNode:
+    """The operator that made a model's input matrix: behind the train/test data markers."""
+    while node.operator_type in (T.TRAIN_DATA, T.TEST_DATA):
+        parents = list(dag.predecessors(node))
+        if not parents:
+            break
+        node = parents[0]
+    return node
 
 
 def _model_node(operator: OperatorData) -> Optional[DagNode]:
