@@ -144,8 +144,7 @@ class Lineage:
                 if factor.ids[row] >= 0:
                     monomial.append((names[factor.source], int(factor.ids[row])))
             elif factor.groups[row] >= 0:
-                members = np.flatnonzero(factor.member_groups == factor.groups[row])
-                monomial.append(GroupSum(factor.members, members, names))
+                monomial.append(GroupSum(factor.members, factor.member_groups, int(factor.groups[row]), names))
         return Polynomial((tuple(monomial),)) if monomial else Polynomial(())
 
     def source_rows(self, through_aggregates: bool = False) -> Dict[int, np.ndarray]:
@@ -231,13 +230,19 @@ class GroupSum:
     An aggregate of a million rows stays one small object until its terms are asked for.
     """
 
-    __slots__ = ("lineage", "rows", "names")
+    __slots__ = ("lineage", "member_groups", "group", "names")
     SHOWN = 5
 
-    def __init__(self, lineage: Lineage, rows: np.ndarray, names: Dict[int, str]):
+    def __init__(self, lineage: Lineage, member_groups: np.ndarray, group: int, names: Dict[int, str]):
         self.lineage = lineage
-        self.rows = rows
+        self.member_groups = member_groups
+        self.group = group
         self.names = names
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The aggregated input rows (found when asked: the scan is over all input rows)."""
+        return np.flatnonzero(self.member_groups == self.group)
 
     @property
     def terms(self) -> Tuple:
@@ -247,15 +252,16 @@ class GroupSum:
         return Polynomial(self.terms).variables()
 
     def __str__(self) -> str:
-        shown = [str(self.lineage.polynomial(int(row), self.names)) for row in self.rows[:self.SHOWN]]
-        more = len(self.rows) - self.SHOWN
+        rows = self.rows
+        shown = [str(self.lineage.polynomial(int(row), self.names)) for row in rows[:self.SHOWN]]
+        more = len(rows) - self.SHOWN
         return " + ".join(shown) + (f" + ... ({more} more)" if more > 0 else "")
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, GroupSum) and self.terms == other.terms
 
     def __hash__(self) -> int:
-        return hash(len(self.rows))
+        return hash(self.group)
 
 
 # -- propagation ----------------------------------------------------------------------------------
