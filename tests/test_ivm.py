@@ -283,3 +283,8 @@ def test_capture_without_split_with_separate_featurisation_and_a_sklearn_model(w
     assert not np.allclose(before["model"].coef_, after["model"].coef_)
     assert report.runs[0].model["order"] == "first"
     assert leftover(".separate", canaries) == set()
+    second = store.forget(RowSpec("data/customers.csv", positions=(0,)), order="second")
+    assert second.runs[0].model["order"] == "second" and second.runs[0].rows["train"] > 0
+    assert not np.allclose(after["model"].coef_, store.load(run_id)["model"].coef_)
+    with pytest.raises(SpecError, match="takes none"):
+        store.forget(RowSpec("data/customers.csv", positions=(1,)), order="second", tau=0.1)

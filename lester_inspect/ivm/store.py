@@ -182,7 +182,11 @@ class ArtifactStore:
         first-order (or ``order="second"``) update for the corrected rows; without it
         (instance deletion) the derived rows are removed and their gradient unlearned.
         Re-running the same request after a crash completes it; it never applies twice.
+        ``tau`` is the first-order step (default ``1 / training rows``); the second-order
+        update reads the whole training matrix for its Hessian and takes no ``tau``.
         """
+        if order == "second" and tau is not None:
+            raise SpecError("tau is the step of the first-order update; the second-order update takes none")
         timings: Dict[str, float] = {}
         started = time.perf_counter()
         with locked(self.path):
@@ -300,8 +304,8 @@ class ArtifactStore:
                 x_new[:, low:high] = 0
         y = np.load(os.path.join(group_folder, "y.npy"), mmap_mode="r")[derived_rows]
         n_train = read_json(os.path.join(matrix_folder, "layout.json"))["shape"][0]
-        update = update_model(stored["model"], x_old, x_new, np.asarray(y), n_train=n_train, order=order, tau=tau,
-                              **(_training_data(group_folder) if order == "second" else {}))
+        update = update_model(stored["model"], x_old, x_new, np.asarray(y), n_train=n_train, order=order,
+                              **({"tau": tau} if order == "first" else _training_data(group_folder)))
         stored["applied"].append(request)
         write_pickle(model_path, stored)
         return {"order": update.order, "tau": update.tau, "gradient_norm": float(update.gradient_norm),

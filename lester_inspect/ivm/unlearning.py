@@ -68,9 +68,10 @@ parameters and a sparse ``X_train`` is never densified.
 
 * Linear models: exact analytic Hessian-vector products, Jacobi
   preconditioning (the Hessian diagonal is cheap), relative residual 1e-10.
-  Directions without curvature (the shared shift of multinomial intercepts, a
-  feature column that is zero everywhere) are never entered, which yields the
-  minimum-change solution.
+  Directions without curvature are left alone: the shift shared by all
+  classes of a multinomial model (the step keeps coefficients and intercepts
+  summing to zero over the classes, as scikit-learn's fits do), and the weight
+  of a feature that is zero in every corrected row of an unpenalised model.
 * PyTorch: Hessian-vector products of the summed cross-entropy over
   ``X_train`` by double back-propagation, in batches of 4096 rows; no
   preconditioner; relative residual 1e-4 (the products are float32) and at most
@@ -105,6 +106,8 @@ from scipy.special import expit, softmax
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge, SGDClassifier
 from sklearn.utils.validation import check_array, check_is_fitted
+
+from lester_inspect.models import TorchMLPClassifier, _to_dense_float32
 
 __all__ = ["ModelUpdate", "loss_gradient", "update_model"]
 
@@ -230,17 +233,7 @@ def update_model(
         raise ValueError(f"X_old has {k} rows but the model was fitted on only n_train={n_train} rows.")
     targets = adapter.encode_targets(y, k, "y")
     if order == "second":
-        n_rows = n_train if X_new is not None else n_train - k
-        if X_train is None or y_train is None:
-            raise ValueError("order='second' needs the corrected training data: pass X_train and y_train.")
-        X_train = check_array(X_train, accept_sparse="csr", dtype=[np.float64, np.float32], input_name="X_train")
-        if X_train.shape != (n_rows, adapter.n_features):
-            what = "n_train" if X_new is not None else "n_train - k (rows removed)"
-            raise ValueError(
-                f"X_train has shape {X_train.shape}, expected ({n_rows}, {adapter.n_features}): "
-                f"{what} rows of the corrected training data."
-            )
-        train_targets = adapter.encode_targets(y_train, n_rows, "y_train")
+        X_train, train_targets = _check_training_data(adapter, X_train, y_train, n_train, k if X_new is None else 0)
 
     gradient = -adapter.loss_gradient(X_old, targets)
     if X_new is not None:
@@ -284,7 +277,8 @@ def loss_gradient(model, X, y) -> np.ndarray:
         For linear models the gradient with respect to ``coef_`` (flattened as
         a ``(n_outputs, d)`` matrix, row-major) followed by ``intercept_`` (only
         if ``fit_intercept``). For PyTorch models the gradient with respect to
-        ``module_.parameters()``, each flattened, concatenated in order.
+        the parameters of ``module_`` that require gradients, each flattened,
+        concatenated in the order of ``module_.parameters()``.
 
     Notes
     -----
@@ -305,7 +299,8 @@ def _adapter_for(model):
     if factory is not None:
         check_is_fitted(model)
         return factory(model)
-    if hasattr(model, "module_") and hasattr(model, "classes_"):
+    if isinstance(model, TorchMLPClassifier) or (hasattr(model, "module_") and hasattr(model, "classes_")):
+        check_is_fitted(model)
         import torch
 
         if isinstance(model.module_, torch.nn.Module):
@@ -319,6 +314,20 @@ def _check_rows(X, name, n_features):
     if X.shape[1] != n_features:
         raise ValueError(f"{name} has shape {X.shape}, but the model expects {n_features} features per row.")
     return X
+
+
+def _check_training_data(adapter, X_train, y_train, n_train, n_removed):
+    if X_train is None or y_train is None:
+        raise ValueError("order='second' needs the corrected training data: pass X_train and y_train.")
+    X_train = check_array(X_train, accept_sparse="csr", dtype=[np.float64, np.float32], input_name="X_train")
+    n_rows = n_train - n_removed
+    if X_train.shape != (n_rows, adapter.n_features):
+        what = "n_train - k (rows removed)" if n_removed else "n_train"
+        raise ValueError(
+            f"X_train has shape {X_train.shape}, expected ({n_rows}, {adapter.n_features}): "
+            f"{what} rows of the corrected training data."
+        )
+    return X_train, adapter.encode_targets(y_train, n_rows, "y_train")
 
 
 def _class_indices(classes, labels, name):
@@ -386,6 +395,7 @@ class _SquaredLoss:
     """Half the squared error; targets are the regression targets."""
 
     second_order_problem = None
+    shift_invariant = False
 
     def gradient(self, Z, T):
         return Z - T
@@ -404,6 +414,7 @@ class _BinomialLoss:
     """
 
     second_order_problem = None
+    shift_invariant = False
 
     def gradient(self, Z, T):
         return expit(Z) - T
@@ -417,9 +428,13 @@ class _BinomialLoss:
 
 
 class _MultinomialLoss:
-    """Cross-entropy of the softmax of the scores; targets are one-hot."""
+    """Cross-entropy of the softmax of the scores; targets are one-hot.
+
+    Shift invariant: adding the same number to all scores of a row leaves the loss unchanged.
+    """
 
     second_order_problem = None
+    shift_invariant = True
 
     def gradient(self, Z, T):
         return softmax(Z, axis=1) - T
@@ -437,7 +452,10 @@ class _MultinomialLoss:
 class _HingeLoss:
     """``max(0, 1 - s z)`` of each score with sign ``s = 2 t - 1``; targets are 0/1."""
 
-    second_order_problem = "the hinge loss is piecewise linear, so its Hessian is zero almost everywhere; use order='first'."
+    second_order_problem = (
+        "the hinge loss is piecewise linear, so its Hessian is zero almost everywhere; use order='first'."
+    )
+    shift_invariant = False
 
     def gradient(self, Z, T):
         sign = 2.0 * T - 1.0
@@ -537,12 +555,31 @@ class _LinearModel:
 
         squares = X_train.multiply(X_train) if sp.issparse(X_train) else X_train**2
         diagonal = self._pull_back(squares, self.loss.curvature_diagonal(Z, T_train)) + penalty
-        # A zero diagonal entry is a direction without curvature; leaving it unscaled keeps it out of the solve.
-        inverse_diagonal = np.where(diagonal > 0, 1.0 / np.where(diagonal > 0, diagonal, 1.0), 1.0)
-        solution, status = _conjugate_gradient(
-            product, gradient, inverse_diagonal=inverse_diagonal, rtol=_LINEAR_RTOL, max_iterations=10 * gradient.size
+        # A parameter without curvature belongs to a feature that is zero in every corrected row of an unpenalised
+        # model: the corrected objective does not depend on it, so it keeps its value and stays out of the solve.
+        active = diagonal > 0
+
+        def active_product(v):
+            full = np.zeros_like(gradient)
+            full[active] = v
+            return product(full)[active]
+
+        solution = np.zeros_like(gradient)
+        solution[active], status = _conjugate_gradient(
+            active_product,
+            gradient[active],
+            inverse_diagonal=1.0 / diagonal[active],
+            rtol=_LINEAR_RTOL,
+            max_iterations=10 * gradient.size,
         )
         _warn_unless_converged(status)
+        if self.loss.shift_invariant:
+            # Moving every class's coefficients and intercept by the same amount is a flat direction of the
+            # objective. scikit-learn's fits (and the L2 penalty) keep both summing to zero over the classes; the
+            # Jacobi-preconditioned solve drifts along the flat direction, so project the step back.
+            W, b = self._split(solution)
+            W -= W.mean(axis=0)
+            b -= b.mean()
         return solution
 
 
@@ -621,12 +658,8 @@ class _TorchClassifier:
     no_second_order_reason = None
 
     def __init__(self, model, torch):
-        from lester_inspect.models import _to_dense_float32
-
-        check_is_fitted(model)
         self.model = model
         self.torch = torch
-        self.to_dense = _to_dense_float32
         self.parameters = [p for p in model.module_.parameters() if p.requires_grad]
         self.dtype = self.parameters[0].dtype
         self.n_features = getattr(model, "n_features_in_", None)
@@ -642,7 +675,7 @@ class _TorchClassifier:
     def _batches(self, X, targets):
         for start in range(0, X.shape[0], _TORCH_BATCH_ROWS):
             rows = slice(start, start + _TORCH_BATCH_ROWS)
-            features = self.torch.from_numpy(self.to_dense(X[rows])).to(self.dtype)
+            features = self.torch.from_numpy(_to_dense_float32(X[rows])).to(self.dtype)
             yield features, self.torch.from_numpy(targets[rows].astype(np.int64))
 
     def _summed_loss(self, features, targets):
