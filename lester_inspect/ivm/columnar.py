@@ -135,7 +135,7 @@ def write_matrix(folder: str, matrix) -> Dict:
     return layout
 
 
-def read_matrix(folder: str):
+def read_matrix(folder: str, drop_deleted: bool = True):
     layout, state = read_json(os.path.join(folder, "layout.json")), read_state(folder)
     if layout["format"] == "csr":
         parts = [np.load(os.path.join(folder, f"{p}.npy")) for p in ("data", "indices", "indptr")]
@@ -143,8 +143,8 @@ def read_matrix(folder: str):
     else:
         matrix = np.load(os.path.join(folder, "dense.npy"))
     for rows, ranges in state["zeroed"]:
-        _zero(matrix, np.asarray(rows), ranges)
-    if state["deleted_rows"]:
+        zero_entries(matrix, np.asarray(rows), ranges)
+    if drop_deleted and state["deleted_rows"]:
         keep = np.setdiff1d(np.arange(matrix.shape[0]), state["deleted_rows"])
         matrix = matrix[keep]
     return matrix
@@ -198,7 +198,8 @@ def scrub_matrix(folder: str, rows: Sequence[int], ranges: Sequence[Tuple[int, i
     return len(rows) * sum(high - low for low, high in ranges)
 
 
-def _zero(matrix, rows: np.ndarray, ranges) -> None:
+def zero_entries(matrix, rows: np.ndarray, ranges) -> None:
+    """Zero ``matrix[rows, range]`` for each column range, dense or CSR, in memory."""
     if sp.issparse(matrix):
         for row in rows:
             start, stop = matrix.indptr[row], matrix.indptr[row + 1]

@@ -291,6 +291,7 @@ class ArtifactStore:
         from lester_inspect.ivm.unlearning import update_model
 
         derived_rows, derived_columns, ranges = train_plan
+        ranges = None if derived_columns is None else ranges
         group_folder = os.path.join(folder, "train")
         matrix_folder = os.path.join(group_folder, "X")
         x_old = columnar.matrix_rows(matrix_folder, derived_rows)
@@ -303,18 +304,27 @@ class ArtifactStore:
             for low, high in ranges:
                 x_new[:, low:high] = 0
         y = np.load(os.path.join(group_folder, "y.npy"), mmap_mode="r")[derived_rows]
-        n_train = read_json(os.path.join(matrix_folder, "layout.json"))["shape"][0]
+        removed_before = _deleted_rows(group_folder)
+        n_train = read_json(os.path.join(matrix_folder, "layout.json"))["shape"][0] - len(removed_before)
         update = update_model(stored["model"], x_old, x_new, np.asarray(y), n_train=n_train, order=order,
-                              **({"tau": tau} if order == "first" else _training_data(group_folder)))
+                              **({"tau": tau} if order == "first" else
+                                 _corrected_training_data(group_folder, derived_rows, ranges, removed_before)))
         stored["applied"].append(request)
         write_pickle(model_path, stored)
         return {"order": update.order, "tau": update.tau, "gradient_norm": float(update.gradient_norm),
                 "parameters_changed": int(update.parameters_changed)}
 
 
-def _training_data(group_folder: str) -> Dict:
-    return {"X_train": columnar.read_matrix(os.path.join(group_folder, "X")),
-            "y_train": np.delete(np.load(os.path.join(group_folder, "y.npy")), _deleted_rows(group_folder))}
+def _corrected_training_data(group_folder: str, rows: List[int], ranges, removed_before: List[int]) -> Dict:
+    """The whole training data as it will be after this change (for the second-order Hessian)."""
+    matrix = columnar.read_matrix(os.path.join(group_folder, "X"), drop_deleted=False)
+    removed = set(removed_before)
+    if ranges is None:
+        removed |= set(rows)
+    else:
+        columnar.zero_entries(matrix, np.asarray(rows), ranges)
+    keep = np.setdiff1d(np.arange(matrix.shape[0]), sorted(removed))
+    return {"X_train": matrix[keep], "y_train": np.load(os.path.join(group_folder, "y.npy"))[keep]}
 
 
 def _deleted_rows(group_folder: str) -> List[int]:
