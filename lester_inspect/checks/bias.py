@@ -1,7 +1,7 @@
 """Checks for changes in the distribution of sensitive groups."""
 from __future__ import annotations
 
-from typing import Iterable, List, Optional, Tuple
+from typing import Iterable, Iterator, List, Optional, Tuple
 
 import pandas as pd
 
@@ -15,7 +15,31 @@ T = OperatorType
 ROW_CHANGING = (T.SELECTION, T.JOIN, T.TRAIN_TEST_SPLIT, T.RESHAPE)
 
 
-class NoBiasIntroducedFor(Check):
+class _GroupCheck(Check):
+    """A check over the groups of sensitive columns, using their histograms."""
+
+    def __init__(self, columns: Iterable[str]):
+        self.columns = list(columns)
+
+    @property
+    def required_inspections(self):
+        return [HistogramForColumns(self.columns)]
+
+    def _before_and_after(self, result, operator_types) -> Iterator[Tuple[DagNode, str, dict, dict]]:
+        """For operators of ``operator_types``: (operator, column, histogram of its row carrier, its histogram)."""
+        histograms = HistogramForColumns(self.columns)
+        for node in result.nodes:
+            carrier = result.row_carrier(node)
+            if node.operator_type not in operator_types or carrier is None:
+                continue
+            after = result.dag_node_to_inspection_results[node].get(histograms) or {}
+            before = result.dag_node_to_inspection_results[carrier].get(histograms) or {}
+            for column in self.columns:
+                if column in before and column in after:
+                    yield node, column, before[column], after[column]
+
+
+class NoBiasIntroducedFor(_GroupCheck):
     """Fails when an operator lowers a group's share of the rows by more than allowed.
 
     Each operator that selects, joins or splits rows is compared with the input
@@ -26,31 +50,18 @@ class NoBiasIntroducedFor(Check):
     """
 
     def __init__(self, columns: Iterable[str], min_allowed_relative_ratio_change: float = -0.3):
-        self.columns = list(columns)
+        super().__init__(columns)
         self.min_allowed_relative_ratio_change = min_allowed_relative_ratio_change
 
-    @property
-    def required_inspections(self):
-        return [HistogramForColumns(self.columns)]
-
     def evaluate(self, result) -> CheckResult:
-        histograms = HistogramForColumns(self.columns)
         threshold = self.min_allowed_relative_ratio_change
         details, failures = {}, []
-        for node in result.nodes:
-            carrier = result.row_carrier(node)
-            if node.operator_type not in ROW_CHANGING or carrier is None:
-                continue
-            after = result.dag_node_to_inspection_results[node].get(histograms) or {}
-            before = result.dag_node_to_inspection_results[carrier].get(histograms) or {}
-            for column in self.columns:
-                if column not in before or column not in after:
-                    continue
-                table = compare_distributions(before[column], after[column])
-                details[f"{node.node_id}: {column}"] = table
-                drop = worst_drop(table, threshold)
-                if drop is not None:
-                    failures.append((drop["relative_change"], node, column, drop))
+        for node, column, before, after in self._before_and_after(result, ROW_CHANGING):
+            table = compare_distributions(before, after)
+            details[f"{node.node_id}: {column}"] = table
+            drop = worst_drop(table, threshold)
+            if drop is not None:
+                failures.append((drop["relative_change"], node, column, drop))
         if not failures:
             return CheckResult(self, CheckStatus.SUCCESS, f"No operator lowered the share of a group of "
                                f"{', '.join(self.columns)} by more than {threshold:+.0%}.", details)
@@ -61,7 +72,7 @@ class NoBiasIntroducedFor(Check):
                            details, node)
 
 
-class NoBiasAccumulatedFor(Check):
+class NoBiasAccumulatedFor(_GroupCheck):
     """Fails when the training (or test) data's group shares drifted too far from the sources'.
 
     Catches bias that builds up over several operators, each within
@@ -70,12 +81,8 @@ class NoBiasAccumulatedFor(Check):
     """
 
     def __init__(self, columns: Iterable[str], min_allowed_relative_ratio_change: float = -0.3):
-        self.columns = list(columns)
+        super().__init__(columns)
         self.min_allowed_relative_ratio_change = min_allowed_relative_ratio_change
-
-    @property
-    def required_inspections(self):
-        return [HistogramForColumns(self.columns)]
 
     def evaluate(self, result) -> CheckResult:
         histograms = HistogramForColumns(self.columns)
@@ -122,7 +129,7 @@ def _row_changing_steps(result, source: DagNode, node: DagNode) -> List[DagNode]
     return sorted((n for n in between if n.operator_type in ROW_CHANGING), key=lambda n: n.node_id)
 
 
-class SimilarRemovalProbabilitiesFor(Check):
+class SimilarRemovalProbabilitiesFor(_GroupCheck):
     """Fails when a selection removes rows of one group much more often than of another.
 
     For every selection, each group's removal probability (the share of its rows
@@ -131,34 +138,21 @@ class SimilarRemovalProbabilitiesFor(Check):
     """
 
     def __init__(self, columns: Iterable[str], max_removal_probability_ratio: float = 2.0):
-        self.columns = list(columns)
+        super().__init__(columns)
         self.max_removal_probability_ratio = max_removal_probability_ratio
 
-    @property
-    def required_inspections(self):
-        return [HistogramForColumns(self.columns)]
-
     def evaluate(self, result) -> CheckResult:
-        histograms = HistogramForColumns(self.columns)
         details, failures = {}, []
-        for node in result.nodes:
-            carrier = result.row_carrier(node)
-            if node.operator_type is not T.SELECTION or carrier is None:
+        for node, column, before, after in self._before_and_after(result, (T.SELECTION,)):
+            table = _removal_table(before, after)
+            details[f"{node.node_id}: {column}"] = table
+            if len(table) < 2:
                 continue
-            after = result.dag_node_to_inspection_results[node].get(histograms) or {}
-            before = result.dag_node_to_inspection_results[carrier].get(histograms) or {}
-            for column in self.columns:
-                if column not in before or column not in after:
-                    continue
-                table = _removal_table(before[column], after[column])
-                details[f"{node.node_id}: {column}"] = table
-                if len(table) < 2:
-                    continue
-                highest, lowest = table.iloc[0], table.iloc[-1]
-                ratio = (highest["removal_probability"] / lowest["removal_probability"]
-                         if lowest["removal_probability"] > 0 else float("inf"))
-                if highest["removal_probability"] > 0 and ratio > self.max_removal_probability_ratio:
-                    failures.append((ratio, node, column, highest, lowest))
+            highest, lowest = table.iloc[0], table.iloc[-1]
+            ratio = (highest["removal_probability"] / lowest["removal_probability"]
+                     if lowest["removal_probability"] > 0 else float("inf"))
+            if highest["removal_probability"] > 0 and ratio > self.max_removal_probability_ratio:
+                failures.append((ratio, node, column, highest, lowest))
         if not failures:
             return CheckResult(self, CheckStatus.SUCCESS, f"Every selection removes rows of all groups of "
                                f"{', '.join(self.columns)} with similar probabilities.", details)
