@@ -240,3 +240,15 @@ model = TorchMLPClassifier(epochs=2, random_state=0).fit(X, df["label"])
         (4, "TRAIN_LABELS", "Train labels", [2]),
         (5, "ESTIMATOR", "TorchMLPClassifier: fit", [3, 4]),
     ]
+
+
+def test_branches_without_feature_names_get_distinct_names(inspect_code):
+    result = inspect_code(DATA + """
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import HashingVectorizer
+ColumnTransformer([("t", HashingVectorizer(n_features=2), "text"), ("c", HashingVectorizer(n_features=2), "cat")]
+                  ).fit_transform(df)
+""")
+    concatenation = result.nodes[-1]
+    assert concatenation.columns == ("text_hashingvectorizer0", "text_hashingvectorizer1",
+                                     "cat_hashingvectorizer0", "cat_hashingvectorizer1")

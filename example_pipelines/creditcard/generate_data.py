@@ -136,7 +136,8 @@ def generate(num_mails, seed=42, leak_banks=DEFAULT_LEAK_BANKS, leak_countries=D
     banks_per_country = np.array([len(BANKS_BY_COUNTRY[c]) for c in COUNTRIES])
     bank_table = np.array([bank for country in COUNTRIES for bank in BANKS_BY_COUNTRY[country]], dtype=object)
     bank_offsets = np.concatenate([[0], np.cumsum(banks_per_country)[:-1]])
-    bank_codes = bank_offsets[country_codes] + (rng.random(num_customers) * banks_per_country[country_codes]).astype(int)
+    bank_in_country = (rng.random(num_customers) * banks_per_country[country_codes]).astype(int)
+    bank_codes = bank_offsets[country_codes] + bank_in_country
     is_premium = rng.random(num_customers) < PREMIUM_SHARE
     customer_ids = np.arange(1, num_customers + 1)
     first_names = _pick(rng, FIRST_NAMES, num_customers)

@@ -373,17 +373,19 @@ def _feature_names(estimator, output, input_node: Optional[DagNode], fallback: O
         return list(output.columns)
     width = output.shape[1] if len(getattr(output, "shape", ())) == 2 else None
     input_features = list(input_node.columns) if input_node is not None else None
-    if input_features is not None and len(input_features) != getattr(estimator, "n_features_in_", -1):
-        input_features = None
+    matching = input_features if input_features is not None and len(input_features) == getattr(
+        estimator, "n_features_in_", -1) else None
     try:
-        names = list(estimator.get_feature_names_out(input_features))
+        names = list(estimator.get_feature_names_out(matching))
     except Exception:  # estimators without, or unable to give, feature names
         names = []
     if names and (width is None or len(names) == width):
         return names
     if fallback and (width is None or len(fallback) == width):
         return fallback
-    return [f"{type(estimator).__name__.lower()}{i}" for i in range(width)] if width else _columns(output)
+    # Named after the input (``title_hashingvectorizer0``), so that branches stay distinct.
+    prefix = "_".join(str(c) for c in input_features[:2]) + "_" if input_features else ""
+    return [f"{prefix}{type(estimator).__name__.lower()}{i}" for i in range(width)] if width else _columns(output)
 
 
 def _prediction_columns(estimator, method: str, result) -> List:

@@ -277,8 +277,13 @@ class InstrumentedRun:
                 sys.path.remove(script_dir)
 
 
+_RUNTIME = tuple(os.path.join(_PACKAGE_DIR, part) for part in
+                 ("instrumentation" + os.sep, "backends" + os.sep, "inspections" + os.sep, "inspector.py"))
+
+
 def _is_ours(frame) -> bool:
-    return frame.f_code.co_filename.startswith(_PACKAGE_DIR + os.sep)
+    """A frame of the instrumentation itself (not of library code users call, like ``models.py``)."""
+    return frame.f_code.co_filename.startswith(_RUNTIME)
 
 
 def _warn_past_our_frames(original_warn):

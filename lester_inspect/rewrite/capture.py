@@ -4,10 +4,13 @@ Run by :mod:`lester_inspect.rewrite.sandbox` as
 ``python -m lester_inspect.rewrite.capture --script FILE --as PATH --out DIR [...] -- ARGS``;
 not an API. The pipeline text comes from ``FILE`` but runs as if it were the
 file ``PATH`` (its ``__file__``, its folder on ``sys.path``, its tracebacks), so
-a candidate behaves exactly as it will once written to its output path.
+a candidate behaves as it will once written next to the original.
+``--sample-rows N`` makes every ``.csv``/``.tsv``/``.txt``/``.data`` file opened
+for reading (through ``open``, as pandas' default CSV reader does) look like its
+header and first N lines.
 
 ``DIR`` receives ``X.npy`` and ``y.npy`` (the arguments of the last fit of an
-estimator with ``predict``, made dense float64) and ``capture.json``: the model
+estimator with ``predict``, copied at fit time, ``X`` as dense float64) and ``capture.json``: the model
 class and parameters, the feature names, a summary of the DAG, and for
 ``--check-functions`` whether ``encode_features()`` returns an unfitted
 ``ColumnTransformer``. On failure ``capture.json`` holds the traceback instead.

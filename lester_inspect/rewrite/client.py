@@ -117,26 +117,26 @@ class ChatClient:
 
         client = self._openai()
         endpoint = str(client.base_url).rstrip("/")
-        for attempt in range(self.retry.max_retries + 1):
+        retries = 0
+        while True:
             try:
                 response = client.chat.completions.create(model=self.model, messages=messages, **self.params)
+                return _response_record(response)
             except (openai.APIConnectionError, openai.APIStatusError) as error:
                 reason = _transient_reason(error)
                 if reason is None:
                     raise LLMError(_permanent_message(error, self.model, endpoint)) from None
-                if attempt == self.retry.max_retries:
-                    raise LLMError(f"{endpoint}: giving up after {attempt + 1} attempts; the last one failed "
+                if retries == self.retry.max_retries:
+                    raise LLMError(f"{endpoint}: giving up after {retries + 1} attempts; the last one failed "
                                    f"with {reason}") from None
                 delay = _retry_after(error)
                 if delay is None:
-                    delay = self.retry.backoff_seconds * 2 ** attempt
+                    delay = self.retry.backoff_seconds * 2 ** retries
                 delay = min(delay, self.retry.max_backoff_seconds)
+                retries += 1
                 self.progress(f"{reason} from {endpoint}; retrying in {delay:.1f} s "
-                              f"(retry {attempt + 1} of {self.retry.max_retries})")
+                              f"(retry {retries} of {self.retry.max_retries})")
                 self.sleep(delay)
-                continue
-            return _response_record(response)
-        raise AssertionError("unreachable: the loop returns or raises")
 
 
 def _transient_reason(error) -> Optional[str]:

@@ -85,7 +85,23 @@ class Comparison:
 
 def compare_fit_inputs(original: FitInputs, candidate: FitInputs, tolerance: Tolerance = Tolerance(),
                        allow_column_permutation: bool = True) -> Comparison:
-    """Compare two runs' model inputs by the rule of the module docstring."""
+    """Compare two runs' model inputs by the rule of the module docstring.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lester_inspect.rewrite.compare import FitInputs, compare_fit_inputs
+    >>> X = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, -0.5], [1.0, 0.0, 2.0]])
+    >>> original = FitInputs(X, np.array([1, 0, 1]), "Model", {"epochs": "10"})
+    >>> rewrite = FitInputs(X[[2, 0, 1]][:, [2, 0, 1]], np.array([1, 1, 0]), "Model", {"epochs": "10"})
+    >>> compare_fit_inputs(original, rewrite).summary
+    '3 rows x 3 features agree (rows reordered, columns permuted)'
+    >>> fewer = compare_fit_inputs(original, FitInputs(X[:2], np.array([1, 0]), "Model", {"epochs": "10"}))
+    >>> fewer.summary
+    '2 rows instead of 3'
+    >>> fewer.differences[-1]
+    'rows of the original without an equal row in the rewrite: 1, e.g. row 2: label 1, non-zero features [0]=1, [2]=2'
+    """
     differences: List[str] = []
     if original.model != candidate.model or dict(original.params) != dict(candidate.params):
         differences.append(_model_difference(original, candidate))
@@ -182,10 +198,10 @@ def _row_count_difference(original: FitInputs, candidate: FitInputs, yo, yc) -> 
         extra = _unmatched_rows(candidate, yc, original, yo)
         missing = _unmatched_rows(original, yo, candidate, yc)
         if extra:
-            lines.append(f"{extra[0]} rows of the rewrite have no equal row in the original, e.g. "
+            lines.append(f"rows of the rewrite without an equal row in the original: {extra[0]}, e.g. "
                          + "; ".join(extra[1]))
         if missing:
-            lines.append(f"{missing[0]} rows of the original have no equal row in the rewrite, e.g. "
+            lines.append(f"rows of the original without an equal row in the rewrite: {missing[0]}, e.g. "
                          + "; ".join(missing[1]))
     else:
         lines.append(f"feature columns: the original passes {original.X.shape[1]}, the rewrite "
@@ -212,10 +228,9 @@ def _unmatched_rows(inputs: FitInputs, y, other: FitInputs, other_y) -> Optional
     return len(unmatched), [_format_row(inputs, y, index) for index in unmatched[:_EXAMPLES]]
 
 
-def _format_row(inputs: FitInputs, y: np.ndarray, index: int, columns: Optional[Sequence[int]] = None) -> str:
+def _format_row(inputs: FitInputs, y: np.ndarray, index: int) -> str:
     row = inputs.X[index]
-    if columns is None:
-        columns = [j for j in np.flatnonzero(row != 0)]
+    columns = np.flatnonzero(row != 0)
     shown = ", ".join(f"[{inputs.column_name(j)}]={row[j]:.6g}" for j in columns[:_MAX_SHOWN_VALUES])
     more = f", ... ({len(columns) - _MAX_SHOWN_VALUES} more)" if len(columns) > _MAX_SHOWN_VALUES else ""
     return f"row {index}: label {_format_label(y[index])}, non-zero features {shown}{more}"
@@ -328,14 +343,14 @@ def _value_differences(original: FitInputs, candidate: FitInputs, compatible, co
             line += "; the columns must keep the original order"
         lines.append(line + ".")
     if unmatched:
-        lines.insert(0, f"{len(unmatched)} of {n_columns} feature columns of the rewrite equal no column of the "
-                        f"original (rows compared in canonical order"
-                        f"{', columns in any order' if permute else ''}): {_column_list(candidate, unmatched)}.")
+        lines.insert(0, f"feature columns of the rewrite that equal no column of the original (rows compared in "
+                        f"canonical order{', columns in any order' if permute else ''}): {len(unmatched)} of "
+                        f"{n_columns}, namely {_column_list(candidate, unmatched)}.")
         del lines[1 + _EXAMPLES:]
     label_differs = (aligned.yo != aligned.yc) & ~(_is_nan(aligned.yo) & _is_nan(aligned.yc))
     if label_differs.any():
-        lines.append(f"labels: {int(label_differs.sum())} rows have a different label than the equal row of the "
-                     "original.")
+        lines.append(f"labels: rows whose label differs from that of the equal row of the original: "
+                     f"{int(label_differs.sum())}.")
     differs = label_differs.copy()
     for j, i in pairs.items():
         differs |= ~tolerance.close(aligned.Xc[:, j], aligned.Xo[:, i])

@@ -70,8 +70,8 @@ class RewriteResult:
                  f"{self.prompt_tokens + self.completion_tokens} tokens")
         if self.ok:
             passed = self.attempts[self.passed_attempt - 1].validation
-            return f"attempt {self.passed_attempt} of {len(self.attempts)} passed: {passed.summary} ({calls})"
-        return f"no rewrite passed validation: {self.failure} ({calls})"
+            return f"attempt {self.passed_attempt} of {len(self.attempts)} passed: {passed.summary}; {calls}"
+        return f"no rewrite passed validation: {self.failure}; {calls}"
 
 
 def rewrite_pipeline(path: str, *, output: Optional[str] = None, args: Sequence[str] = (),
@@ -87,8 +87,9 @@ def rewrite_pipeline(path: str, *, output: Optional[str] = None, args: Sequence[
     path : str
         The messy pipeline script.
     output : str, optional
-        Where to write the validated rewrite; candidates run as if they were this
-        file (default: ``rewritten_<name>`` next to ``path``, not written).
+        Where to write the validated rewrite (default: nowhere). Candidates run as
+        if they were a file of this name (default ``rewritten_<name>``) next to
+        ``path``, so that paths relative to the script find the same inputs.
     args : sequence of str
         Command-line arguments for both pipelines; those naming existing files or
         folders are made absolute, since the pipelines run in scratch folders.
@@ -124,8 +125,8 @@ def rewrite_pipeline(path: str, *, output: Optional[str] = None, args: Sequence[
     with open(path, encoding="utf-8") as handle:
         source = handle.read()
     split = split_pipeline(source, path)
-    run_as = os.path.abspath(output) if output else os.path.join(os.path.dirname(path),
-                                                                  f"rewritten_{os.path.basename(path)}")
+    # Next to the original, so that paths relative to the script find the same inputs.
+    run_as = os.path.join(os.path.dirname(path), os.path.basename(output or f"rewritten_{os.path.basename(path)}"))
     total = max_repairs + 1
     report = _Progress(progress, started, total)
     args = [_absolute_if_exists(a) for a in args]

@@ -61,7 +61,7 @@ def check_static(code: str, filename: str = "<candidate>", script_dir: Optional[
     try:
         tree = ast.parse(code, filename=filename)
     except SyntaxError as error:
-        return [_syntax_problem(error)]
+        return [_syntax_problem(error, code)]
     functions = {node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
     problems = _shape_problems(tree, functions)
     problems += _row_loop_problems(tree, code)
@@ -69,11 +69,14 @@ def check_static(code: str, filename: str = "<candidate>", script_dir: Optional[
     return sorted(problems, key=lambda p: (p.line or 0))
 
 
-def _syntax_problem(error: SyntaxError) -> Problem:
+def _syntax_problem(error: SyntaxError, code: str) -> Problem:
+    # The line comes from ``code``: for some errors Python reads ``error.text`` from the file
+    # named ``filename``, which is not this code (a candidate runs under its future path).
     message = f"syntax error: {error.msg}"
-    if error.text:
+    lines = code.splitlines()
+    if error.lineno and 0 < error.lineno <= len(lines):
         caret = " " * max((error.offset or 1) - 1, 0) + "^"
-        message += f"\n    {error.text.rstrip()}\n    {caret}"
+        message += f"\n    {lines[error.lineno - 1].rstrip()}\n    {caret}"
     return Problem(error.lineno, message)
 
 

@@ -74,10 +74,13 @@ class Validator:
             self._thread.start()
 
     def _run_original(self) -> None:
-        with open(self.original_path, encoding="utf-8") as handle:
-            text = handle.read()
-        self._outcome = run_captured(text, self.original_path, self.args, self.limits,
-                                     on_start=self._remember_process)
+        try:
+            with open(self.original_path, encoding="utf-8") as handle:
+                text = handle.read()
+            self._outcome = run_captured(text, self.original_path, self.args, self.limits,
+                                         on_start=self._remember_process)
+        except Exception as error:  # reported by reference(), in the caller's thread
+            self._outcome = RunOutcome(f"{type(error).__name__}: {error}", None, {}, "", 0.0)
 
     def _remember_process(self, process) -> None:
         self._process = process

@@ -1,0 +1,1 @@
+"""Scripted LLM answers and a local chat-completions server for the rewrite tests."""
