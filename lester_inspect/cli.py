@@ -49,11 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("pipeline", help="a .py script or .ipynb notebook")
     run.add_argument("args", nargs=argparse.REMAINDER, help="passed to the pipeline as sys.argv[1:]")
     run.set_defaults(handler=_run)
+    from lester_inspect.ci.cli import add_ci_commands
     from lester_inspect.ivm.cli import add_ivm_commands
     from lester_inspect.rewrite.cli import add_rewrite_command
 
     add_ivm_commands(commands)
     add_rewrite_command(commands)
+    add_ci_commands(commands)
     return parser
 
 

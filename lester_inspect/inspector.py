@@ -31,6 +31,7 @@ class PipelineInspector:
         self._args = [str(a) for a in (args or ())]
         self._inspections: List[Inspection] = []
         self._checks: List[Check] = []
+        self._observers: List[Callable] = []
 
     @classmethod
     def on_pipeline(cls, path: str, args: Optional[Sequence[str]] = None) -> "PipelineInspector":
@@ -63,6 +64,15 @@ class PipelineInspector:
             self.add_check(check)
         return self
 
+    def add_observer(self, observer: Callable) -> "PipelineInspector":
+        """Call ``observer(node, inputs, output)`` for every operator as the pipeline runs.
+
+        ``inputs`` are ``Input``s (``node``, ``data``, row mapping); what the observer
+        itself calls on pandas or scikit-learn is not recorded.
+        """
+        self._observers.append(observer)
+        return self
+
     def _all_inspections(self) -> List[Inspection]:
         """The inspections asked for directly and by checks, each once."""
         unique: List[Inspection] = []
@@ -74,7 +84,7 @@ class PipelineInspector:
     def execute(self) -> InspectorResult:
         """Run the pipeline. Its own exceptions propagate, with ``partial_result`` attached."""
         source = self._load()
-        run = InstrumentedRun(source)
+        run = InstrumentedRun(source, observers=self._observers)
         inspections = self._all_inspections()
         executor = InspectionExecutor(run, inspections) if inspections else None
         if executor is not None:

@@ -26,7 +26,8 @@ _INSPECTED = pytest.StashKey[List[Tuple[str, object]]]()
 def _resolve(path: str, request: pytest.FixtureRequest) -> str:
     if os.path.isabs(path):
         return path
-    candidates = [os.path.join(os.path.dirname(str(request.path)), path), os.path.join(str(request.config.rootpath), path)]
+    candidates = [os.path.join(os.path.dirname(str(request.path)), path),
+                  os.path.join(str(request.config.rootpath), path)]
     for candidate in candidates:
         if os.path.exists(candidate):
             return candidate

@@ -1,6 +1,6 @@
 """The ``ci``, ``init-ci`` and ``report`` commands of ``lester-inspect``.
 
-``add_commands(subparsers)`` adds them to the main command line; ``python -m
+``add_ci_commands(subparsers)`` adds them to the main command line; ``python -m
 lester_inspect.ci.cli`` runs them on their own.
 """
 from __future__ import annotations
@@ -91,6 +91,9 @@ def _report(arguments: argparse.Namespace) -> int:
     from lester_inspect.report.html import html_report
 
     path = os.path.abspath(arguments.pipeline)
+    if not os.path.isfile(path):
+        print(f"lester-inspect: no such pipeline file: {arguments.pipeline}", file=sys.stderr)
+        return 2
     try:
         checks = [(option.partition("=")[0], parse_check_option(option)) for option in arguments.check]
         columns = tuple(c for option in arguments.columns for c in option.split(",") if c)
@@ -118,7 +121,7 @@ def _report(arguments: argparse.Namespace) -> int:
     return 2 if report.status is Status.ERROR else 0
 
 
-def add_commands(commands) -> None:
+def add_ci_commands(commands) -> None:
     """Add ``ci``, ``init-ci`` and ``report`` to the ``add_subparsers()`` object of a parser."""
     ci = commands.add_parser(
         "ci", help="run the configured pipelines' checks and model conditions; exit 1 when one fails",
@@ -142,7 +145,8 @@ def add_commands(commands) -> None:
 
     report = commands.add_parser(
         "report", help="run a pipeline and write the HTML report of its DAG, inspections and checks",
-        usage="lester-inspect report -o FILE [--check NAME[=VALUE]] [--columns A,B] [--config FILE] PIPELINE [ARGS ...]")
+        usage="lester-inspect report -o FILE [--check NAME[=VALUE]] [--columns A,B] [--config FILE] "
+              "PIPELINE [ARGS ...]")
     report.add_argument("-o", "--output", metavar="FILE", required=True, help="the HTML file to write")
     report.add_argument("--check", metavar="NAME[=VALUE]", action="append", default=[],
                         help="run a check, e.g. no-bias-introduced-for=race (repeatable)")
@@ -157,7 +161,7 @@ def add_commands(commands) -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="lester-inspect", description=__doc__)
-    add_commands(parser.add_subparsers(dest="command", required=True))
+    add_ci_commands(parser.add_subparsers(dest="command", required=True))
     arguments = parser.parse_args(argv)
     return arguments.handler(arguments)
 

@@ -51,10 +51,10 @@ class CiConfig:
 
 def find_config(directory: str = ".") -> str:
     """``lester.toml`` in ``directory``, else its ``pyproject.toml`` if that has ``[tool.lester-inspect]``."""
-    candidate = os.path.join(directory, "lester.toml")
+    candidate = os.path.normpath(os.path.join(directory, "lester.toml"))
     if os.path.exists(candidate):
         return candidate
-    pyproject = os.path.join(directory, "pyproject.toml")
+    pyproject = os.path.normpath(os.path.join(directory, "pyproject.toml"))
     if os.path.exists(pyproject) and "lester-inspect" in _read_toml(pyproject).get("tool", {}):
         return pyproject
     raise ConfigError(f"no configuration found in {os.path.abspath(directory)}: create lester.toml "

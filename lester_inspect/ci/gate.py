@@ -13,7 +13,7 @@ from typing import Callable, List, Optional, Sequence
 from lester_inspect.ci.conditions import Condition
 from lester_inspect.ci.config import PipelineConfig
 from lester_inspect.ci.history import CapturedRun, FileModelHistory, HistoryError, ModelHistory
-from lester_inspect.ci.predictions import PredictionError, TestPredictionObserver, execute_with_observer
+from lester_inspect.ci.predictions import PredictionError, TestPredictionObserver
 from lester_inspect.report.model import PipelineReport, Status, Verdict, check_verdicts, worst
 
 REPORT_ROWS = 5
@@ -46,11 +46,11 @@ def run_pipeline(pipeline: PipelineConfig, capture: bool = False,
     observer = TestPredictionObserver()
     started = time.perf_counter()
     try:
-        result = execute_with_observer(inspector, observer)
+        result = inspector.add_observer(observer).execute()
     except (Exception, SystemExit) as error:
         reason = _describe_pipeline_error(error, PipelineSourceError)
         print(f"lester-inspect: {pipeline.name}: {reason}", file=sys.stderr)
-        if not isinstance(error, PipelineSourceError):
+        if not isinstance(error, (PipelineSourceError, SystemExit)):
             traceback.print_exception(error, file=sys.stderr)
         verdicts = [Verdict(name, "check", Status.ERROR, reason) for name, _ in pipeline.checks]
         verdicts += [Verdict(condition_name(c), "condition", Status.ERROR, reason) for c in pipeline.conditions]
@@ -86,6 +86,8 @@ def _model_verdicts(pipeline: PipelineConfig, observer: TestPredictionObserver, 
     try:
         current = observer.captured()
     except PredictionError as problem:
+        if not pipeline.conditions:
+            print(f"lester-inspect: {pipeline.name}: nothing captured: {problem}", file=sys.stderr)
         return [Verdict(condition_name(c), "condition", Status.ERROR, str(problem)) for c in pipeline.conditions]
     if capture:
         if pipeline.capture:
@@ -148,7 +150,8 @@ def evaluate_condition(condition: Condition, pipeline_key: str, current: Capture
         values["d"] = float((previous.predictions != current.predictions).mean()) if size else 0.0
     passed = condition.decide(values)
     history.use_step(key, passed)
-    where = f"on {size:,} test examples (needs {max(needed):,}; {guarantee}; step {steps.used + 1} of {condition.steps})"
+    where = (f"on {size:,} test examples (needs {max(needed):,}; {guarantee}; "
+             f"step {steps.used + 1} of {condition.steps})")
     if passed:
         return Verdict(name, "condition", Status.PASSED, f"holds {where}")
     unknown = "false" if condition.mode == "fn-free" else "false or not shown within the tolerance"

@@ -3,10 +3,11 @@
 Model conditions need, for the pipeline's last evaluation on test data, the test labels
 and the model's predictions. A ``score(X_test, y_test)`` call gives both: its operator's
 inputs are the features the model saw, the labels and the fitted model. The observer
-keeps them and calls the model's ``predict`` after the run, when nothing is patched:
-called from the observer, a ``Pipeline``'s final step would still be on the runtime's
-stack of estimator calls and the call would become an operator of its own. A
-``predict(X_test)`` call gives the predictions only (enough for ``d``).
+keeps them and calls the model's ``predict`` once, after the run: only the last
+evaluation counts, and the user's run stays exactly as it would be without us (no extra
+work, no state a prediction might touch). A model refitted after its last ``score`` call
+would be predicted in its refitted state. A ``predict(X_test)`` call gives the
+predictions only (enough for ``d``).
 """
 from __future__ import annotations
 
@@ -103,25 +104,3 @@ class TestPredictionObserver:
         except Exception as error:
             raise PredictionError(f"cannot get the model's test predictions at {self._node}: "
                                   f"{type(error).__name__}: {error}") from error
-
-
-def execute_with_observer(inspector, observer) -> "InspectorResult":
-    """``inspector.execute()`` with ``observer`` also watching every operator of the run.
-
-    Follows ``PipelineInspector.execute`` step by step; it differs only in the observer.
-    """
-    from lester_inspect.inspections.executor import InspectionExecutor
-    from lester_inspect.instrumentation.run import InstrumentedRun
-
-    source = inspector._load()
-    run = InstrumentedRun(source, observers=[observer])
-    inspections = inspector._all_inspections()
-    executor = InspectionExecutor(run, inspections) if inspections else None
-    if executor is not None:
-        run.observers.append(executor)
-    try:
-        run.execute(inspector._args)
-    except BaseException as error:
-        error.partial_result = inspector._result(run, executor, evaluate_checks=False)
-        raise
-    return inspector._result(run, executor, evaluate_checks=True)

@@ -121,7 +121,8 @@ class ScaffoldError(RuntimeError):
 
 def write_scaffold(directory: str, force: bool = False) -> List[str]:
     """Write the example configuration and the workflow into ``directory``; returns their paths."""
-    targets = [(os.path.join(directory, CONFIG_FILE), EXAMPLE_CONFIG), (os.path.join(directory, WORKFLOW_FILE), WORKFLOW)]
+    targets = [(os.path.join(directory, CONFIG_FILE), EXAMPLE_CONFIG),
+               (os.path.join(directory, WORKFLOW_FILE), WORKFLOW)]
     existing = [path for path, _ in targets if os.path.exists(path)]
     if existing and not force:
         raise ScaffoldError(f"{existing[0]} exists already; pass --force to overwrite it")

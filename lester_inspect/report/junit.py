@@ -75,7 +75,8 @@ def _body(verdict: Verdict) -> str:
     parts = [verdict.message]
     node = verdict.operator
     if node is not None:
-        parts.append(f"operator {node.node_id}: {node.operator_type.value} at {node.code_location or 'unknown location'}")
+        location = node.code_location or "unknown location"
+        parts.append(f"operator {node.node_id}: {node.operator_type.value} at {location}")
         if node.source_code:
             parts.append("    " + node.source_code.replace("\n", "\n    "))
     shown, folded = split_details(verdict)

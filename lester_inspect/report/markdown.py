@@ -16,7 +16,8 @@ _ICONS = {Status.PASSED: "✅ passed", Status.SKIPPED: "⏭️ skipped", Status.
 
 def markdown_summary(reports: Sequence[PipelineReport], fail_on_warning: bool = False) -> str:
     overall = worst(r.status for r in reports)
-    failing = [r for r in reports if r.status.severity >= (Status.WARNING if fail_on_warning else Status.FAILED).severity]
+    threshold = (Status.WARNING if fail_on_warning else Status.FAILED).severity
+    failing = [r for r in reports if r.status.severity >= threshold]
     headline = (f"{len(failing)} of {len(reports)} pipelines failed" if failing
                 else f"all {len(reports)} pipelines passed")
     lines = [f"## lester-inspect: {_ICONS[overall].split(' ')[0]} {headline}", "",

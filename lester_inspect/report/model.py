@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Optional, Seque
 if TYPE_CHECKING:
     import pandas
 
-    from lester_inspect.checks.base import Check, CheckResult
+    from lester_inspect.checks.base import Check
     from lester_inspect.instrumentation.dag import DagNode
     from lester_inspect.result import InspectorResult
 
@@ -131,10 +131,3 @@ def operator_statuses(result: "InspectorResult", verdicts: Sequence[Verdict]) ->
             touch(verdict.operator, verdict.status)
     return touched
 
-
-def counts(verdicts: Iterable[Verdict]) -> Tuple[int, int, int, int, int]:
-    """How many verdicts passed, were skipped, warned, failed and errored."""
-    totals = {status: 0 for status in Status}
-    for verdict in verdicts:
-        totals[verdict.status] += 1
-    return tuple(totals[s] for s in Status)

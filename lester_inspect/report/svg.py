@@ -97,7 +97,7 @@ class _Layout:
         self.parents = {node: [p for p in parents(node) if p in known] for node in ordered}
         layer_of: Dict[DagNode, int] = {}
         for node in ordered:
-            layer_of[node] = 1 + max((layer_of[p] for p in self.parents[node]), default=-1)
+            layer_of[node] = 1 + max((layer_of.get(p, 0) for p in self.parents[node]), default=-1)
         self.layer_of = layer_of
         count = 1 + max(layer_of.values(), default=-1)
         self.layers: List[List[Vertex]] = [[] for _ in range(count)]
