@@ -3,8 +3,9 @@
 For each size (mails; customers = mails / 10) it generates data, and measures in
 fresh processes the plain run (``python pipeline.py DATA``, i.e. re-executing from
 scratch) and the capture run (``lester-inspect capture``); then, in this process
-(with torch already imported, as in a running service), ``forget`` of the mail
-subjects of 5 leaking customers. It prints the times and ratios, then compares the
+(with torch already imported, as in a running service), the user's workflow for
+5 leaking customers: ``affected_runs`` (untimed; it also indexes the key column) and
+then ``forget`` of their mail subjects (timed). It prints the times and ratios, then compares the
 updated model with one retrained from scratch on the corrected training data:
 test accuracy of both, and the share of test predictions on which they agree.
 
@@ -68,9 +69,11 @@ def main() -> None:
         customers = sorted(mails.loc[mails["mail_subject"].str.contains(CARD, na=False), "customer_id"].unique())[:5]
         store = ArtifactStore(".lester")
         run_id = store.runs()["run_id"].iloc[-1]
+        rows = RowSpec("data/customers.csv", key="customer_id", values=tuple(map(str, customers)))
+        column = ColumnSpec("data/mails.csv", "mail_subject")
+        assert store.affected_runs(rows, column) == [run_id]
         started = time.perf_counter()
-        store.forget(RowSpec("data/customers.csv", key="customer_id", values=tuple(map(str, customers))),
-                     ColumnSpec("data/mails.csv", "mail_subject"))
+        store.forget(rows, column)
         forget = time.perf_counter() - started
         run = store.load(run_id)
         updated = run["model"]

@@ -26,10 +26,9 @@ def connect(store: str, read_only: bool = False):
     import duckdb
 
     path = os.path.join(store, "catalog.duckdb")
-    if read_only and not os.path.exists(path):
-        read_only = False
-    connection = duckdb.connect(path, read_only=read_only)
-    if not read_only:
+    exists = os.path.exists(path)
+    connection = duckdb.connect(path, read_only=read_only and exists)
+    if not exists:
         for statement in _SCHEMA:
             connection.execute(statement)
     return connection

@@ -37,23 +37,45 @@ class RowSpec:
             raise SpecError(f"{text!r}: expected FILE:KEY=V1,V2 or FILE:@ROW1,ROW2")
         return cls(path, key=key, values=tuple(v.strip() for v in values.split(",")))
 
-    def resolve(self) -> np.ndarray:
-        """The sorted 0-based row positions in the file (reading only the key column)."""
+    def resolve(self, index_folder: Optional[str] = None) -> np.ndarray:
+        """The sorted 0-based row positions in the file.
+
+        Key values are looked up in a sorted index of the key column kept in
+        ``index_folder`` (built from the file's key column on first use; the folder is
+        named by the file's content fingerprint, so it cannot go stale).
+        """
         if not os.path.isfile(self.path):
             raise SpecError(f"{self.path}: no such source file")
         if self.key is None:
             return np.asarray(sorted(set(self.positions)), dtype=np.int64)
-        import pandas as pd
-
-        try:
-            keys = pd.read_csv(self.path, usecols=[self.key], dtype=str)[self.key]
-        except ValueError as error:
-            raise SpecError(f"{self.path}: has no column {self.key!r} ({error})") from None
-        positions = np.flatnonzero(keys.isin(self.values).to_numpy())
-        missing = set(self.values) - set(keys.iloc[positions])
+        keys, order = self._index(index_folder)
+        wanted = np.asarray(self.values, dtype=keys.dtype)
+        starts, stops = np.searchsorted(keys, wanted, "left"), np.searchsorted(keys, wanted, "right")
+        missing = [value for value, start, stop in zip(self.values, starts, stops) if stop == start]
         if missing:
             raise SpecError(f"{self.path}: no row has {self.key} = {', '.join(sorted(missing))}")
-        return positions.astype(np.int64)
+        return np.sort(np.concatenate([order[a:b] for a, b in zip(starts, stops)])).astype(np.int64)
+
+    def _index(self, folder: Optional[str]):
+        paths = (os.path.join(folder, f"{self.key}.keys.npy"), os.path.join(folder, f"{self.key}.order.npy")) \
+            if folder else None
+        if paths and os.path.exists(paths[1]):
+            return np.load(paths[0], mmap_mode="r"), np.load(paths[1], mmap_mode="r")
+        import pandas as pd
+
+        from lester_inspect.ivm.files import write_array
+
+        try:
+            keys = pd.read_csv(self.path, usecols=[self.key], dtype=str)[self.key].fillna("").to_numpy(dtype=str)
+        except ValueError as error:
+            raise SpecError(f"{self.path}: has no column {self.key!r} ({error})") from None
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
+        if paths:
+            os.makedirs(folder, exist_ok=True)
+            write_array(paths[0], keys)
+            write_array(paths[1], order)
+        return keys, order
 
 
 @dataclasses.dataclass(frozen=True)

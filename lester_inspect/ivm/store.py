@@ -137,10 +137,16 @@ class ArtifactStore:
                 connection.close()
 
     def _affected(self, connection, rows: RowSpec, column: Optional[ColumnSpec]) -> List[str]:
-        found = set(catalog.runs_reading(connection, catalog.fingerprint(connection, rows.path)))
+        rows_fingerprint = catalog.fingerprint(connection, rows.path)
+        rows.resolve(self._key_index(rows_fingerprint))  # unknown keys are an error here already
+        found = set(catalog.runs_reading(connection, rows_fingerprint))
         if column is not None:
             found &= set(catalog.runs_reading(connection, catalog.fingerprint(connection, column.path), column.column))
         return sorted(found)
+
+    def _key_index(self, fingerprint: str) -> str:
+        # Keys of a source file (ids, never the data columns a user asks to forget).
+        return os.path.join(self.path, "keys", fingerprint)
 
     def load(self, run_id: str) -> Dict:
         """A run's artifacts as they are now: ``{group: {data, X, y, predictions, lineage}}`` and ``model``.
@@ -192,8 +198,8 @@ class ArtifactStore:
         with locked(self.path):
             connection = catalog.connect(self.path)
             try:
-                positions = rows.resolve()
                 rows_fingerprint = catalog.fingerprint(connection, rows.path)
+                positions = rows.resolve(self._key_index(rows_fingerprint))
                 column_fingerprint = catalog.fingerprint(connection, column.path) if column else None
                 affected = self._affected(connection, rows, column)
                 targets = affected if run_ids is None else [r for r in run_ids if r in affected]
