@@ -21,7 +21,7 @@ import pandas as pd
 from lester_inspect.backends.formatting import column_list, short_repr
 from lester_inspect.instrumentation.dag import CodeLocation, DagNode, FunctionInfo, OperatorType
 from lester_inspect.instrumentation.rows import IDENTITY, Input, Positions, Unknown
-from lester_inspect.instrumentation.run import InstrumentedRun, OperatorCall
+from lester_inspect.instrumentation.run import InstrumentedRun, OperatorCall, columns_of
 from lester_inspect.instrumentation.tracking import ObjectTable
 
 T = OperatorType
@@ -254,14 +254,14 @@ class SklearnBackend:
         elif _is_column_transformer(frame.parent.estimator) and run.tracked(frame.X) is None:
             # The ColumnTransformer handed this branch a column selection it made itself.
             composite = frame.parent
-            columns = _columns(frame.X) or ["?"]
+            columns = columns_of(frame.X) or ["?"]
             run.add_node(T.PROJECTION, composite.function, composite.location, f"Project: {column_list(columns)}",
                          columns, [self._input(composite, composite.X)], frame.X)
 
     def _substitute(self, frame: EstimatorCall, obj, operator_type: OperatorType, description: str) -> None:
         if obj is None:
             return
-        node = self.run.add_node(operator_type, frame.function, frame.location, description, _columns(obj),
+        node = self.run.add_node(operator_type, frame.function, frame.location, description, columns_of(obj),
                                  [self.run.input(obj, frame.location)])
         frame.substitutes[id(obj)] = node
 
@@ -357,17 +357,6 @@ def _fitted_model(run: InstrumentedRun, estimator) -> Input:
 
 # -- column names -----------------------------------------------------------------------------------
 
-def _columns(obj) -> List:
-    if isinstance(obj, pd.DataFrame):
-        return list(obj.columns)
-    if isinstance(obj, pd.Series):
-        return [obj.name]
-    shape = getattr(obj, "shape", ())
-    if len(shape) == 2:
-        return [f"x{i}" for i in range(shape[1])]
-    return ["array"] if shape else []
-
-
 def _feature_names(estimator, output, input_node: Optional[DagNode], fallback: Optional[List] = None) -> List:
     if isinstance(output, pd.DataFrame):
         return list(output.columns)
@@ -385,7 +374,7 @@ def _feature_names(estimator, output, input_node: Optional[DagNode], fallback: O
         return fallback
     # Named after the input (``title_hashingvectorizer0``), so that branches stay distinct.
     prefix = "_".join(str(c) for c in input_features[:2]) + "_" if input_features else ""
-    return [f"{prefix}{type(estimator).__name__.lower()}{i}" for i in range(width)] if width else _columns(output)
+    return [f"{prefix}{type(estimator).__name__.lower()}{i}" for i in range(width)] if width else columns_of(output)
 
 
 def _prediction_columns(estimator, method: str, result) -> List:
@@ -407,7 +396,7 @@ def train_test_split(call: OperatorCall, result) -> None:
                                    ("test", result[2 * index + 1], positions[1])):
             mapping = Positions(rows) if rows is not None else Unknown("the split was not prepared")
             call.run.add_node(T.TRAIN_TEST_SPLIT, call.function, call.location, f"Split: {part} rows{suffix}",
-                              _columns(output), [Input(parent, array, mapping)], output)
+                              columns_of(output), [Input(parent, array, mapping)], output)
 
 
 def _split_with_positions(call: OperatorCall):
@@ -429,5 +418,5 @@ train_test_split.prepare = _split_with_positions
 def label_binarize(call: OperatorCall, result) -> None:
     classes = call.arg(1, "classes")
     call.run.add_node(T.PROJECTION_MODIFY, call.function, call.location,
-                      f"Binarize labels: classes {short_repr(list(classes))}", _columns(result),
+                      f"Binarize labels: classes {short_repr(list(classes))}", columns_of(result),
                       [call.run.input(call.arg(0, "y"), call.location)], result)

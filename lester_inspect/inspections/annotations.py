@@ -298,6 +298,4 @@ def _group_column(column, groups: Groups, key):
         values = np.where(same, bounds["min"].fillna(-1).to_numpy(), -1).astype(np.int32)
         return ValueColumn(values, column.categories)
     # Row-wise inspections see one representative input row per group, as in mlinspect.
-    first = pd.Series(np.arange(len(codes)))[codes >= 0].groupby(codes[codes >= 0]).first()
-    positions = first.reindex(range(groups.count), fill_value=-1).to_numpy()
-    return _take(column, positions, None)
+    return _take(column, groups.representative_rows(), None)

@@ -20,7 +20,7 @@ from lester_inspect.inspections.annotations import (LINEAGE, Lineage, ValueColum
 from lester_inspect.inspections.base import (Inspection, InspectionInput, InspectionRow, OperatorData,
                                              VectorizedInspection, data_columns)
 from lester_inspect.instrumentation.dag import DagNode, OperatorType
-from lester_inspect.instrumentation.rows import Identity, Input, Positions
+from lester_inspect.instrumentation.rows import Groups, Identity, Input, Positions
 
 T = OperatorType
 # Operators after which a sensitive column's values may differ from their source's.
@@ -219,10 +219,8 @@ def _positions(mapping, length: int) -> Optional[np.ndarray]:
         return np.arange(length)
     if isinstance(mapping, Positions):
         return mapping.positions
-    if hasattr(mapping, "codes"):  # Groups: one representative input row per group
-        first = pd.Series(np.arange(len(mapping.codes)))[mapping.codes >= 0].groupby(
-            mapping.codes[mapping.codes >= 0]).first()
-        return first.reindex(range(length), fill_value=-1).to_numpy()
+    if isinstance(mapping, Groups):
+        return mapping.representative_rows()
     return None
 
 

@@ -46,6 +46,15 @@ class Groups:
         self.count = int(count)
         self.representatives = representatives
 
+    def representative_rows(self) -> np.ndarray:
+        """One input row per output row: the kept row, or else the group's first row (-1: empty group)."""
+        if self.representatives is not None:
+            return np.asarray(self.representatives, dtype=np.int64)
+        first = np.full(self.count, len(self.codes), dtype=np.int64)
+        members = self.codes >= 0
+        np.minimum.at(first, self.codes[members], np.flatnonzero(members))
+        return np.where(first == len(self.codes), -1, first)
+
     def __repr__(self) -> str:
         return f"Groups({self.count} groups)"
 

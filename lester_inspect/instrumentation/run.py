@@ -211,7 +211,7 @@ class InstrumentedRun:
             return None
         return self.add_node(OperatorType.DATA_SOURCE, UNKNOWN_FUNCTION, location,
                              f"Untracked {type(obj).__name__} (made by an operation lester-inspect does not patch)",
-                             _columns_of(obj), (), obj)
+                             columns_of(obj), (), obj)
 
     def _tracked_view_base(self, obj: Any) -> Optional[Tracked]:
         # ``label_binarize(...).ravel()`` and friends return numpy views of a tracked
@@ -332,14 +332,14 @@ def _is_data(obj: Any) -> bool:
     return hasattr(obj, "shape") and hasattr(obj, "__len__") and not isinstance(obj, type)
 
 
-def _columns_of(obj: Any) -> list:
+def columns_of(obj: Any) -> list:
+    """Column names of a data object: a frame's columns, a Series' name, ``x0..`` for a matrix's columns."""
     columns = getattr(obj, "columns", None)
     if columns is not None:
         return list(columns)
-    name = getattr(obj, "name", None)
-    if name is not None:
-        return [name]
+    if hasattr(obj, "name") and hasattr(obj, "shape"):
+        return [obj.name]
     shape = getattr(obj, "shape", ())
     if len(shape) == 2:
         return [f"x{i}" for i in range(shape[1])]
-    return ["array"]
+    return ["array"] if shape else []
