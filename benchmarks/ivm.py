@@ -5,9 +5,12 @@ fresh processes the plain run (``python pipeline.py DATA``, i.e. re-executing fr
 scratch) and the capture run (``lester-inspect capture``); then, in this process
 (with torch already imported, as in a running service), the user's workflow for
 5 leaking customers: ``affected_runs`` (untimed; it also indexes the key column) and
-then ``forget`` of their mail subjects (timed). It prints the times and ratios, then compares the
-updated model with one retrained from scratch on the corrected training data:
-test accuracy of both, and the share of test predictions on which they agree.
+then ``forget`` of their mail subjects (timed). That is done for three disjoint groups of
+5 customers, one request after the other, and the median time is reported (the first
+request also pays the process's first-use costs). It prints the times and ratios, then
+compares the updated model with one retrained from scratch on the corrected training data:
+test accuracy of both, and the share of test predictions on which they agree. Below the
+table, each request's time is split into the steps ``forget`` reports.
 
     python benchmarks/ivm.py                   # 10k, 100k and 1M mails
     python benchmarks/ivm.py --sizes 10000
@@ -56,6 +59,7 @@ def main() -> None:
     spec.loader.exec_module(generator)
     print(f"{'mails':>9} {'re-run s':>9} {'capture s':>10} {'capture x':>9} {'forget s':>9} {'speed-up':>9} "
           f"{'acc upd':>8} {'acc retr':>8} {'agree':>6}")
+    details = []
     for size in arguments.sizes:
         work = os.path.join(arguments.work_dir, f"mails_{size}")
         shutil.rmtree(work, ignore_errors=True)
@@ -66,15 +70,21 @@ def main() -> None:
                          os.path.join(EXAMPLE, "pipeline.py"), "data"], work)
         os.chdir(work)
         mails = pd.read_csv("data/mails.csv", usecols=["customer_id", "mail_subject"])
-        customers = sorted(mails.loc[mails["mail_subject"].str.contains(CARD, na=False), "customer_id"].unique())[:5]
+        leaking = sorted(mails.loc[mails["mail_subject"].str.contains(CARD, na=False), "customer_id"].unique())
         store = ArtifactStore(".lester")
         run_id = store.runs()["run_id"].iloc[-1]
-        rows = RowSpec("data/customers.csv", key="customer_id", values=tuple(map(str, customers)))
         column = ColumnSpec("data/mails.csv", "mail_subject")
-        assert store.affected_runs(rows, column) == [run_id]
-        started = time.perf_counter()
-        store.forget(rows, column)
-        forget = time.perf_counter() - started
+        times, steps = [], []
+        for request in range(3):
+            rows = RowSpec("data/customers.csv", key="customer_id",
+                           values=tuple(map(str, leaking[5 * request:5 * request + 5])))
+            assert store.affected_runs(rows, column) == [run_id]
+            started = time.perf_counter()
+            report = store.forget(rows, column)
+            times.append(time.perf_counter() - started)
+            steps.append(", ".join(f"{step.split(': ')[-1]} {1000 * seconds:.1f}"
+                                   for step, seconds in report.timings.items()))
+        forget = float(np.median(times))
         run = store.load(run_id)
         updated = run["model"]
         retrained = TorchMLPClassifier(**updated.get_params()).fit(run["train"]["X"], run["train"]["y"])
@@ -84,7 +94,10 @@ def main() -> None:
               f"{rerun / forget:>9.0f} {np.mean(predictions_updated == y_test):>8.4f} "
               f"{np.mean(predictions_retrained == y_test):>8.4f} "
               f"{np.mean(predictions_updated == predictions_retrained):>6.3f}", flush=True)
+        details.extend(f"  {size} mails, request {n + 1}: {1000 * t:.1f} ms ({s} ms)"
+                       for n, (t, s) in enumerate(zip(times, steps)))
         os.chdir(ROOT)
+    print("forget, per request and step:\n" + "\n".join(details))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 import importlib.util
 import os
 import pickle
+import re
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 
 from lester_inspect.ivm import ArtifactStore, ColumnSpec, RowSpec, SpecError
-from lester_inspect.ivm import columnar
+from lester_inspect.ivm import catalog, columnar
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = os.path.join(ROOT, "example_pipelines", "creditcard")
@@ -183,6 +184,33 @@ def test_a_killed_forget_leaves_old_or_new_artifacts_and_resumes(workspace, comp
     assert leftover(".lester", canaries) == set()
 
 
+def test_forget_finds_runs_without_opening_the_catalog_and_logs_every_change(workspace, monkeypatch):
+    work, run_id, chosen, _ = workspace
+    os.remove(".lester/lookup.json")  # rebuilt from the runs' manifests
+
+    def opened(*arguments, **keywords):
+        raise AssertionError("forget opened the DuckDB catalog")
+
+    monkeypatch.setattr(catalog, "connect", opened)
+    store = ArtifactStore(".lester")
+    first = store.forget(rows_of(chosen[:1]), SUBJECT)
+    assert [change.run_id for change in first.runs] == [run_id] and os.path.exists(".lester/lookup.json")
+    with open(".lester/changes.jsonl", "ab") as log:
+        log.write(b'{"run_id": "cut short by a cra')
+    with open(".lester/lookup.json", "w") as lookup:
+        lookup.write("[not what capture writes")
+    with pytest.warns(UserWarning, match="lookup.json is unreadable"):
+        second = store.forget(rows_of(chosen[1:2]))
+    assert [change.run_id for change in second.runs] == [run_id]
+    changes = store.changes()
+    assert changes["kind"].tolist() == ["feature deletion", "instance deletion"]
+    assert changes["request"].tolist() == [first.request, second.request]
+    assert changes["rows_changed"].tolist() == [sum(r.runs[0].rows.values()) for r in (first, second)]
+    assert changes["model_updated"].tolist() == [True, True]
+    monkeypatch.undo()
+    assert "instance deletion" in cli("changes", cwd=work).stdout
+
+
 def test_concurrent_forgets_and_a_capture_serialise(workspace):
     work, run_id, chosen, _ = workspace
     commands = [["forget", "--rows", f"data/customers.csv:customer_id={chosen[0]}", "--all-affected"],
@@ -197,6 +225,7 @@ def test_concurrent_forgets_and_a_capture_serialise(workspace):
     assert len(store.runs()) == 2
     applied = pickle.load(open(f".lester/runs/{run_id}/model.pkl", "rb"))["applied"]
     assert len(applied) == 2 and len(set(applied)) == 2
+    assert sorted(store.changes()["request"]) == sorted(applied)
     data = store.load(run_id)["train"]["data"]
     assert not data["customer_id"].isin([chosen[0]]).any()
     assert data.loc[data["customer_id"] == chosen[1], "title"].isna().all()
@@ -220,9 +249,22 @@ def test_command_line_and_errors(workspace):
             RowSpec.parse(bad).resolve()
 
 
+def test_the_creditcard_readme_walkthrough_runs(tmp_path):
+    readme = open(os.path.join(EXAMPLE, "README.md"), encoding="utf-8").read()
+    script = readme.split("## The leak")[1].split("```bash\n")[1].split("```")[0]
+    script = script.replace("/tmp/leak", str(tmp_path / "leak"))
+    completed = subprocess.run(["bash", "-e", "-c", script], cwd=EXAMPLE, capture_output=True, text=True,
+                               env=ENVIRONMENT, timeout=600)
+    assert completed.returncode == 0, completed.stderr
+    [run_id] = ArtifactStore(str(tmp_path / "leak" / ".lester")).runs()["run_id"]
+    assert completed.stdout.count(run_id) >= 4  # capture, runs, affected, forget (and changes)
+    assert "feature deletion" in completed.stdout
+    count = int(re.search(r"none of the (\d+) leaked card numbers is left", completed.stdout).group(1))
+    assert count > 10
+
+
 def test_user_study_tasks_in_the_readme_run(template, monkeypatch):
     """T1: a fairness metric for a column the pipeline dropped; T2: which source rows trained the model."""
-    import re
 
     root, run_id, _, _ = template
     monkeypatch.chdir(root)

@@ -1,4 +1,4 @@
-"""``lester-inspect capture | runs | affected | forget | demo``: the artifact store on the command line."""
+"""``lester-inspect capture | runs | changes | affected | forget | demo``: the artifact store on the command line."""
 from __future__ import annotations
 
 import argparse
@@ -24,6 +24,9 @@ def add_ivm_commands(commands) -> None:
 
     runs = with_store(commands.add_parser("runs", help="list the captured runs"))
     runs.set_defaults(handler=_runs)
+
+    changes = with_store(commands.add_parser("changes", help="list what forget changed in which run (counts, never values)"))
+    changes.set_defaults(handler=_changes)
 
     for name, helptext in (("affected", "list the runs that used the given rows (and column)"),
                            ("forget", "remove the given rows' data (or one column of it) from captured runs")):
@@ -73,6 +76,14 @@ def _runs(arguments) -> int:
 
     runs = ArtifactStore(arguments.store).runs()
     print(runs.to_string(index=False) if len(runs) else f"no runs captured in {arguments.store}")
+    return 0
+
+
+def _changes(arguments) -> int:
+    from lester_inspect.ivm import ArtifactStore
+
+    changes = ArtifactStore(arguments.store).changes()
+    print(changes.to_string(index=False) if len(changes) else f"forget has changed nothing in {arguments.store}")
     return 0
 
 

@@ -3,8 +3,8 @@
 A relational artifact is a folder with one set of files per column: numbers as a
 ``.npy`` array; text as UTF-8 bytes (``.bytes``) with row offsets (``.offsets.npy``)
 and a missing-value mask. A feature matrix is a dense ``.npy`` or the three arrays of
-a CSR matrix. Removing a value overwrites its bytes where they lie (``r+b`` writes at
-the cell's offset), without rewriting the file.
+a CSR matrix. Removing a value overwrites its bytes with zeros where they lie (positioned
+writes at the cell's offset), without rewriting the file.
 
 What was removed is recorded in the folder's ``state.json`` — row positions and
 column names only, never values — written atomically *before* the bytes are
@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from lester_inspect.ivm.files import read_json, write_array, write_json
+from lester_inspect.ivm.files import (read_json, write_array, write_atomically, write_json, zero_array_entries,
+                                      zero_spans)
 
 STATE = "state.json"
 
@@ -48,8 +49,7 @@ def write_frame(folder: str, frame: pd.DataFrame) -> Dict:
             encoded = [b"" if m else str(v).encode("utf-8") for v, m in zip(series.to_numpy(dtype=object), missing)]
             offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
             np.cumsum([len(e) for e in encoded], out=offsets[1:])
-            with open(base + ".bytes", "wb") as handle:
-                handle.write(b"".join(encoded))
+            write_atomically(base + ".bytes", b"".join(encoded))
             write_array(base + ".offsets.npy", offsets)
             write_array(base + ".missing.npy", missing)
             columns.append({"name": str(name), "kind": "text", "dtype": str(series.dtype), "file": stem})
@@ -95,19 +95,10 @@ def scrub_cells(folder: str, column_names: Iterable[str], rows: Sequence[int]) -
             continue
         base = os.path.join(folder, column["file"])
         if column["kind"] == "number":
-            values = np.load(base + ".npy", mmap_mode="r+")
-            values[rows] = 0
-            values.flush()
+            zero_array_entries(base + ".npy", rows)
         else:
             offsets = np.load(base + ".offsets.npy", mmap_mode="r")
-            with open(base + ".bytes", "r+b") as handle:
-                for row in rows:
-                    start, stop = int(offsets[row]), int(offsets[row + 1])
-                    if stop > start:
-                        handle.seek(start)
-                        handle.write(b"\0" * (stop - start))
-                handle.flush()
-                os.fsync(handle.fileno())
+            zero_spans(base + ".bytes", offsets[rows], offsets[rows + 1] - offsets[rows])
         scrubbed += len(rows)
     return scrubbed
 
@@ -179,22 +170,21 @@ def scrub_matrix(folder: str, rows: Sequence[int], ranges: Sequence[Tuple[int, i
     if layout["format"] == "csr":
         indptr = np.load(os.path.join(folder, "indptr.npy"), mmap_mode="r")
         indices = np.load(os.path.join(folder, "indices.npy"), mmap_mode="r")
-        data = np.load(os.path.join(folder, "data.npy"), mmap_mode="r+")
-        zeroed = 0
+        positions = []
         for row in rows:
             start, stop = indptr[row], indptr[row + 1]
             columns = indices[start:stop]
             hit = np.zeros(len(columns), dtype=bool)
             for low, high in ranges:
                 hit |= (columns >= low) & (columns < high)
-            data[start:stop][hit] = 0
-            zeroed += int(hit.sum())
-        data.flush()
-        return zeroed
-    dense = np.load(os.path.join(folder, "dense.npy"), mmap_mode="r+")
-    for low, high in ranges:
-        dense[np.ix_(rows, np.arange(low, high))] = 0
-    dense.flush()
+            positions.append(start + np.flatnonzero(hit))
+        positions = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64)
+        zero_array_entries(os.path.join(folder, "data.npy"), positions)
+        return len(positions)
+    width = layout["shape"][1]
+    starts = np.asarray([row * width + low for row in rows for low, _ in ranges], dtype=np.int64)
+    lengths = np.asarray([high - low for _ in rows for low, high in ranges], dtype=np.int64)
+    zero_array_entries(os.path.join(folder, "dense.npy"), starts, lengths)
     return len(rows) * sum(high - low for low, high in ranges)
 
 

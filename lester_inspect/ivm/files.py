@@ -63,14 +63,34 @@ def _sync_folder(folder: str) -> None:
         os.close(descriptor)
 
 
-def overwrite_with_zeros(path: str) -> None:
-    """Zero a file's bytes on disk before it is removed, so no old value lingers in it."""
-    size = os.path.getsize(path)
+def zero_spans(path: str, starts: np.ndarray, lengths: np.ndarray) -> None:
+    """Overwrite byte spans of a file with zeros where they lie, then sync.
+
+    Plain positioned writes: a memory map of a large artifact would cost more to sync
+    than the few pages written.
+    """
     with open(path, "r+b") as handle:
-        handle.write(b"\0" * size)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.remove(path)
+        for start, length in zip(starts.tolist(), lengths.tolist()):
+            if length:
+                os.pwrite(handle.fileno(), bytes(length), start)
+        os.fdatasync(handle.fileno())  # the size is unchanged: only the data need reach the disk
+
+
+def zero_array_entries(path: str, starts, lengths=None) -> None:
+    """Zero entries of a stored ``.npy`` array in place: runs of ``lengths`` items from flat ``starts``.
+
+    All-zero bytes are 0, 0.0, False or the empty string, whatever the dtype.
+    """
+    with open(path, "rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        _, fortran_order, dtype = read_header(handle)
+        data_start = handle.tell()
+    if fortran_order:
+        raise ValueError(f"{path}: expected a C-ordered array, as the store writes them")
+    starts = np.asarray(starts, dtype=np.int64)
+    lengths = np.ones_like(starts) if lengths is None else np.asarray(lengths, dtype=np.int64)
+    zero_spans(path, data_start + starts * dtype.itemsize, lengths * dtype.itemsize)
 
 
 @contextlib.contextmanager

@@ -2,7 +2,9 @@
 
 Layout under the store folder (default ``.lester``)::
 
-    catalog.duckdb              runs, sources (path, fingerprint, rows, columns used), change log
+    catalog.duckdb              runs, sources (path, fingerprint, rows, columns used), for queries
+    lookup.json                 fingerprints and the runs reading each one: forget's hot path
+    changes.jsonl               the log of forget requests (counts, never values)
     runs/<run_id>/manifest.json artifact list, column and matrix column provenance, source names
     runs/<run_id>/train/        relational training data (columnar, see columnar.py), X.*, y, lineage
     runs/<run_id>/test/         the same for the test data, plus predictions
@@ -27,10 +29,10 @@ import pandas as pd
 
 from lester_inspect.ivm import catalog, columnar
 from lester_inspect.ivm.files import (crash_point, locked, read_json, read_pickle, write_array, write_json,
-                                      write_pickle)
+                                      write_pickle, zero_array_entries)
 from lester_inspect.ivm.specs import ColumnSpec, RowSpec, SpecError
 
-GROUPS = ("train", "test")
+_CHANGE_COLUMNS = ("changed_at", "run_id", "request", "kind", "rows_changed", "cells_changed", "model_updated")
 
 
 @dataclasses.dataclass
@@ -97,15 +99,18 @@ class ArtifactStore:
             _write_lineage(os.path.join(group_folder, "lineage"), artifacts.get("lineage") or {})
             if artifacts.get("model") is not None:
                 write_pickle(os.path.join(folder, "model.pkl"), {"model": artifacts["model"], "applied": []})
+            lookup = catalog.Lookup(self.path)
+            sources = [{**s, "fingerprint": lookup.fingerprint(s["path"])} for s in sources]
+            manifest["groups"][group] = {**manifest_update, "stored": stored,
+                                         "lineage_sources": sorted(artifacts.get("lineage") or {})}
+            manifest.setdefault("sources", {}).update({s["name"]: {k: v for k, v in s.items() if k != "name"}
+                                                       for s in sources})
+            write_json(manifest_path, manifest)
+            # The lookup before the catalog: a crash in between leaves a run that forget still finds.
+            lookup.add_run(manifest)
+            lookup.save()
             connection = catalog.connect(self.path)
             try:
-                # Fingerprints go through the catalog's cache, so that forget need not hash the files again.
-                sources = [{**s, "fingerprint": catalog.fingerprint(connection, s["path"])} for s in sources]
-                manifest["groups"][group] = {**manifest_update, "stored": stored,
-                                             "lineage_sources": sorted(artifacts.get("lineage") or {})}
-                manifest.setdefault("sources", {}).update({s["name"]: {k: v for k, v in s.items() if k != "name"}
-                                                           for s in sources})
-                write_json(manifest_path, manifest)
                 catalog.add_run(connection, {
                     "run_id": run_id, "name": name, "pipeline": pipeline,
                     "model": manifest["groups"].get("train", {}).get("model_class"),
@@ -127,21 +132,25 @@ class ArtifactStore:
             finally:
                 connection.close()
 
+    def changes(self) -> pd.DataFrame:
+        """The log of ``forget`` requests: one row per run changed (counts, never values)."""
+        with locked(self.path, exclusive=False):
+            return pd.DataFrame(catalog.read_changes(self.path), columns=list(_CHANGE_COLUMNS))
+
     def affected_runs(self, rows: RowSpec, column: Optional[ColumnSpec] = None) -> List[str]:
         """The runs that read the rows' source (and, for a column, used that column of its source)."""
         with locked(self.path):
-            connection = catalog.connect(self.path)
-            try:
-                return self._affected(connection, rows, column)
-            finally:
-                connection.close()
+            lookup = catalog.Lookup(self.path)
+            found = self._affected(lookup, rows, column)
+            lookup.save()
+            return found
 
-    def _affected(self, connection, rows: RowSpec, column: Optional[ColumnSpec]) -> List[str]:
-        rows_fingerprint = catalog.fingerprint(connection, rows.path)
+    def _affected(self, lookup: catalog.Lookup, rows: RowSpec, column: Optional[ColumnSpec]) -> List[str]:
+        rows_fingerprint = lookup.fingerprint(rows.path)
         rows.resolve(self._key_index(rows_fingerprint))  # unknown keys are an error here already
-        found = set(catalog.runs_reading(connection, rows_fingerprint))
+        found = set(lookup.runs_reading(rows_fingerprint))
         if column is not None:
-            found &= set(catalog.runs_reading(connection, catalog.fingerprint(connection, column.path), column.column))
+            found &= set(lookup.runs_reading(lookup.fingerprint(column.path), column.column))
         return sorted(found)
 
     def _key_index(self, fingerprint: str) -> str:
@@ -195,32 +204,31 @@ class ArtifactStore:
             raise SpecError("tau is the step of the first-order update; the second-order update takes none")
         timings: Dict[str, float] = {}
         started = time.perf_counter()
+        kind = "feature deletion" if column else "instance deletion"
         with locked(self.path):
-            connection = catalog.connect(self.path)
-            try:
-                rows_fingerprint = catalog.fingerprint(connection, rows.path)
-                positions = rows.resolve(self._key_index(rows_fingerprint))
-                column_fingerprint = catalog.fingerprint(connection, column.path) if column else None
-                affected = self._affected(connection, rows, column)
-                targets = affected if run_ids is None else [r for r in run_ids if r in affected]
-                unknown = [r for r in (run_ids or []) if r not in affected]
-                if unknown:
-                    raise SpecError(f"run(s) {', '.join(unknown)} did not read these rows"
-                                    + (f" and column {column.column}" if column else ""))
-                timings["find affected runs"] = time.perf_counter() - started
-                request = _request_id(rows_fingerprint, positions, column, column_fingerprint)
-                changes = []
-                for run_id in targets:
-                    change = self._forget_in_run(run_id, request, rows_fingerprint, positions, column,
-                                                 column_fingerprint, order, tau, timings)
-                    connection.execute("INSERT INTO changes VALUES (?, ?, now(), ?, ?, ?, ?)",
-                                       [run_id, request, "feature deletion" if column else "instance deletion",
-                                        sum(change.rows.values()), sum(change.cells.values()),
-                                        change.model is not None])
-                    changes.append(change)
-            finally:
-                connection.close()
-        return ForgetReport(request, "feature deletion" if column else "instance deletion", changes, timings)
+            lookup = catalog.Lookup(self.path)
+            rows_fingerprint = lookup.fingerprint(rows.path)
+            positions = rows.resolve(self._key_index(rows_fingerprint))
+            column_fingerprint = lookup.fingerprint(column.path) if column else None
+            affected = self._affected(lookup, rows, column)
+            lookup.save()
+            targets = affected if run_ids is None else [r for r in run_ids if r in affected]
+            unknown = [r for r in (run_ids or []) if r not in affected]
+            if unknown:
+                raise SpecError(f"run(s) {', '.join(unknown)} did not read these rows"
+                                + (f" and column {column.column}" if column else ""))
+            timings["find affected runs"] = time.perf_counter() - started
+            request = _request_id(rows_fingerprint, positions, column, column_fingerprint)
+            changes = []
+            for run_id in targets:
+                change = self._forget_in_run(run_id, request, rows_fingerprint, positions, column,
+                                             column_fingerprint, order, tau, timings)
+                catalog.log_change(self.path, {"run_id": run_id, "request": request, "kind": kind,
+                                               "rows_changed": sum(change.rows.values()),
+                                               "cells_changed": sum(change.cells.values()),
+                                               "model_updated": change.model is not None})
+                changes.append(change)
+        return ForgetReport(request, kind, changes, timings)
 
     def _forget_in_run(self, run_id, request, rows_fingerprint, positions, column, column_fingerprint, order, tau,
                        timings) -> RunChange:
@@ -340,9 +348,7 @@ def _deleted_rows(group_folder: str) -> List[int]:
 
 def _scrub_vector(path: str, rows) -> None:
     if os.path.exists(path) and len(rows):
-        values = np.load(path, mmap_mode="r+")
-        values[np.asarray(rows)] = values.dtype.type(0) if values.dtype.kind != "U" else ""
-        values.flush()
+        zero_array_entries(path, rows)
 
 
 def _write_lineage(folder: str, lineage: Dict[str, np.ndarray]) -> None:
