@@ -10,8 +10,9 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.tree import DecisionTreeClassifier
 
-from lester_inspect.ivm import ArtifactStore, ColumnSpec, RowSpec, SpecError
+from lester_inspect.ivm import ArtifactStore, ColumnSpec, ModelUpdateError, RowSpec, SpecError
 from lester_inspect.ivm import catalog, columnar
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -330,3 +331,40 @@ def test_capture_without_split_with_separate_featurisation_and_a_sklearn_model(w
     assert not np.allclose(after["model"].coef_, store.load(run_id)["model"].coef_)
     with pytest.raises(SpecError, match="takes none"):
         store.forget(RowSpec("data/customers.csv", positions=(1,)), order="second", tau=0.1)
+
+
+def test_a_model_without_an_unlearning_update_is_fitted_again_on_the_corrected_data(workspace):
+    work, _, chosen, canaries = workspace
+    source = SEPARATE_CALLS.replace("from sklearn.linear_model import LogisticRegression",
+                                    "from sklearn.tree import DecisionTreeClassifier")
+    (work / "tree.py").write_text(source.replace("LogisticRegression(max_iter=500)",
+                                                 "DecisionTreeClassifier(max_depth=4, random_state=0)"))
+    run_id = cli("capture", "--name", "tree", "--store", ".tree", "tree.py", cwd=work).stdout.split()[-1]
+    store = ArtifactStore(".tree")
+    report = store.forget(rows_of(chosen))
+    assert report.runs[0].model == {"refitted on the corrected training data":
+                                    "there is no unlearning update for DecisionTreeClassifier"}
+    after = store.load(run_id)
+    expected = DecisionTreeClassifier(max_depth=4, random_state=0).fit(after["train"]["X"], after["train"]["y"])
+    assert after["model"].tree_.node_count == expected.tree_.node_count
+    assert np.array_equal(after["model"].tree_.value, expected.tree_.value)
+    assert store.forget(rows_of(chosen)).runs[0].model == {"skipped": "already applied"}
+    assert leftover(".tree", canaries) == set()
+
+
+def test_a_model_that_cannot_be_fitted_again_leaves_the_run_unchanged(workspace, monkeypatch):
+    work, _, chosen, _ = workspace
+    source = SEPARATE_CALLS.replace("from sklearn.linear_model import LogisticRegression",
+                                    "from sklearn.tree import DecisionTreeClassifier")
+    (work / "tree.py").write_text(source.replace("LogisticRegression(max_iter=500)", "DecisionTreeClassifier()"))
+    run_id = cli("capture", "--name", "tree", "--store", ".tree", "tree.py", cwd=work).stdout.split()[-1]
+    before = ArtifactStore(".tree").load(run_id)
+
+    def broken_fit(self, *arguments, **keywords):
+        raise MemoryError("no room")
+
+    monkeypatch.setattr(DecisionTreeClassifier, "fit", broken_fit)
+    with pytest.raises(ModelUpdateError, match=f"run {run_id}: there is no unlearning update for DecisionTreeClassifier, and fitting"):
+        ArtifactStore(".tree").forget(rows_of(chosen))
+    after = ArtifactStore(".tree").load(run_id)
+    assert after["train"]["data"].equals(before["train"]["data"]) and ArtifactStore(".tree").changes().empty

@@ -521,3 +521,15 @@ def test_second_order_hinge_update_is_refused():
 def test_docstring_examples_run():
     failures, attempted = doctest.testmod(unlearning, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert attempted > 0 and failures == 0
+
+
+def test_unsupported_reason_says_why_a_model_cannot_be_updated():
+    X, targets = problem()
+    y = targets["binary"]
+    assert unlearning.unsupported_reason(LogisticRegression().fit(X, y)) is None
+    assert "no unlearning update for DecisionTreeClassifier" in unlearning.unsupported_reason(DecisionTreeClassifier().fit(X, y))
+    hinge = SGDClassifier(loss="hinge", random_state=0).fit(X, y)
+    assert unlearning.unsupported_reason(hinge) is None
+    assert "order='second' is not available" in unlearning.unsupported_reason(hinge, "second")
+    assert "class_weight" in unlearning.unsupported_reason(LogisticRegression(class_weight="balanced").fit(X, y))
+    assert "not fitted" in unlearning.unsupported_reason(LogisticRegression())

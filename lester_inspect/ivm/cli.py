@@ -106,13 +106,13 @@ def _affected(arguments) -> int:
 
 
 def _forget(arguments) -> int:
-    from lester_inspect.ivm import ArtifactStore, SpecError
+    from lester_inspect.ivm import ArtifactStore, ModelUpdateError, SpecError
 
     try:
         rows, column = _specs(arguments)
         report = ArtifactStore(arguments.store).forget(rows, column, None if arguments.all_affected else arguments.run,
                                                        order=arguments.order, tau=arguments.tau)
-    except SpecError as error:
+    except (SpecError, ModelUpdateError) as error:
         return _fail(str(error))
     print(report)
     return 0

@@ -35,6 +35,10 @@ from lester_inspect.ivm.specs import ColumnSpec, RowSpec, SpecError
 _CHANGE_COLUMNS = ("changed_at", "run_id", "request", "kind", "rows_changed", "cells_changed", "model_updated")
 
 
+class ModelUpdateError(RuntimeError):
+    """A model could be neither updated nor fitted again; ``forget`` changed nothing in that run."""
+
+
 @dataclasses.dataclass
 class RunChange:
     run_id: str
@@ -199,6 +203,9 @@ class ArtifactStore:
         Re-running the same request after a crash completes it; it never applies twice.
         ``tau`` is the first-order step (default ``1 / training rows``); the second-order
         update reads the whole training matrix for its Hessian and takes no ``tau``.
+        A model that has no such update (e.g. a decision tree; see
+        ``unlearning.unsupported_reason``) is fitted again, with its parameters, on the
+        stored corrected feature matrix: only the final estimator, not the pipeline.
         """
         if order == "second" and tau is not None:
             raise SpecError("tau is the step of the first-order update; the second-order update takes none")
@@ -302,31 +309,54 @@ class ArtifactStore:
         stored = read_pickle(model_path)
         if request in stored["applied"]:
             return {"skipped": "already applied"}
-        from lester_inspect.ivm.unlearning import update_model
+        from lester_inspect.ivm import unlearning
 
         derived_rows, derived_columns, ranges = train_plan
         ranges = None if derived_columns is None else ranges
+        if derived_columns is not None and not ranges:
+            return None
         group_folder = os.path.join(folder, "train")
-        matrix_folder = os.path.join(group_folder, "X")
-        x_old = columnar.matrix_rows(matrix_folder, derived_rows)
-        if derived_columns is None:
-            x_new = None
-        else:
-            if not ranges:
-                return None
-            x_new = x_old.copy()
-            for low, high in ranges:
-                x_new[:, low:high] = 0
-        y = np.load(os.path.join(group_folder, "y.npy"), mmap_mode="r")[derived_rows]
         removed_before = _deleted_rows(group_folder)
-        n_train = read_json(os.path.join(matrix_folder, "layout.json"))["shape"][0] - len(removed_before)
-        update = update_model(stored["model"], x_old, x_new, np.asarray(y), n_train=n_train, order=order,
-                              **({"tau": tau} if order == "first" else
-                                 _corrected_training_data(group_folder, derived_rows, ranges, removed_before)))
+        reason = unlearning.unsupported_reason(stored["model"], order)
+        if reason is None:
+            summary = _unlearn(stored["model"], group_folder, derived_rows, ranges, removed_before, order, tau)
+        else:
+            # Without an unlearning update only the final estimator is fitted again, with its parameters, on
+            # the stored corrected feature matrix (the pipeline is not re-run); this reads the whole matrix.
+            from sklearn.base import clone
+
+            corrected = _corrected_training_data(group_folder, derived_rows, ranges, removed_before)
+            try:
+                stored["model"] = clone(stored["model"]).fit(corrected["X_train"], corrected["y_train"])
+            except Exception as error:
+                raise ModelUpdateError(
+                    f"run {os.path.basename(folder)}: {reason}, and fitting {type(stored['model']).__name__} again "
+                    f"on the corrected training data failed: {error!r}. "
+                    "The run was left unchanged.") from error
+            summary = {"refitted on the corrected training data": reason}
         stored["applied"].append(request)
         write_pickle(model_path, stored)
-        return {"order": update.order, "tau": update.tau, "gradient_norm": float(update.gradient_norm),
-                "parameters_changed": int(update.parameters_changed)}
+        return summary
+
+
+def _unlearn(model, group_folder: str, derived_rows, ranges, removed_before, order: str, tau: Optional[float]) -> Dict:
+    """The unlearning update of the model for the affected training rows (see unlearning.py)."""
+    from lester_inspect.ivm.unlearning import update_model
+
+    matrix_folder = os.path.join(group_folder, "X")
+    x_old = columnar.matrix_rows(matrix_folder, derived_rows)
+    x_new = None
+    if ranges is not None:
+        x_new = x_old.copy()
+        for low, high in ranges:
+            x_new[:, low:high] = 0
+    y = np.load(os.path.join(group_folder, "y.npy"), mmap_mode="r")[derived_rows]
+    n_train = read_json(os.path.join(matrix_folder, "layout.json"))["shape"][0] - len(removed_before)
+    update = update_model(model, x_old, x_new, np.asarray(y), n_train=n_train, order=order,
+                          **({"tau": tau} if order == "first" else
+                             _corrected_training_data(group_folder, derived_rows, ranges, removed_before)))
+    return {"order": update.order, "tau": update.tau, "gradient_norm": float(update.gradient_norm),
+            "parameters_changed": int(update.parameters_changed)}
 
 
 def _corrected_training_data(group_folder: str, rows: List[int], ranges, removed_before: List[int]) -> Dict:

@@ -109,7 +109,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from lester_inspect.models import TorchMLPClassifier, _to_dense_float32
 
-__all__ = ["ModelUpdate", "loss_gradient", "update_model"]
+__all__ = ["ModelUpdate", "loss_gradient", "unsupported_reason", "update_model"]
 
 _SUPPORTED = (
     "LogisticRegression, SGDClassifier (loss='log_loss' or 'hinge'), LinearRegression, Ridge, "
@@ -292,6 +292,19 @@ def loss_gradient(model, X, y) -> np.ndarray:
     adapter = _adapter_for(model)
     X = _check_rows(X, "X", adapter.n_features)
     return adapter.loss_gradient(X, adapter.encode_targets(y, X.shape[0], "y"))
+
+
+def unsupported_reason(model, order: str = "first") -> str | None:
+    """Why :func:`update_model` cannot update this fitted model with this ``order``; None if it can."""
+    try:
+        adapter = _adapter_for(model)
+    except TypeError:
+        return f"there is no unlearning update for {type(model).__name__}"
+    except ValueError as error:  # an unsupported configuration; NotFittedError is a ValueError too
+        return str(error)
+    if order == "second" and not adapter.supports_second_order:
+        return f"order='second' is not available for this model: {adapter.no_second_order_reason}"
+    return None
 
 
 def _adapter_for(model):
