@@ -289,6 +289,7 @@ def test_demo_tells_the_whole_story(tmp_path):
     assert "Select: country isin ['DE', 'FR', 'GB', 'NL']" in out and "FAILURE" in out
     assert "TorchMLPClassifier: score" in out and "Predict" not in out  # capturing adds no operator
     assert "feature deletion of request" in out
+    assert int(re.search(r"; (\d+) of them are in the artifacts", out).group(1)) > 0  # the scan finds them before
     assert out.rstrip().endswith("none is left.")
 
 
