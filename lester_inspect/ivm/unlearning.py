@@ -68,10 +68,11 @@ parameters and a sparse ``X_train`` is never densified.
 
 * Linear models: exact analytic Hessian-vector products, Jacobi
   preconditioning (the Hessian diagonal is cheap), relative residual 1e-10.
-  Directions without curvature are left alone: the shift shared by all
+  Directions without curvature stay out of the solve: the shift shared by all
   classes of a multinomial model (the step keeps coefficients and intercepts
   summing to zero over the classes, as scikit-learn's fits do), and the weight
-  of a feature that is zero in every corrected row of an unpenalised model.
+  of a feature that is zero in every corrected row of an unpenalised model,
+  which is set to zero, as a fit from scratch leaves it.
 * PyTorch: Hessian-vector products of the summed cross-entropy over
   ``X_train`` by double back-propagation, in batches of 4096 rows; no
   preconditioner; relative residual 1e-4 (the products are float32) and at most
@@ -572,7 +573,8 @@ class _LinearModel:
         squares = X_train.multiply(X_train) if sp.issparse(X_train) else X_train**2
         diagonal = self._pull_back(squares, self.loss.curvature_diagonal(Z, T_train)) + penalty
         # A parameter without curvature belongs to a feature that is zero in every corrected row of an unpenalised
-        # model: the corrected objective does not depend on it, so it keeps its value and stays out of the solve.
+        # model: the corrected objective does not depend on it. It stays out of the solve and is set to zero, the
+        # value a fit from scratch gives it, so that nothing learnt from the removed values stays in it.
         active = diagonal > 0
 
         def active_product(v):
@@ -580,7 +582,7 @@ class _LinearModel:
             full[active] = v
             return product(full)[active]
 
-        solution = np.zeros_like(gradient)
+        solution = self.get_parameters().copy()  # as a step, it sets the inactive parameters to zero
         solution[active], status = _conjugate_gradient(
             active_product,
             gradient[active],
