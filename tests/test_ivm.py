@@ -112,6 +112,7 @@ def test_feature_deletion_nulls_derived_cells_zeroes_matrix_ranges_and_updates_t
     new_weights = after["model"].module_.state_dict()
     assert any(not np.allclose(old_weights[k], new_weights[k]) for k in old_weights)
     assert leftover(".lester", canaries) == set()
+    assert any("stored predictions are the captured model's" in note for note in report.runs[0].notes)
     again = store.forget(rows_of(chosen), SUBJECT)
     assert again.runs[0].model == {"skipped": "already applied"}
     assert after["model"].module_.state_dict().keys() == store.load(run_id)["model"].module_.state_dict().keys()
@@ -244,7 +245,15 @@ def test_command_line_and_errors(workspace):
     assert unknown.returncode == 2 and "no row has customer_id = 999999" in unknown.stderr
     wrong_run = cli("forget", "--rows", rows, "--run", "no-such-run", cwd=work, check=False)
     assert wrong_run.returncode == 2 and "no-such-run" in wrong_run.stderr
+    beyond = cli("affected", "--rows", "data/customers.csv:@3,100000", cwd=work, check=False)
+    assert beyond.returncode == 2 and "row @100000 is beyond the 200 rows the captured runs read" in beyond.stderr
+    for command in ("runs", "changes", "affected", "forget"):
+        arguments = ["--rows", rows, "--all-affected"][:{"affected": 2, "forget": 3}.get(command, 0)]
+        missing = cli(command, "--store", "no-store-here", *arguments, cwd=work, check=False)
+        assert missing.returncode == 2 and "no-store-here: no artifact store here" in missing.stderr, command
+    assert not os.path.exists(work / "no-store-here")
     for bad, message in (("customers.csv", "expected FILE:KEY=V1,V2"), ("data/customers.csv:@x", "whole numbers"),
+                         ("data/customers.csv:@-1", "whole numbers from 0"),
                          ("data/customers.csv:nokey=1", "has no column 'nokey'")):
         with pytest.raises(SpecError, match=message):
             RowSpec.parse(bad).resolve()

@@ -3,12 +3,12 @@
 * ``catalog.duckdb`` (embedded DuckDB) is the record for people and SQL: runs, pipelines,
   times, and each source's path, content fingerprint, row count and the columns the run
   used.
-* ``lookup.json`` answers the two questions on ``forget``'s hot path — what is this file's
-  fingerprint (cached by path, size and modification time) and which runs read that
-  fingerprint, with which columns. Opening a DuckDB database costs 10–20 ms, about half of a
-  whole ``forget`` at 1M rows; reading this small file costs well under a millisecond. Its
-  run index is derived from the runs' manifests, which capture writes first, and is rebuilt
-  from them when the file is missing or unreadable.
+* ``lookup.json`` answers the questions on ``forget``'s hot path: what is this file's
+  fingerprint (cached by path, size and modification time), which runs read that
+  fingerprint, with which columns, and how many rows they read at most. Opening a DuckDB
+  database costs 10–20 ms, about half of a whole ``forget`` at 1M rows; reading this small
+  file costs well under a millisecond. Its run index is derived from the runs' manifests,
+  which capture writes first, and is rebuilt from them when the file is missing or unreadable.
 * ``changes.jsonl`` logs every ``forget`` (run, request hash, kind, counts; never values),
   one appended line each.
 
@@ -70,13 +70,14 @@ class Lookup:
         self.path = os.path.join(store, LOOKUP)
         try:
             content = read_json(self.path)
-            self.fingerprints, self.readers, self.changed = content["fingerprints"], content["readers"], False
+            self.fingerprints, self.readers, self.sizes = content["fingerprints"], content["readers"], content["sizes"]
+            self.changed = False
             return
         except FileNotFoundError:
             pass
         except (ValueError, KeyError, TypeError) as error:
             warnings.warn(f"{self.path} is unreadable ({error!r}); rebuilding it from the runs' manifests")
-        self.fingerprints, self.readers = {}, {}
+        self.fingerprints, self.readers, self.sizes = {}, {}, {}
         for manifest in sorted(glob.glob(os.path.join(store, "runs", "*", "manifest.json"))):
             self.add_run(read_json(manifest))
         self.changed = True
@@ -94,10 +95,11 @@ class Lookup:
         return digest
 
     def add_run(self, manifest: Dict) -> None:
-        """Index the sources a run's manifest names (fingerprint -> run -> columns used)."""
+        """Index the sources a run's manifest names (fingerprint -> run -> columns used, and rows read)."""
         for source in manifest.get("sources", {}).values():
             runs = self.readers.setdefault(source["fingerprint"], {})
             runs[manifest["run_id"]] = sorted(set(runs.get(manifest["run_id"], [])) | set(source["columns_used"]))
+            self.sizes[source["fingerprint"]] = max(self.sizes.get(source["fingerprint"], 0), source["rows"])
         self.changed = True
 
     def runs_reading(self, fingerprint: str, column: Optional[str] = None) -> List[str]:
@@ -106,7 +108,7 @@ class Lookup:
 
     def save(self) -> None:
         if self.changed:
-            write_json(self.path, {"fingerprints": self.fingerprints, "readers": self.readers})
+            write_json(self.path, {"fingerprints": self.fingerprints, "readers": self.readers, "sizes": self.sizes})
             self.changed = False
 
 

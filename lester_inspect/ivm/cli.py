@@ -74,7 +74,10 @@ def _capture(arguments) -> int:
 def _runs(arguments) -> int:
     from lester_inspect.ivm import ArtifactStore
 
-    runs = ArtifactStore(arguments.store).runs()
+    try:
+        runs = ArtifactStore(arguments.store).runs()
+    except FileNotFoundError as error:
+        return _fail(str(error))
     print(runs.to_string(index=False) if len(runs) else f"no runs captured in {arguments.store}")
     return 0
 
@@ -82,7 +85,10 @@ def _runs(arguments) -> int:
 def _changes(arguments) -> int:
     from lester_inspect.ivm import ArtifactStore
 
-    changes = ArtifactStore(arguments.store).changes()
+    try:
+        changes = ArtifactStore(arguments.store).changes()
+    except FileNotFoundError as error:
+        return _fail(str(error))
     print(changes.to_string(index=False) if len(changes) else f"forget has changed nothing in {arguments.store}")
     return 0
 
@@ -99,7 +105,7 @@ def _affected(arguments) -> int:
     try:
         rows, column = _specs(arguments)
         runs = ArtifactStore(arguments.store).affected_runs(rows, column)
-    except SpecError as error:
+    except (SpecError, FileNotFoundError) as error:
         return _fail(str(error))
     print("\n".join(runs) if runs else "no captured run used these rows" + (" and column" if column else ""))
     return 0
@@ -112,7 +118,7 @@ def _forget(arguments) -> int:
         rows, column = _specs(arguments)
         report = ArtifactStore(arguments.store).forget(rows, column, None if arguments.all_affected else arguments.run,
                                                        order=arguments.order, tau=arguments.tau)
-    except (SpecError, ModelUpdateError) as error:
+    except (SpecError, ModelUpdateError, FileNotFoundError) as error:
         return _fail(str(error))
     print(report)
     return 0

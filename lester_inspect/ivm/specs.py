@@ -30,7 +30,9 @@ class RowSpec:
             try:
                 positions = tuple(int(p) for p in rows[1:].split(","))
             except ValueError:
-                raise SpecError(f"{text!r}: row positions after '@' must be whole numbers") from None
+                positions = ()
+            if not positions or min(positions) < 0:
+                raise SpecError(f"{text!r}: row positions after '@' must be whole numbers from 0")
             return cls(path, positions=positions)
         key, equals, values = rows.partition("=")
         if not equals or not key or not values:

@@ -128,6 +128,7 @@ class ArtifactStore:
 
     def runs(self) -> pd.DataFrame:
         """One row per captured run."""
+        self._require()
         with locked(self.path, exclusive=False):
             connection = catalog.connect(self.path, read_only=True)
             try:
@@ -138,24 +139,38 @@ class ArtifactStore:
 
     def changes(self) -> pd.DataFrame:
         """The log of ``forget`` requests: one row per run changed (counts, never values)."""
+        self._require()
         with locked(self.path, exclusive=False):
             return pd.DataFrame(catalog.read_changes(self.path), columns=list(_CHANGE_COLUMNS))
 
     def affected_runs(self, rows: RowSpec, column: Optional[ColumnSpec] = None) -> List[str]:
         """The runs that read the rows' source (and, for a column, used that column of its source)."""
+        self._require()
         with locked(self.path):
             lookup = catalog.Lookup(self.path)
-            found = self._affected(lookup, rows, column)
+            affected = self._resolve(lookup, rows, column)[-1]
             lookup.save()
-            return found
+            return affected
 
-    def _affected(self, lookup: catalog.Lookup, rows: RowSpec, column: Optional[ColumnSpec]) -> List[str]:
+    def _resolve(self, lookup: catalog.Lookup, rows: RowSpec, column: Optional[ColumnSpec]):
+        """The rows' fingerprint and positions, the column's fingerprint, and the runs that read them."""
         rows_fingerprint = lookup.fingerprint(rows.path)
-        rows.resolve(self._key_index(rows_fingerprint))  # unknown keys are an error here already
-        found = set(lookup.runs_reading(rows_fingerprint))
+        positions = rows.resolve(self._key_index(rows_fingerprint))  # unknown keys are an error here already
+        read = lookup.sizes.get(rows_fingerprint)
+        if rows.key is None and read is not None and len(positions) and positions[-1] >= read:
+            raise SpecError(f"{rows.path}: row @{positions[-1]} is beyond the {read} rows the captured runs read "
+                            "from this file (positions count from 0)")
+        affected = set(lookup.runs_reading(rows_fingerprint))
+        column_fingerprint = None
         if column is not None:
-            found &= set(lookup.runs_reading(lookup.fingerprint(column.path), column.column))
-        return sorted(found)
+            column_fingerprint = lookup.fingerprint(column.path)
+            affected &= set(lookup.runs_reading(column_fingerprint, column.column))
+        return rows_fingerprint, positions, column_fingerprint, sorted(affected)
+
+    def _require(self) -> None:
+        if not os.path.isdir(os.path.join(self.path, "runs")):
+            raise FileNotFoundError(f"{self.path}: no artifact store here (nothing was captured into it); "
+                                    "capture a run first or pass the right --store")
 
     def _key_index(self, fingerprint: str) -> str:
         # Keys of a source file (ids, never the data columns a user asks to forget).
@@ -212,12 +227,10 @@ class ArtifactStore:
         timings: Dict[str, float] = {}
         started = time.perf_counter()
         kind = "feature deletion" if column else "instance deletion"
+        self._require()
         with locked(self.path):
             lookup = catalog.Lookup(self.path)
-            rows_fingerprint = lookup.fingerprint(rows.path)
-            positions = rows.resolve(self._key_index(rows_fingerprint))
-            column_fingerprint = lookup.fingerprint(column.path) if column else None
-            affected = self._affected(lookup, rows, column)
+            rows_fingerprint, positions, column_fingerprint, affected = self._resolve(lookup, rows, column)
             lookup.save()
             targets = affected if run_ids is None else [r for r in run_ids if r in affected]
             unknown = [r for r in (run_ids or []) if r not in affected]
@@ -267,6 +280,10 @@ class ArtifactStore:
         model_summary = self._update_model(folder, request, plan.get("train"), order, tau)
         timings[f"{run_id}: model update"] = time.perf_counter() - step
         crash_point("after_model")
+        if model_summary and "skipped" not in model_summary and os.path.exists(
+                os.path.join(folder, "test", "predictions.npy")):
+            notes.append("test: the stored predictions are the captured model's; predict with the updated model "
+                         "(load(run)['model']) for current ones")
 
         step = time.perf_counter()
         rows_changed, cells = {}, {}
