@@ -38,7 +38,13 @@ def _run(arguments: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lester-inspect", description=__doc__)
+    from lester_inspect import __version__
+
+    parser = argparse.ArgumentParser(prog="lester-inspect", description=(
+        "Inspect ML pipelines (run, report, ci), capture their artifacts and remove leaked data from them "
+        "(capture, runs, changes, affected, forget, demo), and rewrite messy pipelines (rewrite). "
+        "'lester-inspect COMMAND --help' explains a command."))
+    parser.add_argument("--version", action="version", version=f"lester-inspect {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run a pipeline under instrumentation and print its DAG",
                               usage="lester-inspect run [--dag FILE] [--check NAME[=VALUE]] PIPELINE [ARGS ...]")

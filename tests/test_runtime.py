@@ -246,3 +246,14 @@ def test_cli_run_prints_the_dag_with_code_locations():
     assert any("Estimator" in line and "TorchMLPClassifier: fit" in line for line in lines)
     bad = subprocess.run(["lester-inspect", "run", "no_such_pipeline.py"], capture_output=True, text=True)
     assert bad.returncode == 2 and "no_such_pipeline.py: no such pipeline file" in bad.stderr
+
+
+def test_cli_version_and_help_name_every_command():
+    import lester_inspect
+
+    version = subprocess.run(["lester-inspect", "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.strip() == f"lester-inspect {lester_inspect.__version__}"
+    help_text = subprocess.run(["lester-inspect", "--help"], capture_output=True, text=True).stdout
+    for command in ("run", "capture", "runs", "changes", "affected", "forget", "demo", "rewrite", "ci", "init-ci",
+                    "report"):
+        assert command in help_text

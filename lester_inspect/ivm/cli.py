@@ -23,10 +23,10 @@ def add_ivm_commands(commands) -> None:
     capture.set_defaults(handler=_capture)
 
     runs = with_store(commands.add_parser("runs", help="list the captured runs"))
-    runs.set_defaults(handler=_runs)
+    runs.set_defaults(handler=_table("runs", "no runs captured in"))
 
     changes = with_store(commands.add_parser("changes", help="list what forget changed in which run (counts, never values)"))
-    changes.set_defaults(handler=_changes)
+    changes.set_defaults(handler=_table("changes", "forget has changed nothing in"))
 
     for name, helptext in (("affected", "list the runs that used the given rows (and column)"),
                            ("forget", "remove the given rows' data (or one column of it) from captured runs")):
@@ -71,26 +71,18 @@ def _capture(arguments) -> int:
     return 0
 
 
-def _runs(arguments) -> int:
-    from lester_inspect.ivm import ArtifactStore
+def _table(method: str, when_empty: str):
+    """A handler that prints ``ArtifactStore(store).<method>()`` (runs, changes) as a table."""
+    def handler(arguments) -> int:
+        from lester_inspect.ivm import ArtifactStore
 
-    try:
-        runs = ArtifactStore(arguments.store).runs()
-    except FileNotFoundError as error:
-        return _fail(str(error))
-    print(runs.to_string(index=False) if len(runs) else f"no runs captured in {arguments.store}")
-    return 0
-
-
-def _changes(arguments) -> int:
-    from lester_inspect.ivm import ArtifactStore
-
-    try:
-        changes = ArtifactStore(arguments.store).changes()
-    except FileNotFoundError as error:
-        return _fail(str(error))
-    print(changes.to_string(index=False) if len(changes) else f"forget has changed nothing in {arguments.store}")
-    return 0
+        try:
+            table = getattr(ArtifactStore(arguments.store), method)()
+        except FileNotFoundError as error:
+            return _fail(str(error))
+        print(table.to_string(index=False) if len(table) else f"{when_empty} {arguments.store}")
+        return 0
+    return handler
 
 
 def _specs(arguments):
