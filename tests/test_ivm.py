@@ -113,6 +113,9 @@ def test_feature_deletion_nulls_derived_cells_zeroes_matrix_ranges_and_updates_t
     assert any(not np.allclose(old_weights[k], new_weights[k]) for k in old_weights)
     assert leftover(".lester", canaries) == set()
     assert any("stored predictions are the captured model's" in note for note in report.runs[0].notes)
+    text = str(report)
+    assert f"run {run_id}: rows {report.runs[0].rows['train']} train, {report.runs[0].rows['test']} test" in text
+    assert "model: first-order update (tau " in text and "took: provenance lookup" in text
     again = store.forget(rows_of(chosen), SUBJECT)
     assert again.runs[0].model == {"skipped": "already applied"}
     assert after["model"].module_.state_dict().keys() == store.load(run_id)["model"].module_.state_dict().keys()
@@ -358,7 +361,9 @@ def test_a_model_without_an_unlearning_update_is_fitted_again_on_the_corrected_d
     expected = DecisionTreeClassifier(max_depth=4, random_state=0).fit(after["train"]["X"], after["train"]["y"])
     assert after["model"].tree_.node_count == expected.tree_.node_count
     assert np.array_equal(after["model"].tree_.value, expected.tree_.value)
-    assert store.forget(rows_of(chosen)).runs[0].model == {"skipped": "already applied"}
+    again = store.forget(rows_of(chosen))
+    assert again.runs[0].model == {"skipped": "already applied"} and "model: already updated" in str(again)
+    assert "model: refitted on the corrected training data (there is no unlearning update" in str(report)
     assert leftover(".tree", canaries) == set()
 
 

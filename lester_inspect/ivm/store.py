@@ -59,14 +59,31 @@ class ForgetReport:
 
     def __str__(self) -> str:
         lines = [f"{self.kind} of request {self.request[:12]}: {len(self.runs)} run(s) changed in "
-                 f"{sum(self.timings.values()):.3f} s"]
+                 f"{sum(self.timings.values()):.3f} s (affected runs found in "
+                 f"{self.timings.get('find affected runs', 0.0):.3f} s)"]
         for change in self.runs:
-            lines.append(f"  run {change.run_id}: rows {change.rows}, cells/entries {change.cells}")
+            train_first = sorted(change.rows, key=lambda group: group != "train")
+            rows = ", ".join(f"{change.rows[group]} {group}" for group in train_first)
+            cells = ", ".join(f"{artifact} {change.cells[artifact]}" for group in train_first
+                              for artifact in sorted(change.cells) if artifact.startswith(f"{group}/"))
+            lines.append(f"  run {change.run_id}: rows {rows}; cells/entries {cells or 'none'}")
             if change.model:
-                lines.append(f"    model: {change.model}")
+                lines.append(f"    model: {_describe_model_change(change.model)}")
             lines.extend(f"    note: {note}" for note in change.notes)
-        lines.append("  timings: " + ", ".join(f"{step} {seconds:.3f} s" for step, seconds in self.timings.items()))
+            steps = [(step.split(": ", 1)[1], seconds) for step, seconds in self.timings.items()
+                     if step.startswith(f"{change.run_id}: ")]
+            lines.append("    took: " + ", ".join(f"{step} {seconds:.3f} s" for step, seconds in steps))
         return "\n".join(lines)
+
+
+def _describe_model_change(model: Dict) -> str:
+    if "skipped" in model:
+        return "already updated for this request"
+    if "order" in model:
+        step = f"tau {model['tau']:.3g}, " if model["tau"] is not None else ""
+        return (f"{model['order']}-order update ({step}gradient norm {model['gradient_norm']:.4g}), "
+                f"{model['parameters_changed']} parameters changed")
+    return "; ".join(f"{what} ({why})" for what, why in model.items())
 
 
 class ArtifactStore:
