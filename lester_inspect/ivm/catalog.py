@@ -28,6 +28,8 @@ from lester_inspect.ivm.files import read_json, write_json
 
 LOOKUP = "lookup.json"
 CHANGES = "changes.jsonl"
+# A change log line: when, then what forget passes to log_change.
+CHANGE_FIELDS = ("changed_at", "run_id", "request", "kind", "rows_changed", "cells_changed", "model_updated")
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS runs (run_id VARCHAR PRIMARY KEY, name VARCHAR, pipeline VARCHAR,

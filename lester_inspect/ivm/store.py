@@ -32,8 +32,6 @@ from lester_inspect.ivm.files import (crash_point, locked, read_json, read_pickl
                                       write_pickle, zero_array_entries)
 from lester_inspect.ivm.specs import ColumnSpec, RowSpec, SpecError
 
-_CHANGE_COLUMNS = ("changed_at", "run_id", "request", "kind", "rows_changed", "cells_changed", "model_updated")
-
 
 class ModelUpdateError(RuntimeError):
     """A model could be neither updated nor fitted again; ``forget`` changed nothing in that run."""
@@ -158,7 +156,7 @@ class ArtifactStore:
         """The log of ``forget`` requests: one row per run changed (counts, never values)."""
         self._require()
         with locked(self.path, exclusive=False):
-            return pd.DataFrame(catalog.read_changes(self.path), columns=list(_CHANGE_COLUMNS))
+            return pd.DataFrame(catalog.read_changes(self.path), columns=list(catalog.CHANGE_FIELDS))
 
     def affected_runs(self, rows: RowSpec, column: Optional[ColumnSpec] = None) -> List[str]:
         """The runs that read the rows' source (and, for a column, used that column of its source)."""
