@@ -4,5 +4,6 @@
 def all_backends():
     from lester_inspect.backends.pandas_backend import PandasBackend
     from lester_inspect.backends.sklearn_backend import SklearnBackend
+    from lester_inspect.spark.backend import SparkBackend
 
-    return [PandasBackend, SklearnBackend]
+    return [PandasBackend, SklearnBackend, SparkBackend]

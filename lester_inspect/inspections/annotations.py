@@ -22,6 +22,17 @@ from lester_inspect.instrumentation.rows import Groups, Identity, Positions, Unk
 LINEAGE = ("lineage",)
 
 
+class CarriedAnnotations(dict):
+    """Annotations an engine computed itself for its output (Spark's hidden columns), not moved here.
+
+    ``carrier`` is the input node whose rows the output's rows are (None: several).
+    """
+
+    def __init__(self, *args, carrier=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.carrier = carrier
+
+
 def value_key(column: Hashable) -> tuple:
     return ("value", column)
 

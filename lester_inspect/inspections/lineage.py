@@ -50,9 +50,15 @@ class RowLineage(VectorizedInspection):
             return None
         if operator.data is None:
             return None
+        lineage = (operator.annotations or {}).get(LINEAGE)
+        if hasattr(lineage, "first_rows"):
+            # Lineage an engine keeps (Spark): the rows and their polynomials come from one query.
+            frame, polynomials = lineage.first_rows(None if self.num_rows == self.ALL_ROWS else self.num_rows,
+                                                    operator.source_names)
+            frame["lineage"] = polynomials
+            return frame
         count = None if self.num_rows == self.ALL_ROWS else min(self.num_rows, row_count(operator.data))
         frame = first_rows(operator.data, count, operator.node.columns)
-        lineage = (operator.annotations or {}).get(LINEAGE)
         frame["lineage"] = [lineage.polynomial(row, operator.source_names) if lineage is not None else None
                             for row in range(len(frame))]
         return frame

@@ -69,8 +69,16 @@ class Unknown:
         return f"Unknown({self.reason!r})"
 
 
-RowMapping = Union[Identity, Positions, Groups, Unknown]
+class Carried:
+    """Known to the engine, which moved the annotations itself (Spark's hidden id columns), not as positions."""
+
+    def __repr__(self) -> str:
+        return "Carried()"
+
+
+RowMapping = Union[Identity, Positions, Groups, Unknown, Carried]
 IDENTITY = Identity()
+CARRIED = Carried()
 
 
 class Input:
