@@ -110,7 +110,7 @@ def test_dag_of_dataframe_operators(spark, tables):
         (5, "GROUP_BY_AGG", "Group by age_group: agg(avg(score) AS mean_score)", [4]),
         (6, "JOIN", "Inner join on age_group", [4, 5]),
         (7, "PROJECTION", "Project: id, county, high, mean_score", [6]),
-        (8, "SELECTION", "Drop rows with missing values in ['county']", [7]),
+        (8, "SELECTION", "Drop rows with missing values in county", [7]),
         (9, "PROJECTION_MODIFY", "Fill missing values with 0", [8]),
         (10, "CONCATENATION", "Concatenate rows of 2 DataFrames (by position)", [9, 7]),
         (11, "SELECTION", "Drop duplicate rows", [10]),

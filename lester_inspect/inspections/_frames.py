@@ -14,7 +14,7 @@ import pandas as pd
 
 def _engine(data: Any):
     """The module answering for data an engine keeps, or None for in-memory data."""
-    if type(data).__module__.startswith("pyspark."):
+    if type(data).__module__.startswith("pyspark.sql") and hasattr(data, "_jdf"):
         from lester_inspect.spark import frames
 
         return frames

@@ -221,20 +221,25 @@ def _recording(backend: SparkBackend, record: Callable, call: OperatorCall, resu
 
 # -- shadow steps ---------------------------------------------------------------------------------------
 
-def _same_call(modified: bool = False):
-    """The user's call made on the receiver's shadow; hidden columns pass through untouched."""
+def _same_call(changes: Optional[Callable] = None, keeps_rows: bool = False):
+    """The user's call made on the receiver's shadow; hidden columns pass through untouched.
+
+    ``changes(args, kwargs)`` names the columns the call may change (their values are
+    read again). ``keeps_rows``: the output has the input's rows (a map, a sort), so
+    while the sensitive values are the same their counts are too, and need no Spark job.
+    """
 
     def shadow_step(backend: SparkBackend, original, args, kwargs):
         shadow = backend.shadow_of(args[0])
-        frame = original(shadow.frame, *args[1:], **kwargs)
-        out = backend.context.refresh(shadow.derive(frame), modified)
-        user = out.user_frame()
-        return user, [(user, out)]
+        out = shadow.derive(original(shadow.frame, *args[1:], **kwargs))
+        if keeps_rows:
+            out.same_rows = shadow
+        return _finish(backend, out, set(changes(args, kwargs)) if changes is not None else False)
 
     return shadow_step
 
 
-def _finish(backend: SparkBackend, shadow: Shadow, modified: bool = True):
+def _finish(backend: SparkBackend, shadow: Shadow, modified=True):
     shadow = backend.context.refresh(shadow, modified)
     user = shadow.user_frame()
     return user, [(user, shadow)]
@@ -242,7 +247,7 @@ def _finish(backend: SparkBackend, shadow: Shadow, modified: bool = True):
 
 def _shadow_source(backend: SparkBackend, original, args, kwargs):
     frame = original(*args, **kwargs)
-    return _finish(backend, backend.context.source(frame, backend.next_node_id()))
+    return _finish(backend, backend.context.source(frame, backend.next_node_id()), False)
 
 
 def _shadow_create(backend: SparkBackend, original, args, kwargs):
@@ -353,7 +358,7 @@ def _keys(arguments) -> List:
 
 def _shadow_grouped_aggregate(backend: SparkBackend, original, args, kwargs):
     entry = backend.grouped.get(args[0])
-    if entry is None:
+    if entry is None or entry[0] is None:
         raise LookupError("the group-by was made by an operation lester-inspect does not patch")
     shadow, arguments = entry
     grouped = shadow.frame.groupBy(*arguments)
@@ -572,6 +577,12 @@ def _flat(arguments) -> list:
     return list(arguments[0]) if len(arguments) == 1 and isinstance(arguments[0], (list, tuple)) else arguments
 
 
+def _record_group_by(backend: SparkBackend, call: OperatorCall, result) -> None:
+    """No node: the keys are remembered for the aggregation's description."""
+    if backend.grouped.get(result) is None:
+        backend.grouped.set(result, (None, call.args[1:]))
+
+
 def _record_union(backend: SparkBackend, call: OperatorCall, result) -> None:
     other = call.arg(1, "other")
     how = "by name" if call.function.name.endswith("unionByName") else "by position"
@@ -618,12 +629,12 @@ def _dropna_text(call: OperatorCall) -> str:
 
 
 def _frame_operators() -> Dict[str, Operator]:
-    same, modifying = _same_call(), _same_call(modified=True)
+    same, moving = _same_call(), _same_call(keeps_rows=True)
     select = Operator(_record_select, _shadow_select)
     deduplicate = Operator(_unary(T.SELECTION, lambda c: "Drop duplicate rows" + (
         f" by {describe(c.arg(1, 'subset'))}" if c.arg(1, "subset") else "")), _shadow_deduplicate)
-    group_by = Operator(lambda backend, call, result: None, _shadow_group_by)
-    sort = Operator(_unary(T.SORT, lambda c: f"Sort by {describe(_arguments(c))}"), same)
+    group_by = Operator(_record_group_by, _shadow_group_by)
+    sort = Operator(_unary(T.SORT, lambda c: f"Sort by {describe(_arguments(c))}"), moving)
     union = Operator(_record_union, _shadow_union(False))
     persist = Operator(_no_node, _shadow_persist)
     return {
@@ -632,13 +643,16 @@ def _frame_operators() -> Dict[str, Operator]:
         "select": select,
         "selectExpr": select,
         "withColumn": Operator(_unary(T.PROJECTION_MODIFY, lambda c: (
-            f"Set column {c.arg(1, 'colName')!r}: {describe(c.arg(2, 'col'))}")), modifying),
-        "withColumns": Operator(_record_with_columns, modifying),
+            f"Set column {c.arg(1, 'colName')!r}: {describe(c.arg(2, 'col'))}")),
+            _same_call(lambda args, kwargs: [args[1] if len(args) > 1 else kwargs.get("colName")], True)),
+        "withColumns": Operator(_record_with_columns, _same_call(
+            lambda args, kwargs: list(args[1]) if len(args) > 1 and isinstance(args[1], dict) else [], True)),
         "withColumnRenamed": Operator(_unary(T.PROJECTION, lambda c: (
-            f"Rename {c.arg(1, 'existing')!r} to {c.arg(2, 'new')!r}")), modifying),
+            f"Rename {c.arg(1, 'existing')!r} to {c.arg(2, 'new')!r}")),
+            _same_call(lambda args, kwargs: [args[2] if len(args) > 2 else kwargs.get("new")], True)),
         "withColumnsRenamed": Operator(_unary(T.PROJECTION, lambda c: f"Rename {short_repr(c.arg(1, 'colsMap'))}"),
-                                       modifying),
-        "drop": Operator(_unary(T.PROJECTION, lambda c: f"Drop columns {describe(_arguments(c))}"), same),
+                                       _same_call(lambda args, kwargs: list(dict(args[1]).values()), True)),
+        "drop": Operator(_unary(T.PROJECTION, lambda c: f"Drop columns {describe(_arguments(c))}"), moving),
         "dropna": Operator(_unary(T.SELECTION, _dropna_text), _shadow_subset("subset", 3)),
         "fillna": Operator(_unary(T.PROJECTION_MODIFY, lambda c: (
             f"Fill missing values with {short_repr(c.arg(1, 'value'))}")), _shadow_subset("subset", 2)),
@@ -660,8 +674,8 @@ def _frame_operators() -> Dict[str, Operator]:
         "toPandas": Operator(_record_to_pandas, _shadow_to_pandas),
         "cache": persist,
         "persist": persist,
-        "repartition": Operator(_no_node, same),
-        "coalesce": Operator(_no_node, same),
-        "alias": Operator(_no_node, same),
-        "hint": Operator(_no_node, same),
+        "repartition": Operator(_no_node, moving),
+        "coalesce": Operator(_no_node, moving),
+        "alias": Operator(_no_node, moving),
+        "hint": Operator(_no_node, moving),
     }

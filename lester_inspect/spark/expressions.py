@@ -58,13 +58,23 @@ def _parse(text: str, start: int) -> Tuple[str, int]:
             position = text.index("'", position + 1)
         position += 1
     head = text[start:position]
+    if position < len(text) and text[position] == "(" and not head.strip():
+        end = _closing(text, position)  # a parenthesised operand: "(1 + 2)"
+        return f"({infix(text[position + 1:end])})", end + 1
     if position >= len(text) or text[position] != "(" or not head.strip():
+        if position == start:
+            raise ValueError(f"cannot read an expression at {start} of {text!r}")
         return head.strip(), position
     arguments: List[str] = []
     position += 1
     while text[position] != ")":
         argument, position = _parse(text, position)
-        arguments.append(argument)
+        tail = position
+        while text[tail] not in ",)":  # the rest of an argument such as "x AS double"
+            tail = _closing(text, tail) + 1 if text[tail] == "(" else (
+                text.index("'", tail + 1) + 1 if text[tail] == "'" else tail + 1)
+        arguments.append(argument + text[position:tail])
+        position = tail
         if text[position] == ",":
             position += 1
             while text[position] == " ":
@@ -81,6 +91,21 @@ def _parse(text: str, start: int) -> Tuple[str, int]:
     return f"{name}({', '.join(arguments)})", position
 
 
+def _closing(text: str, start: int) -> int:
+    """The position of the parenthesis closing the one at ``start``."""
+    depth, position = 0, start
+    while True:
+        if text[position] == "'":
+            position = text.index("'", position + 1)
+        elif text[position] == "(":
+            depth += 1
+        elif text[position] == ")":
+            depth -= 1
+            if depth == 0:
+                return position
+        position += 1
+
+
 def _grouped(argument: str) -> str:
     """An operand that is itself an operation, in parentheses (``(a > 1) AND (b < 2)``)."""
-    return f"({argument})" if " " in argument and not argument.startswith("'") else argument
+    return f"({argument})" if " " in argument and not argument.startswith(("'", "(")) else argument

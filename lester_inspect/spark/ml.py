@@ -31,8 +31,10 @@ def install_ml(backend: SparkBackend) -> None:
 
 def _shadow_transform(backend: SparkBackend, original, args, kwargs):
     shadow = backend.shadow_of(args[1] if len(args) > 1 else kwargs["dataset"])
-    frame = original(args[0], shadow.frame, *args[2:], **{k: v for k, v in kwargs.items() if k != "dataset"})
-    return _finish(backend, shadow.derive(frame))
+    out = shadow.derive(original(args[0], shadow.frame, *args[2:],
+                                 **{k: v for k, v in kwargs.items() if k != "dataset"}))
+    out.same_rows = shadow  # transformers and models add columns to the same rows
+    return _finish(backend, out, False)
 
 
 def _param(stage, name: str):
@@ -84,7 +86,9 @@ def _stage_transform(backend: SparkBackend, stage, frame):
     shadow = backend.shadows.get(frame) if backend.run.tracks_rows else None
     if shadow is None:
         return stage.transform(frame)
-    user, outputs = _finish(backend, shadow.derive(stage.transform(shadow.frame)))
+    out = shadow.derive(stage.transform(shadow.frame))
+    out.same_rows = shadow
+    user, outputs = _finish(backend, out, False)
     backend.shadows.set(user, outputs[0][1])
     return user
 

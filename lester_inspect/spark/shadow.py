@@ -77,7 +77,7 @@ class GroupFactor(NamedTuple):
 class Shadow:
     """A DataFrame with hidden columns: ``factors`` (lineage) and ``values`` ({sensitive column: hidden column})."""
 
-    __slots__ = ("frame", "factors", "values", "unknown", "_counts", "_sides")
+    __slots__ = ("frame", "factors", "values", "unknown", "_counts", "_sides", "same_rows")
 
     def __init__(self, frame, factors: Tuple = (), values: Optional[Dict[str, str]] = None,
                  unknown: Optional[str] = None):
@@ -89,6 +89,8 @@ class Shadow:
         self._counts = None
         #: For a join: the hidden factor columns of the left and of the right input.
         self._sides = None
+        #: A shadow with the same rows (a map's input): while the values are the same, so are the counts.
+        self.same_rows: Optional["Shadow"] = None
 
     @property
     def hidden(self) -> List[str]:
@@ -122,6 +124,8 @@ class Shadow:
 
     def value_counts(self) -> Dict[str, Dict[Any, int]]:
         """{sensitive column: {value: rows}} for all of them in one Spark aggregation."""
+        if self._counts is None and self.same_rows is not None and self.same_rows.values == self.values:
+            self._counts = self.same_rows.value_counts()
         if self._counts is None:
             columns = list(self.values)
             counts = {c: {} for c in columns}
@@ -161,20 +165,29 @@ class ShadowContext:
         shadow = Shadow(frame.withColumns(columns) if columns else frame, factors)
         return self.refresh(shadow)
 
-    def refresh(self, shadow: Shadow, modified: bool = True) -> Shadow:
-        """Read the sensitive columns present in the data into their hidden value columns."""
+    def refresh(self, shadow: Shadow, modified=True) -> Shadow:
+        """Read the sensitive columns present in the data into (new) hidden value columns.
+
+        ``modified``: True (any column may have changed), False (none did: only columns
+        not carried yet are read), or the names of the columns that may have changed.
+        """
         if not self.value_columns:
             return shadow
         users = shadow.user_columns()
-        updates, values = {}, dict(shadow.values)
+        updates, values, replaced = {}, dict(shadow.values), []
         for column in self.value_columns:
-            if users.count(column) == 1 and (modified or column not in values):
-                name = values.get(column) or self.name()
+            changed = modified if isinstance(modified, bool) else column in modified
+            if users.count(column) == 1 and (changed or column not in values):
+                if column in values:
+                    replaced.append(values[column])
+                name = values[column] = self.name()
                 updates[name] = F().create_map(F().lit(VALUE), ref(column))
-                values[column] = name
         if not updates:
             return shadow
-        return Shadow(shadow.frame.withColumns(updates), shadow.factors, values, shadow.unknown)
+        frame = shadow.frame.withColumns(updates)
+        refreshed = Shadow(frame.drop(*replaced) if replaced else frame, shadow.factors, values, shadow.unknown)
+        refreshed._sides, refreshed.same_rows = shadow._sides, shadow.same_rows
+        return refreshed
 
     def positions(self, source: int, ids: np.ndarray) -> np.ndarray:
         address = self.addresses.get(source)
