@@ -18,6 +18,7 @@ pyspark = pytest.importorskip("pyspark")
 from lester_inspect import PipelineInspector  # noqa: E402
 from lester_inspect.checks import NoBiasIntroducedFor, NoIllegalFeatures, NoTrainTestOverlap  # noqa: E402
 from lester_inspect.inspections import HistogramForColumns, RowLineage  # noqa: E402
+from lester_inspect.instrumentation.dag import OperatorType as T  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -62,9 +63,13 @@ def _run(code: str, inspections=(), checks=()):
 
 
 def _plain(code: str, path: str = "<plain>") -> str:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(code, path, "exec"), {"__name__": "__main__", "__file__": path})
+    out, argv = io.StringIO(), sys.argv
+    sys.argv = [path]
+    try:
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, path, "exec"), {"__name__": "__main__", "__file__": path})
+    finally:
+        sys.argv = argv
     return out.getvalue()
 
 
@@ -138,7 +143,8 @@ def test_lineage_histograms_and_bias_are_computed_by_spark_and_output_is_unchang
         missing = missing[missing["id"] > 0]
         """)
     plain = _plain(code)
-    lineage, histogram = RowLineage(3), HistogramForColumns(["age_group"])
+    lineage = RowLineage(3, [T.DATA_SOURCE, T.JOIN, T.GROUP_BY_AGG, T.PROJECTION, T.SELECTION])
+    histogram = HistogramForColumns(["age_group"])
     result, output = _run(code, [lineage, histogram], [NoBiasIntroducedFor(["age_group"])])
     assert output == plain
     assert result.internal_errors == []
@@ -156,7 +162,8 @@ def test_lineage_histograms_and_bias_are_computed_by_spark_and_output_is_unchang
     assert results[selection][histogram] == {"age_group": {"young": 2, "old": 1}}
     assert results[nodes["Read patients.csv"]][histogram] == {"age_group": {"young": 3, "old": 3}}
     check = result.check_to_check_results[NoBiasIntroducedFor(["age_group"])]
-    assert check.status.name == "SUCCESS", check.description
+    assert check.status.name == "FAILURE" and check.operator.description == "Select: isNull(race)"
+    assert "age_group = 'young' went from 50.0% to 0.0% of the rows" in check.description
     # Aggregated rows keep their group lineage in Spark: toPandas says it does not know theirs.
     collected = [n for n in result.nodes if n.description == "Collect to pandas (toPandas)"]
     assert results[collected[0]][lineage]["lineage"].isna().all()
@@ -176,7 +183,11 @@ def test_healthcare_example_flags_the_county_filter_and_prints_the_same(spark):
     assert out.getvalue() == plain
     assert result.internal_errors == []
     bias = result.check_to_check_results[NoBiasIntroducedFor(["age_group"])]
-    assert bias.status.name == "FAILURE" and bias.operator.description.startswith("Select: county IN")
+    county = next(n for n in result.nodes if n.description == "Select: county IN ('county2', 'county3')")
+    assert bias.status.name == "FAILURE"
+    drops = bias.details[f"{county.node_id}: age_group"].set_index("group")["relative_change"]
+    # Counties 2 and 3 are young: the filter lowers the share of the oldest group by more than half.
+    assert drops["group4"] < -0.5 and drops["group1"] > 0
     illegal = result.check_to_check_results[NoIllegalFeatures()]
     assert illegal.status.name == "FAILURE" and "'race'" in illegal.description
     assert result.check_to_check_results[NoTrainTestOverlap()].status.name == "SUCCESS"
