@@ -65,8 +65,8 @@ unknown-model errors stop at once.
 
 __all__ = [
     "Attempt", "FitInputs", "Limits", "LLMError", "OfflineCacheMiss", "OriginalPipelineError", "RetryPolicy",
-    "RewriteError", "RewriteResult", "Tolerance", "Validation", "compare_fit_inputs", "rewrite_pipeline",
-    "split_pipeline",
+    "RewriteError", "RewriteResult", "SandboxUnavailable", "Tolerance", "Validation", "compare_fit_inputs",
+    "rewrite_pipeline", "split_pipeline",
 ]
 
 _HOMES = {
@@ -74,6 +74,7 @@ _HOMES = {
     "FitInputs": "compare", "Tolerance": "compare", "compare_fit_inputs": "compare",
     "Limits": "sandbox", "RetryPolicy": "client", "Validation": "validation", "split_pipeline": "split",
     "LLMError": "errors", "OfflineCacheMiss": "errors", "OriginalPipelineError": "errors", "RewriteError": "errors",
+    "SandboxUnavailable": "errors",
 }
 
 
