@@ -374,13 +374,20 @@ def test_sandbox_allow_lists_the_environment_and_keeps_the_working_directory_pat
     for passed in ["TZ", "LC_ALL"]:
         monkeypatch.delenv(passed, raising=False)
     (tmp_path / "policies.csv").write_text("a,b\n")
-    script = textwrap.dedent("""
+    (tmp_path / "shared" / "cache").mkdir(parents=True)
+    (tmp_path / "shared" / "cache" / "entry.json").write_text("{}")
+    (tmp_path / "shared" / "claims.csv").write_text("c\n")
+    script = textwrap.dedent(f"""
         import json, os, sys
         open("written.txt", "w").write("x")
-        print(json.dumps({"names": sorted(os.environ), "home": os.environ["HOME"], "cwd": os.getcwd(),
-                          "listing": sorted(os.listdir(".")), "file": __file__, "argv": sys.argv}))
+        print(json.dumps({{"names": sorted(os.environ), "home": os.environ["HOME"], "cwd": os.getcwd(),
+                          "listing": sorted(os.listdir(".")), "file": __file__, "argv": sys.argv,
+                          "shared": sorted(os.listdir("{tmp_path}/shared")),
+                          "cache": os.listdir("{tmp_path}/shared/cache")}}))
     """)
-    sandbox = Sandbox((str(tmp_path / "policies.csv"),), str(tmp_path))
+    # The cache lies under an input, and is masked.
+    sandbox = Sandbox((str(tmp_path / "policies.csv"), str(tmp_path / "shared")), str(tmp_path),
+                      (str(tmp_path / "shared" / "cache"),))
     outcome = run_captured(script, str(tmp_path / "pipeline.py"), ["a", "b"], Limits(seconds=60), sandbox)
     assert outcome.error == ("the pipeline ran to the end without fitting a model: no estimator's fit was called "
                              "from the script")
@@ -391,7 +398,8 @@ def test_sandbox_allow_lists_the_environment_and_keeps_the_working_directory_pat
                              "PYTHONPATH", "TMPDIR", "USER"]
     assert seen["home"] == "/.lester-sandbox/tmp/home"
     # The script runs in the user's working directory, sees its input there, and writes to a scratch copy.
-    assert seen["cwd"] == str(tmp_path) and seen["listing"] == ["policies.csv", "written.txt"]
+    assert seen["cwd"] == str(tmp_path) and seen["listing"] == ["policies.csv", "shared", "written.txt"]
+    assert seen["shared"] == ["cache", "claims.csv"] and seen["cache"] == []
     assert seen["file"] == str(tmp_path / "pipeline.py") and seen["argv"] == [str(tmp_path / "pipeline.py"), "a", "b"]
     assert not (tmp_path / "written.txt").exists()
 

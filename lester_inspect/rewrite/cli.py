@@ -51,6 +51,14 @@ def run_rewrite(arguments: argparse.Namespace) -> int:
     from lester_inspect.rewrite.sandbox import Limits
 
     progress = None if arguments.quiet else _print_progress
+    if arguments.quiet and arguments.unsafe_no_sandbox:
+        from lester_inspect.rewrite.sandbox import isolation
+
+        isolated = isolation()
+        if not isolated.available:
+            # Said even with -q: the user must know generated code runs unisolated.
+            print(f"lester-inspect rewrite: WARNING: no sandbox ({isolated.description}); running generated "
+                  f"code without isolation, as --unsafe-no-sandbox asks", file=sys.stderr)
     try:
         result = rewrite_pipeline(
             arguments.pipeline, output=arguments.output, args=arguments.args,

@@ -151,6 +151,8 @@ def rewrite_pipeline(path: str, *, output: Optional[str] = None, args: Sequence[
                f"environment, limits and a scratch working directory, as --unsafe-no-sandbox asks")
     args = [_absolute_if_exists(a, cwd) for a in args]
     cache = ResponseCache(cache_dir)
+    # Made now, so that the sandbox can mask it if it lies under an input (a later one would show).
+    os.makedirs(cache.directory, mode=0o700, exist_ok=True)
     validator = Validator(path, run_as, args, limits, tolerance, allow_column_permutation, report, cwd=cwd,
                           hidden=[cache.directory], unsafe=not isolated.available)
     client = ChatClient(model, base_url=base_url, api_key=api_key, cache=cache, offline=offline, retry=retry,

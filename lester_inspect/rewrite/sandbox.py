@@ -153,9 +153,11 @@ def sandbox_inputs(source: str, script_path: str, args: Sequence[str] = (), cwd:
 
     * arguments that name existing files or folders;
     * string constants of the script that name an existing file or folder,
-      relative to ``cwd`` or to the script's folder, or absolute; for a
-      constant with a folder part that names no file (``"data/reviews-{}.tsv"``,
-      the text of an f-string) the existing folder;
+      relative to ``cwd`` or to the script's folder, or absolute; for a path
+      template (a constant with ``{`` or ``%``, or the text an f-string starts
+      with) the existing folder it lies in. A plain path that does not exist is
+      an output, and its folder is not an input (it stays writable if it is
+      under the working directory);
     * modules next to the script that it imports.
 
     Never the working directory itself, one of its ancestors, ``/`` or the home
@@ -173,21 +175,18 @@ def sandbox_inputs(source: str, script_path: str, args: Sequence[str] = (), cwd:
             found[path] = None
 
     for argument in args:
-        if os.path.exists(argument):
-            add(argument)
+        if os.path.exists(os.path.join(cwd, argument)):
+            add(os.path.join(cwd, argument))
     try:
         tree = ast.parse(source)
     except SyntaxError:
         tree = ast.Module(body=[], type_ignores=[])
+    f_string_parts = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for part in node.values}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and 0 < len(node.value) < 4096 \
-                and "\n" not in node.value and "\0" not in node.value:
-            for base in (cwd, script_dir):
-                candidate = os.path.join(base, os.path.expanduser(node.value))
-                if os.path.exists(candidate):
-                    add(candidate)
-                elif os.sep in node.value and os.path.isdir(os.path.dirname(candidate)):
-                    add(os.path.dirname(candidate))
+        if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+            _add_path(str(node.values[0].value), True, (cwd, script_dir), add)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in f_string_parts:
+            _add_path(node.value, "{" in node.value or "%" in node.value, (cwd, script_dir), add)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
             for name in names:
@@ -196,6 +195,17 @@ def sandbox_inputs(source: str, script_path: str, args: Sequence[str] = (), cwd:
                     if top and os.path.exists(local) and (local.endswith(".py") or os.path.isdir(local)):
                         add(local)
     return tuple(found)
+
+
+def _add_path(text: str, template: bool, bases: Iterable[str], add: Callable[[str], None]) -> None:
+    if not 0 < len(text) < 4096 or "\n" in text or "\0" in text:
+        return
+    for base in bases:
+        candidate = os.path.join(base, os.path.expanduser(text))
+        if os.path.exists(candidate) and not template:
+            add(candidate)
+        elif template and os.sep in text and os.path.isdir(os.path.dirname(candidate)):
+            add(os.path.dirname(candidate))
 
 
 def _ancestors(path: str) -> List[str]:
@@ -290,7 +300,8 @@ def _bwrap_command(bwrap: str, scratch: str, sandbox: Sandbox, limits: Limits) -
     if cwd != os.sep and not any(_within(cwd, p) for p in inputs):
         mounts.append((cwd, ["--size", size, "--tmpfs", cwd]))
     mounts += [(path, ["--ro-bind", path, path]) for path in inputs]
-    mounts += [(path, ["--tmpfs", path]) for path in sandbox.hidden if any(_within(path, p) for p in inputs)]
+    mounts += [(path, ["--tmpfs", path]) for path in sandbox.hidden
+               if os.path.isdir(path) and any(_within(path, p) for p in inputs)]
     # Parents before children, so that no mount hides a later one; Python's sort is stable.
     for _, arguments in sorted(mounts, key=lambda item: item[0].rstrip(os.sep).count(os.sep)):
         command += arguments
