@@ -416,12 +416,17 @@ def test_sandbox_inputs_are_arguments_and_paths_the_script_names(tmp_path):
         reviews = [open(f"reviews/part-{i}.tsv") for i in range(2)]
         products = "./data/dataset/products-{0}.tsv"
         everything = os.listdir(".")
+        here = os.path.join(os.path.dirname(__file__), ".")
+        up = open("../notes.txt")
         home = os.path.expanduser("~")
     """)
     found = sandbox_inputs(source, str(tmp_path / "messy.py"), [str(tmp_path / "given"), "--flag"],
                            str(tmp_path / "cwd"))
     assert sorted(found) == sorted(str(tmp_path / p) for p in ["given", "helpers.py", "cwd/policies.csv",
-                                                               "cwd/reviews", "data/dataset"])
+                                                               "cwd/reviews", "data/dataset", "notes.txt"])
+    # The user may hand over the working directory itself; the script's text may not.
+    assert sandbox_inputs("open('.')", str(tmp_path / "messy.py"), ["."], str(tmp_path / "cwd")) == (
+        str(tmp_path / "cwd"),)
 
 
 def test_sandbox_limits_time_and_memory(tmp_path):

@@ -160,23 +160,25 @@ def sandbox_inputs(source: str, script_path: str, args: Sequence[str] = (), cwd:
       under the working directory);
     * modules next to the script that it imports.
 
-    Never the working directory itself, one of its ancestors, ``/`` or the home
-    folder: a script that names ``"."`` does not get to see everything.
+    Never ``/`` or the home folder; from the script's text, never the working
+    directory, one of its ancestors or the script's folder either: a script
+    that names ``"."`` does not get to see everything (an argument ``.`` does:
+    the user gave it, and the working directory is then read-only).
     """
     cwd = os.path.abspath(cwd or os.getcwd())
     script_dir = os.path.dirname(os.path.abspath(script_path))
-    too_wide = {os.path.abspath(os.path.expanduser("~")), os.sep}
-    too_wide |= {cwd, *(_ancestors(cwd))}
+    never = {os.path.abspath(os.path.expanduser("~")), os.sep}
+    too_wide = never | {cwd, script_dir, *_ancestors(cwd), *_ancestors(script_dir)}
     found: Dict[str, None] = {}
 
-    def add(path: str) -> None:
-        path = os.path.abspath(path)
-        if path not in too_wide and os.path.exists(path):
+    def add(path: str, excluded=too_wide) -> None:
+        path = os.path.normpath(os.path.abspath(path))
+        if path not in excluded and os.path.exists(path):
             found[path] = None
 
     for argument in args:
         if os.path.exists(os.path.join(cwd, argument)):
-            add(os.path.join(cwd, argument))
+            add(os.path.join(cwd, argument), never)
     try:
         tree = ast.parse(source)
     except SyntaxError:
