@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from lester_inspect.rewrite import LLMError, SandboxUnavailable, rewrite_pipeline
-from lester_inspect.rewrite.answers import assemble, extract_code
+from lester_inspect.rewrite.answers import assemble
 from lester_inspect.rewrite.cache import ResponseCache
 from lester_inspect.rewrite.client import ChatClient
 from lester_inspect.rewrite.sandbox import Isolation, Limits, Sandbox, run_captured
