@@ -4,6 +4,7 @@ One SparkSession for the module (local[2], two shuffle partitions, no UI); the
 pipelines' own ``SparkSession.builder.getOrCreate()`` returns it. Data is tiny: the
 cost is Spark's per-job overhead, so each test runs few jobs.
 """
+import builtins
 import contextlib
 import io
 import os
@@ -16,8 +17,10 @@ import pytest
 pyspark = pytest.importorskip("pyspark")
 
 from lester_inspect import PipelineInspector  # noqa: E402
-from lester_inspect.checks import NoBiasIntroducedFor, NoIllegalFeatures, NoTrainTestOverlap  # noqa: E402
-from lester_inspect.inspections import HistogramForColumns, RowLineage  # noqa: E402
+from lester_inspect.checks import (NoBiasIntroducedFor, NoIllegalFeatures, NoTrainTestOverlap,  # noqa: E402
+                                   SimilarRemovalProbabilitiesFor)
+from lester_inspect.inspections import (CompletenessOfColumns, CountDistinctOfColumns,  # noqa: E402
+                                        HistogramForColumns, MaterializeFirstOutputRows, RowLineage)
 from lester_inspect.instrumentation.dag import OperatorType as T  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -94,7 +97,7 @@ def test_dag_of_dataframe_operators(spark, tables):
     from pyspark.sql.group import GroupedData
 
     before = {name: vars(DataFrame)[name] for name in ("filter", "join", "toPandas", "select")}
-    before_agg = vars(GroupedData)["agg"]
+    before_agg, before_import = vars(GroupedData)["agg"], builtins.__import__
     code = _pipeline(tables, """
         data = patients.join(histories, on="id", how="left")
         data = data.filter(F.col("county").isin(["c1", "c2"]))
@@ -127,6 +130,7 @@ def test_dag_of_dataframe_operators(spark, tables):
     ]
     assert result.internal_errors == []
     assert {name: vars(DataFrame)[name] for name in before} == before and vars(GroupedData)["agg"] is before_agg
+    assert builtins.__import__ is before_import
 
 
 def test_lineage_histograms_and_bias_are_computed_by_spark_and_output_is_unchanged(spark, tables):
@@ -193,3 +197,20 @@ def test_healthcare_example_flags_the_county_filter_and_prints_the_same(spark):
     assert result.check_to_check_results[NoTrainTestOverlap()].status.name == "SUCCESS"
     types = [n.operator_type.name for n in result.nodes]
     assert types.count("TRANSFORMER") == 10 and "ESTIMATOR" in types and "PREDICT" in types and "SCORE" in types
+
+
+def test_data_quality_inspections_and_removal_check_on_spark_operators(spark, tables):
+    code = _pipeline(tables, """
+        kept = patients.where(F.col("county") != "c3")
+        """)
+    completeness, distinct = CompletenessOfColumns(["race"]), CountDistinctOfColumns(["county"])
+    first = MaterializeFirstOutputRows(2)
+    removal = SimilarRemovalProbabilitiesFor(["age_group"], max_removal_probability_ratio=1.5)
+    result, _ = _run(code, [completeness, distinct, first], [removal])
+    read, selection = result.nodes[0], result.nodes[-1]
+    results = result.dag_node_to_inspection_results
+    assert results[read][completeness] == {"race": 5 / 6} and results[selection][distinct] == {"county": 2}
+    assert results[selection][first]["id"].tolist() == [1, 2]
+    # c3's only patient is old: the selection removes old patients only.
+    check = result.check_to_check_results[removal]
+    assert check.status.name == "FAILURE" and check.operator == selection
