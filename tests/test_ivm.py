@@ -360,6 +360,20 @@ def test_capture_without_split_with_separate_featurisation_and_a_sklearn_model(w
     assert not np.allclose(after["model"].coef_, store.load(run_id)["model"].coef_)
     with pytest.raises(SpecError, match="takes none"):
         store.forget(RowSpec("data/customers.csv", positions=(1,)), order="second", tau=0.1)
+    verification = store.verify(run_id)
+    assert verification.updates == 2 and 0.5 < verification.agreement <= 1 and verification.parameter_distance > 0
+    assert verification.gradient_residual > verification.retrained_residual and verification.removal_bound is None
+    assert verification.metric is None  # the pipeline predicted without labels
+    refit = store.forget(RowSpec("data/customers.csv", positions=(2,)), max_residual=1e-9)
+    assert refit.runs[0].model["gradient_residual"] > 1e-9
+    assert "refitted on the corrected training data (the gradient residual" in str(refit)
+    refitted = store.verify(run_id)
+    assert refitted.parameter_distance < 1e-6 * refitted.parameter_norm and refitted.agreement == 1.0
+    assert refitted.removal_bound == 0.0  # nothing was unlearnt since the refit
+    kept = store.forget(RowSpec("data/customers.csv", positions=(3,)), max_residual=1e9)
+    assert "refitted" not in str(kept) and kept.runs[0].model["gradient_residual"] < 1e9
+    printed = cli("verify", "--run", run_id, "--store", ".separate", cwd=work).stdout
+    assert f"run {run_id}: LogisticRegression after 4 update(s)" in printed and "gradient residual" in printed
 
 
 def test_a_model_without_an_unlearning_update_is_fitted_again_on_the_corrected_data(workspace):
@@ -560,3 +574,20 @@ def test_the_change_log_is_a_hash_chain_that_names_an_edited_line(workspace):
     assert problems == ["line 2: its content was changed after it was written (hash mismatch)"]
     checked = cli("changes", "--check", cwd=work, check=False)
     assert checked.returncode == 1 and "line 2: its content was changed" in checked.stdout
+
+
+def test_the_removal_bound_of_guo_et_al_holds_for_a_second_order_update():
+    from sklearn.linear_model import LogisticRegression
+
+    from lester_inspect.ivm.unlearning import objective_gradient, parameter_vector, removal_bound, update_model
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(400, 5))
+    y = (X @ [1.0, -2.0, 0.5, 0.0, 1.5] + rng.normal(size=400) > 0).astype(int)
+    model = LogisticRegression(C=0.1, tol=1e-12, max_iter=10_000).fit(X, y)
+    before = parameter_vector(model)
+    update_model(model, X[:20], None, y[:20], n_train=400, X_train=X[20:], y_train=y[20:], order="second")
+    residual = np.linalg.norm(objective_gradient(model, X[20:], y[20:]))
+    bound = removal_bound(model, X[20:], before - parameter_vector(model))
+    assert 0 < residual <= bound < 1
+    assert removal_bound(LogisticRegression().fit(X, rng.integers(0, 3, 400)), X, np.zeros(18)) is None  # multinomial

@@ -1,4 +1,4 @@
-"""``lester-inspect capture | runs | changes | affected | forget | audit | demo``: the artifact store on the command line."""
+"""``lester-inspect capture | runs | changes | affected | forget | verify | audit | demo``: the artifact store on the command line."""
 from __future__ import annotations
 
 import argparse
@@ -44,6 +44,14 @@ def add_ivm_commands(commands) -> None:
             parser.add_argument("--order", choices=("first", "second"), default="first",
                                 help="model update: first-order (default) or second-order")
             parser.add_argument("--tau", type=float, help="first-order step (default 1 / training rows)")
+            parser.add_argument("--max-residual", type=float, metavar="X",
+                                help="linear models: measure the updated model's gradient residual on the corrected "
+                                     "training data and fit the model again there when it exceeds X")
+
+    verify = with_store(commands.add_parser(
+        "verify", help="compare a run's updated model with one fitted from scratch on its corrected training data"))
+    verify.add_argument("--run", required=True, metavar="ID", help="the run to verify")
+    verify.set_defaults(handler=_verify)
 
     audit = with_store(commands.add_parser(
         "audit", help="search every file of the store for values in every encoding it writes (exit 1 if any is found)",
@@ -139,7 +147,8 @@ def _forget(arguments) -> int:
     try:
         rows, column = _specs(arguments)
         report = ArtifactStore(arguments.store).forget(rows, column, None if arguments.all_affected else arguments.run,
-                                                       order=arguments.order, tau=arguments.tau)
+                                                       order=arguments.order, tau=arguments.tau,
+                                                       max_residual=arguments.max_residual)
     except (SpecError, FileNotFoundError) as error:
         return _fail(str(error))
     except ForgetIncomplete as incomplete:
@@ -148,6 +157,16 @@ def _forget(arguments) -> int:
             print(f"lester-inspect: {problem}", file=sys.stderr)
         return incomplete.report.exit_code
     print(report)
+    return 0
+
+
+def _verify(arguments) -> int:
+    from lester_inspect.ivm import ArtifactStore
+
+    try:
+        print(ArtifactStore(arguments.store).verify(arguments.run))
+    except (FileNotFoundError, KeyError, ValueError) as error:
+        return _fail(str(error).strip("'\""))
     return 0
 
 

@@ -159,11 +159,17 @@ class Resolution:
 def _describe_model_change(model: Dict) -> str:
     if "skipped" in model:
         return "already updated for this request"
-    if "order" in model:
-        step = f"tau {model['tau']:.3g}, " if model["tau"] is not None else ""
-        return (f"{model['order']}-order update ({step}gradient norm {model['gradient_norm']:.4g}), "
-                f"{model['parameters_changed']} parameters changed")
-    return "; ".join(f"{what} ({why})" for what, why in model.items())
+    if "order" not in model:
+        return "; ".join(f"{what} ({why})" for what, why in model.items())
+    step = f"tau {model['tau']:.3g}, " if model["tau"] is not None else ""
+    parts = [f"{model['order']}-order update ({step}gradient norm {model['gradient_norm']:.4g}), "
+             f"{model['parameters_changed']} parameters changed"]
+    if model.get("removal_bound") is not None:
+        parts.append(f"removal bound on the gradient residual (Guo et al.) {model['removal_bound']:.4g}")
+    if "gradient_residual" in model:
+        parts.append(f"gradient residual {model['gradient_residual']:.4g}")
+    parts.extend(f"{what} ({why})" for what, why in model.items() if what.startswith(("refitted", "--max-residual")))
+    return "; ".join(parts)
 
 
 class ArtifactStore:
@@ -410,10 +416,18 @@ class ArtifactStore:
             loaded["model"] = read_pickle(model_path)["model"]
         return loaded
 
+    def verify(self, run_id: str):
+        """The run's updated model against one fitted from scratch on its corrected data (see verify.py)."""
+        from lester_inspect.ivm.verify import verify
+
+        self._require()
+        with locked(self.path, exclusive=False):
+            return verify(self, run_id)
+
     # -- forget ------------------------------------------------------------------------------------------
 
     def forget(self, rows: RowSpec, column: Optional[ColumnSpec] = None, run_ids: Optional[Sequence[str]] = None,
-               order: str = "first", tau: Optional[float] = None) -> ForgetReport:
+               order: str = "first", tau: Optional[float] = None, max_residual: Optional[float] = None) -> ForgetReport:
         """Remove the given rows' data (or only the given column's derived cells) from runs' artifacts.
 
         ``run_ids`` None means every affected run. With ``column`` (feature deletion) the derived
@@ -426,6 +440,9 @@ class ArtifactStore:
         A model that has no such update (e.g. a decision tree; see
         ``unlearning.unsupported_reason``) is fitted again, with its parameters, on the
         stored corrected feature matrix: only the final estimator, not the pipeline.
+        ``max_residual``: after the update of a linear model, measure its gradient residual
+        (the norm of the corrected objective's gradient; Guo et al., ICML 2020) on the whole
+        corrected training matrix, and fit it again there when the residual exceeds this.
 
         A run whose row provenance is cut between the named source and an artifact is left
         unchanged, as is a run in which nothing could be changed; every other run is still
@@ -453,7 +470,8 @@ class ArtifactStore:
             request = _request_id(resolution, column)
             changes = []
             for run_id in targets:
-                change = self._forget_in_run(run_id, request, resolution, column, order, tau, timings)
+                change = self._forget_in_run(run_id, request, resolution, column, order, tau, max_residual,
+                                             timings)
                 entry = catalog.log_change(self.path, {
                     "run_id": run_id, "request": request, "kind": kind, "status": change.status,
                     "rows_changed": sum(change.rows.values()), "cells_changed": sum(change.cells.values()),
@@ -467,7 +485,8 @@ class ArtifactStore:
             raise ForgetIncomplete(report)
         return report
 
-    def _forget_in_run(self, run_id, request, resolution: Resolution, column, order, tau, timings) -> RunChange:
+    def _forget_in_run(self, run_id, request, resolution: Resolution, column, order, tau, max_residual,
+                       timings) -> RunChange:
         folder = self._run_folder(run_id)
         manifest = read_json(os.path.join(folder, "manifest.json"))
         row_sources, column_sources = _sources_in_run(manifest, resolution, column)
@@ -505,7 +524,7 @@ class ArtifactStore:
 
         step = time.perf_counter()
         try:
-            model_summary = self._update_model(folder, request, plan.get("train"), order, tau)
+            model_summary = self._update_model(folder, request, plan.get("train"), order, tau, max_residual)
         except ModelUpdateError as error:
             return RunChange(run_id, {}, {}, None, notes, status="failed", problem=str(error))
         timings[f"{run_id}: model update"] = time.perf_counter() - step
@@ -559,7 +578,8 @@ class ArtifactStore:
                 f"was derived from {column.column if column else 'them'}; nothing could be changed"))
         return RunChange(run_id, rows_changed, cells, model_summary, notes, status="resumed" if resumed else "changed")
 
-    def _update_model(self, folder: str, request: str, train_plan, order: str, tau: Optional[float]):
+    def _update_model(self, folder: str, request: str, train_plan, order: str, tau: Optional[float],
+                      max_residual: Optional[float] = None):
         model_path = os.path.join(folder, "model.pkl")
         if train_plan is None or not os.path.exists(model_path) or not len(train_plan[0]):
             return None
@@ -577,28 +597,52 @@ class ArtifactStore:
         reason = unlearning.unsupported_reason(stored["model"], order)
         if reason is None:
             summary = _unlearn(stored["model"], group_folder, derived_rows, ranges, removed_before, order, tau)
+            if max_residual is not None:
+                summary.update(_check_residual(stored, group_folder, derived_rows, ranges, removed_before, max_residual))
         else:
             # Without an unlearning update only the final estimator is fitted again, with its parameters, on
             # the stored corrected feature matrix (the pipeline is not re-run); this reads the whole matrix.
-            from sklearn.base import clone
-
             corrected = _corrected_training_data(group_folder, derived_rows, ranges, removed_before)
-            try:
-                stored["model"] = clone(stored["model"]).fit(corrected["X_train"], corrected["y_train"])
-            except Exception as error:
-                raise ModelUpdateError(
-                    f"run {os.path.basename(folder)}: {reason}, and fitting {type(stored['model']).__name__} again "
-                    f"on the corrected training data failed: {error!r}. "
-                    "The run was left unchanged.") from error
+            stored["model"] = _refit(stored["model"], corrected, os.path.basename(folder), reason)
             summary = {"refitted on the corrected training data": reason}
         stored["applied"].append(request)
+        stored.setdefault("updates", []).append({"request": request, **summary})
         write_pickle(model_path, stored)
         return summary
 
 
+def _check_residual(stored: Dict, group_folder: str, derived_rows, ranges, removed_before, max_residual: float) -> Dict:
+    """Measure the updated model's gradient residual; fit it again when the residual exceeds ``max_residual``."""
+    from lester_inspect.ivm import unlearning
+
+    corrected = _corrected_training_data(group_folder, derived_rows, ranges, removed_before)
+    try:
+        gradient = unlearning.objective_gradient(stored["model"], corrected["X_train"], corrected["y_train"])
+    except TypeError as error:
+        return {"--max-residual not applied": str(error)}
+    residual = float(np.linalg.norm(gradient))
+    if residual <= max_residual:
+        return {"gradient_residual": residual}
+    why = f"the gradient residual {residual:.4g} exceeded --max-residual {max_residual:g}"
+    stored["model"] = _refit(stored["model"], corrected, os.path.basename(os.path.dirname(group_folder)), why)
+    return {"gradient_residual": residual, "refitted on the corrected training data": why}
+
+
+def _refit(model, corrected: Dict, run_id: str, reason: str):
+    """The final estimator fitted again, with its parameters, on the corrected training matrix."""
+    from sklearn.base import clone
+
+    try:
+        return clone(model).fit(corrected["X_train"], corrected["y_train"])
+    except Exception as error:
+        raise ModelUpdateError(
+            f"run {run_id}: {reason}, and fitting {type(model).__name__} again "
+            f"on the corrected training data failed: {error!r}. The run was left unchanged.") from error
+
+
 def _unlearn(model, group_folder: str, derived_rows, ranges, removed_before, order: str, tau: Optional[float]) -> Dict:
     """The unlearning update of the model for the affected training rows (see unlearning.py)."""
-    from lester_inspect.ivm.unlearning import update_model
+    from lester_inspect.ivm.unlearning import parameter_vector, removal_bound, update_model
 
     matrix_folder = os.path.join(group_folder, "X")
     x_old = columnar.matrix_rows(matrix_folder, derived_rows)
@@ -609,11 +653,15 @@ def _unlearn(model, group_folder: str, derived_rows, ranges, removed_before, ord
             x_new[:, low:high] = 0
     y = np.load(os.path.join(group_folder, "y.npy"), mmap_mode="r")[derived_rows]
     n_train = read_json(os.path.join(matrix_folder, "layout.json"))["shape"][0] - len(removed_before)
+    corrected = {} if order == "first" else _corrected_training_data(group_folder, derived_rows, ranges, removed_before)
+    before = parameter_vector(model)
     update = update_model(model, x_old, x_new, np.asarray(y), n_train=n_train, order=order,
-                          **({"tau": tau} if order == "first" else
-                             _corrected_training_data(group_folder, derived_rows, ranges, removed_before)))
-    return {"order": update.order, "tau": update.tau, "gradient_norm": float(update.gradient_norm),
-            "parameters_changed": int(update.parameters_changed)}
+                          **({"tau": tau} if order == "first" else corrected))
+    summary = {"order": update.order, "tau": update.tau, "gradient_norm": float(update.gradient_norm),
+               "parameters_changed": int(update.parameters_changed)}
+    if order == "second":
+        summary["removal_bound"] = removal_bound(model, corrected["X_train"], before - parameter_vector(model))
+    return summary
 
 
 def _corrected_training_data(group_folder: str, rows: List[int], ranges, removed_before: List[int]) -> Dict:
