@@ -1,4 +1,5 @@
 """Capture, affected runs and forget on the credit card example, with canaries, crashes and concurrency."""
+import glob
 import importlib.util
 import json
 import os
@@ -591,3 +592,46 @@ def test_the_removal_bound_of_guo_et_al_holds_for_a_second_order_update():
     bound = removal_bound(model, X[20:], before - parameter_vector(model))
     assert 0 < residual <= bound < 1
     assert removal_bound(LogisticRegression().fit(X, rng.integers(0, 3, 400)), X, np.zeros(18)) is None  # multinomial
+
+
+LOOPED_FRAME = """
+import pandas as pd
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.linear_model import LogisticRegression
+mails, customers = pd.read_csv("data/mails.csv"), pd.read_csv("data/customers.csv")
+data = mails.merge(customers, on="customer_id")
+rows = [{"title": subject.lower(), "positive": sentiment == "positive"}
+        for subject, sentiment in zip(data["mail_subject"], data["sentiment"])]
+frame = pd.DataFrame(rows)
+X = HashingVectorizer(n_features=16).fit_transform(frame["title"])
+model = LogisticRegression(max_iter=500).fit(X, frame["positive"])
+"""
+
+
+def test_forget_refuses_a_run_whose_provenance_is_cut_and_still_processes_the_others(workspace):
+    pytest.importorskip("lester_inspect.instrumentation.provenance_cuts", reason="needs lineage-core's cuts")
+    work, run_id, chosen, canaries = workspace
+    (work / "looped.py").write_text(LOOPED_FRAME)
+    cut_run = cli("capture", "--name", "looped", "looped.py", cwd=work).stdout.split()[-1]
+    store = ArtifactStore(".lester")
+    [cut] = store.load(cut_run)["manifest"]["groups"]["train"]["provenance_cuts"][:1]
+    assert cut["sources"] is None and cut["location"] == "looped.py, line 9"  # frame = pd.DataFrame(rows)
+    statuses = {a.run_id: a for a in store.affected(rows_of(chosen), SUBJECT)}
+    assert statuses[run_id].status == "holds" and statuses[cut_run].status == "possibly affected"
+    assert f"row provenance is cut at {cut['call']} (looped.py, line 9)" in statuses[cut_run].detail
+    before = open(next(p for p in glob.glob(f".lester/runs/{cut_run}/**/*", recursive=True)
+                       if p.endswith("dense.npy") or p.endswith("data.npy")), "rb").read()
+    with pytest.raises(ForgetIncomplete) as refused:
+        store.forget(rows_of(chosen), SUBJECT)
+    report = refused.value.report
+    assert report.exit_code == 3 and {c.run_id: c.status for c in report.runs} == {run_id: "changed", cut_run: "refused"}
+    assert report.problems == [f"run {cut_run}: artifact train/data: row provenance is cut at {cut['call']} "
+                               f"(looped.py, line 9): {cut['reason']}; nothing was changed in this run"]
+    assert not leftover(f".lester/runs/{run_id}", canaries) and leftover(f".lester/runs/{cut_run}", canaries)
+    assert before == open(next(p for p in glob.glob(f".lester/runs/{cut_run}/**/*", recursive=True)
+                               if p.endswith("dense.npy") or p.endswith("data.npy")), "rb").read()
+    command = cli("forget", "--rows", f"data/customers.csv:customer_id={chosen[0]}", "--all-affected", cwd=work,
+                  check=False)
+    assert command.returncode == 3 and command.stderr.strip().splitlines() == [
+        f"lester-inspect: run {cut_run}: artifact train/data: row provenance is cut at {cut['call']} (looped.py, "
+        f"line 9): {cut['reason']}; nothing was changed in this run"]

@@ -111,6 +111,8 @@ class ArtifactCapture(VectorizedInspection):
         for provenance in column_provenance.values():
             for source, column in provenance:
                 used.setdefault(source, set()).add(column)
+        cuts = _artifact_cuts(operator, {"data": relational_node if artifacts["data"] is not None else None,
+                                         "X": matrix_node})
         sources = []
         for node_id, path in state["sources"].items():
             name = operator.source_names[node_id]
@@ -118,7 +120,9 @@ class ArtifactCapture(VectorizedInspection):
                 continue
             sources.append({"name": name, "path": path, "rows": operator.source_sizes[node_id],
                             "columns_used": sorted(used.get(name, ())),
-                            "columns": state["source_columns"].get(node_id)})
+                            "columns": state["source_columns"].get(node_id),
+                            # Which of its columns reached the artifacts is not known past a cut.
+                            "provenance_cut": any(c["sources"] is None or name in c["sources"] for c in cuts)})
         lineage = artifacts.pop("lineage")
         aggregated = sorted(lineage.pop(None, ()))
         artifacts["lineage"] = lineage
@@ -127,9 +131,7 @@ class ArtifactCapture(VectorizedInspection):
             state["run_id"], self.name or os.path.splitext(os.path.basename(pipeline))[0] or "pipeline", pipeline,
             group, artifacts, sources,
             {"column_provenance": column_provenance, "matrix_provenance": matrix_provenance,
-             "aggregated_sources": aggregated, "provenance_cuts": _artifact_cuts(operator, {
-                 "data": relational_node if artifacts["data"] is not None else None, "X": matrix_node}),
-             **extra})
+             "aggregated_sources": aggregated, "provenance_cuts": cuts, **extra})
 
 
 def _artifact_cuts(operator: OperatorData, artifacts: Dict[str, Optional[DagNode]]) -> List[Dict]:

@@ -145,7 +145,9 @@ class Lookup:
         for source in manifest.get("sources", {}).values():
             fingerprint = source["fingerprint"]
             runs = self.readers.setdefault(fingerprint, {})
-            runs[manifest["run_id"]] = sorted(set(runs.get(manifest["run_id"], [])) | set(source["columns_used"]))
+            # "*": provenance is cut below this source, so any of its columns may have reached the artifacts.
+            used = set(source["columns_used"]) | ({"*"} if source.get("provenance_cut") else set())
+            runs[manifest["run_id"]] = sorted(set(runs.get(manifest["run_id"], [])) | used)
             self.sizes[fingerprint] = max(self.sizes.get(fingerprint, 0), source["rows"])
             if source.get("from_store"):
                 known = self.paths.setdefault(source["from_store"], [])
@@ -157,7 +159,8 @@ class Lookup:
 
     def runs_reading(self, fingerprint: str, column: Optional[str] = None) -> List[str]:
         """Runs that read a source with this content (and used ``column`` of it, if given)."""
-        return sorted(run for run, used in self.readers.get(fingerprint, {}).items() if column is None or column in used)
+        return sorted(run for run, used in self.readers.get(fingerprint, {}).items()
+                      if column is None or column in used or "*" in used)
 
     def from_store(self, path: str) -> str:
         """A file's path relative to the store, so that a project folder moved with its store still matches."""
