@@ -594,16 +594,25 @@ def test_the_removal_bound_of_guo_et_al_holds_for_a_second_order_update():
     assert removal_bound(LogisticRegression().fit(X, rng.integers(0, 3, 400)), X, np.zeros(18)) is None  # multinomial
 
 
-LOOPED_FRAME = """
+THIRD_PARTY = """
 import pandas as pd
+
+
+def rebuild(frame):
+    return pd.DataFrame({"title": frame["mail_subject"].str.lower().to_numpy(),
+                         "positive": (frame["sentiment"] == "positive").to_numpy()})
+"""
+LOOPED_FRAME = """
+import sys
+import pandas as pd
+from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import LogisticRegression
-mails, customers = pd.read_csv("data/mails.csv"), pd.read_csv("data/customers.csv")
-data = mails.merge(customers, on="customer_id")
-rows = [{"title": subject.lower(), "positive": sentiment == "positive"}
-        for subject, sentiment in zip(data["mail_subject"], data["sentiment"])]
-frame = pd.DataFrame(rows)
-X = HashingVectorizer(n_features=16).fit_transform(frame["title"])
+sys.path.insert(0, "lib")
+import thirdparty
+data = pd.read_csv("data/mails.csv").merge(pd.read_csv("data/customers.csv"), on="customer_id")
+frame = thirdparty.rebuild(data)
+X = ColumnTransformer([("title", HashingVectorizer(n_features=16), "title")]).fit_transform(frame)
 model = LogisticRegression(max_iter=500).fit(X, frame["positive"])
 """
 
@@ -612,13 +621,15 @@ def test_forget_refuses_a_run_whose_provenance_is_cut_and_still_processes_the_ot
     pytest.importorskip("lester_inspect.instrumentation.provenance_cuts", reason="needs lineage-core's cuts")
     work, run_id, chosen, canaries = workspace
     (work / "looped.py").write_text(LOOPED_FRAME)
+    (work / "lib").mkdir()
+    (work / "lib" / "thirdparty.py").write_text(THIRD_PARTY)  # a library we do not follow: outside the pipeline's folder
     cut_run = cli("capture", "--name", "looped", "looped.py", cwd=work).stdout.split()[-1]
     store = ArtifactStore(".lester")
     [cut] = store.load(cut_run)["manifest"]["groups"]["train"]["provenance_cuts"][:1]
-    assert cut["sources"] is None and cut["location"] == "looped.py, line 9"  # frame = pd.DataFrame(rows)
+    assert cut["sources"] is None and cut["location"] == "looped.py, line 10"  # frame = thirdparty.rebuild(data)
     statuses = {a.run_id: a for a in store.affected(rows_of(chosen), SUBJECT)}
     assert statuses[run_id].status == "holds" and statuses[cut_run].status == "possibly affected"
-    assert f"row provenance is cut at {cut['call']} (looped.py, line 9)" in statuses[cut_run].detail
+    assert f"row provenance is cut at {cut['call']} (looped.py, line 10)" in statuses[cut_run].detail
     before = open(next(p for p in glob.glob(f".lester/runs/{cut_run}/**/*", recursive=True)
                        if p.endswith("dense.npy") or p.endswith("data.npy")), "rb").read()
     with pytest.raises(ForgetIncomplete) as refused:
@@ -626,7 +637,7 @@ def test_forget_refuses_a_run_whose_provenance_is_cut_and_still_processes_the_ot
     report = refused.value.report
     assert report.exit_code == 3 and {c.run_id: c.status for c in report.runs} == {run_id: "changed", cut_run: "refused"}
     assert report.problems == [f"run {cut_run}: artifact train/data: row provenance is cut at {cut['call']} "
-                               f"(looped.py, line 9): {cut['reason']}; nothing was changed in this run"]
+                               f"(looped.py, line 10): {cut['reason']}; nothing was changed in this run"]
     assert not leftover(f".lester/runs/{run_id}", canaries) and leftover(f".lester/runs/{cut_run}", canaries)
     assert before == open(next(p for p in glob.glob(f".lester/runs/{cut_run}/**/*", recursive=True)
                                if p.endswith("dense.npy") or p.endswith("data.npy")), "rb").read()
@@ -634,4 +645,4 @@ def test_forget_refuses_a_run_whose_provenance_is_cut_and_still_processes_the_ot
                   check=False)
     assert command.returncode == 3 and command.stderr.strip().splitlines() == [
         f"lester-inspect: run {cut_run}: artifact train/data: row provenance is cut at {cut['call']} (looped.py, "
-        f"line 9): {cut['reason']}; nothing was changed in this run"]
+        f"line 10): {cut['reason']}; nothing was changed in this run"]

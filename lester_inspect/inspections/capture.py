@@ -156,7 +156,8 @@ def _artifact_cuts(operator: OperatorData, artifacts: Dict[str, Optional[DagNode
             where = ("location unknown" if location is None else
                      f"{location.file}, line {location.lineno}" if location.file else
                      f"{pipeline}, line {location.lineno}")
-            cuts.append({"artifact": artifact, "reason": cut.reason, "call": str(cut.function), "location": where,
+            call = f"{cut.function.module}.{cut.function.name}" if cut.function.module else cut.function.name
+            cuts.append({"artifact": artifact, "reason": cut.reason, "call": call, "location": where,
                          "node_id": cut.node_id,
                          "sources": sorted(operator.source_names[n.node_id] for n in above
                                            if n.node_id in operator.source_names) if above else None})
