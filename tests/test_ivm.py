@@ -620,29 +620,30 @@ model = LogisticRegression(max_iter=500).fit(X, frame["positive"])
 def test_forget_refuses_a_run_whose_provenance_is_cut_and_still_processes_the_others(workspace):
     pytest.importorskip("lester_inspect.instrumentation.provenance_cuts", reason="needs lineage-core's cuts")
     work, run_id, chosen, canaries = workspace
-    (work / "looped.py").write_text(LOOPED_FRAME)
-    (work / "lib").mkdir()
-    (work / "lib" / "thirdparty.py").write_text(THIRD_PARTY)  # a library we do not follow: outside the pipeline's folder
-    cut_run = cli("capture", "--name", "looped", "looped.py", cwd=work).stdout.split()[-1]
+    for folder, name, text in (("pipe", "looped.py", LOOPED_FRAME), ("lib", "thirdparty.py", THIRD_PARTY)):
+        (work / folder).mkdir()
+        (work / folder / name).write_text(text)  # the library is outside the pipeline's folder: not followed
+    cut_run = cli("capture", "--name", "looped", "pipe/looped.py", cwd=work).stdout.split()[-1]
     store = ArtifactStore(".lester")
     [cut] = store.load(cut_run)["manifest"]["groups"]["train"]["provenance_cuts"][:1]
-    assert cut["sources"] is None and cut["location"] == "looped.py, line 10"  # frame = thirdparty.rebuild(data)
+    # The frame thirdparty.rebuild made (line 10), first used on line 11.
+    assert cut["sources"] is None and cut["location"] in ("looped.py, line 10", "looped.py, line 11")
     statuses = {a.run_id: a for a in store.affected(rows_of(chosen), SUBJECT)}
     assert statuses[run_id].status == "holds" and statuses[cut_run].status == "possibly affected"
-    assert f"row provenance is cut at {cut['call']} (looped.py, line 10)" in statuses[cut_run].detail
+    assert f"row provenance is cut at {cut['call']} ({cut['location']})" in statuses[cut_run].detail
     before = open(next(p for p in glob.glob(f".lester/runs/{cut_run}/**/*", recursive=True)
                        if p.endswith("dense.npy") or p.endswith("data.npy")), "rb").read()
     with pytest.raises(ForgetIncomplete) as refused:
         store.forget(rows_of(chosen), SUBJECT)
     report = refused.value.report
     assert report.exit_code == 3 and {c.run_id: c.status for c in report.runs} == {run_id: "changed", cut_run: "refused"}
-    assert report.problems == [f"run {cut_run}: artifact train/data: row provenance is cut at {cut['call']} "
-                               f"(looped.py, line 10): {cut['reason']}; nothing was changed in this run"]
+    assert report.problems == [f"run {cut_run}: artifacts train/data, train/X: row provenance is cut at {cut['call']} "
+                               f"({cut['location']}): {cut['reason']}; nothing was changed in this run"]
     assert not leftover(f".lester/runs/{run_id}", canaries) and leftover(f".lester/runs/{cut_run}", canaries)
     assert before == open(next(p for p in glob.glob(f".lester/runs/{cut_run}/**/*", recursive=True)
                                if p.endswith("dense.npy") or p.endswith("data.npy")), "rb").read()
     command = cli("forget", "--rows", f"data/customers.csv:customer_id={chosen[0]}", "--all-affected", cwd=work,
                   check=False)
     assert command.returncode == 3 and command.stderr.strip().splitlines() == [
-        f"lester-inspect: run {cut_run}: artifact train/data: row provenance is cut at {cut['call']} (looped.py, "
-        f"line 10): {cut['reason']}; nothing was changed in this run"]
+        f"lester-inspect: run {cut_run}: artifacts train/data, train/X: row provenance is cut at {cut['call']} "
+        f"({cut['location']}): {cut['reason']}; nothing was changed in this run"]

@@ -730,13 +730,14 @@ def _sources_in_run(manifest: Dict, resolution: Resolution, column: Optional[Col
 
 def _relevant_cuts(manifest: Dict, source_names) -> List[str]:
     """One line per recorded provenance cut between one of these sources and an artifact of the run."""
-    lines = []
+    artifacts: Dict[tuple, List[str]] = {}
     for group, info in manifest["groups"].items():
         for cut in info.get("provenance_cuts", []):
             if cut["sources"] is None or set(cut["sources"]) & set(source_names):
-                lines.append(f"artifact {group}/{cut['artifact']}: row provenance is cut at {cut['call']} "
-                             f"({cut['location']}): {cut['reason']}")
-    return lines
+                where = (cut["call"], cut["location"], cut["reason"])
+                artifacts.setdefault(where, []).append(f"{group}/{cut['artifact']}")
+    return [f"artifact{'s' if len(names) > 1 else ''} {', '.join(names)}: row provenance is cut at {call} "
+            f"({location}): {reason}" for (call, location, reason), names in artifacts.items()]
 
 
 FORGOTTEN = "forgotten.json"
