@@ -80,10 +80,7 @@ class RowSpec:
 
         from lester_inspect.ivm.files import write_array
 
-        try:
-            keys = pd.read_csv(self.path, usecols=[self.key], dtype=str)[self.key].fillna("").to_numpy(dtype=object)
-        except ValueError as error:
-            raise SpecError(f"{self.path}: has no column {self.key!r} ({error})") from None
+        keys = read_key_column(self.path, self.key).fillna("").to_numpy(dtype=object)
         hashes = hash_values(keys, salt)
         order = np.argsort(hashes, kind="stable")
         hashes = hashes[order]
@@ -92,6 +89,49 @@ class RowSpec:
             write_array(stem + ".hash.npy", hashes)
             write_array(stem + ".order.npy", order)
         return hashes, order
+
+
+def read_key_column(path: str, key: str):
+    """One column of a source file as text, by the file's format (CSV, TSV, JSON (lines), Excel, Feather, Parquet)."""
+    import pandas as pd
+
+    extension = os.path.splitext(path)[1].lower()
+    readers = {".csv": lambda: pd.read_csv(path, usecols=[key], dtype=str),
+               ".txt": lambda: pd.read_csv(path, usecols=[key], dtype=str, sep=None, engine="python"),
+               ".tsv": lambda: pd.read_csv(path, usecols=[key], dtype=str, sep="\t"),
+               ".json": lambda: _read_json(path),
+               ".jsonl": lambda: pd.read_json(path, lines=True, dtype=False),
+               ".xlsx": lambda: pd.read_excel(path, usecols=[key], dtype=str),
+               ".xls": lambda: pd.read_excel(path, usecols=[key], dtype=str),
+               ".feather": lambda: pd.read_feather(path, columns=[key]),
+               ".parquet": lambda: pd.read_parquet(path, columns=[key])}
+    if extension not in readers:
+        raise SpecError(f"{path}: rows of a {extension or 'extension-less'} file can be named by position "
+                        f"(FILE:@ROW1,ROW2), not by key; keys are read from {', '.join(sorted(readers))} files")
+    try:
+        frame = readers[extension]()
+    except (ValueError, KeyError) as error:
+        raise SpecError(f"{path}: has no column {key!r} ({error})") from None
+    if key not in frame.columns:
+        raise SpecError(f"{path}: has no column {key!r}; its columns: {', '.join(map(str, frame.columns))}")
+    column = frame[key]
+    return column.where(column.isna(), column.map(as_text))
+
+
+def _read_json(path: str):
+    import pandas as pd
+
+    try:
+        return pd.read_json(path, lines=True, dtype=False)
+    except ValueError:
+        return pd.read_json(path, dtype=False)
+
+
+def as_text(value) -> str:
+    """A key value as the text a user writes (``5``, not ``5.0``)."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def hash_values(values, salt: str) -> np.ndarray:

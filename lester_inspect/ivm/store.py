@@ -33,7 +33,7 @@ import pandas as pd
 from lester_inspect.ivm import catalog, columnar
 from lester_inspect.ivm.files import (crash_point, locked, read_json, read_pickle, write_array, write_atomically,
                                       write_json, write_pickle, zero_array_entries)
-from lester_inspect.ivm.specs import ColumnSpec, RowSpec, SpecError
+from lester_inspect.ivm.specs import ColumnSpec, RowSpec, SpecError, as_text
 
 
 class ModelUpdateError(RuntimeError):
@@ -354,7 +354,7 @@ class ArtifactStore:
                         continue
                     searched = True
                     values = columnar.read_column(data_folder, rows.key)
-                    text = values.astype(object).map(_key_text).to_numpy()
+                    text = values.astype(object).map(lambda v: None if pd.isna(v) else as_text(v)).to_numpy()
                     hit = np.isin(text, np.asarray(rows.values, dtype=object))
                     matched.append(_source_rows(os.path.join(folder, group, "lineage"), name)[hit])
                     found |= set(text[hit].tolist())
@@ -794,15 +794,6 @@ def _header(path: str) -> List[str]:
                                             ("\t" if path.lower().endswith(".tsv") else ","), engine="python").columns]
     except (ValueError, OSError):
         return []
-
-
-def _key_text(value) -> Optional[str]:
-    """A stored key value as the text a user writes (``5``, not ``5.0``)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def clean_leftovers(store: str) -> None:
