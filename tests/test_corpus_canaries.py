@@ -24,7 +24,7 @@ from lester_inspect.ivm.audit import find_values
 
 CORPUS = Path(__file__).parent / "corpus"
 CANARY_PIPELINES = ["pd_churn_dummies.py", "pd_loans_table.py", "pd_employees_melt.py", "pd_python_loop.py",
-                    "ml_cross_validation.py", "ml_feature_selection.py"]
+                    "ml_orders_cross_validation.py", "ml_loans_feature_selection.py"]
 PRESENT = [name for name in CANARY_PIPELINES if (CORPUS / name).exists()]
 # Read and written again with the canaries, by format (the formats the subset reads).
 _FORMATS = {".csv": (pd.read_csv, lambda frame, path: frame.to_csv(path, index=False)),

@@ -575,6 +575,10 @@ def test_the_change_log_is_a_hash_chain_that_names_an_edited_line(workspace):
     assert problems == ["line 2: its content was changed after it was written (hash mismatch)"]
     checked = cli("changes", "--check", cwd=work, check=False)
     assert checked.returncode == 1 and "line 2: its content was changed" in checked.stdout
+    open(".lester/changes.jsonl", "w", encoding="utf-8").write("\n".join(lines[:2]) + "\n")  # the end cut off
+    problems, _ = store.check_changes()
+    assert problems[0].startswith("line 2: its content was changed") and len(problems) == 3
+    assert problems[1].startswith(f"run {run_id}: its record of request ") and "which the log no longer holds" in problems[1]
 
 
 def test_the_removal_bound_of_guo_et_al_holds_for_a_second_order_update():

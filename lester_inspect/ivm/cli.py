@@ -118,8 +118,8 @@ def _changes(arguments) -> int:
         print(f"lester-inspect: the change log of {arguments.store} was tampered with ({len(problems)} break(s) in "
               "its hash chain)", file=sys.stderr)
         return 1
-    print(f"the change log's hash chain is whole ({len(ArtifactStore(arguments.store).changes())} entries; "
-          "removing its last entries is found only through the runs' records of completed requests)")
+    print(f"the change log's hash chain is whole ({len(ArtifactStore(arguments.store).changes())} entries), and it "
+          "holds the entry of every request the runs record as completed")
     return 0
 
 

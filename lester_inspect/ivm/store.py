@@ -255,10 +255,18 @@ class ArtifactStore:
             return pd.DataFrame(catalog.read_changes(self.path), columns=list(catalog.CHANGE_FIELDS))
 
     def check_changes(self):
-        """``(problems, notes)`` of the change log's hash chain; see ``catalog.check_changes``."""
+        """``(problems, notes)`` of the change log: breaks of its hash chain (see ``catalog.check_changes``), and
+        completed requests that a run records but whose log entry is gone (entries cut off the log's end)."""
         self._require()
         with locked(self.path, exclusive=False):
-            return catalog.check_changes(self.path)
+            problems, notes = catalog.check_changes(self.path)
+            logged = {entry.get("hash") for entry in catalog.read_changes(self.path)}
+            for run_id in sorted(os.listdir(os.path.join(self.path, "runs"))):
+                for entry in _forgotten(self._run_folder(run_id)):
+                    if entry["log_entry"] not in logged:
+                        problems.append(f"run {run_id}: its record of request {entry['request'][:12]} names change "
+                                        f"log entry {entry['log_entry'][:12]}, which the log no longer holds")
+            return problems, notes
 
     def affected_runs(self, rows: RowSpec, column: Optional[ColumnSpec] = None) -> List[str]:
         """The runs that read the rows' source (and, for a column, used that column of its source)."""
@@ -801,9 +809,10 @@ def clean_leftovers(store: str) -> None:
 
     Called with the exclusive lock held, so no temporary file belongs to a live writer.
     """
+    keys = os.path.join(store, "keys")
     for folder, _, files in os.walk(store):
         for name in files:
-            if name.endswith(".tmp") or name.endswith(".keys.npy"):
+            if name.endswith(".tmp") or (name.endswith(".keys.npy") and os.path.dirname(folder) == keys):
                 os.remove(os.path.join(folder, name))
 
 
