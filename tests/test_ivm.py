@@ -234,6 +234,7 @@ def test_concurrent_forgets_and_a_capture_serialise(workspace):
                                   stderr=subprocess.PIPE, text=True) for c in commands]
     outputs = [p.communicate(timeout=300) for p in processes]
     assert [p.returncode for p in processes] == [0, 0, 0], [o[1] for o in outputs]
+    registered_late = "removed from other runs; `lester-inspect affected` lists it as still holding them" in outputs[2][1]
     store = ArtifactStore(".lester")
     assert len(store.runs()) == 2
     applied = pickle.load(open(f".lester/runs/{run_id}/model.pkl", "rb"))["applied"]
@@ -246,8 +247,10 @@ def test_concurrent_forgets_and_a_capture_serialise(workspace):
     statuses = {a.run_id: a.status for a in store.affected(rows_of(chosen[:1]))}
     assert set(statuses) == set(store.runs()["run_id"]) and statuses[run_id] == "forgotten"
     for other, status in statuses.items():
-        held = store.load(other)["train"]["data"]["customer_id"].isin(chosen[:1]).any()
+        loaded = store.load(other)
+        held = any(loaded[group]["data"]["customer_id"].isin(chosen[:1]).any() for group in ("train", "test"))
         assert status == ("holds" if held else "forgotten"), (other, status)
+    assert registered_late == ("holds" in statuses.values())  # and capture warned about it
 
 
 def test_command_line_and_errors(workspace):

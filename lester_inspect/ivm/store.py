@@ -24,6 +24,7 @@ import os
 import secrets
 import time
 import uuid
+import warnings
 from typing import Dict, Iterator, List, Optional, Sequence
 from urllib.parse import quote
 
@@ -234,6 +235,17 @@ class ArtifactStore:
                     [{"name": n, **s} for n, s in manifest["sources"].items()])
             finally:
                 connection.close()
+            earlier = self._forgotten_elsewhere(run_id, manifest)
+            if earlier:
+                warnings.warn(f"run {run_id} read rows that forget request(s) {', '.join(r[:12] for r in earlier)} "
+                              "removed from other runs; `lester-inspect affected` lists it as still holding them until "
+                              "the same forget is run again")
+
+    def _forgotten_elsewhere(self, run_id: str, manifest: Dict) -> List[str]:
+        """Completed forget requests of other runs that named rows of a content this run read."""
+        read = {source["fingerprint"] for source in manifest["sources"].values()}
+        return sorted({entry["request"] for other in os.listdir(os.path.join(self.path, "runs")) if other != run_id
+                       for entry in _forgotten(self._run_folder(other)) if read & set(entry["rows"])})
 
     # -- queries -----------------------------------------------------------------------------------------
 
