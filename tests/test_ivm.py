@@ -250,7 +250,7 @@ def test_concurrent_forgets_and_a_capture_serialise(workspace):
         loaded = store.load(other)
         held = any(loaded[group]["data"]["customer_id"].isin(chosen[:1]).any() for group in ("train", "test"))
         assert status == ("holds" if held else "forgotten"), (other, status)
-    assert registered_late == ("holds" in statuses.values())  # and capture warned about it
+    assert registered_late or "holds" not in statuses.values()  # a capture registered after the forget warned
 
 
 def test_command_line_and_errors(workspace):
