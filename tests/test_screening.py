@@ -117,6 +117,22 @@ features = ColumnTransformer([("s", StandardScaler(), ["a", "b"]), ("o", OneHotE
 Pipeline([("f", features), ("m", LogisticRegression())]).fit(data, data["a"] > 0)
 """
     assert run(fine, [NoConstantFeatures(), NoUnnormalisedFeatures()]).passed
+    trees = run(code.replace("LogisticRegression()", "__import__('sklearn.tree').tree.DecisionTreeClassifier()"),
+                [NoUnnormalisedFeatures()]).check_to_check_results[NoUnnormalisedFeatures()]
+    assert trees.status is CheckStatus.SUCCESS and "tree models" in trees.description
+
+
+def test_sparse_matrices_are_densified_within_a_limit():
+    from scipy import sparse
+
+    from lester_inspect.inspections.screening import dense
+
+    matrix = sparse.csr_matrix(np.eye(3))
+    assert np.array_equal(dense(matrix, "training"), np.eye(3))
+    with pytest.raises(ValueError, match=r"the test feature matrix \(3 x 3\) is too large to densify"):
+        dense(matrix, "test", max_cells=8)
+    with pytest.raises(ValueError, match="the training feature matrix is not numeric"):
+        dense(np.array([["a"]], dtype=object), "training")
 
 
 UNFAIR = """
@@ -146,6 +162,9 @@ def test_group_fairness_recovers_a_projected_away_column():
     assert table["rows"].sum() == 250 and table.loc["a", "accuracy"] > 0.9 > 0.7 > table.loc["b", "accuracy"]
     assert result.check_to_check_results[loose].status is CheckStatus.SUCCESS
     assert result.check_to_check_results[GroupFairness("group", "selection_rate", 0.2)].status is CheckStatus.SUCCESS
+    few = run(UNFAIR, [GroupFairness("group", min_rows=200)]).check_to_check_results[GroupFairness("group",
+                                                                                                    min_rows=200)]
+    assert few.status is CheckStatus.WARNING and "with 200 or more test rows" in few.description
     assert len(result.nodes) == len(run(UNFAIR).nodes)  # our predict() adds no operator
 
 

@@ -4,6 +4,7 @@ Each names the source columns at fault through column and matrix column provenan
 """
 from __future__ import annotations
 
+import re
 from typing import Iterable, List
 
 import numpy as np
@@ -122,8 +123,8 @@ class NoUnnormalisedFeatures(Check):
     """Fails when a numeric column of a model's training feature matrix is neither standardised
     (|mean| <= 0.5 and 0.5 <= std <= 2) nor within [-1, 1] (min-max scaled, one-hot).
 
-    Distance- and gradient-based models weigh such a column by its scale; tree models do not care
-    (the check does not know the model's kind and fires for them too).
+    Distance- and gradient-based models weigh such a column by its scale; tree models (decision trees,
+    forests, boosting) do not care, and are not checked.
     """
 
     def __init__(self):
@@ -139,11 +140,22 @@ class NoUnnormalisedFeatures(Check):
             standardised = (t["mean"].abs() <= 0.5) & t["std"].between(0.5, 2)
             return ~scaled & ~standardised & (t["min"] != t["max"])
 
-        return _per_feature(self, result, unnormalised, "unnormalised", "is not normalised")
+        return _per_feature(self, result, unnormalised, "unnormalised", "is not normalised", _scale_free)
 
 
-def _per_feature(check: Check, result, select, label: str, verb: str) -> CheckResult:
-    found = _model_data(result)
+TREE_MODELS = re.compile(r"Tree|Forest|Boost|XGB|LGBM|CatBoost")
+
+
+def _scale_free(data: ModelData) -> bool:
+    """A tree model: the scale of a feature does not matter to it."""
+    return bool(TREE_MODELS.search(data.node.description.split(":")[0]))
+
+
+def _per_feature(check: Check, result, select, label: str, verb: str, skip=lambda data: False) -> CheckResult:
+    found = [data for data in _model_data(result) if not skip(data)]
+    if not found and _model_data(result):
+        return CheckResult(check, CheckStatus.SUCCESS, f"The pipeline fits only models that {label} features do not "
+                           "harm (tree models).")
     if not found:
         return CheckResult(check, CheckStatus.WARNING, "Nothing to check: the pipeline fits no model.")
     details, failing = {}, None
@@ -175,10 +187,12 @@ class GroupFairness(Check):
     the pipeline: its values are recovered through the test rows' provenance.
 
     ``accuracy`` and ``tpr`` need test labels (a ``score`` call); ``selection_rate`` and ``tpr`` count
-    ``positive_label`` (by default True or 1 when the labels are boolean or 0/1).
+    ``positive_label`` (by default True or 1 when the labels are boolean or 0/1). Groups with fewer than
+    ``min_rows`` test rows (for ``tpr``: positive rows) are listed but not compared: their rates are noise.
     """
 
-    def __init__(self, column: str, metric: str = "accuracy", max_difference: float = 0.1, positive_label=None):
+    def __init__(self, column: str, metric: str = "accuracy", max_difference: float = 0.1, positive_label=None,
+                 min_rows: int = 20):
         if not isinstance(column, str) or not column:
             raise ValueError(f"GroupFairness: column must be a column name, not {column!r}")
         if metric not in METRICS:
@@ -187,6 +201,9 @@ class GroupFairness(Check):
         self.metric = metric
         self.max_difference = _require_share("GroupFairness", "max_difference", max_difference)
         self.positive_label = positive_label
+        if isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 1:
+            raise ValueError(f"GroupFairness: min_rows must be a positive integer, not {min_rows!r}")
+        self.min_rows = min_rows
 
     @property
     def required_inspections(self):
@@ -228,10 +245,11 @@ class GroupFairness(Check):
         table = table.sort_values("group", key=lambda values: values.astype(str))
         missing = sum(g is None for g in groups)
         details = {f"{self.column}: {self.metric}": table.reset_index(drop=True)}
-        measured = table.dropna(subset=[self.metric])
+        measured = table[table["rows"] >= self.min_rows].dropna(subset=[self.metric])
         if len(measured) < 2:
-            return CheckResult(self, CheckStatus.WARNING, f"Fewer than two groups of {self.column!r} with test rows "
-                               f"to compare at {where(data.node)}", details, data.node)
+            return CheckResult(self, CheckStatus.WARNING, f"Fewer than two groups of {self.column!r} with "
+                               f"{self.min_rows} or more test rows to compare at {where(data.node)}", details,
+                               data.node)
         best, worst = measured.loc[measured[self.metric].idxmax()], measured.loc[measured[self.metric].idxmin()]
         difference = best[self.metric] - worst[self.metric]
         unknown = f"; {missing} test rows without a known {self.column}" if missing else ""

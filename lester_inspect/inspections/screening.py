@@ -294,7 +294,7 @@ class DataValue(VectorizedInspection):
 
 def dense(X, what: str, max_cells: int = 50_000_000) -> np.ndarray:
     """The feature matrix as a float array; a clear error when it is not numeric or too large to densify."""
-    shape = getattr(X, "shape", (len(X),))
+    shape = getattr(X, "shape", None) or (len(X),)
     if len(shape) == 2 and shape[0] * shape[1] > max_cells:
         raise ValueError(f"the {what} feature matrix ({shape[0]} x {shape[1]}) is too large to densify")
     if hasattr(X, "toarray"):
