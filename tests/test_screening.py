@@ -4,7 +4,7 @@ import pytest
 
 from lester_inspect import PipelineInspector
 from lester_inspect.checks import (CheckStatus, GroupFairness, NoConstantFeatures, NoPersonalDataInFeatures,
-                                   NoUnnormalisedFeatures)
+                                   NoPreprocessingLeakage, NoUnnormalisedFeatures)
 from lester_inspect.checks.registry import CheckConfigurationError, make_check, parse_check_option
 from lester_inspect.inspections import DataValue
 from lester_inspect.inspections.screening import iban_valid, knn_shapley, luhn_valid, personal_data_kind, rows_to_fix
@@ -245,3 +245,48 @@ def test_data_value_puts_flipped_labels_at_the_bottom_and_credits_both_join_side
         rows_to_fix(result, "nope")
     with pytest.raises(ValueError, match="k must be a positive integer, not 0"):
         DataValue(0)
+
+
+LEAK = """
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+rng = np.random.default_rng(5)
+data = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200), "label": rng.random(200) > 0.5})
+"""
+
+
+def test_preprocessing_fitted_on_test_rows_is_named_with_operator_line_and_rows():
+    leaky = LEAK + """
+scaled = StandardScaler().fit_transform(data[["a", "b"]])
+X_train, X_test, y_train, y_test = train_test_split(scaled, data["label"], random_state=0)
+model = LogisticRegression().fit(X_train, y_train)
+model.score(X_test, y_test)
+"""
+    verdict = run(leaky, [NoPreprocessingLeakage()]).check_to_check_results[NoPreprocessingLeakage()]
+    assert verdict.status is CheckStatus.FAILURE
+    assert verdict.description.startswith("Transformer at line 10:9 (StandardScaler: fit_transform) was fitted on "
+                                          "test rows: 50 of its 200 rows are test rows of source0")
+    assert verdict.operator.code_location.lineno == 10
+    clean = LEAK + """
+X_train, X_test, y_train, y_test = train_test_split(data[["a", "b"]], data["label"], random_state=0)
+scaler = StandardScaler().fit(X_train)
+model = LogisticRegression().fit(scaler.transform(X_train), y_train)
+model.score(scaler.transform(X_test), y_test)
+"""
+    assert run(clean, [NoPreprocessingLeakage()]).passed
+
+
+def test_target_leakage_through_column_provenance():
+    code = LEAK + """
+data["hint"] = data["label"].astype(int) * 2 + data["b"]
+X_train, X_test, y_train, y_test = train_test_split(data[["a", "hint"]], data["label"], random_state=0)
+LogisticRegression().fit(X_train, y_train).score(X_test, y_test)
+"""
+    verdict = run(code, [NoPreprocessingLeakage()]).check_to_check_results[NoPreprocessingLeakage()]
+    assert verdict.status is CheckStatus.FAILURE and "target leakage" in verdict.description
+    table = verdict.details["leakage"]
+    assert table["kind"].tolist() == ["target leakage"] and "matrix column 1 (hint)" in table["detail"].iloc[0]
+    assert make_check("no-preprocessing-leakage", {}) == NoPreprocessingLeakage()

@@ -39,6 +39,8 @@ class ModelData:
     feature_sources: Optional[List[SourceColumns]]
     provenance_gap: Optional[str] = None
     predictions: Optional[np.ndarray] = None
+    #: The source columns the labels were computed from (at a fit with labels).
+    label_sources: SourceColumns = frozenset()
 
 
 class ModelInputs(VectorizedInspection):
@@ -76,7 +78,30 @@ class ModelInputs(VectorizedInspection):
         X, matrix_node = operator.inputs[0].data, operator.inputs[0].node
         lineage, aggregated = _lineage(operator.annotations_of(X), operator.source_names)
         names, sources, gap = _feature_sources(operator, matrix_node, X)
-        return ModelData(node, model_node, X, _array(y), lineage, aggregated, names, sources, gap, predictions)
+        labels = frozenset()
+        if node.operator_type is T.ESTIMATOR and len(operator.inputs) > 1 and operator.inputs[1].node is not None:
+            provenance = operator.results.get(operator.inputs[1].node, {}).get(ColumnProvenance()) or {}
+            labels = frozenset().union(*provenance.values())
+        return ModelData(node, model_node, X, _array(y), lineage, aggregated, names, sources, gap, predictions,
+                         labels)
+
+
+class FittedRows(VectorizedInspection):
+    """At every transformer's ``fit`` / ``fit_transform``: ``{source name: the source rows it was fitted on}``."""
+
+    def __init__(self):
+        pass
+
+    @property
+    def annotation_keys(self):
+        return (LINEAGE,)
+
+    def inspect(self, operator: OperatorData) -> Optional[Dict[str, np.ndarray]]:
+        node = operator.node
+        if node.operator_type is not T.TRANSFORMER or ": fit" not in node.description:
+            return None
+        lineage, _ = _lineage(operator.annotations, operator.source_names)
+        return {source: np.unique(ids[ids >= 0]) for source, ids in lineage.items()}
 
 
 def _array(values) -> Optional[np.ndarray]:
