@@ -22,6 +22,7 @@ from lester_inspect.inspections import ArtifactCapture
 from lester_inspect.ivm import ArtifactStore, ColumnSpec, ForgetIncomplete, RowSpec
 from lester_inspect.ivm.audit import find_values
 
+pytest.importorskip("lester_inspect.instrumentation.provenance_cuts", reason="refusals need lineage-core's cuts")
 CORPUS = Path(__file__).parent / "corpus"
 CANARY_PIPELINES = ["pd_churn_dummies.py", "pd_loans_table.py", "pd_employees_melt.py", "pd_python_loop.py",
                     "ml_orders_cross_validation.py", "ml_loans_feature_selection.py"]
