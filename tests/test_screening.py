@@ -4,9 +4,10 @@ import pytest
 
 from lester_inspect import PipelineInspector
 from lester_inspect.checks import (CheckStatus, GroupFairness, NoConstantFeatures, NoPersonalDataInFeatures,
-                                   NoPreprocessingLeakage, NoUnnormalisedFeatures)
+                                   NoCovariateShift, NoLabelErrors, NoPreprocessingLeakage, NoUnnormalisedFeatures)
+from lester_inspect.checks.screening_models import label_issues
 from lester_inspect.checks.registry import CheckConfigurationError, make_check, parse_check_option
-from lester_inspect.inspections import DataValue
+from lester_inspect.inspections import DataValue, ModelInputs
 from lester_inspect.inspections.screening import iban_valid, knn_shapley, luhn_valid, personal_data_kind, rows_to_fix
 
 
@@ -290,3 +291,58 @@ LogisticRegression().fit(X_train, y_train).score(X_test, y_test)
     table = verdict.details["leakage"]
     assert table["kind"].tolist() == ["target leakage"] and "matrix column 1 (hint)" in table["detail"].iloc[0]
     assert make_check("no-preprocessing-leakage", {}) == NoPreprocessingLeakage()
+
+
+def flipped_training_rows(result):
+    """The seeded flipped rows of NOISY (same generator draws) that are in the training data."""
+    rng = np.random.default_rng(4)
+    rng.normal(size=1200), rng.normal(size=1200)
+    flipped = set(rng.choice(1200, 60, replace=False).tolist())
+    fit = next(n for n in result.nodes if n.operator_type.name == "ESTIMATOR")
+    return flipped & set(result.dag_node_to_inspection_results[fit][ModelInputs()].lineage["source0"].tolist())
+
+
+def test_label_errors_are_found_as_source_rows_and_agree_with_data_value():
+    result = run(NOISY, [NoLabelErrors(), NoLabelErrors(0.5)], [DataValue(5)])
+    verdict = result.check_to_check_results[NoLabelErrors()]
+    assert verdict.status is CheckStatus.FAILURE and "(probabilities from clones of LogisticRegression)" in \
+        verdict.description
+    table = verdict.details["label_issues"]
+    assert (table["source0 row"] == table["source3 row"]).all()  # both sides of the join
+    found, seeded = set(table["source0 row"].tolist()), flipped_training_rows(result)
+    # A flip next to the decision boundary looks like a correct label to any method: recall stays below 1.
+    assert len(found & seeded) / len(found) >= 0.9 and len(found & seeded) / len(seeded) >= 0.5
+    bottom = set(result.rows_to_fix("source0", 120)["row"].tolist())
+    assert len(found & bottom) >= 0.8 * len(found)
+    assert result.check_to_check_results[NoLabelErrors(0.5)].status is CheckStatus.SUCCESS
+    with pytest.raises(ValueError, match="max_fraction must be a number between 0 and 1"):
+        NoLabelErrors(5)
+
+
+def test_label_issues_by_the_confident_joint():
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    probabilities = np.array([[.9, .1], [.8, .2], [.1, .9], [.2, .8], [.3, .7], [.9, .1]])
+    assert label_issues(labels, probabilities, np.array([0, 1])).tolist() == [2, 5]
+
+
+SHIFT = """
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+rng = np.random.default_rng(6)
+data = pd.DataFrame({"a": rng.normal(size=600), "b": rng.normal(size=600)})
+data["label"] = data["a"] > 0
+train, test = data.iloc[:400], data.iloc[400:].copy()
+test["b"] = test["b"] + SHIFT
+LogisticRegression().fit(train[["a", "b"]], train["label"]).score(test[["a", "b"]], test["label"])
+"""
+
+
+def test_covariate_shift_names_the_separating_source_column():
+    shifted = run(SHIFT.replace("SHIFT", "1.5"), [NoCovariateShift()]).check_to_check_results[NoCovariateShift()]
+    assert shifted.status is CheckStatus.FAILURE and "(b, from source0.b)" in shifted.description
+    assert shifted.details["separating_features"]["sources"].iloc[0] == "source0.b"
+    assert run(SHIFT.replace("SHIFT", "0"), [NoCovariateShift()]).passed
+    with pytest.raises(ValueError, match="threshold is an AUC between 0.5 and 1, not 0.2"):
+        NoCovariateShift(0.2)
+    assert parse_check_option("no-covariate-shift=0.7") == NoCovariateShift(0.7)

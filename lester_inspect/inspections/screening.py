@@ -41,6 +41,8 @@ class ModelData:
     predictions: Optional[np.ndarray] = None
     #: The source columns the labels were computed from (at a fit with labels).
     label_sources: SourceColumns = frozenset()
+    #: The fitted model (at a fit).
+    model: Any = None
 
 
 class ModelInputs(VectorizedInspection):
@@ -83,7 +85,7 @@ class ModelInputs(VectorizedInspection):
             provenance = operator.results.get(operator.inputs[1].node, {}).get(ColumnProvenance()) or {}
             labels = frozenset().union(*provenance.values())
         return ModelData(node, model_node, X, _array(y), lineage, aggregated, names, sources, gap, predictions,
-                         labels)
+                         labels, operator.output if node.operator_type is T.ESTIMATOR else None)
 
 
 class FittedRows(VectorizedInspection):
