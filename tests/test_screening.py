@@ -1,4 +1,6 @@
 """Screening checks and data value: each fires on a seeded issue with the source column or rows at fault."""
+import os
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,8 @@ from lester_inspect.checks.screening_models import label_issues
 from lester_inspect.checks.registry import CheckConfigurationError, make_check, parse_check_option
 from lester_inspect.inspections import DataValue, ModelInputs
 from lester_inspect.inspections.screening import iban_valid, knn_shapley, luhn_valid, personal_data_kind, rows_to_fix
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run(code, checks=(), inspections=()):
@@ -346,3 +350,29 @@ def test_covariate_shift_names_the_separating_source_column():
     with pytest.raises(ValueError, match="threshold is an AUC between 0.5 and 1, not 0.2"):
         NoCovariateShift(0.2)
     assert parse_check_option("no-covariate-shift=0.7") == NoCovariateShift(0.7)
+
+
+SEEDED = [  # script, check, start of the failure, the text of the operator's line in the script
+    ("leaky_scaler", NoPreprocessingLeakage(), "Transformer at line 13:9 (StandardScaler: fit_transform) was fitted "
+     "on test rows: 150 of its 600 rows", "StandardScaler().fit_transform"),
+    ("label_feature", NoPreprocessingLeakage(), "Estimator at line 14:8 (LogisticRegression: fit): target leakage, "
+     "matrix column 1 (churn_score) is computed from the label's source column source0.label", ".fit(train"),
+    ("shifted_test", NoCovariateShift(), "A classifier tells the training rows", "model.score"),
+    ("flipped_labels", NoLabelErrors(), "", ".fit(train"),
+    ("hashed_email", NoPersonalDataInFeatures(), "Estimator at line 17:52 (LogisticRegression: fit) uses source0.email "
+     "(100% of its values look like emails)", ".fit(data"),
+    ("constant_column", NoConstantFeatures(), "Estimator at line 19:52 (LogisticRegression: fit): matrix column 3 "
+     "(categories__country_ch, from no source column (computed in the pipeline)) has one value only", ".fit(data"),
+    ("unfair_filter", GroupFairness("group"), "accuracy on the test rows of Score at line 18:6", "model.score"),
+]
+
+
+@pytest.mark.parametrize("script, check, description, line_text", SEEDED, ids=[s[0] for s in SEEDED])
+def test_each_seeded_example_fails_its_check_at_the_right_line(script, check, description, line_text):
+    path = os.path.join(ROOT, "example_pipelines", "screening", f"{script}.py")
+    result = PipelineInspector.on_pipeline(path).add_check(check).execute()
+    verdict = result.check_to_check_results[check]
+    assert result.internal_errors == [] and verdict.status is CheckStatus.FAILURE, verdict.description
+    assert verdict.description.startswith(description), verdict.description
+    line = next(i for i, text in enumerate(open(path), 1) if line_text in text)
+    assert verdict.operator.code_location.lineno == line
