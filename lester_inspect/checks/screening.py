@@ -4,6 +4,7 @@ Each names the source columns at fault through column and matrix column provenan
 """
 from __future__ import annotations
 
+import re
 from typing import Iterable, List
 
 import numpy as np
@@ -11,8 +12,8 @@ import pandas as pd
 
 from lester_inspect.checks._reporting import where
 from lester_inspect.checks.base import Check, CheckResult, CheckStatus
-from lester_inspect.inspections.screening import (ModelData, ModelInputs, PersonalDataColumns, TestGroups,
-                                                  dense)
+from lester_inspect.inspections.screening import (FittedRows, ModelData, ModelInputs, PersonalDataColumns,
+                                                  TestGroups, dense)
 from lester_inspect.instrumentation.dag import OperatorType
 
 T = OperatorType
@@ -25,7 +26,9 @@ def _model_data(result, types=(T.ESTIMATOR,)) -> List[ModelData]:
 
 
 def _sources_text(sources) -> str:
-    return ", ".join(f"{s}.{c}" for s, c in sorted(sources)) if sources is not None else "unknown"
+    if sources is None:
+        return "unknown"
+    return ", ".join(f"{s}.{c}" for s, c in sorted(sources)) or "no source column (computed in the pipeline)"
 
 
 def _require_share(owner: str, name: str, value) -> float:
@@ -122,8 +125,8 @@ class NoUnnormalisedFeatures(Check):
     """Fails when a numeric column of a model's training feature matrix is neither standardised
     (|mean| <= 0.5 and 0.5 <= std <= 2) nor within [-1, 1] (min-max scaled, one-hot).
 
-    Distance- and gradient-based models weigh such a column by its scale; tree models do not care
-    (the check does not know the model's kind and fires for them too).
+    Distance- and gradient-based models weigh such a column by its scale; tree models (decision trees,
+    forests, boosting) do not care, and are not checked.
     """
 
     def __init__(self):
@@ -139,11 +142,22 @@ class NoUnnormalisedFeatures(Check):
             standardised = (t["mean"].abs() <= 0.5) & t["std"].between(0.5, 2)
             return ~scaled & ~standardised & (t["min"] != t["max"])
 
-        return _per_feature(self, result, unnormalised, "unnormalised", "is not normalised")
+        return _per_feature(self, result, unnormalised, "unnormalised", "is not normalised", _scale_free)
 
 
-def _per_feature(check: Check, result, select, label: str, verb: str) -> CheckResult:
-    found = _model_data(result)
+TREE_MODELS = re.compile(r"Tree|Forest|Boost|XGB|LGBM|CatBoost")
+
+
+def _scale_free(data: ModelData) -> bool:
+    """A tree model: the scale of a feature does not matter to it."""
+    return bool(TREE_MODELS.search(data.node.description.split(":")[0]))
+
+
+def _per_feature(check: Check, result, select, label: str, verb: str, skip=lambda data: False) -> CheckResult:
+    found = [data for data in _model_data(result) if not skip(data)]
+    if not found and _model_data(result):
+        return CheckResult(check, CheckStatus.SUCCESS, f"The pipeline fits only models that {label} features do not "
+                           "harm (tree models).")
     if not found:
         return CheckResult(check, CheckStatus.WARNING, "Nothing to check: the pipeline fits no model.")
     details, failing = {}, None
@@ -175,10 +189,12 @@ class GroupFairness(Check):
     the pipeline: its values are recovered through the test rows' provenance.
 
     ``accuracy`` and ``tpr`` need test labels (a ``score`` call); ``selection_rate`` and ``tpr`` count
-    ``positive_label`` (by default True or 1 when the labels are boolean or 0/1).
+    ``positive_label`` (by default True or 1 when the labels are boolean or 0/1). Groups with fewer than
+    ``min_rows`` test rows (for ``tpr``: positive rows) are listed but not compared: their rates are noise.
     """
 
-    def __init__(self, column: str, metric: str = "accuracy", max_difference: float = 0.1, positive_label=None):
+    def __init__(self, column: str, metric: str = "accuracy", max_difference: float = 0.1, positive_label=None,
+                 min_rows: int = 20):
         if not isinstance(column, str) or not column:
             raise ValueError(f"GroupFairness: column must be a column name, not {column!r}")
         if metric not in METRICS:
@@ -187,6 +203,9 @@ class GroupFairness(Check):
         self.metric = metric
         self.max_difference = _require_share("GroupFairness", "max_difference", max_difference)
         self.positive_label = positive_label
+        if isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 1:
+            raise ValueError(f"GroupFairness: min_rows must be a positive integer, not {min_rows!r}")
+        self.min_rows = min_rows
 
     @property
     def required_inspections(self):
@@ -228,10 +247,11 @@ class GroupFairness(Check):
         table = table.sort_values("group", key=lambda values: values.astype(str))
         missing = sum(g is None for g in groups)
         details = {f"{self.column}: {self.metric}": table.reset_index(drop=True)}
-        measured = table.dropna(subset=[self.metric])
+        measured = table[table["rows"] >= self.min_rows].dropna(subset=[self.metric])
         if len(measured) < 2:
-            return CheckResult(self, CheckStatus.WARNING, f"Fewer than two groups of {self.column!r} with test rows "
-                               f"to compare at {where(data.node)}", details, data.node)
+            return CheckResult(self, CheckStatus.WARNING, f"Fewer than two groups of {self.column!r} with "
+                               f"{self.min_rows} or more test rows to compare at {where(data.node)}", details,
+                               data.node)
         best, worst = measured.loc[measured[self.metric].idxmax()], measured.loc[measured[self.metric].idxmin()]
         difference = best[self.metric] - worst[self.metric]
         unknown = f"; {missing} test rows without a known {self.column}" if missing else ""
@@ -242,3 +262,56 @@ class GroupFairness(Check):
             return CheckResult(self, CheckStatus.FAILURE, f"{text} > {self.max_difference}{unknown}", details,
                                data.node)
         return CheckResult(self, CheckStatus.SUCCESS, f"{text} <= {self.max_difference}{unknown}", details, data.node)
+
+
+class NoPreprocessingLeakage(Check):
+    """Fails when information from the test data or the labels reaches the model's training.
+
+    * A transformer fitted on source rows that are also rows of a model's test data (a scaler fitted before
+      the split, ``fit_transform`` on the whole frame): named by its operator and line.
+    * Target leakage: a feature computed from a source column the training labels were computed from.
+    """
+
+    def __init__(self):
+        pass
+
+    @property
+    def required_inspections(self):
+        return [FittedRows(), ModelInputs()]
+
+    def evaluate(self, result) -> CheckResult:
+        tests = _model_data(result, (T.SCORE, T.PREDICT))
+        test_rows = {}
+        for data in tests:
+            for source, ids in data.lineage.items():
+                test_rows[source] = np.union1d(test_rows.get(source, np.empty(0, int)), ids[ids >= 0])
+        rows = []
+        for node in result.nodes:
+            for source, fitted in (result.dag_node_to_inspection_results[node].get(FittedRows()) or {}).items():
+                both = np.intersect1d(fitted, test_rows.get(source, np.empty(0, int)))
+                if len(both):
+                    rows.append({"operator": node.node_id, "kind": "fitted on test rows", "source": source,
+                                 "detail": f"{len(both)} of its {len(fitted)} rows are test rows",
+                                 "rows": both[:10].tolist()})
+        for data in _model_data(result):
+            for index, sources in enumerate(data.feature_sources or ()):
+                shared = sources & data.label_sources
+                if shared:
+                    rows.append({"operator": data.node.node_id, "kind": "target leakage",
+                                 "source": _sources_text(shared),
+                                 "detail": f"matrix column {index} ({data.feature_names[index]}) is computed from "
+                                           f"the label's source column {_sources_text(shared)}", "rows": []})
+        details = {"leakage": pd.DataFrame(rows, columns=["operator", "kind", "source", "detail", "rows"])}
+        if rows:
+            first = rows[0]
+            node = next(n for n in result.nodes if n.node_id == first["operator"])
+            more = f" (and {len(rows) - 1} more leaks)" if len(rows) > 1 else ""
+            text = (f"{where(node)} was fitted on test rows: {first['detail']} of {first['source']}, e.g. rows "
+                    f"{first['rows'][:3]}" if first["kind"] == "fitted on test rows"
+                    else f"{where(node)}: target leakage, {first['detail']}")
+            return CheckResult(self, CheckStatus.FAILURE, text + more, details, node)
+        if not tests:
+            return CheckResult(self, CheckStatus.SUCCESS, "No feature is computed from the labels' source columns; "
+                               "no test data to compare transformer fits with.", details)
+        return CheckResult(self, CheckStatus.SUCCESS, "No transformer was fitted on test rows and no feature is "
+                           "computed from the labels' source columns.", details)
