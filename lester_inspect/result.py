@@ -11,6 +11,8 @@ import networkx as nx
 from lester_inspect.checks.base import Check, CheckResult, CheckStatus
 from lester_inspect.inspections.base import Inspection
 from lester_inspect.instrumentation.dag import DagNode
+from lester_inspect.instrumentation.provenance_cuts import all_cuts
+from lester_inspect.instrumentation.rows import ProvenanceCut
 
 
 class GraphvizMissingError(RuntimeError):
@@ -37,6 +39,11 @@ class InspectorResult:
         of several inputs (a concatenation) and for data sources.
         """
         return self._row_carriers.get(node)
+
+    @property
+    def provenance_cuts(self) -> List[ProvenanceCut]:
+        """Every place where row provenance was cut (an untracked source, an unknown row mapping)."""
+        return all_cuts(self.dag)
 
     @property
     def passed(self) -> bool:

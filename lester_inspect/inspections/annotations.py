@@ -8,6 +8,10 @@ An object's annotations are a dict from key to column, aligned with its rows:
   a how-provenance monomial (a join multiplies factors, an aggregation sums rows);
 * ``("generic", inspection)`` -> object array of a row-wise inspection's annotations.
 
+Below a provenance cut (an unknown row mapping, an untracked source) a column is
+``UnknownProvenance`` instead: an explicit "unknown, because of these cuts" that
+inspections report as such, never an empty or zero result.
+
 Moving them is the same take / group / concatenation the operator applied to the data.
 """
 from __future__ import annotations
@@ -17,9 +21,51 @@ from typing import Any, Dict, Hashable, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from lester_inspect.instrumentation.rows import Groups, Identity, Positions, Unknown
+from lester_inspect.instrumentation.rows import Groups, Identity, Positions, ProvenanceCut
 
 LINEAGE = ("lineage",)
+
+
+class UnknownProvenance:
+    """An annotation that cannot be known because the rows' link to their sources was cut.
+
+    ``cuts`` say where (call, code location, reason). It stays what it is through
+    every operator downstream; combined with known annotations it wins, since a
+    row made from an unknown row is unknown.
+    """
+
+    __slots__ = ("cuts",)
+
+    def __init__(self, cuts: Tuple[ProvenanceCut, ...]):
+        self.cuts = cuts
+
+    def take(self, positions: np.ndarray) -> "UnknownProvenance":
+        return self
+
+    def merged(self, other: "UnknownProvenance") -> "UnknownProvenance":
+        return UnknownProvenance(self.cuts + tuple(c for c in other.cuts if c not in self.cuts))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, UnknownProvenance) and self.cuts == other.cuts
+
+    def __hash__(self) -> int:
+        return hash(self.cuts)
+
+    def __repr__(self) -> str:
+        return f"unknown ({'; '.join(str(cut) for cut in self.cuts)})"
+
+
+def is_unknown(column: Any) -> bool:
+    return isinstance(column, UnknownProvenance)
+
+
+def unknown_of(columns: Sequence[Any]) -> Optional[UnknownProvenance]:
+    """The merged ``UnknownProvenance`` among ``columns``, or None if every one is known."""
+    found = None
+    for column in columns:
+        if isinstance(column, UnknownProvenance):
+            found = column if found is None else found.merged(column)
+    return found
 
 
 def value_key(column: Hashable) -> tuple:
@@ -267,7 +313,10 @@ class GroupSum:
 # -- propagation ----------------------------------------------------------------------------------
 
 def aligned(annotations: Dict, mapping, length: int) -> Optional[Dict]:
-    """An input's annotations rearranged to the output rows; None where the mapping is unknown."""
+    """An input's annotations rearranged to the output rows; None where the mapping is unknown.
+
+    (The executor turns an unknown mapping into ``UnknownProvenance`` columns.)
+    """
     if isinstance(mapping, Identity):
         return annotations
     if isinstance(mapping, Positions):
@@ -278,13 +327,15 @@ def aligned(annotations: Dict, mapping, length: int) -> Optional[Dict]:
 
 
 def _take_column(column, positions: np.ndarray):
-    if isinstance(column, (ValueColumn, Lineage)):
+    if isinstance(column, (ValueColumn, Lineage, UnknownProvenance)):
         return column.take(positions)
     return _take(column, positions, None)
 
 
 def _group_column(column, groups: Groups, key):
     codes = groups.codes
+    if isinstance(column, UnknownProvenance):
+        return column
     if isinstance(column, Lineage):
         return Lineage((GroupFactor(np.arange(groups.count, dtype=np.int64), column, codes),), groups.count)
     if groups.representatives is not None:

@@ -7,9 +7,12 @@ them over as thunks and nothing is computed unless an inspection asks.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable, Optional, Union
 
 import numpy as np
+
+from lester_inspect.instrumentation.dag import CodeLocation, FunctionInfo
 
 
 class Identity:
@@ -70,6 +73,25 @@ class Unknown:
 
 
 RowMapping = Union[Identity, Positions, Groups, Unknown]
+
+
+@dataclasses.dataclass(frozen=True)
+class ProvenanceCut:
+    """Where row provenance stops: node ``node_id``'s rows are not linked to (some of) its input rows.
+
+    Recorded on the DAG as the node attribute ``provenance_cut`` for an operator with
+    an input whose mapping is ``Unknown`` and for an untracked data source (data made
+    by code the runtime does not follow). Everything downstream inherits it.
+    """
+
+    reason: str                       # plain words, naming the call: "DataFrame.sort_values: ..."
+    function: FunctionInfo            # the call that cut it
+    location: Optional[CodeLocation]  # where the user called it
+    node_id: int                      # the DAG node whose rows are not mapped to their input
+
+    def __str__(self) -> str:
+        where = str(self.location) if self.location is not None else "unknown location"
+        return f"{where}: {self.reason}"
 IDENTITY = Identity()
 
 
@@ -81,12 +103,20 @@ class Input:
     thunk returning one.
     """
 
-    __slots__ = ("node", "data", "_rows")
+    __slots__ = ("node", "data", "_rows", "_on_unknown")
 
     def __init__(self, node, data=None, rows: Union[RowMapping, Callable[[], RowMapping], None] = IDENTITY):
         self.node = node
         self.data = data
         self._rows = rows
+        self._on_unknown: Optional[Callable[[Unknown], None]] = None
+
+    def on_unknown(self, callback: Callable[[Unknown], None]) -> None:
+        """Call ``callback(mapping)`` when the mapping is, or once computed turns out to be, Unknown."""
+        if isinstance(self._rows, Unknown):
+            callback(self._rows)
+        elif callable(self._rows):
+            self._on_unknown = callback
 
     @property
     def carries_rows(self) -> bool:
@@ -98,7 +128,10 @@ class Input:
             try:
                 self._rows = self._rows()
             except Exception as error:  # a mapping we cannot compute must not break the run
-                self._rows = Unknown(f"{type(error).__name__}: {error}")
+                self._rows = Unknown(f"computing the row mapping failed: {type(error).__name__}: {error}")
+            if isinstance(self._rows, Unknown) and self._on_unknown is not None:
+                self._on_unknown(self._rows)
+            self._on_unknown = None
         return self._rows
 
     def __repr__(self) -> str:

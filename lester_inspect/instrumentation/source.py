@@ -5,7 +5,7 @@ import ast
 import itertools
 import linecache
 import os
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from lester_inspect.instrumentation.dag import CodeLocation
 
@@ -31,6 +31,8 @@ class PipelineSource:
                 f"{filename}, line {error.lineno}: syntax error: {error.msg}"
             ) from error
         self._assignment_of_target: Optional[Dict[Tuple[int, int], CodeLocation]] = None
+        self._names: Optional[List[Tuple[CodeLocation, str]]] = None
+        self._assignments_of_name: Optional[Dict[str, List[Tuple[CodeLocation, Optional[str]]]]] = None
 
     @classmethod
     def from_path(cls, path: str) -> "PipelineSource":
@@ -89,6 +91,35 @@ class PipelineSource:
                     for item in targets:
                         self._assignment_of_target[(item.lineno, item.col_offset)] = statement
         return self._assignment_of_target.get((target.lineno, target.col_offset), target)
+
+    def names_in(self, location: CodeLocation) -> List[str]:
+        """The variable names read inside ``location`` (a call's receiver and arguments), in order."""
+        if self._names is None:
+            self._names = sorted((_location(node), node.id) for node in ast.walk(self.tree)
+                                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load))
+        start, end = (location.lineno, location.col_offset), (location.end_lineno, location.end_col_offset)
+        return [name for where, name in self._names
+                if (where.lineno, where.col_offset) >= start and (where.end_lineno, where.end_col_offset) <= end]
+
+    def assignment_before(self, name: str, location: CodeLocation) -> Optional[Tuple[CodeLocation, Optional[str]]]:
+        """The last ``name = ...`` statement ending before ``location``, and the callee it calls (if a call)."""
+        if self._assignments_of_name is None:
+            self._assignments_of_name = {}
+            for node in ast.walk(self.tree):
+                if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    callee = ast.unparse(node.value.func) if isinstance(node.value, ast.Call) else None
+                    for target in targets:
+                        for bound in ast.walk(target):
+                            if isinstance(bound, ast.Name):
+                                self._assignments_of_name.setdefault(bound.id, []).append((_location(node), callee))
+        before = [(where, callee) for where, callee in self._assignments_of_name.get(name, ())
+                  if (where.end_lineno, where.end_col_offset) <= (location.lineno, location.col_offset)]
+        return max(before, key=lambda item: (item[0].lineno, item[0].col_offset)) if before else None
+
+
+def _location(node: ast.AST) -> CodeLocation:
+    return CodeLocation(node.lineno, node.col_offset, node.end_lineno, node.end_col_offset)
 
 
 def _notebook_to_script(path: str) -> str:
