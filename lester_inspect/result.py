@@ -82,8 +82,16 @@ class InspectorResult:
                              "result": results[inspection]})
         return pd.DataFrame(rows, columns=["operator", "type", "description", "location", "result"])
 
+    def provenance_cuts_text(self) -> List[str]:
+        """A heading and one line per provenance cut (location, call, reason); no lines without cuts."""
+        cuts = self.provenance_cuts
+        if not cuts:
+            return []
+        return [f"Row provenance is cut at {len(cuts)} place{'s' if len(cuts) > 1 else ''} "
+                "(row-based results downstream are unknown):", *(f"  {cut}" for cut in cuts)]
+
     def summary(self) -> str:
-        """A readable report of every failing or warning check: operator, code location, snippet."""
+        """A readable report of every failing or warning check (operator, code location, snippet) and every cut."""
         lines = []
         counts = {status: 0 for status in CheckStatus}
         for check, check_result in self.check_to_check_results.items():
@@ -97,6 +105,7 @@ class InspectorResult:
                 first_line = node.source_code.splitlines()[0]
                 more = " ..." if "\n" in node.source_code else ""
                 lines.append(f"  {node.code_location}: {first_line}{more}")
+        lines.extend(self.provenance_cuts_text())
         lines.append(f"{len(self.check_to_check_results)} checks: {counts[CheckStatus.SUCCESS]} passed, "
                      f"{counts[CheckStatus.FAILURE]} failed, {counts[CheckStatus.WARNING]} warnings")
         return "\n".join(lines)

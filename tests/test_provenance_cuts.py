@@ -143,3 +143,78 @@ def test_a_mapping_that_fails_to_compute_is_a_cut_naming_the_error():
     assert run.dag.nodes[node]["provenance_cut"].reason == (
         "DataFrame.query: computing the row mapping failed: KeyError: 'x'")
     assert isinstance(executor.results[node][RowLineage(RowLineage.ALL_ROWS)]["lineage"][0], UnknownProvenance)
+
+
+FEATURES = """
+import pandas as pd
+
+
+def features(frame):
+    return pd.DataFrame({"score": frame["score"].to_numpy(), "label": frame["label"].to_numpy()})
+"""
+MODEL = """
+import sys
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+sys.path.insert(0, sys.argv[1])
+import vendored_features
+
+rng = np.random.default_rng(0)
+df = pd.DataFrame({"group": np.repeat(["a", "b"], 30), "score": rng.normal(size=60), "label": np.tile([0, 1], 30)})
+feats = vendored_features.features(df)
+kept = feats[feats["score"] > -1]
+train, test = train_test_split(kept, random_state=0)
+model = LogisticRegression().fit(train[["score"]], train["label"])
+print(model.score(test[["score"]], test["label"]))
+"""
+
+
+@pytest.fixture
+def model_pipeline(tmp_path):
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "vendored_features.py").write_text(textwrap.dedent(FEATURES))
+    (tmp_path / "pipe").mkdir()
+    (tmp_path / "pipe" / "pipeline.py").write_text(textwrap.dedent(MODEL))
+    return str(tmp_path / "pipe" / "pipeline.py"), str(tmp_path / "lib")
+
+
+def test_checks_that_need_row_provenance_warn_naming_the_cut(model_pipeline):
+    from lester_inspect.checks import (CheckStatus, NoBiasAccumulatedFor, NoBiasIntroducedFor, NoDuplicateRows,
+                                       NoTrainTestOverlap, SimilarRemovalProbabilitiesFor)
+
+    path, lib = model_pipeline
+    checks = [NoBiasIntroducedFor(["group"]), NoBiasAccumulatedFor(["group"]), SimilarRemovalProbabilitiesFor(["group"]),
+              NoTrainTestOverlap(), NoDuplicateRows()]
+    result = PipelineInspector.on_pipeline(path, args=[lib]).add_checks(checks).execute()
+    cut = "line 12:0: vendored_features.features: made by `feats = vendored_features.features(df)`"
+    verdicts = result.check_to_check_results
+    assert {repr(c): v.status for c, v in verdicts.items()} == {repr(c): CheckStatus.WARNING for c in checks}
+    assert verdicts[NoBiasIntroducedFor(["group"])].description.startswith(
+        f"Cannot tell how operators 2, 3, 4 change the groups of group: row provenance is cut at {cut}")
+    assert verdicts[NoBiasAccumulatedFor(["group"])].description.startswith(
+        "Cannot tell whether the data of operators ")
+    assert verdicts[SimilarRemovalProbabilitiesFor(["group"])].description.startswith(
+        f"Cannot tell which groups of group the selections 2 remove: row provenance is cut at {cut}")
+    assert verdicts[NoTrainTestOverlap()].description.startswith(
+        f"Cannot tell which source rows the training and test data share: row provenance is cut at {cut}")
+    assert verdicts[NoDuplicateRows()].description.startswith(
+        f"Cannot tell whether the sources behind operators 1 hold duplicate rows: row provenance is cut at {cut}")
+    assert all(v.operator == result.nodes[1] for v in verdicts.values())
+    summary = result.summary().splitlines()
+    assert summary[-3:-1] == ["Row provenance is cut at 1 place (row-based results downstream are unknown):",
+                              f"  {result.provenance_cuts[0]}"]
+    assert summary[-1] == "5 checks: 0 passed, 0 failed, 5 warnings"
+
+
+def test_cli_run_lists_every_cut(model_pipeline, capfd):
+    from lester_inspect.cli import main
+
+    path, lib = model_pipeline
+    assert main(["run", "--check", "no-train-test-overlap", path, lib]) == 0
+    out = capfd.readouterr().out
+    assert ("Row provenance is cut at 1 place (row-based results downstream are unknown):\n"
+            "  line 12:0: vendored_features.features: made by `feats = vendored_features.features(df)`, which lester-inspect "
+            "does not follow; first used at line 13:13; its rows are not linked to any data source\n") in out
+    assert "WARNING  NoTrainTestOverlap()\n           Cannot tell which source rows" in out
