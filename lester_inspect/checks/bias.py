@@ -5,6 +5,7 @@ from typing import Iterable, Iterator, List, Optional, Tuple
 
 import pandas as pd
 
+from lester_inspect.checks._parameters import column_names, number
 from lester_inspect.checks._reporting import (compare_distributions, cuts_behind, describe_drop, unknown_verdict,
                                               where, worst_drop)
 from lester_inspect.checks.base import Check, CheckResult, CheckStatus
@@ -21,11 +22,16 @@ class _GroupCheck(Check):
     """A check over the groups of sensitive columns, using their histograms."""
 
     def __init__(self, columns: Iterable[str]):
-        self.columns = list(columns)
+        self.columns = column_names(self, "columns", columns)
 
     @property
     def required_inspections(self):
         return [HistogramForColumns(self.columns)]
+
+    def configuration_errors(self, result) -> List[str]:
+        seen = {column for node in result.dag.nodes for column in node.columns}
+        return [f"{type(self).__name__}: column {column!r} never appears in the pipeline"
+                f"{_did_you_mean(column, seen)}" for column in self.columns if column not in seen]
 
     def _before_and_after(self, result, operator_types, unknown: List[DagNode]
                           ) -> Iterator[Tuple[DagNode, str, dict, dict]]:
@@ -60,7 +66,9 @@ class NoBiasIntroducedFor(_GroupCheck):
 
     def __init__(self, columns: Iterable[str], min_allowed_relative_ratio_change: float = -0.3):
         super().__init__(columns)
-        self.min_allowed_relative_ratio_change = min_allowed_relative_ratio_change
+        self.min_allowed_relative_ratio_change = number(
+            self, "min_allowed_relative_ratio_change", min_allowed_relative_ratio_change, lambda v: -1 <= v <= 0,
+            "from -1 to 0 (the allowed relative change of a group's share)")
 
     def evaluate(self, result) -> CheckResult:
         threshold = self.min_allowed_relative_ratio_change
@@ -94,7 +102,9 @@ class NoBiasAccumulatedFor(_GroupCheck):
 
     def __init__(self, columns: Iterable[str], min_allowed_relative_ratio_change: float = -0.3):
         super().__init__(columns)
-        self.min_allowed_relative_ratio_change = min_allowed_relative_ratio_change
+        self.min_allowed_relative_ratio_change = number(
+            self, "min_allowed_relative_ratio_change", min_allowed_relative_ratio_change, lambda v: -1 <= v <= 0,
+            "from -1 to 0 (the allowed relative change of a group's share)")
 
     def evaluate(self, result) -> CheckResult:
         histograms = HistogramForColumns(self.columns)
@@ -134,6 +144,13 @@ class NoBiasAccumulatedFor(_GroupCheck):
         return CheckResult(self, CheckStatus.FAILURE, text + more, details, node)
 
 
+def _did_you_mean(column: str, seen) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(column, sorted(seen), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _sources(result, node: DagNode) -> List[DagNode]:
     import networkx as nx
 
@@ -168,7 +185,8 @@ class SimilarRemovalProbabilitiesFor(_GroupCheck):
 
     def __init__(self, columns: Iterable[str], max_removal_probability_ratio: float = 2.0):
         super().__init__(columns)
-        self.max_removal_probability_ratio = max_removal_probability_ratio
+        self.max_removal_probability_ratio = number(self, "max_removal_probability_ratio",
+                                                    max_removal_probability_ratio, lambda v: v >= 1, "of at least 1")
 
     def evaluate(self, result) -> CheckResult:
         details, failures, unknown = {}, [], []

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from lester_inspect.checks._parameters import number
 from lester_inspect.checks._reporting import cuts_behind, unknown_verdict, where
 from lester_inspect.inspections.annotations import UnknownProvenance
 from lester_inspect.checks.base import Check, CheckResult, CheckStatus
@@ -109,7 +110,8 @@ class NoLabelShift(Check):
     """
 
     def __init__(self, significance: float = 0.01):
-        self.significance = significance
+        self.significance = number(self, "significance", significance, lambda v: 0 < v < 1,
+                                   "between 0 and 1 (exclusive)")
 
     @property
     def required_inspections(self):
