@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Callable, Iterable, List, Optional, Sequence
 
 from lester_inspect.checks.base import Check, CheckConfigurationError
-from lester_inspect.inspections.base import Inspection
+from lester_inspect.inspections.base import Inspection, Results
 from lester_inspect.inspections.executor import InspectionExecutor
 from lester_inspect.instrumentation.run import InstrumentedRun
 from lester_inspect.instrumentation.source import PipelineSource
@@ -102,7 +102,7 @@ class PipelineInspector:
 
     def _result(self, run: InstrumentedRun, executor: Optional[InspectionExecutor],
                 evaluate_checks: bool) -> InspectorResult:
-        results = {node: dict(executor.results.get(node, {})) if executor else {} for node in run.dag.nodes}
+        results = {node: executor.results.get(node, Results()) if executor else Results() for node in run.dag.nodes}
         result = InspectorResult(run.dag, results, {}, run.internal_errors,
                                  executor.carriers if executor else {})
         if evaluate_checks:

@@ -18,7 +18,7 @@ from lester_inspect.backends.series_expressions import (ATOM, SeriesExpression, 
                                                         series_handlers, string_method_handlers, track)
 from lester_inspect.backends.udf_columns import columns_read_by
 from lester_inspect.instrumentation.dag import DagNode, OperatorType
-from lester_inspect.instrumentation.rows import IDENTITY, Groups, Input, Positions, Unknown
+from lester_inspect.instrumentation.rows import IDENTITY, Groups, Input, Positions, Unknown, positions_of_labels
 from lester_inspect.instrumentation.run import InstrumentedRun, OperatorCall
 
 T = OperatorType
@@ -59,9 +59,7 @@ def positions_by_index(source: Any, output: Any):
     """A thunk for the input positions of ``output``'s rows, found through the row labels."""
 
     def positions():
-        if not source.index.is_unique:
-            return Unknown("the input's row index has duplicate labels")
-        return Positions(source.index.get_indexer(output.index))
+        return positions_of_labels(source.index, output.index)
 
     return positions
 

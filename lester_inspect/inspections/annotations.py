@@ -39,7 +39,7 @@ class UnknownProvenance:
     def __init__(self, cuts: Tuple[ProvenanceCut, ...]):
         self.cuts = cuts
 
-    def take(self, positions: np.ndarray) -> "UnknownProvenance":
+    def take(self, positions: np.ndarray, has_missing: Optional[bool] = None) -> "UnknownProvenance":
         return self
 
     def merged(self, other: "UnknownProvenance") -> "UnknownProvenance":
@@ -72,7 +72,9 @@ def value_key(column: Hashable) -> tuple:
     return ("value", column)
 
 
-def _take(array: np.ndarray, positions: np.ndarray, missing: Any) -> np.ndarray:
+def _take(array: np.ndarray, positions: np.ndarray, missing: Any, has_missing: Optional[bool] = None) -> np.ndarray:
+    if has_missing is False and len(array):
+        return array[positions]
     taken = array[np.maximum(positions, 0)] if len(array) else np.full(len(positions), missing, array.dtype)
     if len(positions) and positions.min() < 0:
         taken = taken.copy() if taken.base is not None else taken
@@ -101,8 +103,8 @@ class ValueColumn:
     def __len__(self) -> int:
         return len(self.codes)
 
-    def take(self, positions: np.ndarray) -> "ValueColumn":
-        return ValueColumn(_take(self.codes, positions, -1), self.categories)
+    def take(self, positions: np.ndarray, has_missing: Optional[bool] = None) -> "ValueColumn":
+        return ValueColumn(_take(self.codes, positions, -1, has_missing), self.categories)
 
     def recoded(self, categories: np.ndarray) -> "ValueColumn":
         if categories is self.categories or np.array_equal(categories, self.categories):
@@ -148,8 +150,8 @@ class Factor:
         self.source = source
         self.ids = ids
 
-    def take(self, positions: np.ndarray) -> "Factor":
-        return Factor(self.source, _take(self.ids, positions, -1))
+    def take(self, positions: np.ndarray, has_missing: Optional[bool] = None) -> "Factor":
+        return Factor(self.source, _take(self.ids, positions, -1, has_missing))
 
 
 class GroupFactor:
@@ -162,8 +164,8 @@ class GroupFactor:
         self.members = members          # lineage of the aggregated input's rows
         self.member_groups = member_groups  # per input row: its group
 
-    def take(self, positions: np.ndarray) -> "GroupFactor":
-        return GroupFactor(_take(self.groups, positions, -1), self.members, self.member_groups)
+    def take(self, positions: np.ndarray, has_missing: Optional[bool] = None) -> "GroupFactor":
+        return GroupFactor(_take(self.groups, positions, -1, has_missing), self.members, self.member_groups)
 
 
 class Lineage:
@@ -179,8 +181,8 @@ class Lineage:
     def of_source(cls, source: int, length: int) -> "Lineage":
         return cls((Factor(source, np.arange(length, dtype=np.int64)),), length)
 
-    def take(self, positions: np.ndarray) -> "Lineage":
-        return Lineage(tuple(f.take(positions) for f in self.factors), len(positions))
+    def take(self, positions: np.ndarray, has_missing: Optional[bool] = None) -> "Lineage":
+        return Lineage(tuple(f.take(positions, has_missing) for f in self.factors), len(positions))
 
     def polynomial(self, row: int, names: Dict[int, str]) -> "Polynomial":
         """Row ``row``'s polynomial, its variables named ``(source name, source row)``."""
@@ -320,16 +322,16 @@ def aligned(annotations: Dict, mapping, length: int) -> Optional[Dict]:
     if isinstance(mapping, Identity):
         return annotations
     if isinstance(mapping, Positions):
-        return {key: _take_column(column, mapping.positions) for key, column in annotations.items()}
+        return {key: _take_column(column, mapping.positions, mapping.has_missing) for key, column in annotations.items()}
     if isinstance(mapping, Groups):
         return {key: _group_column(column, mapping, key) for key, column in annotations.items()}
     return None
 
 
-def _take_column(column, positions: np.ndarray):
+def _take_column(column, positions: np.ndarray, has_missing: Optional[bool] = None):
     if isinstance(column, (ValueColumn, Lineage, UnknownProvenance)):
-        return column.take(positions)
-    return _take(column, positions, None)
+        return column.take(positions, has_missing)
+    return _take(column, positions, None, has_missing)
 
 
 def _group_column(column, groups: Groups, key):

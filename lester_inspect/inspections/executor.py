@@ -18,7 +18,7 @@ from lester_inspect.inspections._frames import row_count
 from lester_inspect.inspections.annotations import (LINEAGE, Lineage, UnknownProvenance, ValueColumn, aligned,
                                                     combine_values, is_unknown, join_lineages, union_lineages,
                                                     unknown_of)
-from lester_inspect.inspections.base import (Inspection, InspectionInput, InspectionRow, OperatorData,
+from lester_inspect.inspections.base import (Inspection, InspectionInput, InspectionRow, OperatorData, Results,
                                              VectorizedInspection, data_columns)
 from lester_inspect.instrumentation.dag import DagNode, OperatorType
 from lester_inspect.instrumentation.rows import Groups, Identity, Input, Positions, Unknown
@@ -38,7 +38,7 @@ class InspectionExecutor:
         self.keys |= {("generic", i) for i in self.row_wise}
         self.value_columns = [key[1] for key in self.keys if key[0] == "value"]
         self.needs_arguments = any(type(i).__name__ == "ArgumentCapturing" for i in inspections)
-        self.results: Dict[DagNode, Dict[Inspection, Any]] = {}
+        self.results: Dict[DagNode, Results] = {}
         #: For each operator, the input node whose rows its rows are (the fact side of a join).
         self.carriers: Dict[DagNode, DagNode] = {}
         self.source_names: Dict[int, str] = {}
@@ -60,7 +60,7 @@ class InspectionExecutor:
         arguments = self.run.current_arguments() if self.needs_arguments and self.run.current_arguments else None
         view = OperatorData(node, data, annotations, arguments, self.source_names, self.source_sizes,
                             self.run.dag, self.results, tuple(inputs), output, self._annotations_of)
-        results = self.results.setdefault(node, {})
+        results = self.results.setdefault(node, Results())
         for inspection in self.vectorized:
             results[inspection] = inspection.inspect(view)
         if self.row_wise:

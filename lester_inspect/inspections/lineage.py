@@ -5,9 +5,9 @@ from typing import Any, Dict, Iterable, Optional, Union
 
 import numpy as np
 
-from lester_inspect.inspections._frames import first_rows, row_count
-from lester_inspect.inspections.annotations import LINEAGE, UnknownProvenance
-from lester_inspect.inspections.base import OperatorData, VectorizedInspection
+from lester_inspect.inspections._frames import first_rows, head_snapshot, row_count
+from lester_inspect.inspections.annotations import LINEAGE, Lineage, UnknownProvenance
+from lester_inspect.inspections.base import Deferred, OperatorData, VectorizedInspection
 from lester_inspect.instrumentation.dag import OperatorType
 
 
@@ -52,14 +52,22 @@ class RowLineage(VectorizedInspection):
         if operator.data is None:
             return None
         count = None if self.num_rows == self.ALL_ROWS else min(self.num_rows, row_count(operator.data))
-        frame = first_rows(operator.data, count, operator.node.columns)
-        lineage = (operator.annotations or {}).get(LINEAGE)
-        if isinstance(lineage, UnknownProvenance):
-            frame["lineage"] = [lineage] * len(frame)
-        else:
-            frame["lineage"] = [lineage.polynomial(row, operator.source_names) if lineage is not None else None
-                                for row in range(len(frame))]
-        return frame
+        # Fixed now (a copy-on-write slice; annotations are never changed in place), built when read.
+        rows = operator.data if count is None else head_snapshot(operator.data, count)
+        lineage, names, columns = (operator.annotations or {}).get(LINEAGE), operator.source_names, operator.node.columns
+        if isinstance(lineage, Lineage) and count is not None:  # keep only these rows' annotations alive
+            lineage = lineage.take(np.arange(count))
+
+        def build():
+            frame = first_rows(rows, None, columns)
+            if isinstance(lineage, UnknownProvenance):
+                frame["lineage"] = [lineage] * len(frame)
+            else:
+                frame["lineage"] = [lineage.polynomial(row, names) if lineage is not None else None
+                                    for row in range(len(frame))]
+            return frame
+
+        return Deferred(build)
 
 
 class SourceRowUsage(VectorizedInspection):

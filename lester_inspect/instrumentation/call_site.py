@@ -35,6 +35,7 @@ class CallSites:
         self._is_user_file: Dict[str, bool] = {source.filename: True}
         self._positions: Dict[object, List] = {}
         self._helper_sources: Dict[str, Optional[PipelineSource]] = {}
+        self._snippets: Dict[CodeLocation, str] = {}
 
     def is_user_code(self, code) -> bool:
         filename = code.co_filename
@@ -79,6 +80,11 @@ class CallSites:
         return self._helper_sources[location.file]
 
     def snippet(self, location: Optional[CodeLocation]) -> str:
-        source = self.source_for(location) if location else None
-        return source.segment(location) if source else ""
+        if location is None:
+            return ""
+        text = self._snippets.get(location)
+        if text is None:  # a loop calls the same place thousands of times
+            source = self.source_for(location)
+            text = self._snippets[location] = source.segment(location) if source else ""
+        return text
 

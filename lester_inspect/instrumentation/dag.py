@@ -74,8 +74,8 @@ class DagNode:
     columns: Tuple[str, ...]
 
     def __hash__(self) -> int:
-        # Hash only the cheap identifying fields: feature-name tuples can be long.
-        return hash((self.node_id, self.operator_type, self.code_location))
+        # The id alone: nodes are hashed several times per operator, and ids are unique within a run.
+        return self.node_id
 
     def __str__(self) -> str:
         where = f" ({self.code_location})" if self.code_location else ""

@@ -19,6 +19,7 @@ import networkx as nx
 from lester_inspect.instrumentation.ast_transform import ARRAY_METHOD_HOOK
 from lester_inspect.instrumentation.call_site import CallSites
 from lester_inspect.instrumentation.dag import CodeLocation, DagNode, FunctionInfo, OperatorType
+from lester_inspect.instrumentation.imports import ImportWatcher
 from lester_inspect.instrumentation.patching import PatchSet
 from lester_inspect.instrumentation.rows import IDENTITY, Input, ProvenanceCut, Unknown
 from lester_inspect.instrumentation.source import PipelineSource
@@ -88,9 +89,8 @@ class InstrumentedRun:
         # The user's frame making the operator call being recorded: names untracked inputs.
         self._caller = None
         self._node_count = 0
-        from lester_inspect.backends import all_backends
-
-        self.backends = [backend(self) for backend in all_backends()]
+        # The backends installed so far: each when its library is first imported (``patched``).
+        self.backends: list = []
 
     # -- what user code calls ------------------------------------------------------------------
 
@@ -296,13 +296,36 @@ class InstrumentedRun:
 
     @contextlib.contextmanager
     def patched(self):
+        """Patch the libraries already imported now, the others when the pipeline imports them."""
+        from lester_inspect.backends import BACKENDS
+
+        watcher = None
         try:
             self.patches.apply(warnings, "warn", _warn_past_our_frames(warnings.warn))
-            for backend in self.backends:
-                backend.install(self.patches)
+            waiting = {}
+            for module, backend in BACKENDS.items():
+                if module in sys.modules:
+                    self._install(backend)
+                else:
+                    waiting[module] = backend
+            if waiting:
+                watcher = ImportWatcher(waiting, self._install)
+                sys.meta_path.insert(0, watcher)
             yield
         finally:
+            if watcher is not None:
+                sys.meta_path.remove(watcher)
             self.patches.revert()
+
+    def _install(self, path: str) -> None:
+        from lester_inspect.backends import load_backend
+
+        backend = load_backend(path)(self)
+        try:
+            backend.install(self.patches)
+        except Exception as error:  # a library version we cannot patch must not break the user's import
+            self.report_internal_error(None, FunctionInfo(path, "install"), error)
+        self.backends.append(backend)
 
     def execute(self, args: Sequence[str] = ()) -> None:
         """Run the pipeline as ``python pipeline.py ARGS`` would, with every patch reverted afterwards."""
