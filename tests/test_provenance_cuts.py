@@ -47,7 +47,7 @@ def third_party_pipeline(tmp_path):
 def test_an_untracked_source_says_what_made_it_and_where_it_was_first_used(third_party_pipeline):
     result = third_party_pipeline.execute()
     untracked = result.nodes[1]
-    assert untracked.operator_type is T.DATA_SOURCE
+    assert untracked.operator_type is T.DATA_SOURCE and untracked.function == FunctionInfo("", "unknown")
     assert untracked.description == ("Untracked DataFrame made by `wide = thirdparty.widen(df)` (line 8:0), "
                                      "which lester-inspect does not follow; first used at line 9:12")
     cut = result.dag.nodes[untracked]["provenance_cut"]

@@ -58,7 +58,7 @@ class FunctionInfo(NamedTuple):
     name: str
 
     def __str__(self) -> str:
-        return f"{self.module}.{self.name}" if self.module else self.name
+        return f"{self.module}.{self.name}"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -250,7 +250,9 @@ class InstrumentedRun:
         # Cuts are recorded before the observers see the node: they must not mistake it for a real source.
         was_observed, self.observers = self.observers, []
         try:
-            node = self.add_node(OperatorType.DATA_SOURCE, function, location, description, columns_of(obj), (), obj)
+            # No patched function made this node; the cut names the call that did, where it is known.
+            node = self.add_node(OperatorType.DATA_SOURCE, UNKNOWN_FUNCTION, location, description, columns_of(obj),
+                                 (), obj)
         finally:
             self.observers = was_observed
         self.record_cut(node, f"{reason}; its rows are not linked to any data source", function, where)
