@@ -63,10 +63,13 @@ class CallSites:
                 positions = self._positions[code] = list(code.co_positions())
             lineno, end_lineno, col, end_col = positions[frame.f_lasti // 2]
             if lineno is not None and col is not None:
-                return CodeLocation(lineno, col, end_lineno, end_col, file)
+                return self.source.locate(lineno, col, end_lineno, end_col) if file is None else CodeLocation(
+                    lineno, col, end_lineno, end_col, file)
         # Python 3.10 (or an instruction without a position): the whole line.
         line = linecache.getline(code.co_filename, frame.f_lineno)
         indent = len(line) - len(line.lstrip())
+        if file is None:
+            return self.source.locate(frame.f_lineno, indent, frame.f_lineno, len(line.rstrip().encode("utf-8")))
         return CodeLocation(frame.f_lineno, indent, frame.f_lineno, len(line.rstrip().encode("utf-8")), file)
 
     def source_for(self, location: CodeLocation) -> Optional[PipelineSource]:
