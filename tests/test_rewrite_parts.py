@@ -436,6 +436,10 @@ def test_sandbox_limits_time_and_memory(tmp_path):
                           Limits(memory_mb=2000))
     assert greedy.error.startswith("the script ran out of memory (limit 2000 MB)\nTraceback (most recent call last):")
     assert f'File "{tmp_path / "p.py"}", line 2, in <module>' in greedy.error
+    # The CPU limit (time limit x cores) is named when it strikes; here the script lowers it itself.
+    busy = run_captured("import resource\nresource.setrlimit(resource.RLIMIT_CPU, (1, 5))\nwhile True: pass\n",
+                        str(tmp_path / "p.py"), [], Limits(seconds=60))
+    assert busy.error == "the script used up its CPU time limit (60 s per core)"
 
 
 def test_sandbox_samples_the_first_rows_of_each_input(tmp_path):

@@ -584,9 +584,11 @@ def _fit_inputs(out: str, report: Dict[str, Any]) -> FitInputs:
 
 def _failure(report: Dict[str, Any], returncode: int, stderr: str, limits: Limits) -> str:
     error = report.get("error") or ""
-    if returncode == -signal.SIGXCPU:
+    # Killed by a signal: -N from the process itself, 128 + N as bubblewrap passes it on.
+    signalled = {-returncode if returncode < 0 else returncode - 128}
+    if signal.SIGXCPU in signalled:
         return f"the script used up its CPU time limit ({limits.seconds:g} s per core)"
-    if "MemoryError" in error or returncode in (-signal.SIGKILL, -signal.SIGSEGV) and not error:
+    if "MemoryError" in error or signalled & {signal.SIGKILL, signal.SIGSEGV} and not error:
         return (f"the script ran out of memory (limit {limits.memory_mb} MB)\n" + (error or _tail(stderr))).strip()
     if error:
         return error.rstrip()
