@@ -278,6 +278,10 @@ def drop_duplicates(call: OperatorCall, result: Any) -> None:
 drop_duplicates.prepare = keeping_labels
 
 
+dropna.prepare = keeping_labels
+drop.prepare = keeping_labels
+
+
 def _describe_sample(call: OperatorCall) -> str:
     n, frac = call.arg(1, "n"), call.kwargs.get("frac")
     return f"Sample {frac:.0%} of rows" if frac is not None else f"Sample {n if n is not None else 1} rows"

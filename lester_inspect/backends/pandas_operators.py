@@ -197,7 +197,8 @@ def value_counts(call: OperatorCall, result: Any) -> None:
         rows = grouped_by_keys(result, keys)
     source = call.run.input(data, call.location, rows)
     named = [c for c in counted if c is not None]
-    call.run.add_node(T.GROUP_BY_AGG, call.function, call.location, f"Count values of {column_list(counted)}",
+    what = "values of" if isinstance(data, pd.Series) else "rows by"
+    call.run.add_node(T.GROUP_BY_AGG, call.function, call.location, f"Count {what} {column_list(counted)}",
                       keyed_columns(result), [source], result, derivations=_key_derivations(source.node, named))
 
 
