@@ -81,6 +81,8 @@ def positions_by_index(source: Any, output: Any, call: Optional[OperatorCall] = 
 
     def positions():
         source_index, labels = source.index, output.index
+        if call is not None and isinstance(call.extra, Positions):
+            return call.extra
         if call is not None and (call.kwargs.get("inplace") or call.kwargs.get("ignore_index")):
             if call.extra is None:
                 return Unknown(f"{call.function}: inplace=True or ignore_index=True replaces the row labels, "
@@ -94,8 +96,14 @@ def positions_by_index(source: Any, output: Any, call: Optional[OperatorCall] = 
 
 
 def keeping_labels(call: OperatorCall):
-    """A ``prepare`` step: keep the input's row labels (``inplace``) and the result's (``ignore_index``)."""
+    """A ``prepare`` step: keep the input's row labels (``inplace``) and the result's (``ignore_index``).
+
+    Labels do not tell duplicate-labelled rows apart: for a frame with such an index a
+    hidden row-id column rides through the call instead (as for joins).
+    """
     receiver, ignore = call.args[0], call.kwargs.get("ignore_index")
+    if isinstance(receiver, pd.DataFrame) and not receiver.index.is_unique and not call.kwargs.get("inplace"):
+        return _with_row_id_column(call)
     before = receiver.index
     kwargs = dict(call.kwargs, ignore_index=False) if ignore else call.kwargs
 
@@ -108,6 +116,29 @@ def keeping_labels(call: OperatorCall):
         return result, (before, labels)
 
     return call.args, kwargs, finish
+
+
+def _with_row_id_column(call: OperatorCall):
+    receiver, method = call.args[0], call.function.name.rsplit(".", 1)[-1]
+    if method not in _ROW_ID_SAFE or (method == "dropna" and call.kwargs.get("axis", 0) not in (0, "index")):
+        return call.args, call.kwargs, lambda result: (result, None)
+    name = f"__lester_row_id_{id(call)}"
+    marked = receiver.assign(**{name: np.arange(len(receiver), dtype=np.int64)})
+    args, kwargs = (marked, *call.args[1:]), dict(call.kwargs)
+    if method in ("dropna", "drop_duplicates") and call.arg(1, "subset") is None:
+        # Missing values and duplicates are judged on the user's columns, not on the row ids.
+        kwargs["subset"] = list(receiver.columns)
+        args = args[:1]
+
+    def finish(result):
+        return result.drop(columns=[name]), Positions(result[name].to_numpy(dtype=np.int64))
+
+    return args, kwargs, finish
+
+
+# Row-picking methods whose result does not change when a column is added (given ``subset``).
+_ROW_ID_SAFE = frozenset({"sort_index", "sort_values", "dropna", "drop_duplicates", "sample", "head", "tail",
+                          "explode", "query"})
 
 
 def unary(operator_type: OperatorType, describe: Callable[[OperatorCall], str], keeps_rows: bool = True):

@@ -101,12 +101,15 @@ def rows_by_index(source: Any, output: Any, call_name: str, kind: str = ""):
 
 
 class PendingCall:
-    """The result of a call whose row mapping is unknown, made a node only if it is used as data."""
+    """The result of a call whose rows are unknown (or that of one), made a node only if it is used as data.
 
-    __slots__ = ("call_function", "location", "description", "operator_type", "source_node", "source", "reason")
+    ``df.describe().round(2)`` that is printed leaves no node and no cut behind.
+    """
+
+    __slots__ = ("call_function", "location", "description", "operator_type", "source_node", "source", "rows")
 
     def __init__(self, call: OperatorCall, description: str, operator_type: OperatorType, source_node: DagNode,
-                 source: Any, reason: str):
+                 source: Any, rows):
         self.call_function = call.function
         self.location = call.location
         self.description = description
@@ -114,7 +117,7 @@ class PendingCall:
         self.source_node = source_node
         # The input itself only where its node is still pending (then it is needed to make it).
         self.source = source
-        self.reason = reason
+        self.rows = rows
 
     def materialize(self, run, obj: Any) -> DagNode:
         node = self.source_node
@@ -122,7 +125,7 @@ class PendingCall:
             node = run.input_node(self.source, self.location)
         self.source = None
         return run.add_node(self.operator_type, self.call_function, self.location, self.description,
-                            columns_of(obj), [Input(node, None, Unknown(self.reason))], obj)
+                            columns_of(obj), [Input(node, None, self.rows)], obj)
 
 
 def columns_of(obj: Any) -> list:
@@ -193,21 +196,21 @@ def generic(call: OperatorCall, result: Any) -> None:
         mapping = rows_by_index(source, output, str(call.function), kind)()
     else:
         mapping = Unknown(f"{call.function}: ignore_index=True drops the row labels")
-    if isinstance(mapping, Unknown):
-        operator_type = T.GROUP_BY_AGG if name in REDUCTIONS else T.RESHAPE
-        defer(call, output, source, description, operator_type, mapping.reason)
+    operator_type = (T.GROUP_BY_AGG if name in REDUCTIONS else T.RESHAPE) if isinstance(mapping, Unknown) else (
+        T.PROJECTION_MODIFY if mapping is IDENTITY else T.SELECTION)
+    if isinstance(mapping, Unknown) or is_pending_call(call.run.tracked(source)):
+        defer(call, output, source, description, operator_type, mapping)
         return
-    operator_type = T.PROJECTION_MODIFY if mapping is IDENTITY else T.SELECTION
     call.run.add_node(operator_type, call.function, call.location, description, columns_of(output),
                       [call.run.input(source, call.location, mapping)], output)
 
 
 def defer(call: OperatorCall, output: Any, source: Any, description: str, operator_type: OperatorType,
-          reason: str) -> None:
-    """Remember ``output`` as the pending product of ``call``, its rows unknown for ``reason``."""
+          rows) -> None:
+    """Remember ``output`` as the pending product of ``call`` with input ``source`` and row mapping ``rows``."""
     tracked = call.run.tracked(source)
     node = tracked.node if tracked is not None else None
-    pending = PendingCall(call, description, operator_type, node, source if node is None else None, reason)
+    pending = PendingCall(call, description, operator_type, node, source if node is None else None, rows)
     call.run.objects.set(output, Tracked(expression=pending))
 
 
@@ -225,8 +228,8 @@ def generic_function(call: OperatorCall, result: Any) -> None:
         return
     name = call.function.name
     mapping = rows_by_index(tracked[0], result, str(call.function), "aligned" if name in ALIGNED else "")()
-    if isinstance(mapping, Unknown):
-        defer(call, result, tracked[0], description, T.RESHAPE, mapping.reason)
+    if isinstance(mapping, Unknown) or is_pending_call(call.run.tracked(tracked[0])):
+        defer(call, result, tracked[0], description, T.RESHAPE, mapping)
         return
     inputs = [call.run.input(tracked[0], call.location, mapping)]
     inputs += [call.run.input(v, call.location, rows=None) for v in tracked[1:]]

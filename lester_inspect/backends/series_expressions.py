@@ -188,8 +188,8 @@ def method_handler(name: str, accessor: str = ""):
             return
         if precedence < ATOM:
             text = f"({text})"
-        track(call, result, _combine(call, f"{text}{accessor}.{name}({', '.join(arguments)})", ATOM,
-                                     (expression,)), series)
+        called = f"[{', '.join(arguments)}]" if name == "__getitem__" else f".{name}({', '.join(arguments)})"
+        track(call, result, _combine(call, f"{text}{accessor}{called}", ATOM, (expression,)), series)
 
     return handle
 
@@ -268,5 +268,8 @@ def series_handlers() -> Dict[str, Callable]:
 
 
 def string_method_handlers() -> Dict[str, Callable]:
-    """Handlers for the ``.str`` accessor's methods, by attribute name."""
-    return {name: method_handler(name, ".str") for name in _STRING_METHODS}
+    """Handlers for the ``.str`` accessor's methods (all work row by row), by attribute name."""
+    from pandas.core.strings.accessor import StringMethods
+
+    names = {n for n, v in vars(StringMethods).items() if not n.startswith("_") and callable(v)}
+    return {name: method_handler(name, ".str") for name in (*_STRING_METHODS, *names, "__getitem__")}
