@@ -8,7 +8,6 @@ operations that keep rows in place.
 import sqlite3
 import textwrap
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -23,7 +22,6 @@ FRAME = {"id": [1, 2, 3, 4, 5, 6], "city": ["a", "b", "a", "c", "b", "a"],
 
 PIPELINE = f"""
 import pandas as pd
-import numpy as np
 df = pd.DataFrame({FRAME!r})
 dummies = pd.get_dummies(df, columns=["city"])
 pivot_table = df.pivot_table(index="city", values="x", aggfunc="sum")
@@ -120,7 +118,7 @@ CASES = [
     ("One-hot encode ['city']", "PROJECTION_MODIFY",
      ("id", "x", "d", "name", "city_a", "city_b", "city_c"), identity()),
     ("Pivot table: 'sum' of ['x'] by ['city']", "GROUP_BY_AGG", ("city", "x"), by_key("city", ["a", "b", "c"])),
-    ("Pivot ['city'] into columns, rows by ['id']", "RESHAPE", ("id", "a", "b", "c"), by_key("id", range(1, 7))),
+    ("Pivot ['city'] into columns of ['x'], rows by ['id']", "RESHAPE", ("id", "a", "b", "c"), by_key("id", range(1, 7))),
     ("Melt ['x', 'city'] into rows, keep ['id']", "RESHAPE", ("id", "variable", "value"),
      by_key("id", list(range(1, 7)) * 2)),
     ("Cross tabulate ['city'] x ['id']", "GROUP_BY_AGG", ("city", "False", "True"),

@@ -16,8 +16,8 @@ import pandas as pd
 
 from lester_inspect.backends.formatting import column_list, short_repr
 from lester_inspect.backends.pandas_generic import (ESCAPES, FRAME_OPERATORS, NOT_OPERATORS, describe_call, escape,
-                                                    from_python, generic, generic_function, window_classes, window_map,
-                                                    wrap_classmethod)
+                                                    from_python, generic, generic_function, keeping_labels,
+                                                    positions_by_index, window_classes, window_map, wrap_classmethod)
 from lester_inspect.backends.pandas_operators import (combine_first, crosstab, frame_eval, frame_filter, frame_from,
                                                       get_dummies, group_apply, group_map, group_select, insert,
                                                       keyed_columns, largest, melt, pivot, pivot_table, pop,
@@ -72,75 +72,6 @@ def _node(call: OperatorCall, operator_type: OperatorType, description: str, res
                              inputs, output, **attributes)
 
 
-def positions_by_index(source: Any, output: Any, call: Optional[OperatorCall] = None):
-    """A thunk for the input positions of ``output``'s rows, found through the row labels.
-
-    For ``inplace=True`` and ``ignore_index=True`` the labels are gone after the call;
-    ``keeping_labels`` (the handler's ``prepare`` step) kept them in ``call.extra``.
-    """
-
-    def positions():
-        source_index, labels = source.index, output.index
-        if call is not None and isinstance(call.extra, Positions):
-            return call.extra
-        if call is not None and (call.kwargs.get("inplace") or call.kwargs.get("ignore_index")):
-            if call.extra is None:
-                return Unknown(f"{call.function}: inplace=True or ignore_index=True replaces the row labels, "
-                               "and no row-level inspection kept them")
-            source_index, labels = call.extra
-        if not source_index.is_unique:
-            return Unknown("the input's row index has duplicate labels")
-        return Positions(source_index.get_indexer(labels))
-
-    return positions
-
-
-def keeping_labels(call: OperatorCall):
-    """A ``prepare`` step: keep the input's row labels (``inplace``) and the result's (``ignore_index``).
-
-    Labels do not tell duplicate-labelled rows apart: for a frame with such an index a
-    hidden row-id column rides through the call instead (as for joins).
-    """
-    receiver, ignore = call.args[0], call.kwargs.get("ignore_index")
-    if isinstance(receiver, pd.DataFrame) and not receiver.index.is_unique and not call.kwargs.get("inplace"):
-        return _with_row_id_column(call)
-    before = receiver.index
-    kwargs = dict(call.kwargs, ignore_index=False) if ignore else call.kwargs
-
-    def finish(result):
-        labels = (result if result is not None else receiver).index
-        if ignore and result is not None:
-            result = result.reset_index(drop=True)
-        elif ignore:
-            receiver.reset_index(drop=True, inplace=True)
-        return result, (before, labels)
-
-    return call.args, kwargs, finish
-
-
-def _with_row_id_column(call: OperatorCall):
-    receiver, method = call.args[0], call.function.name.rsplit(".", 1)[-1]
-    if method not in _ROW_ID_SAFE or (method == "dropna" and call.kwargs.get("axis", 0) not in (0, "index")):
-        return call.args, call.kwargs, lambda result: (result, None)
-    name = f"__lester_row_id_{id(call)}"
-    marked = receiver.assign(**{name: np.arange(len(receiver), dtype=np.int64)})
-    args, kwargs = (marked, *call.args[1:]), dict(call.kwargs)
-    if method in ("dropna", "drop_duplicates") and call.arg(1, "subset") is None:
-        # Missing values and duplicates are judged on the user's columns, not on the row ids.
-        kwargs["subset"] = list(receiver.columns)
-        args = args[:1]
-
-    def finish(result):
-        return result.drop(columns=[name]), Positions(result[name].to_numpy(dtype=np.int64))
-
-    return args, kwargs, finish
-
-
-# Row-picking methods whose result does not change when a column is added (given ``subset``).
-_ROW_ID_SAFE = frozenset({"sort_index", "sort_values", "dropna", "drop_duplicates", "sample", "head", "tail",
-                          "explode", "query"})
-
-
 def unary(operator_type: OperatorType, describe: Callable[[OperatorCall], str], keeps_rows: bool = True):
     """An operator with the receiver as its only input: a map, or (``keeps_rows=False``) a resampling."""
 
@@ -181,7 +112,15 @@ def frame_constructor(call: OperatorCall, result: Any) -> None:
         from_python(call, frame, description, data)
         return
     call.run.add_node(T.PROJECTION_MODIFY, call.function, call.location, description,
-                      _columns(frame), [call.run.input(v, call.location) for v in tracked], frame)
+                      _columns(frame), [call.run.input(v, call.location, _aligned_by_label(v, frame))
+                                        for v in tracked], frame)
+
+
+def _aligned_by_label(value: Any, frame: pd.DataFrame):
+    """pandas aligns Series and frames by row label (arrays by position) when it builds a frame of them."""
+    if not isinstance(value, (pd.Series, pd.DataFrame)) or value.index.equals(frame.index):
+        return IDENTITY
+    return positions_by_index(value, frame)
 
 
 # -- projections and selections ---------------------------------------------------------------------

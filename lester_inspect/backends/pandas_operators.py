@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from lester_inspect.backends.formatting import column_list, short_repr
-from lester_inspect.backends.pandas_generic import (columns_of, describe_call, from_python, rows_by_index,
-                                                    tile_positions)
+from lester_inspect.backends.pandas_generic import (columns_of, describe_call, from_python, keeping_labels,
+                                                    positions_by_index, rows_by_index, tile_positions)
 from lester_inspect.backends.series_expressions import ATOM, SeriesExpression, expression_of, track
 from lester_inspect.instrumentation.dag import DagNode, OperatorType
 from lester_inspect.instrumentation.rows import IDENTITY, Groups, Input, Positions, Unknown
@@ -126,7 +126,8 @@ def pivot(call: OperatorCall, result: Any) -> None:
     else:
         rows = grouped_by_keys(result, [data[key] for key in keys] if keys else [data.index])
     source = call.run.input(data, call.location, rows)
-    described = f"Pivot {column_list(columns)} into columns"
+    described = f"Pivot {column_list(columns)} into columns" + (f" of {column_list(values)}" if values is not None
+                                                               else "")
     described += f", rows by {column_list(index)}" if index is not None else ", rows by index"
     call.run.add_node(T.RESHAPE, call.function, call.location, described, keyed_columns(result), [source], result,
                       derivations=_key_derivations(source.node, keys or []))
@@ -223,8 +224,10 @@ def largest(call: OperatorCall, result: Any) -> None:
     by = f" by {column_list(call.arg(2, 'columns'))}" if isinstance(data, pd.DataFrame) else ""
     which = "Largest" if name == "nlargest" else "Smallest"
     call.run.add_node(T.SELECTION, call.function, call.location, f"{which} {n} rows{by}", columns_of(result),
-                      [call.run.input(data, call.location, rows_by_index(data, result, str(call.function),
-                                                                         "selects"))], result)
+                      [call.run.input(data, call.location, positions_by_index(data, result, call))], result)
+
+
+largest.prepare = keeping_labels
 
 
 def take(call: OperatorCall, result: Any) -> None:
