@@ -313,3 +313,47 @@ def test_loop_escape_makes_the_rebuilt_frame_unknown(inspect_code):
     assert isinstance(mapping, Unknown)
     assert "iterrows of node 0" in mapping.reason and "line 4:" in mapping.reason and "line 6:" in mapping.reason
     assert list(result.dag_node_to_inspection_results[rebuilt][LINEAGE]["lineage"]) == [None] * 3
+
+
+def test_duplicate_row_labels_are_followed_by_row_id_without_changing_results(inspect_code):
+    code = textwrap.dedent("""\
+        import numpy as np
+        import pandas as pd
+        df = pd.DataFrame({"a": [3.0, np.nan, 1.0, np.nan], "b": [np.nan, np.nan, 2.0, 5.0]}, index=[0, 0, 1, 1])
+        ordered = df.sort_index(ascending=False)
+        empty_rows = df.dropna(how="all")
+        complete = df.dropna(thresh=1)
+        unique = df.drop_duplicates()
+        print(ordered.to_dict("split"), empty_rows.to_dict("split"), complete.to_dict("split"),
+              unique.to_dict("split"))
+        """)
+    namespace = {}
+    import contextlib
+    import io
+
+    plain = io.StringIO()
+    with contextlib.redirect_stdout(plain):
+        exec(compile(code, "plain", "exec"), namespace)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        result = PipelineInspector.on_pipeline_from_string(code).add_inspection(LINEAGE).execute()
+    assert out.getvalue() == plain.getvalue()
+    assert result.internal_errors == []
+    expected = {"Sort by row labels": namespace["ordered"], "Drop rows with missing values": namespace["empty_rows"]}
+    for description, frame in expected.items():
+        # Each output row's lineage is the source row with the same values (all rows differ).
+        source = namespace["df"].reset_index(drop=True)
+        reference = [[(0, int(source.index[(source.fillna(-1) == row.fillna(-1)).all(axis=1)][0]))]
+                     for _, row in frame.iterrows()]
+        assert _lineage(result, [n for n in result.nodes if n.description == description][0]) == reference
+
+
+def test_frame_from_series_dict_aligns_rows_by_label(inspect_code):
+    result = (PipelineInspector.on_pipeline_from_string(textwrap.dedent("""
+        import pandas as pd
+        df = pd.DataFrame({"a": [1, 2, 3, 4], "b": [5, 6, 7, 8]})
+        part = df[df["a"] > 2]
+        both = pd.DataFrame({"all": df["b"], "some": part["a"]})
+        """)).add_inspection(LINEAGE).execute())
+    assert result.internal_errors == []
+    assert _lineage(result, result.nodes[-1]) == identity(4)

@@ -18,11 +18,11 @@ from lester_inspect.backends.formatting import column_list, short_repr
 from lester_inspect.backends.pandas_generic import (ESCAPES, FRAME_OPERATORS, NOT_OPERATORS, describe_call, escape,
                                                     from_python, generic, generic_function, keeping_labels,
                                                     positions_by_index, window_classes, window_map, wrap_classmethod)
-from lester_inspect.backends.pandas_operators import (combine_first, crosstab, frame_eval, frame_filter, frame_from,
-                                                      get_dummies, group_apply, group_map, group_select, insert,
-                                                      keyed_columns, largest, melt, pivot, pivot_table, pop,
-                                                      series_constructor, set_columns, set_index, take, update,
-                                                      value_counts)
+from lester_inspect.backends.pandas_operators import (columns_from, combine_first, crosstab, frame_eval,
+                                                      frame_filter, frame_from, get_dummies, group_apply, group_map,
+                                                      group_select, insert, keyed_columns, largest, melt, pivot,
+                                                      pivot_table, pop, series_constructor, set_columns, set_index,
+                                                      take, update, value_counts)
 from lester_inspect.backends.series_expressions import (ATOM, FUNCTIONS, SeriesExpression, column_expression,
                                                         datetime_method_handlers, expression_of, function_handler,
                                                         property_handler, series_handlers, string_method_handlers,
@@ -111,16 +111,7 @@ def frame_constructor(call: OperatorCall, result: Any) -> None:
     if not tracked:
         from_python(call, frame, description, data)
         return
-    call.run.add_node(T.PROJECTION_MODIFY, call.function, call.location, description,
-                      _columns(frame), [call.run.input(v, call.location, _aligned_by_label(v, frame))
-                                        for v in tracked], frame)
-
-
-def _aligned_by_label(value: Any, frame: pd.DataFrame):
-    """pandas aligns Series and frames by row label (arrays by position) when it builds a frame of them."""
-    if not isinstance(value, (pd.Series, pd.DataFrame)) or value.index.equals(frame.index):
-        return IDENTITY
-    return positions_by_index(value, frame)
+    columns_from(call, frame, tracked, description)
 
 
 # -- projections and selections ---------------------------------------------------------------------

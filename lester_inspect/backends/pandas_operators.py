@@ -459,6 +459,23 @@ def _ordered_groups(grouped: Any) -> bool:
 
 # -- constructors and readers ---------------------------------------------------------------------------
 
+def columns_from(call: OperatorCall, frame: pd.DataFrame, values: List[Any], description: str) -> None:
+    """A frame made of tracked columns: pandas aligns Series and frames by row label, arrays by position.
+
+    Columns from rows that are not all in place make each output row the product of the
+    rows it took values from, as in a join on the row labels.
+    """
+    mappings = [IDENTITY if not isinstance(v, (pd.Series, pd.DataFrame)) or v.index.equals(frame.index)
+                else positions_by_index(v, frame) for v in values]
+    operator_type = T.PROJECTION_MODIFY
+    if len(values) > 1 and any(m is not IDENTITY for m in mappings):
+        operator_type = T.JOIN
+        mappings = [Positions(np.arange(len(frame))) if m is IDENTITY else m for m in mappings]
+    call.run.add_node(operator_type, call.function, call.location, description, columns_of(frame),
+                      [call.run.input(v, call.location, m) for v, m in zip(values, mappings)], frame)
+
+
+
 def series_constructor(call: OperatorCall, result: Any) -> None:
     series, data, index = call.args[0], call.arg(1, "data"), call.arg(2, "index")
     tracked = call.run.tracked(data) is not None if data is not None else False
@@ -484,10 +501,10 @@ def frame_from(call: OperatorCall, result: Any) -> None:
     if not tracked:
         from_python(call, result, f"Create DataFrame {name} {type(data).__name__}", data)
         return
-    inputs = []
-    for value in tracked:
-        rows = IDENTITY if getattr(value, "shape", (None,))[0] == len(result) else Unknown(
-            f"{call.function}: {len(result)} rows from {len(value)}")
-        inputs.append(call.run.input(value, call.location, rows))
-    call.run.add_node(T.PROJECTION_MODIFY, call.function, call.location,
-                      f"Create DataFrame {name} {type(data).__name__}", columns_of(result), inputs, result)
+    if call.kwargs.get("orient") in ("index", "tight"):
+        call.run.add_node(T.RESHAPE, call.function, call.location, f"Create DataFrame {name} {type(data).__name__}",
+                          columns_of(result), [call.run.input(v, call.location, Unknown(
+                              f"{call.function}: orient={call.kwargs['orient']!r} turns columns into rows"))
+                                               for v in tracked], result)
+        return
+    columns_from(call, result, tracked, f"Create DataFrame {name} {type(data).__name__}")
