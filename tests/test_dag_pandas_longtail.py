@@ -357,3 +357,24 @@ def test_frame_from_series_dict_aligns_rows_by_label(inspect_code):
         """)).add_inspection(LINEAGE).execute())
     assert result.internal_errors == []
     assert _lineage(result, result.nodes[-1]) == identity(4)
+
+
+def test_column_wise_apply_follows_the_generic_rule(inspect_code):
+    result = (PipelineInspector.on_pipeline_from_string(textwrap.dedent("""
+        import numpy as np
+        import pandas as pd
+        df = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [4.0, 5.0, 6.0]})
+        logs = df.apply(np.log1p)
+        means = df.apply(np.mean)
+        print(means.round(2).to_dict())
+        ordered = df.apply(lambda column: column.sort_values(ascending=False).to_numpy())
+        both = pd.concat([logs, ordered])
+        """)).add_inspection(LINEAGE).execute())
+    assert result.internal_errors == []
+    assert [(n.operator_type.name, n.description) for n in result.nodes] == [
+        ("DATA_SOURCE", "Create DataFrame from dict"), ("PROJECTION_MODIFY", "Apply log1p to every value"),
+        ("RESHAPE", "apply(lambda)"), ("CONCATENATION", "Concatenate 2 rows")]
+    assert _lineage(result, result.nodes[1]) == identity(3)
+    # A function may reorder each column: the same labels prove nothing, the rows are unknown.
+    (mapping,) = _inputs(result, result.nodes[2])
+    assert isinstance(mapping, Unknown) and "DataFrame.apply" in mapping.reason

@@ -386,6 +386,10 @@ def frame_apply(call: OperatorCall, result: Any) -> None:
     """``df.apply(f, axis=1)``: a pending Series computed from the columns ``f`` reads."""
     frame, function = call.args[0], call.arg(1, "func")
     if call.arg(2, "axis", 0) not in (1, "columns") or not isinstance(result, pd.Series):
+        if isinstance(function, np.ufunc) and isinstance(result, pd.DataFrame):  # element-wise by definition
+            unary(T.PROJECTION_MODIFY, lambda c: f"Apply {function.__name__} to every value")(call, result)
+        else:  # column-wise: the rows may be kept, reordered or reduced; the generic rule decides
+            generic(call, result)
         return
     base = call.run.input_node(frame, call.location)
     read = columns_read_by(function) if callable(function) else None

@@ -33,7 +33,7 @@ def _text(random: np.random.RandomState, count: int, words: int = 5) -> list:
     return [" ".join(random.choice(_WORDS, size=random.randint(2, words + 1))) for _ in range(count)]
 
 
-def customers(random: np.random.RandomState, count: int = 240) -> pd.DataFrame:
+def customers(random: np.random.RandomState, count: int = 160) -> pd.DataFrame:
     age = random.randint(18, 80, size=count).astype(float)
     age[random.rand(count) < 0.08] = np.nan
     income = np.round(random.lognormal(10, 0.4, size=count), 2)
@@ -54,7 +54,7 @@ def customers(random: np.random.RandomState, count: int = 240) -> pd.DataFrame:
     return frame
 
 
-def orders(random: np.random.RandomState, customer_ids: list, products: list, count: int = 900) -> pd.DataFrame:
+def orders(random: np.random.RandomState, customer_ids: list, products: list, count: int = 500) -> pd.DataFrame:
     return pd.DataFrame({
         "order_id": [f"O{i:05d}" for i in range(count)],
         "customer_id": random.choice(customer_ids, size=count),
@@ -79,7 +79,7 @@ def products(random: np.random.RandomState, count: int = 30) -> pd.DataFrame:
     })
 
 
-def loans(random: np.random.RandomState, count: int = 300) -> pd.DataFrame:
+def loans(random: np.random.RandomState, count: int = 200) -> pd.DataFrame:
     grade = random.choice(list("ABCDE"), size=count)
     amount = np.round(random.uniform(1000, 30000, size=count), -2)
     frame = pd.DataFrame({
@@ -98,7 +98,7 @@ def loans(random: np.random.RandomState, count: int = 300) -> pd.DataFrame:
     return frame
 
 
-def sensors(random: np.random.RandomState, devices: int = 12, readings: int = 30) -> pd.DataFrame:
+def sensors(random: np.random.RandomState, devices: int = 8, readings: int = 24) -> pd.DataFrame:
     count = devices * readings
     temperature = np.round(random.normal(60, 8, size=count), 1)
     temperature[random.rand(count) < 0.05] = np.nan
@@ -113,7 +113,7 @@ def sensors(random: np.random.RandomState, devices: int = 12, readings: int = 30
     })
 
 
-def tickets(random: np.random.RandomState, customer_ids: list, count: int = 260) -> pd.DataFrame:
+def tickets(random: np.random.RandomState, customer_ids: list, count: int = 160) -> pd.DataFrame:
     return pd.DataFrame({
         "ticket_id": np.arange(1, count + 1),
         "customer_id": random.choice(customer_ids, size=count),
@@ -126,7 +126,7 @@ def tickets(random: np.random.RandomState, customer_ids: list, count: int = 260)
     })
 
 
-def employees(random: np.random.RandomState, count: int = 200) -> pd.DataFrame:
+def employees(random: np.random.RandomState, count: int = 150) -> pd.DataFrame:
     return pd.DataFrame({
         "emp_id": [f"E{i:03d}" for i in range(count)],
         "dept": random.choice(["sales", "it", "hr", "ops"], size=count),
