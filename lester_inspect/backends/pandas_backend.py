@@ -275,8 +275,10 @@ def join(call: OperatorCall, result: Any) -> None:
 
 def _join_inputs(call: OperatorCall, frames: List[Any]) -> List[Input]:
     positions = call.extra or [None] * len(frames)
+    # Unprepared (no inspection tracks rows, or not all DataFrames): unknown only if someone asks.
     return [call.run.input(frame, call.location, Positions(rows) if rows is not None else
-                           Unknown("the join's inputs were not all DataFrames")) for frame, rows in zip(frames, positions)]
+                           (lambda: Unknown("the join's inputs were not all DataFrames")))
+            for frame, rows in zip(frames, positions)]
 
 
 def _with_row_ids(*slots):
