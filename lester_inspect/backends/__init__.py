@@ -3,6 +3,8 @@
 
 def all_backends():
     from lester_inspect.backends.pandas_backend import PandasBackend
+    from lester_inspect.backends.numpy_backend import NumpyBackend
     from lester_inspect.backends.sklearn_backend import SklearnBackend
 
-    return [PandasBackend, SklearnBackend]
+    # numpy last: its hooks ask the other backends for their hooked calls when it is installed.
+    return [PandasBackend, SklearnBackend, NumpyBackend]

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from lester_inspect.inspections._frames import row_count
-from lester_inspect.inspections.annotations import (LINEAGE, Lineage, ValueColumn, aligned, combine_values,
+from lester_inspect.inspections.annotations import (LINEAGE, Lineage, ValueColumn, aligned, aligned_product,
+                                                    combine_values,
                                                     join_lineages, union_lineages)
 from lester_inspect.inspections.base import (Inspection, InspectionInput, InspectionRow, OperatorData,
                                              VectorizedInspection, data_columns)
@@ -105,6 +106,9 @@ class InspectionExecutor:
             for _, _, more in known[1:]:
                 for key, column in more.items():
                     combined.setdefault(key, column)
+            lineages = [a[LINEAGE] for _, _, a in known if LINEAGE in a]
+            if len(lineages) > 1:  # row i of an n-ary map is made of row i of every input
+                combined[LINEAGE] = aligned_product(lineages, length)
             return combined
         # Several inputs whose rows are rearranged: a join or a concatenation of rows.
         positions = [m.positions if isinstance(m, Positions) else np.full(length, -1) for _, m, _ in known]

@@ -207,7 +207,14 @@ class InstrumentedRun:
             if tracked.node is None:
                 tracked.node = tracked.expression.materialize(self, obj)
             return tracked.node
-        if not untracked_as_source or not _is_data(obj):
+        if not _is_data(obj):
+            return None
+        for backend in self.backends:
+            # A backend that knows where untracked data came from (a random draw) makes its source.
+            found = backend.find_source(obj) if hasattr(backend, "find_source") else None
+            if found is not None:
+                return found
+        if not untracked_as_source:
             return None
         return self.add_node(OperatorType.DATA_SOURCE, UNKNOWN_FUNCTION, location,
                              f"Untracked {type(obj).__name__} (made by an operation lester-inspect does not patch)",
@@ -252,6 +259,9 @@ class InstrumentedRun:
         module = types.ModuleType("__main__")
         module.__builtins__ = builtins
         setattr(module, ARRAY_METHOD_HOOK, self.array_method)
+        for backend in self.backends:
+            for name, hook in (backend.module_hooks(module) if hasattr(backend, "module_hooks") else {}).items():
+                setattr(module, name, hook)
         script_dir = None
         if self.source.path is not None:
             module.__file__ = self.source.path

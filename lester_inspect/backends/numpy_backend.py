@@ -1,0 +1,432 @@
+"""numpy and scipy.sparse operators: maps, stacks, random draws.
+
+numpy's functions are patched where user code finds them (``np.where``,
+``np.hstack``, ``np.c_``, ``scipy.sparse.hstack``). Its ufuncs and operators cannot be
+patched: the AST rewrite (``instrumentation/ast_transform.py``) routes calls of the
+names in ``CALL_HOOK_NAMES`` and every arithmetic operator through the two hooks
+of this module, which see operands and result of an operation that runs in user code.
+
+Row mappings: ufuncs, operators, ``where`` and ``select`` are maps (an operand whose
+rows line up with the result's keeps them; a broadcast row contributes values only);
+``hstack``/``column_stack``/``c_`` put columns side by side, every input keeps its rows,
+and the node's ``column_sources`` attribute says which input column each output
+column is (matrix column provenance follows it); ``vstack``/``concatenate(axis=0)``/
+``r_`` concatenate rows (each input owns a segment). A random draw is a data source of
+its own, made when the array first flows into an operator.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+import types
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from lester_inspect.instrumentation.ast_transform import CALL_HOOK, OPERATOR_HOOK, SITES
+from lester_inspect.instrumentation.dag import CodeLocation, DagNode, FunctionInfo, OperatorType
+from lester_inspect.instrumentation.rows import IDENTITY, Input, Positions, Unknown
+from lester_inspect.instrumentation.run import InstrumentedRun, OperatorCall, columns_of
+from lester_inspect.instrumentation.tracking import ObjectTable
+
+T = OperatorType
+_SNIPPET_LENGTH = 80
+_OPERATOR_FUNCTIONS = {"Add": "add", "Sub": "subtract", "Mult": "multiply", "Div": "true_divide",
+                       "FloorDiv": "floor_divide", "Mod": "remainder", "Pow": "power", "MatMult": "matmul",
+                       "BitAnd": "bitwise_and", "BitOr": "bitwise_or", "BitXor": "bitwise_xor", "Gt": "greater",
+                       "GtE": "greater_equal", "Lt": "less", "LtE": "less_equal", "Eq": "equal",
+                       "NotEq": "not_equal", "USub": "negative", "Invert": "invert"}
+
+
+def _is_sparse(obj: Any) -> bool:
+    return hasattr(obj, "tocsr") and hasattr(obj, "nnz")
+
+
+def _is_matrix_like(obj: Any) -> bool:
+    return isinstance(obj, (np.ndarray, pd.Series, pd.DataFrame)) or _is_sparse(obj)
+
+
+def carries_rows(operand: Any, result: Any) -> bool:
+    """Whether ``operand``'s rows are the result's rows in an element-wise operation (not broadcast)."""
+    shape, out = getattr(operand, "shape", None), getattr(result, "shape", None)
+    if not shape or not out or len(shape) != len(out):
+        return False
+    return shape[0] == out[0]
+
+
+def _ndim(obj: Any) -> int:
+    return len(getattr(obj, "shape", ()))
+
+
+def _width(obj: Any) -> int:
+    shape = getattr(obj, "shape", ())
+    return shape[1] if len(shape) == 2 else 1
+
+
+class _Active:
+    """Whether a run's patches are applied; a PatchSet patch of ``active`` reverts with them."""
+
+    active = False
+
+
+class NumpyBackend:
+    def __init__(self, run: InstrumentedRun):
+        self.run = run
+        self.state = _Active()
+        # Random arrays not yet used as data: array -> (description, function, location).
+        self.draws = ObjectTable()
+        self.call_handlers: Dict[str, List[Callable]] = {}
+
+    # -- installation ------------------------------------------------------------------------------
+
+    def install(self, patches) -> None:
+        from numpy.lib import _index_tricks_impl
+
+        run = self.run
+        patches.apply(self.state, "active", True)
+        for name, handler in _FUNCTIONS.items():
+            patches.apply(np, name, run.wrap(getattr(np, name), handler))
+        concatenator = _index_tricks_impl.AxisConcatenator
+        patches.apply(concatenator, "__getitem__", run.wrap(vars(concatenator)["__getitem__"], index_concatenation))
+        sparse = sys.modules.get("scipy.sparse")
+        if sparse is not None:
+            for name in ("hstack", "vstack"):
+                patches.apply(sparse, name, run.wrap(getattr(sparse, name), _stack_handler(name)))
+        self.call_handlers.clear()  # the module's hooks hold this dict
+        for backend in run.backends:
+            for name, handler in (backend.hooked_calls() if hasattr(backend, "hooked_calls") else {}).items():
+                self.call_handlers.setdefault(name, []).append(handler)
+
+    def hooked_calls(self) -> Dict[str, Callable]:
+        from lester_inspect.instrumentation.ast_transform import _CONVERSION_NAMES, _RANDOM_NAMES, _UFUNC_NAMES
+
+        handlers = {name: self._ufunc for name in _UFUNC_NAMES}
+        handlers.update({name: self._random_draw for name in _RANDOM_NAMES})
+        handlers.update({name: self._conversion for name in _CONVERSION_NAMES})
+        return handlers
+
+    def module_hooks(self, module: types.ModuleType) -> Dict[str, Callable]:
+        namespace = module.__dict__
+        run, state, handlers = self.run, self.state, self.call_handlers
+        backend = self
+
+        def call_hook(site, receiver, /, *args, **kwargs):
+            function, name, *position = namespace[SITES][site]
+            if state.active and not run.busy:
+                for handler in handlers.get(name, ()):
+                    chosen = handler(receiver, name, args, kwargs)
+                    if chosen is not None:
+                        return backend._record(chosen, CodeLocation(*position), function, receiver, args, kwargs)
+            try:
+                return function(receiver, *args, **kwargs)
+            except BaseException as error:  # the site's lambda is ours: the traceback goes on below it
+                raise error.with_traceback(error.__traceback__.tb_next.tb_next)
+
+        def operator_hook(site, *operands):
+            function, name, *position = namespace[SITES][site]
+            try:
+                result = function(*operands)
+            except BaseException as error:
+                raise error.with_traceback(error.__traceback__.tb_next.tb_next)
+            if state.active and not run.busy and isinstance(result, np.ndarray) and result.ndim:
+                known = [operand for operand in operands if isinstance(operand, np.ndarray) or _is_sparse(operand)]
+                if known and any(backend.known(operand) for operand in known):
+                    call = OperatorCall(run, FunctionInfo("numpy", _OPERATOR_FUNCTIONS[name]), CodeLocation(*position),
+                                        operands, {})
+                    backend._guarded(map_operation, call, result)
+            return result
+
+        return {CALL_HOOK: call_hook, OPERATOR_HOOK: operator_hook}
+
+    def _record(self, chosen, location: CodeLocation, function, receiver, args, kwargs):
+        """Call the site, then let the chosen handler record the result."""
+        function_info, handler = chosen
+        try:
+            result = function(receiver, *args, **kwargs)
+        except BaseException as error:
+            raise error.with_traceback(error.__traceback__.tb_next.tb_next)
+        call = OperatorCall(self.run, function_info, location, (receiver, *args), kwargs)
+        self._guarded(handler, call, result)
+        return result
+
+    def _guarded(self, handler, call: OperatorCall, result) -> None:
+        run = self.run
+        run.busy = True
+        try:
+            run.current_arguments = call.describe_arguments
+            handler(call, result)
+        except Exception as error:  # our bookkeeping must never break the user's pipeline
+            run.report_internal_error(call.location, call.function, error)
+        finally:
+            run.busy = False
+
+    # -- what is known of an object ------------------------------------------------------------------
+
+    def node_of(self, obj: Any) -> Optional[DagNode]:
+        """The node of tracked data (a random draw becomes its source now); None for anything else."""
+        if not hasattr(obj, "shape"):
+            return None
+        return self.run.input_node(obj, None, untracked_as_source=False)
+
+    def known(self, obj: Any) -> bool:
+        """Tracked data (pending Series expressions stay pending) or a random draw."""
+        return self.run.tracked(obj) is not None or (isinstance(obj, np.ndarray) and self.node_of(obj) is not None)
+
+    def find_source(self, obj: Any) -> Optional[DagNode]:
+        """The data source of a random draw (or a view of one with its rows), made on first use."""
+        drawn, base = self.draws.get(obj), obj
+        while drawn is None and getattr(base, "base", None) is not None:
+            base = base.base
+            drawn = self.draws.get(base)
+            if drawn is not None and base.shape[:1] != obj.shape[:1]:
+                return None
+        if drawn is None:
+            return None
+        description, function, location = drawn
+        node = self.run.add_node(T.DATA_SOURCE, function, location, description, columns_of(base), (), base)
+        if base is not obj:
+            self.run.set_producer(obj, node)
+        return node
+
+    # -- hooked calls ------------------------------------------------------------------------------------
+
+    def _ufunc(self, receiver, name: str, args: tuple, kwargs: dict):
+        function = getattr(receiver, name, None)
+        if not isinstance(function, np.ufunc) or "out" in kwargs:
+            return None
+        if not any(_is_matrix_like(a) and self.known(a) for a in args):
+            return None
+        return FunctionInfo("numpy", name), ufunc_call
+
+    def _random_draw(self, receiver, name: str, args: tuple, kwargs: dict):
+        owner = receiver if isinstance(receiver, (np.random.Generator, np.random.RandomState)) else None
+        if owner is None and receiver is np.random:
+            owner = getattr(getattr(np.random, name, None), "__self__", None)
+        if owner is None:
+            return None
+        draws = self.draws
+
+        def draw(call: OperatorCall, result: Any) -> None:
+            if isinstance(result, np.ndarray) and result.ndim:
+                arguments = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+                described = ", ".join(arguments)
+                if len(described) > _SNIPPET_LENGTH:
+                    described = described[:_SNIPPET_LENGTH - 3] + "..."
+                draws.set(result, (f"Random draw: {type(owner).__name__}.{name}({described})", call.function,
+                                   call.location))
+
+        return FunctionInfo("numpy.random", f"{type(owner).__name__}.{name}"), draw
+
+    def _conversion(self, receiver, name: str, args: tuple, kwargs: dict):
+        if not (isinstance(receiver, np.ndarray) or _is_sparse(receiver)):
+            return None
+        run, draws = self.run, self.draws
+        tracked, drawn = run.tracked(receiver), draws.get(receiver)
+        if tracked is None and drawn is None:
+            return None
+
+        def share(call: OperatorCall, result: Any) -> None:
+            # Same rows, same values (up to the type): the conversion keeps the node, as ``ravel`` does.
+            if result is receiver or getattr(result, "shape", None) != receiver.shape:
+                return
+            if tracked is not None:
+                run.objects.set(result, tracked)
+            else:
+                draws.set(result, drawn)
+
+        return FunctionInfo("numpy", f"ndarray.{name}"), share
+
+
+# -- maps ---------------------------------------------------------------------------------------------
+
+def _describe(call: OperatorCall) -> str:
+    snippet = " ".join(call.run.call_sites.snippet(call.location).split())
+    if not snippet:
+        snippet = f"{call.function.name}(...)"
+    if len(snippet) > _SNIPPET_LENGTH:
+        snippet = snippet[:_SNIPPET_LENGTH - 3] + "..."
+    return f"Compute: {snippet}"
+
+
+def _map_node(call: OperatorCall, operands: Sequence[Any], result: Any) -> Optional[DagNode]:
+    """A node for an element-wise ``result`` of ``operands``: row-aligned operands keep their rows."""
+    run = call.run
+    inputs, columns = [], None
+    for operand in operands:
+        if not hasattr(operand, "shape") or isinstance(operand, np.generic):
+            continue
+        rows = carries_rows(operand, result)
+        node = run.input_node(operand, call.location, untracked_as_source=rows)
+        if node is None:
+            continue
+        inputs.append(Input(node, operand, IDENTITY if rows else None))
+        if rows and columns is None and len(node.columns) == _width(result):
+            columns = list(node.columns)
+    if not any(item.carries_rows for item in inputs):
+        if not inputs:
+            return None
+        # Only broadcast operands are known: the result's rows are not any input's rows.
+        inputs = [Input(item.node, item.data, Unknown(f"{call.function}: no operand has the result's rows"))
+                  for item in inputs]
+    if isinstance(result, pd.DataFrame):
+        columns = list(result.columns)
+    return run.add_node(T.PROJECTION_MODIFY, call.function, call.location, _describe(call),
+                        columns if columns is not None else columns_of(result), inputs, result)
+
+
+def map_operation(call: OperatorCall, result: Any) -> None:
+    _map_node(call, call.args, result)
+
+
+def ufunc_call(call: OperatorCall, result: Any) -> None:
+    operands = call.args[1:]
+    if isinstance(result, pd.Series):
+        _series_expression(call, operands, result)
+    elif isinstance(result, (np.ndarray, pd.DataFrame)) and result.ndim:
+        _map_node(call, operands, result)
+
+
+def _series_expression(call: OperatorCall, operands: Sequence[Any], result: pd.Series) -> None:
+    """``np.log(df['x'])`` is a pending Series expression like ``df['x'] * 2``."""
+    from lester_inspect.backends.series_expressions import ATOM, _combine, expression_of, track
+
+    expressions = [expression_of(call.run, operand) for operand in operands]
+    if not any(e is not None for e in expressions):
+        _map_node(call, operands, result)
+        return
+    texts = [e.text if e is not None else repr(o) for e, o in zip(expressions, operands)]
+    rows_of = next(o for e, o in zip(expressions, operands) if e is not None)
+    track(call, result, _combine(call, f"{call.function.name}({', '.join(texts)})", ATOM, expressions), rows_of)
+
+
+def where(call: OperatorCall, result: Any) -> None:
+    if len(call.args) + len(call.kwargs) < 3:
+        return  # np.where(condition) gives indices, not a map
+    _map_node(call, [*call.args, *call.kwargs.values()], result)
+
+
+def select(call: OperatorCall, result: Any) -> None:
+    conditions, choices = call.arg(0, "condlist"), call.arg(1, "choicelist")
+    default = call.arg(2, "default")
+    _map_node(call, [*conditions, *choices, default], result)
+
+
+# -- stacks ---------------------------------------------------------------------------------------------
+
+def _known_inputs(call: OperatorCall, parts: Sequence[Any]) -> bool:
+    return any(hasattr(p, "shape") and call.run.input_node(p, None, untracked_as_source=False) is not None
+               for p in parts)
+
+
+def _stack_columns(call: OperatorCall, parts: Sequence[Any], result: Any, description: str) -> None:
+    """Inputs side by side: each keeps its rows, and ``column_sources`` names each output column's input column."""
+    run, inputs, columns, sources = call.run, [], [], []
+    for part in parts:
+        width = _width(part)
+        if not hasattr(part, "shape") or _ndim(part) == 0:
+            columns += ["constant"] * width
+            sources += [()] * width
+            continue
+        node = run.input_node(part, call.location)
+        rows = IDENTITY if carries_rows(part, result) or _ndim(part) == 1 else Unknown(
+            f"{call.function}: an input's rows differ from the result's")
+        inputs.append(Input(node, part, rows))
+        names = list(node.columns) if len(node.columns) == width else columns_of(part)
+        columns += names if _ndim(part) == 2 else names[:1]
+        sources += [((node.node_id, position),) for position in range(width)]
+    run.add_node(T.CONCATENATION, call.function, call.location, description, columns, inputs, result,
+                 column_sources=tuple(sources))
+
+
+def _stack_rows(call: OperatorCall, parts: Sequence[Any], result: Any, description: str) -> None:
+    run, inputs, offset, total = call.run, [], 0, _length(result)
+    for part in parts:
+        length = _length(part)
+        node = run.input_node(part, call.location)
+        inputs.append(Input(node, part, _segment(offset, length, total)))
+        offset += length
+    first = inputs[0].node if inputs else None
+    columns = list(first.columns) if first is not None and len(first.columns) == _width(result) else columns_of(result)
+    run.add_node(T.CONCATENATION, call.function, call.location, description, columns, inputs, result)
+
+
+def _length(obj: Any) -> int:
+    shape = getattr(obj, "shape", None)
+    return shape[0] if shape else 1
+
+
+def _segment(offset: int, length: int, total: int):
+    def positions():
+        mapped = np.full(total, -1, dtype=np.int64)
+        mapped[offset:offset + length] = np.arange(length)
+        return Positions(mapped)
+
+    return positions
+
+
+def _unknown_rows(call: OperatorCall, parts: Sequence[Any], result: Any, reason: str) -> None:
+    inputs = [Input(call.run.input_node(p, call.location), p, Unknown(f"{call.function}: {reason}"))
+              for p in parts if hasattr(p, "shape")]
+    call.run.add_node(T.CONCATENATION, call.function, call.location, _describe(call).replace("Compute", "Stack"),
+                      columns_of(result), inputs, result)
+
+
+def _stack_handler(name: str):
+    """``np.hstack``/``vstack``/``column_stack`` and ``scipy.sparse.hstack``/``vstack``."""
+
+    def handle(call: OperatorCall, result: Any) -> None:
+        parts = list(call.args[0] if call.args else call.kwargs.get("tup", call.kwargs.get("blocks", ())))
+        if not parts or not _known_inputs(call, parts):
+            return
+        flat = all(_ndim(p) <= 1 and not _is_sparse(p) for p in parts)
+        count = f"{len(parts)} arrays"
+        if name == "column_stack" or (name == "hstack" and not flat):
+            _stack_columns(call, parts, result, f"Concatenate columns of {count}")
+        elif name == "hstack" or (name == "vstack" and not flat):
+            _stack_rows(call, parts, result, f"Concatenate rows of {count}")
+        else:
+            _unknown_rows(call, parts, result, "each 1-D array becomes one row")
+
+    return handle
+
+
+def concatenate(call: OperatorCall, result: Any) -> None:
+    parts = list(call.arg(0, "arrays"))
+    axis = call.arg(1, "axis", 0)
+    if not parts or not _known_inputs(call, parts):
+        return
+    count = f"{len(parts)} arrays"
+    if axis is None:
+        _unknown_rows(call, parts, result, "axis=None flattens the arrays")
+    elif axis % max(_ndim(result), 1) == 0:
+        _stack_rows(call, parts, result, f"Concatenate rows of {count}")
+    else:
+        _stack_columns(call, parts, result, f"Concatenate columns of {count}")
+
+
+def index_concatenation(call: OperatorCall, result: Any) -> None:
+    """``np.c_[a, b]`` puts columns side by side, ``np.r_[a, b]`` concatenates rows."""
+    from numpy.lib._index_tricks_impl import CClass, RClass
+
+    receiver, key = call.args[0], call.args[1]
+    parts = list(key) if isinstance(key, tuple) else [key]
+    if not isinstance(receiver, (CClass, RClass)) or not _known_inputs(call, parts):
+        return
+    if any(isinstance(p, (str, slice)) for p in parts):
+        _unknown_rows(call, [p for p in parts if hasattr(p, "shape")], result,
+                      "directives and slices inside the brackets are not followed")
+    elif isinstance(receiver, CClass):
+        _stack_columns(call, parts, result, f"Concatenate columns of {len(parts)} arrays (np.c_)")
+    else:
+        _stack_rows(call, parts, result, f"Concatenate rows of {len(parts)} arrays (np.r_)")
+
+
+_FUNCTIONS = {
+    "where": where,
+    "select": select,
+    "concatenate": concatenate,
+    "hstack": _stack_handler("hstack"),
+    "vstack": _stack_handler("vstack"),
+    "column_stack": _stack_handler("column_stack"),
+}
