@@ -40,13 +40,15 @@ def node(result, description):
     return found[0]
 
 
-def test_ufuncs_operators_where_and_select_are_maps(inspect_code):
+def test_ufuncs_operators_where_and_select_are_maps():
     code = DATA + """\
 X = df[["a", "b"]].to_numpy()
 Z = np.log(np.abs(X) + 1) * 2
-flag = np.where(df["a"] > 0, 1, 0)
-level = np.select([df["a"] > 2, df["a"] < -2], [1, -1], default=0)
-print(Z.round(3).tolist(), flag.tolist(), level.tolist())
+capped = np.where(Z > 1, Z, 0)
+df["flag"] = np.where(df["a"] > 0, 1, 0)
+df["level"] = np.select([df["a"] > 2, df["a"] < -2], [1, -1], default=0)
+df["root"] = np.sqrt(df["b"].to_numpy() ** 2)
+print(Z.round(3).tolist(), capped.round(3).tolist(), df["flag"].tolist(), df["level"].tolist())
 """
     result = run(code, LINEAGE)
     assert result.internal_errors == []
@@ -56,17 +58,20 @@ print(Z.round(3).tolist(), flag.tolist(), level.tolist())
         (3, "PROJECTION_MODIFY", "Compute: np.abs(X) + 1", [2]),
         (4, "PROJECTION_MODIFY", "Compute: np.log(np.abs(X) + 1)", [3]),
         (5, "PROJECTION_MODIFY", "Compute: np.log(np.abs(X) + 1) * 2", [4]),
-        (6, "PROJECTION_MODIFY", "Compute: a > 0", [0]),
-        (7, "PROJECTION_MODIFY", 'Compute: np.where(df["a"] > 0, 1, 0)', [6]),
-        (8, "PROJECTION_MODIFY", "Compute: a > 2", [0]),
-        (9, "PROJECTION_MODIFY", "Compute: a < -2", [0]),
-        (10, "PROJECTION_MODIFY", 'Compute: np.select([df["a"] > 2, df["a"] < -2], [1, -1], default=0)', [8, 9]),
+        (6, "PROJECTION_MODIFY", "Compute: Z > 1", [5]),
+        (7, "PROJECTION_MODIFY", "Compute: np.where(Z > 1, Z, 0)", [6, 5]),
+        # Computed from pending Series, like ``df['a'] > 0``: described by their expression.
+        (8, "PROJECTION_MODIFY", "Set column 'flag': where(a > 0, 1, 0)", [0]),
+        (9, "PROJECTION_MODIFY", "Set column 'level': select([a > 2, a < -2], [1, -1], 0)", [8]),
+        (10, "PROJECTION_MODIFY", "Set column 'root': sqrt(b ** 2)", [9]),
     ]
     nodes = result.nodes
-    assert nodes[5].columns == ("a", "b")
+    assert nodes[5].columns == nodes[7].columns == ("a", "b")
     assert nodes[5].function == ("numpy", "multiply") and nodes[4].function == ("numpy", "log")
     assert nodes[4].code_location == locate(code, "np.log(np.abs(X) + 1)")
-    assert nodes[7].code_location == locate(code, 'np.where(df["a"] > 0, 1, 0)')
+    assert nodes[7].code_location == locate(code, "np.where(Z > 1, Z, 0)")
+    assert result.dag.nodes[nodes[8]]["derivations"] == {"flag": [(nodes[0], "a")]}
+    assert result.dag.nodes[nodes[10]]["derivations"] == {"root": [(nodes[9], "b")]}
     identity = [frozenset({(0, i)}) for i in range(6)]
     for n in (nodes[5], nodes[7], nodes[10]):
         assert lineage_sets(result, n) == identity

@@ -28,7 +28,7 @@ from lester_inspect.instrumentation.ast_transform import CALL_HOOK, OPERATOR_HOO
 from lester_inspect.instrumentation.dag import CodeLocation, DagNode, FunctionInfo, OperatorType
 from lester_inspect.instrumentation.rows import IDENTITY, Input, Positions, Unknown
 from lester_inspect.instrumentation.run import InstrumentedRun, OperatorCall, columns_of
-from lester_inspect.instrumentation.tracking import ObjectTable
+from lester_inspect.instrumentation.tracking import ObjectTable, Tracked
 
 T = OperatorType
 _SNIPPET_LENGTH = 80
@@ -249,13 +249,55 @@ def _describe(call: OperatorCall) -> str:
     return f"Compute: {snippet}"
 
 
+_SYMBOLS = {"add": "+", "subtract": "-", "multiply": "*", "true_divide": "/", "floor_divide": "//", "remainder": "%",
+            "power": "**", "matmul": "@", "bitwise_and": "&", "bitwise_or": "|", "bitwise_xor": "^", "greater": ">",
+            "greater_equal": ">=", "less": "<", "less_equal": "<=", "equal": "==", "not_equal": "!=",
+            "negative": "-", "invert": "~"}
+
+
+def _pending(call: OperatorCall, operands: Sequence[Any], result: Any) -> bool:
+    """Keep a 1-D result of pending Series expressions pending too (``df['g'].to_numpy() == 'd'``).
+
+    Like ``df['g'] == 'd'`` it becomes a node only if it flows into an operator as data,
+    and a new column made from it is described by its expression.
+    """
+    from lester_inspect.backends.formatting import short_repr
+    from lester_inspect.backends.series_expressions import ATOM, _combine
+
+    if len(getattr(result, "shape", ())) != 1:
+        return False
+    tracked = [call.run.tracked(o) if hasattr(o, "shape") else None for o in operands]
+    if not any(t is not None for t in tracked) or any(
+            t is not None and (t.expression is None or t.node is not None) for t in tracked):
+        return False
+    texts = [t.expression.text if t is not None else short_repr(o) for t, o in zip(tracked, operands)]
+    name = call.function.name
+    if name in _SYMBOLS and len(texts) == 2:
+        text, precedence = f"{texts[0]} {_SYMBOLS[name]} {texts[1]}", 3
+    elif name in _SYMBOLS and len(texts) == 1:
+        text, precedence = f"{_SYMBOLS[name]}{texts[0]}", 7
+    elif name == "select":
+        count = len(call.arg(0, "condlist"))
+        conditions, choices = ", ".join(texts[:count]), ", ".join(texts[count:2 * count])
+        text, precedence = f"select([{conditions}], [{choices}], {texts[-1]})", ATOM
+    else:
+        text, precedence = f"{name}({', '.join(texts)})", ATOM
+    expression = _combine(call, text, precedence, [t.expression if t is not None else None for t in tracked])
+    first = next(t for t in tracked if t is not None)
+    call.run.objects.set(result, Tracked(expression=expression, annotations=first.annotations))
+    return True
+
+
 def _map_node(call: OperatorCall, operands: Sequence[Any], result: Any) -> Optional[DagNode]:
     """A node for an element-wise ``result`` of ``operands``: row-aligned operands keep their rows."""
     run = call.run
     inputs, columns = [], None
+    if _pending(call, operands, result):
+        return None
+    operands = [o for o in operands if hasattr(o, "shape") and not isinstance(o, np.generic)]
+    if not _known_inputs(call, operands):
+        return None
     for operand in operands:
-        if not hasattr(operand, "shape") or isinstance(operand, np.generic):
-            continue
         rows = carries_rows(operand, result)
         node = run.input_node(operand, call.location, untracked_as_source=rows)
         if node is None:
