@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from lester_inspect.instrumentation.ast_transform import CALL_HOOK, OPERATOR_HOOK, SITES
+from lester_inspect.instrumentation.ast_transform import CALL_HOOK, OPERATOR_HOOK, SITES, SLICE
 from lester_inspect.instrumentation.dag import CodeLocation, DagNode, FunctionInfo, OperatorType
 from lester_inspect.instrumentation.rows import IDENTITY, Input, Positions, Unknown
 from lester_inspect.instrumentation.run import InstrumentedRun, OperatorCall, columns_of
@@ -99,12 +99,20 @@ class NumpyBackend:
                 self.call_handlers.setdefault(name, []).append(handler)
 
     def hooked_calls(self) -> Dict[str, Callable]:
-        from lester_inspect.instrumentation.ast_transform import _CONVERSION_NAMES, _RANDOM_NAMES, _UFUNC_NAMES
+        from lester_inspect.instrumentation.ast_transform import (_CONVERSION_NAMES, _RANDOM_NAMES, _SPARSE_NAMES,
+                                                                  _UFUNC_NAMES)
 
         handlers = {name: self._ufunc for name in _UFUNC_NAMES}
         handlers.update({name: self._random_draw for name in _RANDOM_NAMES})
         handlers.update({name: self._conversion for name in _CONVERSION_NAMES})
+        handlers.update({name: self._sparse_conversion for name in _SPARSE_NAMES})
         return handlers
+
+    def _sparse_conversion(self, receiver, name: str, args: tuple, kwargs: dict):
+        """``scipy.sparse.csr_matrix(X)`` of tracked data keeps its node, as ``X.astype`` does."""
+        if getattr(receiver, "__name__", "") != "scipy.sparse" or not args or not hasattr(args[0], "shape"):
+            return None
+        return self._conversion(args[0], name, args[1:], kwargs)
 
     def module_hooks(self, module: types.ModuleType) -> Dict[str, Callable]:
         namespace = module.__dict__
@@ -129,7 +137,16 @@ class NumpyBackend:
                 result = function(*operands)
             except BaseException as error:
                 raise error.with_traceback(error.__traceback__.tb_next.tb_next)
-            if state.active and not run.busy and isinstance(result, np.ndarray) and result.ndim:
+            if state.active and not run.busy and (isinstance(result, np.ndarray) or _is_sparse(result)) and len(
+                    result.shape):
+                if name == "Subscript":
+                    value = operands[0]
+                    if (isinstance(value, np.ndarray) or _is_sparse(value)) and backend.known(value) and not _is_pending(
+                            run, value):
+                        call = OperatorCall(run, FunctionInfo("numpy", "ndarray.__getitem__"), CodeLocation(*position),
+                                            operands, {})
+                        backend._guarded(subscript, call, result)
+                    return result
                 known = [operand for operand in operands if isinstance(operand, np.ndarray) or _is_sparse(operand)]
                 if known and any(backend.known(operand) for operand in known):
                     call = OperatorCall(run, FunctionInfo("numpy", _OPERATOR_FUNCTIONS[name]), CodeLocation(*position),
@@ -137,7 +154,7 @@ class NumpyBackend:
                     backend._guarded(map_operation, call, result)
             return result
 
-        return {CALL_HOOK: call_hook, OPERATOR_HOOK: operator_hook}
+        return {CALL_HOOK: call_hook, OPERATOR_HOOK: operator_hook, SLICE: slice}
 
     def _record(self, chosen, location: CodeLocation, function, receiver, args, kwargs):
         """Call the site, then let the chosen handler record the result."""
@@ -315,6 +332,64 @@ def _map_node(call: OperatorCall, operands: Sequence[Any], result: Any) -> Optio
         columns = list(result.columns)
     return run.add_node(T.PROJECTION_MODIFY, call.function, call.location, _describe(call),
                         columns if columns is not None else columns_of(result), inputs, result)
+
+
+def _is_pending(run: InstrumentedRun, obj: Any) -> bool:
+    tracked = run.tracked(obj)
+    return tracked is not None and tracked.node is None and tracked.expression is not None
+
+
+def subscript(call: OperatorCall, result: Any) -> None:
+    """``X[rows, columns]`` of a tracked matrix: a projection of columns, or a selection of rows."""
+    run, (value, key) = call.run, call.args
+    parts = key if isinstance(key, tuple) else (key,)
+    if len(parts) > len(value.shape) or any(p is None or p is Ellipsis for p in parts):
+        return  # new axes and ellipses reshape more than rows and columns: no mapping claimed
+    rows = parts[0]
+    columns = parts[1] if len(parts) > 1 else slice(None)
+    count = value.shape[0]
+    positions = np.arange(count)[np.asarray(rows) if _is_data_key(rows) else rows]
+    if np.ndim(positions) != 1:
+        return  # a single row: its values, not rows
+    node = run.input_node(value, call.location)
+    sources = {}
+    if len(value.shape) == 2:
+        kept = np.arange(value.shape[1])[np.asarray(columns) if _is_data_key(columns) else columns]
+        if np.ndim(kept) == 0:
+            kept = np.array([kept])
+        sources = {"column_sources": tuple(((node.node_id, int(k)),) for k in kept)}
+        names = [node.columns[k] if len(node.columns) == value.shape[1] else f"x{k}" for k in kept]
+    else:
+        names = list(node.columns)
+    inputs = []
+    whole = isinstance(rows, slice) and rows == slice(None)
+    if whole:
+        inputs.append(Input(node, value, IDENTITY))
+        operator_type, description = T.PROJECTION, f"Project columns {_text(columns)}"
+    else:
+        inputs.append(Input(node, value, Positions(positions)))
+        operator_type, description = T.SELECTION, f"Select rows {_text(rows)}"
+        if len(parts) > 1 and not (isinstance(columns, slice) and columns == slice(None)):
+            description += f", columns {_text(columns)}"
+        mask = run.input_node(rows, call.location, untracked_as_source=False) if _is_data_key(rows) else None
+        if mask is not None and mask is not node:
+            inputs.append(Input(mask, rows, rows=None))
+    run.add_node(operator_type, call.function, call.location, description, names, inputs, result, **sources)
+
+
+def _is_data_key(key: Any) -> bool:
+    return isinstance(key, (np.ndarray, list, pd.Series, pd.Index))
+
+
+def _text(key: Any) -> str:
+    from lester_inspect.backends.formatting import short_repr
+
+    if isinstance(key, slice):
+        return ":".join("" if v is None else str(v) for v in (key.start, key.stop)) + (
+            f":{key.step}" if key.step is not None else "")
+    if isinstance(key, np.ndarray) and key.dtype == bool:
+        return "by boolean mask"
+    return short_repr(key)
 
 
 def map_operation(call: OperatorCall, result: Any) -> None:

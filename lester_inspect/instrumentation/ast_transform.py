@@ -1,7 +1,7 @@
 """The AST rewrite of the user's pipeline: the one place where lester-inspect edits user code.
 
 Library functions are patched at run time; what cannot be patched are the methods
-and operators of numpy's C types. Three rewrites route them through hooks that the
+and operators of numpy's C types. Two rewrites route them through hooks that the
 run puts into the module's namespace:
 
 * ``label_binarize(...).ravel()`` would lose track of the labels, so calls of the
@@ -9,8 +9,8 @@ run puts into the module's namespace:
   'ravel', ...)``, which makes the same call and hands the receiver's node on.
 * Calls of an attribute named in ``CALL_HOOK_NAMES`` (``np.log(x)``, ``rng.normal(...)``,
   ``X.astype(int)``, ``model.fit(X, y)``) become ``__lester_call__(site, receiver, ...)``,
-  and arithmetic and comparisons (``X / 255``, ``y > 0``, ``-X``) become
-  ``__lester_operator__(site, X, 255)``. The hooks only look at operands and result:
+  and arithmetic, comparisons and subscripts (``X / 255``, ``y > 0``, ``-X``, ``X[:, 0]``)
+  become ``__lester_operator__(site, X, 255)``. The hooks only look at operands and result:
   the call or operation itself runs in a lambda per site (``__lester_sites__``) that is
   compiled with the user's file name and the original position, so patched library
   methods, warnings and code locations see the user's code exactly as before.
@@ -30,6 +30,8 @@ CALL_HOOK = "__lester_call__"
 OPERATOR_HOOK = "__lester_operator__"
 # A tuple of (function, name, lineno, col_offset, end_lineno, end_col_offset) per rewritten site.
 SITES = "__lester_sites__"
+# ``slice``, under a name user code cannot shadow: ``X[a:b]`` hands the hook ``X`` and ``slice(a, b, None)``.
+SLICE = "__lester_slice__"
 _UFUNC_NAMES = frozenset({
     "log", "log1p", "log2", "log10", "exp", "expm1", "exp2", "sqrt", "cbrt", "square", "abs", "absolute", "fabs",
     "sign", "negative", "reciprocal", "floor", "ceil", "rint", "trunc", "sin", "cos", "tan", "arcsin", "arccos",
@@ -42,9 +44,10 @@ _RANDOM_NAMES = frozenset({
     "lognormal", "gamma", "beta", "multivariate_normal", "randint", "rand", "randn", "random_sample", "laplace",
     "logistic", "geometric", "chisquare", "standard_t", "triangular", "weibull"})
 _CONVERSION_NAMES = frozenset({"astype", "copy"})
+_SPARSE_NAMES = frozenset({"csr_matrix", "csc_matrix", "coo_matrix", "csr_array", "csc_array", "coo_array"})
 _ESTIMATOR_NAMES = frozenset({"fit", "predict", "predict_proba", "fit_predict", "fit_transform", "transform",
                               "score", "decision_function", "add_constant"})
-CALL_HOOK_NAMES = _UFUNC_NAMES | _RANDOM_NAMES | _CONVERSION_NAMES | _ESTIMATOR_NAMES
+CALL_HOOK_NAMES = _UFUNC_NAMES | _RANDOM_NAMES | _CONVERSION_NAMES | _SPARSE_NAMES | _ESTIMATOR_NAMES
 
 _OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.MatMult,
               ast.BitAnd, ast.BitOr, ast.BitXor)
@@ -134,6 +137,14 @@ class _NumpyOperations(ast.NodeTransformer):
         return self._operator(node, type(node.op).__name__, ["operand"], ast.UnaryOp(op=node.op, operand=operand),
                               [node.operand])
 
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        self.generic_visit(node)
+        if not isinstance(node.ctx, ast.Load):
+            return node
+        value, key = self._names(node, "value", "key")
+        return self._operator(node, "Subscript", ["value", "key"],
+                              ast.Subscript(value=value, slice=key, ctx=ast.Load()), [node.value, _key(node.slice)])
+
     @staticmethod
     def _names(node: ast.AST, *names: str) -> List[ast.Name]:
         return [ast.copy_location(ast.Name(id=name, ctx=ast.Load()), node) for name in names]
@@ -154,6 +165,18 @@ class _NumpyOperations(ast.NodeTransformer):
         hook = ast.copy_location(ast.Name(id=hook_name, ctx=ast.Load()), node)
         site = ast.copy_location(ast.Constant(value=len(self.sites) - 1), node)
         return ast.copy_location(ast.Call(func=hook, args=[site, *args], keywords=keywords), node)
+
+
+def _key(index: ast.expr) -> ast.expr:
+    """The object ``__getitem__`` receives for ``index``: slices become ``slice(...)`` calls."""
+    if isinstance(index, ast.Slice):
+        parts = [part if part is not None else ast.copy_location(ast.Constant(value=None), index)
+                 for part in (index.lower, index.upper, index.step)]
+        return ast.copy_location(ast.Call(func=ast.copy_location(ast.Name(id=SLICE, ctx=ast.Load()), index),
+                                          args=parts, keywords=[]), index)
+    if isinstance(index, ast.Tuple):
+        return ast.copy_location(ast.Tuple(elts=[_key(element) for element in index.elts], ctx=ast.Load()), index)
+    return index
 
 
 def _insertion_point(body: List[ast.stmt]) -> int:
