@@ -183,3 +183,32 @@ X @ "text"
     in_pipeline = [frame for frame in ours_frames if frame[0] == str(pipeline)]
     assert in_pipeline == [frame for frame in plain_frames if frame[0] == str(pipeline)] == [(str(pipeline), 10)]
     assert ours_frames[ours_frames.index(in_pipeline[0]):] == in_pipeline
+
+
+def test_subscripts_project_columns_and_select_rows():
+    code = DATA + """\
+X = df[["a", "b"]].to_numpy()
+first = X[:, 0] * 2
+tail = X[:, 1:]
+positive = X[X[:, 0] > 0]
+head = X[:4]
+picked = X[[5, 0, 0], 1]
+both = np.r_[head, positive]
+"""
+    result = run(code, LINEAGE, MATRIX)
+    assert result.internal_errors == []
+    a = np.array([1.0, -2.0, 3.0, -4.0, 5.0, 0.5])
+    ids = np.arange(6)
+    expected = {  # brute force: the same subscripts applied to the row ids
+        "Project columns 0": ids, "Project columns 1:": ids, "Select rows by boolean mask": ids[a > 0],
+        "Select rows :4": ids[:4], "Select rows [5, 0, 0], columns 1": ids[[5, 0, 0]],
+    }
+    for description, rows in expected.items():
+        found = [n for n in result.nodes if n.description == description][0]
+        assert lineage_sets(result, found) == [frozenset({(0, int(i))}) for i in rows], description
+    assert node(result, "Project columns 1:").columns == ("b",)
+    assert result.dag_node_to_inspection_results[node(result, "Project columns 1:")][MATRIX] == {"b": [(0, 1)]}
+    mask_user = node(result, "Select rows by boolean mask")
+    assert [p.description for p in result.parents(mask_user)] == ["Project: ['a', 'b']", "Compute: X[:, 0] > 0"]
+    stacked = node(result, "Concatenate rows of 2 arrays (np.r_)")
+    assert lineage_sets(result, stacked) == [frozenset({(0, int(i))}) for i in np.r_[ids[:4], ids[a > 0]]]

@@ -201,6 +201,7 @@ def test_custom_transformer_and_estimator_are_operators(inspect_code):
         (8, "TEST_DATA", "Test data", [7]),
         (9, "TRANSFORMER", "Doubler: transform", [8]),
         (10, "PREDICT", "Majority: predict", [9, 6]),
+        (11, "SELECTION", "Select rows :3", [10]),  # the printed predictions[:3]
     ]
     assert result.nodes[5].code_location == locate(code, "Doubler()")
 

@@ -39,6 +39,10 @@ _OPERATOR_FUNCTIONS = {"Add": "add", "Sub": "subtract", "Mult": "multiply", "Div
                        "NotEq": "not_equal", "USub": "negative", "Invert": "invert"}
 
 
+_PLAIN = frozenset({int, float, bool, str, bytes, complex, type(None), list, tuple, dict, set, np.float64,
+                    np.int64, np.bool_, pd.Series, pd.DataFrame})
+
+
 def _is_sparse(obj: Any) -> bool:
     return hasattr(obj, "tocsr") and hasattr(obj, "nnz")
 
@@ -120,11 +124,12 @@ class NumpyBackend:
         backend = self
 
         def call_hook(site, receiver, /, *args, **kwargs):
-            function, name, *position = namespace[SITES][site]
+            function, name = namespace[SITES][site][:2]
             if state.active and not run.busy:
                 for handler in handlers.get(name, ()):
                     chosen = handler(receiver, name, args, kwargs)
                     if chosen is not None:
+                        position = namespace[SITES][site][2:]
                         return backend._record(chosen, CodeLocation(*position), function, receiver, args, kwargs)
             try:
                 return function(receiver, *args, **kwargs)
@@ -132,11 +137,14 @@ class NumpyBackend:
                 raise error.with_traceback(error.__traceback__.tb_next.tb_next)
 
         def operator_hook(site, *operands):
-            function, name, *position = namespace[SITES][site]
+            entry = namespace[SITES][site]
             try:
-                result = function(*operands)
+                result = entry[0](*operands)
             except BaseException as error:
                 raise error.with_traceback(error.__traceback__.tb_next.tb_next)
+            if type(result) in _PLAIN:  # the common case in loops: nothing to look at
+                return result
+            name, position = entry[1], entry[2:]
             if state.active and not run.busy and (isinstance(result, np.ndarray) or _is_sparse(result)) and len(
                     result.shape):
                 if name == "Subscript":
