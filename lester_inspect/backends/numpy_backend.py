@@ -3,8 +3,9 @@
 numpy's functions are patched where user code finds them (``np.where``,
 ``np.hstack``, ``np.c_``, ``scipy.sparse.hstack``). Its ufuncs and operators cannot be
 patched: the AST rewrite (``instrumentation/ast_transform.py``) routes calls of the
-names in ``CALL_HOOK_NAMES`` and every arithmetic operator through the two hooks
-of this module, which see operands and result of an operation that runs in user code.
+names in ``CALL_HOOK_NAMES``, operators and subscripts through the hooks of
+``backends/hooks.py``, which hand this backend operands and result (``operation``,
+``hooked_calls``) of an operation that runs in user code.
 
 Row mappings: ufuncs, operators, ``where`` and ``select`` are maps (an operand whose
 rows line up with the result's keeps them; a broadcast row contributes values only);
@@ -16,15 +17,12 @@ its own, made when the array first flows into an operator.
 """
 from __future__ import annotations
 
-import functools
 import sys
-import types
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
-from lester_inspect.instrumentation.ast_transform import CALL_HOOK, OPERATOR_HOOK, SITES, SLICE
 from lester_inspect.instrumentation.dag import CodeLocation, DagNode, FunctionInfo, OperatorType
 from lester_inspect.instrumentation.rows import IDENTITY, Input, Positions, Unknown
 from lester_inspect.instrumentation.run import InstrumentedRun, OperatorCall, columns_of
@@ -37,10 +35,6 @@ _OPERATOR_FUNCTIONS = {"Add": "add", "Sub": "subtract", "Mult": "multiply", "Div
                        "BitAnd": "bitwise_and", "BitOr": "bitwise_or", "BitXor": "bitwise_xor", "Gt": "greater",
                        "GtE": "greater_equal", "Lt": "less", "LtE": "less_equal", "Eq": "equal",
                        "NotEq": "not_equal", "USub": "negative", "Invert": "invert"}
-
-
-_PLAIN = frozenset({int, float, bool, str, bytes, complex, type(None), list, tuple, dict, set, np.float64,
-                    np.int64, np.bool_, pd.Series, pd.DataFrame})
 
 
 def _is_sparse(obj: Any) -> bool:
@@ -68,19 +62,11 @@ def _width(obj: Any) -> int:
     return shape[1] if len(shape) == 2 else 1
 
 
-class _Active:
-    """Whether a run's patches are applied; a PatchSet patch of ``active`` reverts with them."""
-
-    active = False
-
-
 class NumpyBackend:
     def __init__(self, run: InstrumentedRun):
         self.run = run
-        self.state = _Active()
         # Random arrays not yet used as data: array -> (description, function, location).
         self.draws = ObjectTable()
-        self.call_handlers: Dict[str, List[Callable]] = {}
 
     # -- installation ------------------------------------------------------------------------------
 
@@ -88,7 +74,6 @@ class NumpyBackend:
         from numpy.lib import _index_tricks_impl
 
         run = self.run
-        patches.apply(self.state, "active", True)
         for name, handler in _FUNCTIONS.items():
             patches.apply(np, name, run.wrap(getattr(np, name), handler))
         concatenator = _index_tricks_impl.AxisConcatenator
@@ -97,10 +82,6 @@ class NumpyBackend:
         if sparse is not None:
             for name in ("hstack", "vstack"):
                 patches.apply(sparse, name, run.wrap(getattr(sparse, name), _stack_handler(name)))
-        self.call_handlers.clear()  # the module's hooks hold this dict
-        for backend in run.backends:
-            for name, handler in (backend.hooked_calls() if hasattr(backend, "hooked_calls") else {}).items():
-                self.call_handlers.setdefault(name, []).append(handler)
 
     def hooked_calls(self) -> Dict[str, Callable]:
         from lester_inspect.instrumentation.ast_transform import (_CONVERSION_NAMES, _RANDOM_NAMES, _SPARSE_NAMES,
@@ -118,62 +99,24 @@ class NumpyBackend:
             return None
         return self._conversion(args[0], name, args[1:], kwargs)
 
-    def module_hooks(self, module: types.ModuleType) -> Dict[str, Callable]:
-        namespace = module.__dict__
-        run, state, handlers = self.run, self.state, self.call_handlers
-        backend = self
-
-        def call_hook(site, receiver, /, *args, **kwargs):
-            function, name = namespace[SITES][site][:2]
-            if state.active and not run.busy:
-                for handler in handlers.get(name, ()):
-                    chosen = handler(receiver, name, args, kwargs)
-                    if chosen is not None:
-                        position = namespace[SITES][site][2:]
-                        return backend._record(chosen, CodeLocation(*position), function, receiver, args, kwargs)
-            try:
-                return function(receiver, *args, **kwargs)
-            except BaseException as error:  # the site's lambda is ours: the traceback goes on below it
-                raise error.with_traceback(error.__traceback__.tb_next.tb_next)
-
-        def operator_hook(site, *operands):
-            entry = namespace[SITES][site]
-            try:
-                result = entry[0](*operands)
-            except BaseException as error:
-                raise error.with_traceback(error.__traceback__.tb_next.tb_next)
-            if type(result) in _PLAIN:  # the common case in loops: nothing to look at
-                return result
-            name, position = entry[1], entry[2:]
-            if state.active and not run.busy and (isinstance(result, np.ndarray) or _is_sparse(result)) and len(
-                    result.shape):
-                if name == "Subscript":
-                    value = operands[0]
-                    if (isinstance(value, np.ndarray) or _is_sparse(value)) and backend.known(value) and not _is_pending(
-                            run, value):
-                        call = OperatorCall(run, FunctionInfo("numpy", "ndarray.__getitem__"), CodeLocation(*position),
-                                            operands, {})
-                        backend._guarded(subscript, call, result)
-                    return result
-                known = [operand for operand in operands if isinstance(operand, np.ndarray) or _is_sparse(operand)]
-                if known and any(backend.known(operand) for operand in known):
-                    call = OperatorCall(run, FunctionInfo("numpy", _OPERATOR_FUNCTIONS[name]), CodeLocation(*position),
-                                        operands, {})
-                    backend._guarded(map_operation, call, result)
-            return result
-
-        return {CALL_HOOK: call_hook, OPERATOR_HOOK: operator_hook, SLICE: slice}
-
-    def _record(self, chosen, location: CodeLocation, function, receiver, args, kwargs):
-        """Call the site, then let the chosen handler record the result."""
-        function_info, handler = chosen
-        try:
-            result = function(receiver, *args, **kwargs)
-        except BaseException as error:
-            raise error.with_traceback(error.__traceback__.tb_next.tb_next)
-        call = OperatorCall(self.run, function_info, location, (receiver, *args), kwargs)
-        self._guarded(handler, call, result)
-        return result
+    def operation(self, name: str, position: tuple, operands: tuple, result: Any) -> None:
+        """An operator's or subscript's result (see ``backends/hooks.py``): record it if it is tracked data's."""
+        if not ((isinstance(result, np.ndarray) or _is_sparse(result)) and len(result.shape)):
+            return
+        run = self.run
+        if name == "Subscript":
+            value = operands[0]
+            if (isinstance(value, np.ndarray) or _is_sparse(value)) and self.known(value) and not _is_pending(run,
+                                                                                                            value):
+                call = OperatorCall(run, FunctionInfo("numpy", "ndarray.__getitem__"), CodeLocation(*position),
+                                    operands, {})
+                self._guarded(subscript, call, result)
+            return
+        known = [operand for operand in operands if isinstance(operand, np.ndarray) or _is_sparse(operand)]
+        if known and any(self.known(operand) for operand in known):
+            call = OperatorCall(run, FunctionInfo("numpy", _OPERATOR_FUNCTIONS[name]), CodeLocation(*position),
+                                operands, {})
+            self._guarded(map_operation, call, result)
 
     def _guarded(self, handler, call: OperatorCall, result) -> None:
         run = self.run

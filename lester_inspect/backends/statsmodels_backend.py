@@ -9,7 +9,7 @@ TRAIN_LABELS nodes of those rows and an ESTIMATOR whose output is the results ob
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 import numpy as np
 

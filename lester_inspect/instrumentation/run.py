@@ -259,9 +259,11 @@ class InstrumentedRun:
         module = types.ModuleType("__main__")
         module.__builtins__ = builtins
         setattr(module, ARRAY_METHOD_HOOK, self.array_method)
-        for backend in self.backends:
-            for name, hook in (backend.module_hooks(module) if hasattr(backend, "module_hooks") else {}).items():
-                setattr(module, name, hook)
+        from lester_inspect.backends.hooks import UserCodeHooks
+
+        hooks = UserCodeHooks(self)
+        for name, hook in hooks.functions(module).items():
+            setattr(module, name, hook)
         script_dir = None
         if self.source.path is not None:
             module.__file__ = self.source.path
@@ -272,7 +274,7 @@ class InstrumentedRun:
         if script_dir is not None:
             sys.path.insert(0, script_dir)
         try:
-            with self.patched():
+            with self.patched(), hooks.active():
                 exec(code, module.__dict__)
         except SystemExit as error:
             if error.code not in (None, 0):
