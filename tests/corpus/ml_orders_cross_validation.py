@@ -28,9 +28,9 @@ features = make_column_transformer(
 model = make_pipeline(features, LogisticRegression(max_iter=400))
 X, y = orders[["channel", "log_amount", "quantity", "big", "review"]], orders["returned"]
 
-scores = cross_val_score(model, X, y, cv=StratifiedKFold(4, shuffle=True, random_state=0))
+scores = cross_val_score(model, X, y, cv=StratifiedKFold(3, shuffle=True, random_state=0))
 print("cv accuracy", np.round(scores, 4), round(scores.mean(), 4))
-report = cross_validate(model, X, y, cv=3, scoring="roc_auc", return_train_score=True)
+report = cross_validate(model, X, y, cv=2, scoring="roc_auc", return_train_score=True)
 print("train auc", np.round(report["train_score"], 3), "test auc", np.round(report["test_score"], 3))
 
 model.fit(X, y)
