@@ -23,6 +23,7 @@ from typing import Any, Callable, Dict, Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from lester_inspect.backends.pandas_backend import _segment
 from lester_inspect.instrumentation.dag import CodeLocation, DagNode, FunctionInfo, OperatorType
 from lester_inspect.instrumentation.rows import IDENTITY, Input, Positions, Unknown
 from lester_inspect.instrumentation.run import InstrumentedRun, OperatorCall, columns_of
@@ -422,15 +423,6 @@ def _stack_rows(call: OperatorCall, parts: Sequence[Any], result: Any, descripti
 def _length(obj: Any) -> int:
     shape = getattr(obj, "shape", None)
     return shape[0] if shape else 1
-
-
-def _segment(offset: int, length: int, total: int):
-    def positions():
-        mapped = np.full(total, -1, dtype=np.int64)
-        mapped[offset:offset + length] = np.arange(length)
-        return Positions(mapped)
-
-    return positions
 
 
 def _unknown_rows(call: OperatorCall, parts: Sequence[Any], result: Any, reason: str) -> None:
