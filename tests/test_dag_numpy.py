@@ -212,3 +212,25 @@ both = np.r_[head, positive]
     assert [p.description for p in result.parents(mask_user)] == ["Project: ['a', 'b']", "Compute: X[:, 0] > 0"]
     stacked = node(result, "Concatenate rows of 2 arrays (np.r_)")
     assert lineage_sets(result, stacked) == [frozenset({(0, int(i))}) for i in np.r_[ids[:4], ids[a > 0]]]
+
+
+@pytest.mark.parametrize("generator", ["np.random.default_rng(5)", "np.random.RandomState(5)"])
+def test_shuffles_and_permutations_of_tracked_rows_are_mapped(generator):
+    code = DATA + f"""\
+rng = {generator}
+X = df[["a", "b"]].to_numpy().copy()
+rng.shuffle(X)
+mixed = rng.permutation(df["a"].to_numpy() * 2)
+order = rng.permutation(6)
+"""
+    result = run(code, LINEAGE)
+    assert result.internal_errors == []
+    plain = {}
+    exec(compile(code, "<plain>", "exec"), plain)
+    shuffled, permuted = [n for n in result.nodes if n.description.startswith("Shuffle rows")]
+    original = np.array([1.0, -2.0, 3.0, -4.0, 5.0, 0.5])
+    # Brute force: each output row's source row is where its value 'a' came from.
+    for n, values in ((shuffled, plain["X"][:, 0]), (permuted, plain["mixed"] / 2)):
+        rows = [int(np.flatnonzero(original == value)[0]) for value in values]
+        assert lineage_sets(result, n) == [frozenset({(0, r)}) for r in rows]
+    assert [n for n in result.nodes if n.description.startswith("Random draw")] == []  # the order is never used

@@ -174,6 +174,10 @@ class NumpyBackend:
             owner = getattr(getattr(np.random, name, None), "__self__", None)
         if owner is None:
             return None
+        if name in ("shuffle", "permutation") and args and len(getattr(args[0], "shape", ())):
+            return self._permutation(owner, name, args)
+        if name == "shuffle":
+            return None
         draws = self.draws
 
         def draw(call: OperatorCall, result: Any) -> None:
@@ -186,6 +190,32 @@ class NumpyBackend:
                                    call.location))
 
         return FunctionInfo("numpy.random", f"{type(owner).__name__}.{name}"), draw
+
+    def _permutation(self, owner, name: str, args: tuple):
+        """``rng.shuffle(X)``/``rng.permutation(X)`` of tracked rows: the permutation, drawn again from a copy
+        of the generator's state and checked against the result, maps the rows."""
+        data = args[0]
+        if not self.known(data):
+            return None
+        generator = isinstance(owner, np.random.Generator)
+        state = owner.bit_generator.state if generator else owner.get_state()
+        before = data.copy() if name == "shuffle" else data
+
+        def permuted(call: OperatorCall, result: Any) -> None:
+            clone = np.random.Generator(type(owner.bit_generator)()) if generator else np.random.RandomState()
+            if generator:
+                clone.bit_generator.state = state
+            else:
+                clone.set_state(state)
+            order = clone.permutation(len(before))
+            output = data if name == "shuffle" else result
+            same = np.array_equal(output, before[order], equal_nan=before.dtype.kind in "fc")
+            rows = Positions(order) if same else Unknown(f"{call.function}: the permutation could not be drawn again")
+            run = call.run
+            run.add_node(T.SORT, call.function, call.location, f"Shuffle rows ({type(owner).__name__}.{name})",
+                         run.input_node(data, call.location).columns, [run.input(data, call.location, rows)], output)
+
+        return FunctionInfo("numpy.random", f"{type(owner).__name__}.{name}"), permuted
 
     def _conversion(self, receiver, name: str, args: tuple, kwargs: dict):
         if not (isinstance(receiver, np.ndarray) or _is_sparse(receiver)):

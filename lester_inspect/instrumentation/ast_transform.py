@@ -42,7 +42,7 @@ _UFUNC_NAMES = frozenset({
 _RANDOM_NAMES = frozenset({
     "normal", "uniform", "integers", "random", "choice", "standard_normal", "binomial", "poisson", "exponential",
     "lognormal", "gamma", "beta", "multivariate_normal", "randint", "rand", "randn", "random_sample", "laplace",
-    "logistic", "geometric", "chisquare", "standard_t", "triangular", "weibull"})
+    "logistic", "geometric", "chisquare", "standard_t", "triangular", "weibull", "shuffle", "permutation"})
 _CONVERSION_NAMES = frozenset({"astype", "copy"})
 _SPARSE_NAMES = frozenset({"csr_matrix", "csc_matrix", "coo_matrix", "csr_array", "csc_array", "coo_array"})
 _ESTIMATOR_NAMES = frozenset({"fit", "predict", "predict_proba", "fit_predict", "fit_transform", "transform",
