@@ -12,8 +12,8 @@ import pandas as pd
 
 from lester_inspect.checks._reporting import where
 from lester_inspect.checks.base import Check, CheckResult, CheckStatus
-from lester_inspect.inspections.screening import (ModelData, ModelInputs, PersonalDataColumns, TestGroups,
-                                                  dense)
+from lester_inspect.inspections.screening import (FittedRows, ModelData, ModelInputs, PersonalDataColumns,
+                                                  TestGroups, dense)
 from lester_inspect.instrumentation.dag import OperatorType
 
 T = OperatorType
@@ -26,7 +26,9 @@ def _model_data(result, types=(T.ESTIMATOR,)) -> List[ModelData]:
 
 
 def _sources_text(sources) -> str:
-    return ", ".join(f"{s}.{c}" for s, c in sorted(sources)) if sources is not None else "unknown"
+    if sources is None:
+        return "unknown"
+    return ", ".join(f"{s}.{c}" for s, c in sorted(sources)) or "no source column (computed in the pipeline)"
 
 
 def _require_share(owner: str, name: str, value) -> float:
@@ -260,3 +262,56 @@ class GroupFairness(Check):
             return CheckResult(self, CheckStatus.FAILURE, f"{text} > {self.max_difference}{unknown}", details,
                                data.node)
         return CheckResult(self, CheckStatus.SUCCESS, f"{text} <= {self.max_difference}{unknown}", details, data.node)
+
+
+class NoPreprocessingLeakage(Check):
+    """Fails when information from the test data or the labels reaches the model's training.
+
+    * A transformer fitted on source rows that are also rows of a model's test data (a scaler fitted before
+      the split, ``fit_transform`` on the whole frame): named by its operator and line.
+    * Target leakage: a feature computed from a source column the training labels were computed from.
+    """
+
+    def __init__(self):
+        pass
+
+    @property
+    def required_inspections(self):
+        return [FittedRows(), ModelInputs()]
+
+    def evaluate(self, result) -> CheckResult:
+        tests = _model_data(result, (T.SCORE, T.PREDICT))
+        test_rows = {}
+        for data in tests:
+            for source, ids in data.lineage.items():
+                test_rows[source] = np.union1d(test_rows.get(source, np.empty(0, int)), ids[ids >= 0])
+        rows = []
+        for node in result.nodes:
+            for source, fitted in (result.dag_node_to_inspection_results[node].get(FittedRows()) or {}).items():
+                both = np.intersect1d(fitted, test_rows.get(source, np.empty(0, int)))
+                if len(both):
+                    rows.append({"operator": node.node_id, "kind": "fitted on test rows", "source": source,
+                                 "detail": f"{len(both)} of its {len(fitted)} rows are test rows",
+                                 "rows": both[:10].tolist()})
+        for data in _model_data(result):
+            for index, sources in enumerate(data.feature_sources or ()):
+                shared = sources & data.label_sources
+                if shared:
+                    rows.append({"operator": data.node.node_id, "kind": "target leakage",
+                                 "source": _sources_text(shared),
+                                 "detail": f"matrix column {index} ({data.feature_names[index]}) is computed from "
+                                           f"the label's source column {_sources_text(shared)}", "rows": []})
+        details = {"leakage": pd.DataFrame(rows, columns=["operator", "kind", "source", "detail", "rows"])}
+        if rows:
+            first = rows[0]
+            node = next(n for n in result.nodes if n.node_id == first["operator"])
+            more = f" (and {len(rows) - 1} more leaks)" if len(rows) > 1 else ""
+            text = (f"{where(node)} was fitted on test rows: {first['detail']} of {first['source']}, e.g. rows "
+                    f"{first['rows'][:3]}" if first["kind"] == "fitted on test rows"
+                    else f"{where(node)}: target leakage, {first['detail']}")
+            return CheckResult(self, CheckStatus.FAILURE, text + more, details, node)
+        if not tests:
+            return CheckResult(self, CheckStatus.SUCCESS, "No feature is computed from the labels' source columns; "
+                               "no test data to compare transformer fits with.", details)
+        return CheckResult(self, CheckStatus.SUCCESS, "No transformer was fitted on test rows and no feature is "
+                           "computed from the labels' source columns.", details)
