@@ -7,8 +7,11 @@ is neither imported nor patched (see ``instrumentation/imports.py``).
 import importlib
 
 BACKENDS = {
+    "numpy": "lester_inspect.backends.numpy_backend:NumpyBackend",
+    "scipy.sparse": "lester_inspect.backends.numpy_backend:SparseBackend",
     "pandas": "lester_inspect.backends.pandas_backend:PandasBackend",
     "sklearn": "lester_inspect.backends.sklearn_backend:SklearnBackend",
+    "statsmodels": "lester_inspect.backends.statsmodels_backend:StatsmodelsBackend",
 }
 
 

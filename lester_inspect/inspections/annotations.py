@@ -218,6 +218,24 @@ def join_lineages(parts: Sequence[Lineage], length: int) -> Lineage:
     return Lineage(tuple(f for part in parts for f in part.factors), length)
 
 
+def aligned_product(parts: Sequence[Lineage], length: int) -> Lineage:
+    """An n-ary map's row i is the product of row i of each input; a factor two inputs share counts once."""
+    factors: List = []
+    for part in parts:
+        for factor in part.factors:
+            if not any(_same_factor(factor, kept) for kept in factors):
+                factors.append(factor)
+    return Lineage(tuple(factors), length)
+
+
+def _same_factor(one, other) -> bool:
+    if one is other:
+        return True
+    if isinstance(one, Factor) and isinstance(other, Factor):
+        return one.source == other.source and np.array_equal(one.ids, other.ids)
+    return False
+
+
 def union_lineages(parts: Sequence[Lineage], length: int, choose: np.ndarray) -> Lineage:
     """A row concatenation's output row i is row of ``parts[choose[i]]`` (parts already aligned)."""
     shapes = [tuple((type(f), getattr(f, "source", None)) for f in p.factors) for p in parts]

@@ -16,8 +16,8 @@ import pandas as pd
 
 from lester_inspect.inspections._frames import row_count
 from lester_inspect.inspections.annotations import (LINEAGE, Lineage, UnknownProvenance, ValueColumn, aligned,
-                                                    combine_values, is_unknown, join_lineages, union_lineages,
-                                                    unknown_of)
+                                                    aligned_product, combine_values, is_unknown, join_lineages,
+                                                    union_lineages, unknown_of)
 from lester_inspect.inspections.base import (Inspection, InspectionInput, InspectionRow, OperatorData, Results,
                                              VectorizedInspection, data_columns)
 from lester_inspect.instrumentation.dag import DagNode, OperatorType
@@ -116,8 +116,9 @@ class InspectionExecutor:
             for _, _, more in known[1:]:
                 for key, column in more.items():
                     combined.setdefault(key, column)
-            if len(known) > 1 and LINEAGE in combined:  # a row made from an unknown row is unknown
-                combined[LINEAGE] = unknown_of([a.get(LINEAGE) for _, _, a in known]) or combined[LINEAGE]
+            lineages = [a[LINEAGE] for _, _, a in known if LINEAGE in a]
+            if len(lineages) > 1:  # row i of an n-ary map is made of row i of every input; unknown if one is
+                combined[LINEAGE] = unknown_of(lineages) or aligned_product(lineages, length)
             return combined
         if any(isinstance(m, Unknown) for _, m, _ in known):
             # Rows of several inputs, one not mapped: which output row is which is unknown.

@@ -41,6 +41,14 @@ class ColumnProvenance(VectorizedInspection):
         known = [(parent, operator.results.get(parent, {}).get(self) or {}) for parent in parents]
         derivations = operator.dag.nodes[node].get("derivations") or {}
         provenance = {}
+        sources = operator.dag.nodes[node].get("column_sources")
+        if sources is not None and len(sources) == len(node.columns):
+            by_id = {parent.node_id: prov for parent, prov in known}
+            columns_of = {parent.node_id: parent.columns for parent, _ in known}
+            for column, reads in zip(node.columns, sources):
+                provenance[column] = _union([provenance.get(column, frozenset()), *(
+                    by_id[p].get(columns_of[p][k], frozenset()) for p, k in reads
+                    if p in by_id and k < len(columns_of[p]))])
         for key, reads in derivations.items():
             provenance[str(key)] = _union((operator.results.get(p, {}).get(self) or {}).get(str(c), frozenset())
                                           for p, c in reads)
@@ -70,7 +78,11 @@ class MatrixColumnProvenance(VectorizedInspection):
     """``{input column: [(start, stop), ...]}``: the feature-matrix column ranges each input column fed.
 
     Computed where a featuriser produces a matrix: at the concatenation of a
-    ColumnTransformer or FeatureUnion, and at transformers fed directly with data.
+    ColumnTransformer or FeatureUnion, at transformers, and at matrices made from
+    matrices (feature selection, numpy stacks). A node's ``column_sources`` attribute
+    (per output column, the ``(parent node id, parent column)`` it is made of) is
+    followed where a backend recorded it; otherwise output columns are matched to
+    their input's by name, and a name that matches none reads every input column.
     """
 
     def __init__(self):
@@ -78,20 +90,55 @@ class MatrixColumnProvenance(VectorizedInspection):
 
     def inspect(self, operator: OperatorData) -> Optional[Dict[str, List[Tuple[int, int]]]]:
         node = operator.node
+        sources = operator.dag.nodes[node].get("column_sources")
+        if sources is not None:
+            return self._compose(operator, sources)
         if node.operator_type is T.CONCATENATION and node.function.name.split(".")[0] in (
                 "ColumnTransformer", "FeatureUnion"):
             ranges: Dict[str, List[int]] = {}
             offset = 0
             for branch in operator.parents():
-                for column, positions in _branch_positions(operator.dag, branch).items():
-                    ranges.setdefault(column, []).extend(offset + p for p in positions)
+                known = (operator.results.get(branch, {}).get(self)
+                         if branch.operator_type is T.TRANSFORMER else None)
+                positions = ({c: [p for a, b in r for p in range(a, b)] for c, r in known.items()}
+                             if known is not None else _branch_positions(operator.dag, branch))
+                for column, found in positions.items():
+                    ranges.setdefault(column, []).extend(offset + p for p in found)
                 offset += len(branch.columns)
             return {column: _as_ranges(positions) for column, positions in ranges.items()}
         if node.operator_type is T.TRANSFORMER and node.columns:
             parents = operator.parents()
-            if parents and parents[0].operator_type is not T.TRANSFORMER:
+            if not parents:
+                return None
+            if operator.results.get(parents[0], {}).get(self) is not None:
+                by_name = _assign(node.columns, list(parents[0].columns))
+                reads: List[list] = [[] for _ in node.columns]
+                for column, positions in by_name.items():
+                    for position in positions:
+                        reads[position].append((parents[0].node_id, list(parents[0].columns).index(column)))
+                return self._compose(operator, reads)
+            if parents[0].operator_type is not T.TRANSFORMER:
                 return {c: _as_ranges(p) for c, p in _assign(node.columns, list(parents[0].columns)).items()}
         return None
+
+    def _compose(self, operator: OperatorData, sources) -> Dict[str, List[Tuple[int, int]]]:
+        parents = {parent.node_id: parent for parent in operator.parents()}
+        positions: Dict[str, List[int]] = {}
+        for index, reads in enumerate(sources):
+            for node_id, column in reads:
+                parent = parents.get(node_id)
+                if parent is None:
+                    continue
+                for name in self._columns_at(operator, parent, column):
+                    positions.setdefault(name, []).append(index)
+        return {column: _as_ranges(found) for column, found in positions.items()}
+
+    def _columns_at(self, operator: OperatorData, parent: DagNode, position: int) -> List[str]:
+        """The input columns behind column ``position`` of ``parent``'s matrix (its own name for a frame)."""
+        known = operator.results.get(parent, {}).get(self)
+        if known is not None:
+            return [c for c, ranges in known.items() if any(a <= position < b for a, b in ranges)]
+        return [parent.columns[position]] if position < len(parent.columns) else []
 
 
 def _branch_positions(dag, branch: DagNode) -> Dict[str, List[int]]:

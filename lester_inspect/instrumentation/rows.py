@@ -127,6 +127,17 @@ class ProvenanceCut:
 IDENTITY = Identity()
 
 
+def segment(offset: int, length: int, total: int) -> Callable[[], Positions]:
+    """A thunk for one input of a row concatenation: it owns output rows ``offset .. offset+length``."""
+
+    def positions():
+        mapped = np.full(total, -1, dtype=np.int64)
+        mapped[offset:offset + length] = np.arange(length)
+        return Positions(mapped)
+
+    return positions
+
+
 class Input:
     """One input of an operator: the node that produced it, the object itself, and how rows relate.
 

@@ -228,7 +228,14 @@ class InstrumentedRun:
             if tracked.node is None:
                 tracked.node = tracked.expression.materialize(self, obj)
             return tracked.node
-        if not untracked_as_source or not _is_data(obj):
+        if not _is_data(obj):
+            return None
+        for backend in self.backends:
+            # A backend that knows where untracked data came from (a random draw) makes its source.
+            found = backend.find_source(obj) if hasattr(backend, "find_source") else None
+            if found is not None:
+                return found
+        if not untracked_as_source:
             return None
         return self._untracked_source(obj, location)
 
@@ -335,6 +342,11 @@ class InstrumentedRun:
         module = types.ModuleType("__main__")
         module.__builtins__ = builtins
         setattr(module, ARRAY_METHOD_HOOK, self.array_method)
+        from lester_inspect.backends.hooks import UserCodeHooks
+
+        hooks = UserCodeHooks(self)
+        for name, hook in hooks.functions(module).items():
+            setattr(module, name, hook)
         script_dir = None
         if self.source.path is not None:
             module.__file__ = self.source.path
@@ -345,7 +357,7 @@ class InstrumentedRun:
         if script_dir is not None:
             sys.path.insert(0, script_dir)
         try:
-            with self.patched():
+            with self.patched(), hooks.active():
                 exec(code, module.__dict__)
         except SystemExit as error:
             if error.code not in (None, 0):
