@@ -1,7 +1,6 @@
 """``lester-inspect capture | runs | changes | affected | forget | demo``: the artifact store on the command line."""
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import sys
@@ -15,11 +14,14 @@ def add_ivm_commands(commands) -> None:
         parser.add_argument("--store", default=".lester", metavar="DIR", help="artifact store (default .lester)")
         return parser
 
-    capture = with_store(commands.add_parser("capture", help="run a pipeline and capture its artifacts",
-                                             usage="lester-inspect capture --name NAME [--store DIR] PIPELINE [ARGS ...]"))
+    from lester_inspect.commandline import PIPELINE_ARGUMENTS_HELP
+
+    capture = with_store(commands.add_parser(
+        "capture", help="run a pipeline and capture its artifacts",
+        usage="lester-inspect capture --name NAME [--store DIR] PIPELINE [ARGS ...] [-- ARGS ...]"))
     capture.add_argument("--name", required=True, help="a name for the deployed pipeline")
     capture.add_argument("pipeline")
-    capture.add_argument("args", nargs=argparse.REMAINDER, help="passed to the pipeline")
+    capture.add_argument("args", nargs="*", help=PIPELINE_ARGUMENTS_HELP)
     capture.set_defaults(handler=_capture)
 
     runs = with_store(commands.add_parser("runs", help="list the captured runs"))
@@ -59,10 +61,16 @@ def _capture(arguments) -> int:
     from lester_inspect.instrumentation.source import PipelineSourceError
 
     capture = ArtifactCapture(store=arguments.store, name=arguments.name)
+    from lester_inspect.commandline import report_pipeline_error, users_output
+
     try:
-        result = PipelineInspector.on_pipeline(arguments.pipeline, args=arguments.args).add_inspection(capture).execute()
+        with users_output():
+            result = (PipelineInspector.on_pipeline(arguments.pipeline, args=arguments.args)
+                      .add_inspection(capture).execute())
     except PipelineSourceError as error:
         return _fail(str(error))
+    except (Exception, SystemExit) as error:
+        return report_pipeline_error(error, arguments.pipeline)
     run_id = ArtifactCapture.run_id_of(result)
     problems = [p for p in result.internal_errors if "ArtifactCapture" in p or "ivm" in p]
     if run_id is None or problems:
