@@ -36,8 +36,12 @@ Vertex = Union[DagNode, Tuple[int, int, int]]  # an operator, or a waypoint (edg
 
 
 def dag_svg(nodes: List[DagNode], parents: Callable[[DagNode], List[DagNode]],
-            statuses: Mapping[DagNode, Status], link: Callable[[DagNode], str], element_id: str = "dag") -> str:
-    """The SVG of the DAG of ``nodes``; each operator links to ``link(node)`` and shows its code on hover."""
+            statuses: Mapping[DagNode, Status], link: Optional[Callable[[DagNode], str]],
+            element_id: str = "dag") -> str:
+    """The SVG of the DAG of ``nodes``; each operator links to ``link(node)`` and shows its code on hover.
+
+    Without ``link``, the SVG stands alone (a file of its own): no links, its own font style.
+    """
     layout = _Layout(nodes, parents)
     width = max((layout.layer_width(layer) for layer in layout.layers), default=0) + 2 * MARGIN
     height = len(layout.layers) * (BOX_HEIGHT + GAP_Y) - GAP_Y + 2 * MARGIN if layout.layers else 2 * MARGIN
@@ -47,16 +51,19 @@ def dag_svg(nodes: List[DagNode], parents: Callable[[DagNode], List[DagNode]],
              '<defs><marker id="{0}-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
              'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#6b7280"/></marker></defs>'
              .format(element_id)]
+    if link is None:
+        parts.append("<style>text { font-family: Helvetica, Arial, sans-serif; fill: #1f2430; }</style>"
+                     f'<rect width="{width}" height="{height}" fill="#ffffff"/>')
     for points in layout.edge_routes(positions):
         parts.append(f'<path class="edge" d="{_curve(points)}" fill="none" stroke="#6b7280" stroke-width="1.3" '
                      f'marker-end="url(#{element_id}-arrow)"/>')
     for node in nodes:
-        parts.append(_box(node, positions[node], statuses.get(node), link(node)))
+        parts.append(_box(node, positions[node], statuses.get(node), link(node) if link else None))
     parts.append("</svg>")
     return "\n".join(parts)
 
 
-def _box(node: DagNode, position: Tuple[float, float], status: Optional[Status], href: str) -> str:
+def _box(node: DagNode, position: Tuple[float, float], status: Optional[Status], href: Optional[str]) -> str:
     x, y = position
     fill, stroke = COLOURS[status]
     description = node.description
@@ -68,14 +75,24 @@ def _box(node: DagNode, position: Tuple[float, float], status: Optional[Status],
         tooltip += f"\n\n{node.source_code}"
     state = status.value if status else "unchecked"
     e = html.escape
-    return (f'<a href="{e(href)}" class="op op-{state}" data-operator="{node.node_id}">'
+    opening = f'<a href="{e(href)}"' if href is not None else "<g"
+    return (f'{opening} class="op op-{state}" data-operator="{node.node_id}">'
             f"<title>{e(tooltip)}</title>"
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{BOX_WIDTH}" height="{BOX_HEIGHT}" rx="7" fill="{fill}" '
             f'stroke="{stroke}" stroke-width="{2.2 if status in (Status.FAILED, Status.ERROR) else 1.2}"/>'
             f'<text x="{x + 8:.1f}" y="{y + 17:.1f}" font-size="12" font-weight="600">'
             f"{node.node_id} · {e(node.operator_type.value)}</text>"
             f'<text x="{x + 8:.1f}" y="{y + 33:.1f}" font-size="11">{e(description)}</text>'
-            f'<text x="{x + 8:.1f}" y="{y + 48:.1f}" font-size="10" fill="#4b5563">{e(location)}</text></a>')
+            f'<text x="{x + 8:.1f}" y="{y + 48:.1f}" font-size="10" fill="#4b5563">{e(location)}</text>'
+            + ("</a>" if href is not None else "</g>"))
+
+
+def result_svg(result) -> str:
+    """A standalone SVG of an ``InspectorResult``'s DAG, operators coloured by its check results."""
+    from lester_inspect.report.model import check_verdicts, operator_statuses
+
+    statuses = operator_statuses(result, check_verdicts(result))
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + dag_svg(result.nodes, result.parents, statuses, None) + "\n"
 
 
 def _curve(points: List[Tuple[float, float]]) -> str:
