@@ -72,3 +72,78 @@ def test_ci_exits_2_on_an_error_of_lester_inspect_itself(tmp_path, monkeypatch, 
     monkeypatch.setattr("lester_inspect.ci.gate.run_ci", broken)
     assert ci_cli.main(["ci"]) == 2
     assert "internal error (RuntimeError: a bug of ours)" in capsys.readouterr().err
+
+
+ODD = "\udcff 🎉 ünï"  # a lone surrogate (an undecodable byte of a file name), an emoji, accents
+# pandas' string columns cannot hold a lone surrogate: it is in the path and the exception message.
+ODD_PIPELINE = textwrap.dedent("""\
+    import pandas as pd
+
+    frame = pd.DataFrame({"group": ["a", "a", "b", "b", "DATA", "DATA", "DATA", "DATA"], "value": range(8)})
+    frame = frame[frame["value"] < 3]
+    if __file__.endswith("raising.py"):
+        raise ValueError("bad value ODD")
+    """).replace("DATA", ODD[2:]).replace("ODD", ODD.encode("unicode_escape").decode("ascii"))
+
+
+def test_any_character_survives_every_output_on_an_ascii_terminal(tmp_path):
+    os.mkdir(os.fsencode(tmp_path) + b"/repo \xff " + "🎉".encode())  # a folder name that is not UTF-8
+    (folder,) = tmp_path.iterdir()
+    assert "\udcff" in str(folder)
+    (folder / "biased.py").write_text(ODD_PIPELINE, encoding="utf-8")
+    (folder / "raising.py").write_text(ODD_PIPELINE, encoding="utf-8")
+    (folder / "lester.toml").write_text(textwrap.dedent("""\
+        [[pipelines]]
+        path = "biased.py"
+        name = "biased 🎉"
+        [pipelines.checks]
+        no-bias-introduced-for = { columns = ["group"] }
+
+        [[pipelines]]
+        path = "raising.py"
+        """), encoding="utf-8")
+    step_summary = folder / "step summary 🎉.md"
+    environment = dict(os.environ, PYTHONPATH=ROOT, PYTHONIOENCODING="ascii", LANG="C", LC_ALL="C",
+                       GITHUB_STEP_SUMMARY=str(step_summary))
+    completed = subprocess.run(
+        [sys.executable, "-m", "lester_inspect.cli", "ci", "--junit", "out/junit 🎉.xml", "--summary", "out/s.md",
+         "--report", "out/report.html"], cwd=folder, env=environment, capture_output=True)
+    assert completed.returncode == 2, completed.stderr.decode("ascii")  # a pipeline raised: an error, never 1
+    stdout, stderr = completed.stdout.decode("ascii"), completed.stderr.decode("ascii")  # ascii only, no crash
+    escaped = "\\udcff \\U0001f389 \\xfcn\\xef"
+    assert f"ValueError: bad value {escaped}" in stderr
+    assert "FAILED   biased \\U0001f389" in stdout and "lester-inspect ci: error (exit code 2)" in stdout
+    assert "group = '\\U0001f389 \\xfcn\\xef'" in stdout  # the failing check's reason names the group
+
+    import xml.etree.ElementTree as ET
+
+    junit = ET.parse(folder / "out" / "junit 🎉.xml").getroot()
+    messages = " ".join(element.get("message", "") for element in junit.iter())
+    assert "bad value \\udcff 🎉 ünï" in messages  # the surrogate as an escape, everything else as itself
+    assert "group = '🎉 ünï'" in messages
+    for name, quote in (("s.md", "'"), ("report.html", "&#x27;")):
+        text = (folder / "out" / name).read_text(encoding="utf-8")
+        assert "bad value \\udcff 🎉 ünï" in text and f"group = {quote}🎉 ünï{quote}" in text, name
+    assert "repo \\udcff 🎉" in (folder / "out" / "report.html").read_text(encoding="utf-8")  # the path
+    assert step_summary.read_text(encoding="utf-8") == (folder / "out" / "s.md").read_text(encoding="utf-8")
+
+
+def test_a_report_that_cannot_be_written_leaves_no_file(tmp_path, monkeypatch):
+    from lester_inspect.commandline import write_text
+
+    target = tmp_path / "report.html"
+    target.write_text("the previous report")
+
+    class Interrupted(Exception):
+        pass
+
+    def failing_replace(source, destination):
+        raise Interrupted()
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(Interrupted):
+        write_text(str(target), "new " + ODD)
+    assert target.read_text() == "the previous report" and os.listdir(tmp_path) == ["report.html"]
+    monkeypatch.undo()
+    write_text(str(tmp_path / "new.html"), "new " + ODD)
+    assert (tmp_path / "new.html").read_text(encoding="utf-8") == "new \\udcff 🎉 ünï"
