@@ -109,9 +109,25 @@ def test_ci_runs_the_readme_test_command():
     assert block.strip() in script.replace("pip install -q", "pip install")  # CI's pip is quiet
 
 
-def test_the_demo_command_runs(tmp_path, lester_inspect):
+def test_the_demo_command_runs_and_reads_plainly(tmp_path, lester_inspect):
     (command,) = commands_starting("lester-inspect", "demo")
-    assert "none is left" in lester_inspect(command, cwd=tmp_path)
+    output = lester_inspect(command, cwd=tmp_path)
+    lines = output.splitlines()
+    assert len(lines) <= 25, output
+    assert lines[-1] == "   none is left."
+    typed = [line.split()[2] for line in lines if line.startswith("   $ lester-inspect ")]
+    assert typed == ["run", "capture", "affected", "forget"]
+    assert "It ran 40 operations from 17 places in the code: 2 inputs (mails.csv, customers.csv), 2 filters" in output
+    failed = [i for i, line in enumerate(lines) if ": FAILED." in line]
+    assert failed and all(lines[i + 1].startswith("   Why it matters: ") for i in failed)
+    for jargon in ("tau", "gradient", "Projection (Modify)", "<-"):
+        assert jargon not in output
+
+
+def test_the_demo_shows_the_whole_dag_when_verbose(tmp_path, lester_inspect):
+    output = lester_inspect(["lester-inspect", "demo", "--mails", "400", "--verbose"], cwd=tmp_path)
+    assert "Inner join on ['customer_id']  <- 2, 3" in output and "TorchMLPClassifier: fit  <- 23, 12" in output
+    assert output.splitlines()[-1] == "   none is left."
 
 
 def test_the_leak_commands_run_in_the_credit_card_example(tmp_path, lester_inspect):

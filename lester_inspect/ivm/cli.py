@@ -46,7 +46,8 @@ def add_ivm_commands(commands) -> None:
             parser.add_argument("--tau", type=float, help="first-order step (default 1 / training rows)")
 
     demo = with_store(commands.add_parser("demo", help="the credit card leak story on generated data"))
-    demo.add_argument("--mails", type=int, default=5000, help="number of generated mails (default 5000)")
+    demo.add_argument("--mails", type=int, default=2000, help="number of generated mails (default 2000)")
+    demo.add_argument("--verbose", action="store_true", help="also print every step of the pipeline's DAG")
     demo.set_defaults(handler=_demo)
 
 
@@ -125,41 +126,57 @@ def _forget(arguments) -> int:
 
 
 def _demo(arguments) -> int:
-    """Generate data, capture the credit card pipeline, find the leak, forget it, and prove it is gone."""
+    """Generate data, capture the credit card pipeline, find the leak, forget it, and prove it is gone.
+
+    Each step prints the command a user would type for it; the demo itself runs them in one process.
+    """
+    import contextlib
     import importlib.util
+    import io
 
     import pandas as pd
 
+    from lester_inspect.checks import NoBiasIntroducedFor, NoIllegalFeatures
+    from lester_inspect.inspections import ArtifactCapture
+    from lester_inspect.inspector import PipelineInspector
     from lester_inspect.ivm import ArtifactStore, ColumnSpec, RowSpec
+    from lester_inspect.report.outline import dag_outline
 
     example = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                            "example_pipelines", "creditcard")
     if not os.path.isdir(example):
         return _fail(f"the credit card example is not at {example}; run the demo from a source checkout")
     data = os.path.join(arguments.store, "demo-data")
+    pipeline = _short_path(os.path.join(example, "pipeline.py"))
     spec = importlib.util.spec_from_file_location("creditcard_data", os.path.join(example, "generate_data.py"))
     generator = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(generator)
     generator.write(data, arguments.mails)
-    print(f"1. Generated {arguments.mails} mails and their customers in {data}")
+    print(f"1. Made up {arguments.mails} customer mails in {data}; some subjects contain credit card numbers.")
 
-    from lester_inspect.checks import NoBiasIntroducedFor, NoIllegalFeatures
-    from lester_inspect.inspections import ArtifactCapture
-    from lester_inspect.inspector import PipelineInspector
-
+    checks = [("no-bias-introduced-for=country", NoBiasIntroducedFor(["country"])),
+              ("no-illegal-features", NoIllegalFeatures())]
+    print("2. Run the sentiment pipeline, check it and save what it trained on (done here in one run):")
+    print(f"   $ lester-inspect run {' '.join('--check ' + name for name, _ in checks)} {pipeline} {data}")
+    print(f"   $ lester-inspect capture --name creditcard {pipeline} {data}")
     started = time.perf_counter()
-    result = (PipelineInspector.on_pipeline(os.path.join(example, "pipeline.py"), args=[data])
-              .add_inspection(ArtifactCapture(store=arguments.store, name="creditcard"))
-              .add_checks([NoBiasIntroducedFor(["country"]), NoIllegalFeatures()]).execute())
+    with contextlib.redirect_stdout(io.StringIO()):  # the pipeline's own "Test accuracy" line
+        result = (PipelineInspector.on_pipeline(os.path.join(example, "pipeline.py"), args=[data])
+                  .add_inspection(ArtifactCapture(store=arguments.store, name="creditcard"))
+                  .add_checks([check for _, check in checks]).execute())
     run_id = ArtifactCapture.run_id_of(result)
     if run_id is None:
         return _fail("capture failed: " + "; ".join(result.internal_errors))
-    print(f"2. Ran the pipeline under instrumentation and captured run {run_id} into {arguments.store} "
-          f"in {time.perf_counter() - started:.1f} s. Its DAG:")
-    print("   " + result.dag_text().replace("\n", "\n   "))
-    print("   Checks:")
-    for check_result in result.check_to_check_results.values():
-        print(f"   {check_result.status.name:<8} {check_result.description}")
+    print(f"   It ran {dag_outline(result)}.")
+    if arguments.verbose:
+        print("   " + result.dag_text().replace("\n", "\n   "))
+    for (name, check) in checks:
+        outcome = result.check_to_check_results[check]
+        print(f"   Check {name.split('=')[0]}: {'passed' if outcome.status.name == 'SUCCESS' else 'FAILED'}. "
+              f"{outcome.description}")
+        if outcome.status.name != "SUCCESS":
+            print(f"   Why it matters: {_WHY[name.split('=')[0]]}")
+    print(f"   Saved as run {run_id} in {arguments.store} ({time.perf_counter() - started:.0f} s).")
 
     mails_path, customers_path = os.path.join(data, "mails.csv"), os.path.join(data, "customers.csv")
     mails = pd.read_csv(mails_path)
@@ -167,20 +184,55 @@ def _demo(arguments) -> int:
     secrets = set(leaked["mail_subject"].str.findall(_CARD_NUMBER).sum())
     customers = sorted(leaked["customer_id"].unique().tolist())
     stored = _found_in_store(arguments.store, secrets)
-    print(f"3. Found {len(secrets)} card numbers in the mail subjects of {len(customers)} customers "
-          f"({', '.join(map(str, customers[:8]))}{', ...' if len(customers) > 8 else ''}); {len(stored)} of them "
-          f"are in the artifacts of {arguments.store} (the others were in mails the pipeline filtered out)")
+    print(f"3. The leak: {len(secrets)} card numbers in the mails of {len(customers)} customers; {len(stored)} of "
+          f"them are in the saved run (the others were in mails the pipeline left out).")
+    ids = ",".join(map(str, customers))
+    selection = f"--rows {customers_path}:customer_id={ids} --column {mails_path}:mail_subject"
     rows = RowSpec(customers_path, key="customer_id", values=tuple(str(c) for c in customers))
     column = ColumnSpec(mails_path, "mail_subject")
     store = ArtifactStore(arguments.store)
-    affected = store.affected_runs(rows, column)
-    print(f"4. Runs that used these customers' mail subjects: {', '.join(affected)}")
+    print("4. Which saved runs used these customers' mail subjects?")
+    print(f"   $ lester-inspect affected {_shorten(selection)}")
+    print("   " + (", ".join(store.affected_runs(rows, column)) or "none"))
+    print("5. Remove the subjects, and everything computed from them, from those runs, without re-running them:")
+    print(f"   $ lester-inspect forget {_shorten(selection)} --all-affected")
     report = store.forget(rows, column)
-    print("5. " + str(report).replace("\n", "\n   "))
+    for change in report.runs:
+        rows_changed = " and ".join(f"{count} {group}" for group, count in sorted(change.rows.items(), reverse=True))
+        print(f"   Run {change.run_id}: blanked the subjects of {rows_changed} rows and the "
+              f"{sum(change.cells.values()):,} stored values derived from them; {_model_words(change.model)} "
+              f"({sum(report.timings.values()):.1f} s).")
+    print(f"6. Are they gone? Every file of {arguments.store} searched for the {len(secrets)} card numbers:")
     found = _found_in_store(arguments.store, secrets)
-    print(f"6. Scanned every file of {arguments.store} for the {len(secrets)} card numbers: "
-          + ("none is left." if not found else f"STILL PRESENT: {sorted(found)}"))
+    print("   none is left." if not found else f"   STILL PRESENT: {sorted(found)}")
     return 0 if not found else 1
+
+
+_WHY = {
+    "no-bias-introduced-for": "a filter or join removed a group's rows (here: customers outside DE, FR, GB and "
+                              "NL), so the model knows nothing about them. Intended here; check it in yours.",
+    "no-illegal-features": "the model uses a protected attribute (such as race or gender) to decide.",
+}
+
+
+def _model_words(model) -> str:
+    if not model:
+        return "the model did not need a change"
+    if "order" in model:
+        return f"updated the model's weights without retraining ({model['parameters_changed']:,} weights changed)"
+    if "skipped" in model:
+        return "the model was already updated for this request"
+    return "; ".join(f"{what} ({why})" for what, why in model.items())
+
+
+def _short_path(path: str) -> str:
+    relative = os.path.relpath(path)
+    return relative if len(relative) < len(path) else path
+
+
+def _shorten(selection: str, limit: int = 110) -> str:
+    """A command line cut to fit the screen; the cut part is the customer ids' tail."""
+    return selection if len(selection) <= limit else selection[:limit - 3] + "..."
 
 
 def _found_in_store(store: str, needles) -> set:
