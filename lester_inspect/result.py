@@ -146,6 +146,11 @@ class InspectorResult:
                        check=True, capture_output=True)
         return path
 
+    def _repr_html_(self) -> str:
+        from lester_inspect.notebook import result_html
+
+        return result_html(self)
+
     def __repr__(self) -> str:
         return (f"InspectorResult({self.dag.number_of_nodes()} operators, "
                 f"{len(self.check_to_check_results)} checks, passed={self.passed})")

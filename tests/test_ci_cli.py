@@ -138,7 +138,8 @@ def test_init_ci_writes_a_configuration_and_a_workflow(tmp_path, capsys):
 
 
 def test_the_workflow_captures_on_main_and_compares_on_pull_requests():
-    yaml = pytest.importorskip("yaml")
+    import yaml  # pyyaml, of the [test] extra
+
     workflow = yaml.safe_load(WORKFLOW)
     assert set(workflow[True]) == {"push", "pull_request"}  # YAML 1.1 reads the key `on` as True
     assert workflow[True]["push"] == {"branches": ["main"]}

@@ -246,8 +246,21 @@ class InstrumentedRun:
         finally:
             self.patches.revert()
 
-    def execute(self, args: Sequence[str] = ()) -> None:
-        """Run the pipeline as ``python pipeline.py ARGS`` would, with every patch reverted afterwards."""
+    def execute(self, args: Sequence[str] = (), namespace: Optional[dict] = None) -> None:
+        """Run the pipeline as ``python pipeline.py ARGS`` would, with every patch reverted afterwards.
+
+        With ``namespace`` (a notebook's variables), the code runs in it instead of a new ``__main__``.
+        """
+        if namespace is not None:
+            namespace[ARRAY_METHOD_HOOK] = self.array_method
+            try:
+                with self.patched():
+                    exec(self.source.compile(), namespace)
+            except BaseException as error:
+                raise error.with_traceback(_without_our_frames(error.__traceback__))
+            finally:
+                namespace.pop(ARRAY_METHOD_HOOK, None)
+            return
         code = self.source.compile()
         module = types.ModuleType("__main__")
         module.__builtins__ = builtins

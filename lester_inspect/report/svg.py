@@ -59,7 +59,8 @@ def dag_svg(nodes: List[DagNode], parents: Callable[[DagNode], List[DagNode]],
              'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#6b7280"/></marker></defs>'
              .format(element_id)]
     if link is None:
-        parts.append("<style>text { font-family: Helvetica, Arial, sans-serif; fill: #1f2430; }</style>"
+        parts.append(f"<style>#{element_id} text {{ font-family: Helvetica, Arial, sans-serif; fill: #1f2430; }}"
+                     "</style>"
                      f'<rect width="{width}" height="{height}" fill="#ffffff"/>')
     for points in layout.edge_routes(positions):
         parts.append(f'<path class="edge" d="{_curve(points)}" fill="none" stroke="#6b7280" stroke-width="1.3" '
