@@ -67,8 +67,8 @@ def lester_inspect(capsys, monkeypatch):
         monkeypatch.chdir(cwd)
         capsys.readouterr()
         code = main(words[1:])
-        out, err = capsys.readouterr()
-        assert code == expected, f"{shlex.join(words)}:\n{out}\n{err}"
+        out, run_here.err = capsys.readouterr()
+        assert code == expected, f"{shlex.join(words)}:\n{out}\n{run_here.err}"
         return out
     return run_here
 
@@ -130,14 +130,17 @@ def test_the_demo_shows_the_whole_dag_when_verbose(tmp_path, lester_inspect):
     assert output.splitlines()[-1] == "   none is left."
 
 
-def test_the_leak_commands_run_in_the_credit_card_example(tmp_path, lester_inspect):
+def test_the_leak_commands_run_in_the_credit_card_example(tmp_path, lester_inspect, monkeypatch):
     folder = tmp_path / "creditcard"
     shutil.copytree(os.path.join(ROOT, "example_pipelines", "creditcard"), folder,
                     ignore=shutil.ignore_patterns(".lester", "__pycache__"))
     outputs = {}
     for verb in ("capture", "runs", "changes", "affected", "forget"):
         (command,) = commands_starting("lester-inspect", verb)
+        if verb == "forget":  # as on a terminal: a progress bar on stderr (quiet in pipes, as for capture)
+            monkeypatch.setenv("LESTER_INSPECT_PROGRESS", "1")
         outputs[verb] = lester_inspect(command, cwd=folder)
+        assert ("forget:" in lester_inspect.err) == (verb == "forget"), (verb, lester_inspect.err)
     run_id = outputs["capture"].splitlines()[-1]
     assert outputs["capture"].startswith("Test accuracy: ")  # the pipeline's own output
     assert re.fullmatch(r"\S+", run_id), outputs["capture"]

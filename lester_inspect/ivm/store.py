@@ -31,6 +31,7 @@ from lester_inspect.ivm import catalog, columnar
 from lester_inspect.ivm.files import (crash_point, locked, read_json, read_pickle, write_array, write_json,
                                       write_pickle, zero_array_entries)
 from lester_inspect.ivm.specs import ColumnSpec, RowSpec, SpecError
+from lester_inspect.progress import progress, steps
 
 
 class ModelUpdateError(RuntimeError):
@@ -98,7 +99,7 @@ class ArtifactStore:
     def save(self, run_id: str, name: str, pipeline: str, group: str, artifacts: Dict, sources: List[Dict],
              manifest_update: Dict) -> None:
         """Write one group's artifacts (train or test) of a run and register the run in the catalog."""
-        with locked(self.path):
+        with locked(self.path), steps(5, f"capture {group}") as progress:
             folder = self._run_folder(run_id)
             os.makedirs(os.path.join(folder, group), exist_ok=True)
             manifest_path = os.path.join(folder, "manifest.json")
@@ -106,18 +107,23 @@ class ArtifactStore:
                 "run_id": run_id, "name": name, "pipeline": pipeline, "groups": {}}
             group_folder = os.path.join(folder, group)
             stored = {}
+            progress.step("data")
             if artifacts.get("data") is not None:
                 columnar.write_frame(os.path.join(group_folder, "data"), artifacts["data"])
                 stored["data"] = len(artifacts["data"])
+            progress.step("X")
             if artifacts.get("X") is not None:
                 columnar.write_matrix(os.path.join(group_folder, "X"), artifacts["X"])
                 stored["X"] = artifacts["X"].shape[0]
             for part in ("y", "predictions"):
                 if artifacts.get(part) is not None:
                     write_array(os.path.join(group_folder, f"{part}.npy"), np.asarray(artifacts[part]))
+            progress.step("lineage")
             _write_lineage(os.path.join(group_folder, "lineage"), artifacts.get("lineage") or {})
+            progress.step("model")
             if artifacts.get("model") is not None:
                 write_pickle(os.path.join(folder, "model.pkl"), {"model": artifacts["model"], "applied": []})
+            progress.step("source fingerprints")
             lookup = catalog.Lookup(self.path)
             sources = [{**s, "fingerprint": lookup.fingerprint(s["path"])} for s in sources]
             manifest["groups"][group] = {**manifest_update, "stored": stored,
@@ -255,7 +261,8 @@ class ArtifactStore:
             timings["find affected runs"] = time.perf_counter() - started
             request = _request_id(rows_fingerprint, positions, column, column_fingerprint)
             changes = []
-            for run_id in targets:
+
+            for run_id in progress(targets, "forget", unit="run"):
                 change = self._forget_in_run(run_id, request, rows_fingerprint, positions, column,
                                              column_fingerprint, order, tau, timings)
                 catalog.log_change(self.path, {"run_id": run_id, "request": request, "kind": kind,
