@@ -120,6 +120,8 @@ def test_the_demo_command_runs_and_reads_plainly(tmp_path, lester_inspect):
     assert "It ran 40 operations from 17 places in the code: 2 inputs (mails.csv, customers.csv), 2 filters" in output
     failed = [i for i, line in enumerate(lines) if ": FAILED." in line]
     assert failed and all(lines[i + 1].startswith("   Why it matters: ") for i in failed)
+    assert "Select: country isin ['DE', 'FR', 'GB', 'NL']" in lines[failed[0]]
+    assert int(re.search(r"; (\d+) of them are in the saved run", output).group(1)) > 0  # found before forget
     for jargon in ("tau", "gradient", "Projection (Modify)", "<-"):
         assert jargon not in output
 
@@ -127,6 +129,7 @@ def test_the_demo_command_runs_and_reads_plainly(tmp_path, lester_inspect):
 def test_the_demo_shows_the_whole_dag_when_verbose(tmp_path, lester_inspect):
     output = lester_inspect(["lester-inspect", "demo", "--mails", "400", "--verbose"], cwd=tmp_path)
     assert "Inner join on ['customer_id']  <- 2, 3" in output and "TorchMLPClassifier: fit  <- 23, 12" in output
+    assert "TorchMLPClassifier: score" in output and "Predict" not in output  # capturing adds no operator
     assert output.splitlines()[-1] == "   none is left."
 
 
