@@ -1,4 +1,4 @@
-"""``lester-inspect capture | runs | changes | affected | forget | demo``: the artifact store on the command line."""
+"""``lester-inspect capture | runs | changes | affected | forget | verify | audit | demo``: the artifact store on the command line."""
 from __future__ import annotations
 
 import os
@@ -28,7 +28,9 @@ def add_ivm_commands(commands) -> None:
     runs.set_defaults(handler=_table("runs", "no runs captured in"))
 
     changes = with_store(commands.add_parser("changes", help="list what forget changed in which run (counts, never values)"))
-    changes.set_defaults(handler=_table("changes", "forget has changed nothing in"))
+    changes.add_argument("--check", action="store_true",
+                         help="verify the log's hash chain instead (exit 1 naming each edited line)")
+    changes.set_defaults(handler=_changes)
 
     for name, helptext in (("affected", "list the runs that used the given rows (and column)"),
                            ("forget", "remove the given rows' data (or one column of it) from captured runs")):
@@ -44,6 +46,22 @@ def add_ivm_commands(commands) -> None:
             parser.add_argument("--order", choices=("first", "second"), default="first",
                                 help="model update: first-order (default) or second-order")
             parser.add_argument("--tau", type=float, help="first-order step (default 1 / training rows)")
+            parser.add_argument("--max-residual", type=float, metavar="X",
+                                help="linear models: measure the updated model's gradient residual on the corrected "
+                                     "training data and fit the model again there when it exceeds X")
+
+    verify = with_store(commands.add_parser(
+        "verify", help="compare a run's updated model with one fitted from scratch on its corrected training data"))
+    verify.add_argument("--run", required=True, metavar="ID", help="the run to verify")
+    verify.set_defaults(handler=_verify)
+
+    audit = with_store(commands.add_parser(
+        "audit", help="search every file of the store for values in every encoding it writes (exit 1 if any is found)",
+        usage="lester-inspect audit [--store DIR] (--value TEXT ... | --values-from FILE)"))
+    values = audit.add_mutually_exclusive_group(required=True)
+    values.add_argument("--value", action="append", metavar="TEXT", help="a value that must not be in the store")
+    values.add_argument("--values-from", metavar="FILE", help="a file with one such value per line")
+    audit.set_defaults(handler=_audit)
 
     demo = with_store(commands.add_parser("demo", help="the credit card leak story on generated data"))
     demo.add_argument("--mails", type=int, default=2000, help="number of generated mails (default 2000)")
@@ -94,6 +112,26 @@ def _table(method: str, when_empty: str):
     return handler
 
 
+def _changes(arguments) -> int:
+    if not arguments.check:
+        return _table("changes", "forget has changed nothing in")(arguments)
+    from lester_inspect.ivm import ArtifactStore
+
+    try:
+        problems, notes = ArtifactStore(arguments.store).check_changes()
+    except FileNotFoundError as error:
+        return _fail(str(error))
+    for line in problems + notes:
+        print(line)
+    if problems:
+        print(f"lester-inspect: the change log of {arguments.store} was tampered with ({len(problems)} break(s) in "
+              "its hash chain)", file=sys.stderr)
+        return 1
+    print(f"the change log's hash chain is whole ({len(ArtifactStore(arguments.store).changes())} entries), and it "
+          "holds the entry of every request the runs record as completed")
+    return 0
+
+
 def _specs(arguments):
     from lester_inspect.ivm import ColumnSpec, RowSpec
 
@@ -105,24 +143,67 @@ def _affected(arguments) -> int:
 
     try:
         rows, column = _specs(arguments)
-        runs = ArtifactStore(arguments.store).affected_runs(rows, column)
+        runs = ArtifactStore(arguments.store).affected(rows, column)
     except (SpecError, FileNotFoundError) as error:
         return _fail(str(error))
-    print("\n".join(runs) if runs else "no captured run used these rows" + (" and column" if column else ""))
+    print("\n".join(map(str, runs)) if runs else "no captured run used these rows" + (" and column" if column else ""))
     return 0
 
 
 def _forget(arguments) -> int:
-    from lester_inspect.ivm import ArtifactStore, ModelUpdateError, SpecError
+    from lester_inspect.ivm import ArtifactStore, ForgetIncomplete, SpecError
 
     try:
         rows, column = _specs(arguments)
         report = ArtifactStore(arguments.store).forget(rows, column, None if arguments.all_affected else arguments.run,
-                                                       order=arguments.order, tau=arguments.tau)
-    except (SpecError, ModelUpdateError, FileNotFoundError) as error:
+                                                       order=arguments.order, tau=arguments.tau,
+                                                       max_residual=arguments.max_residual)
+    except (SpecError, FileNotFoundError) as error:
         return _fail(str(error))
+    except ForgetIncomplete as incomplete:
+        print(incomplete.report)
+        for problem in incomplete.report.problems:
+            print(f"lester-inspect: {problem}", file=sys.stderr)
+        return incomplete.report.exit_code
     print(report)
     return 0
+
+
+def _verify(arguments) -> int:
+    from lester_inspect.ivm import ArtifactStore
+
+    try:
+        print(ArtifactStore(arguments.store).verify(arguments.run))
+    except (FileNotFoundError, KeyError, ValueError) as error:
+        return _fail(str(error).strip("'\""))
+    return 0
+
+
+def _audit(arguments) -> int:
+    """Print every file and artifact that still holds one of the values (numbered, not repeated)."""
+    from lester_inspect.ivm.audit import ENCODINGS, find_values
+
+    if not os.path.isdir(arguments.store):
+        return _fail(f"{arguments.store}: no artifact store here")
+    if arguments.values_from:
+        try:
+            with open(arguments.values_from, encoding="utf-8") as handle:
+                values = [line.rstrip("\r\n") for line in handle if line.strip()]
+        except OSError as error:
+            return _fail(f"{arguments.values_from}: {error.strerror}")
+    else:
+        values = arguments.value
+    if not values:
+        return _fail(f"{arguments.values_from}: holds no value to search for")
+    findings, searched = find_values(arguments.store, values)
+    number = {value: index for index, value in enumerate(values, start=1)}
+    for finding in findings:
+        print(f"{finding.path}  ({finding.artifact}): value #{number[finding.value]} in {finding.encoding}")
+    held = {finding.value for finding in findings}
+    print(f"searched {searched} files of {arguments.store} byte-wise for {len(values)} value(s) in "
+          f"{', '.join(ENCODINGS)} (as given, lower and upper case): "
+          + (f"{len(held)} value(s) are still held" if held else "none is held"))
+    return 1 if held else 0
 
 
 def _demo(arguments) -> int:
@@ -141,12 +222,14 @@ def _demo(arguments) -> int:
     from lester_inspect.inspector import PipelineInspector
     from lester_inspect.ivm import ArtifactStore, ColumnSpec, RowSpec
     from lester_inspect.report.outline import dag_outline
+    from lester_inspect.ivm.audit import find_values
 
     example = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                            "example_pipelines", "creditcard")
     if not os.path.isdir(example):
         return _fail(f"the credit card example is not at {example}; run the demo from a source checkout")
-    data = os.path.join(arguments.store, "demo-data")
+    # Beside the store, not in it: the audit searches every file of the store.
+    data = os.path.join(os.path.dirname(os.path.abspath(arguments.store)), "lester-demo-data")
     pipeline = _short_path(os.path.join(example, "pipeline.py"))
     spec = importlib.util.spec_from_file_location("creditcard_data", os.path.join(example, "generate_data.py"))
     generator = importlib.util.module_from_spec(spec)
@@ -183,7 +266,7 @@ def _demo(arguments) -> int:
     leaked = mails[mails["mail_subject"].str.contains(_CARD_NUMBER, na=False)]
     secrets = set(leaked["mail_subject"].str.findall(_CARD_NUMBER).sum())
     customers = sorted(leaked["customer_id"].unique().tolist())
-    stored = _found_in_store(arguments.store, secrets)
+    stored = {finding.value for finding in find_values(arguments.store, secrets)[0]}
     print(f"3. The leak: {len(secrets)} card numbers in the mails of {len(customers)} customers; {len(stored)} of "
           f"them are in the saved run (the others were in mails the pipeline left out).")
     ids = ",".join(map(str, customers))
@@ -198,14 +281,23 @@ def _demo(arguments) -> int:
     print(f"   $ lester-inspect forget {_shorten(selection)} --all-affected")
     report = store.forget(rows, column)
     for change in report.runs:
+        if change.status not in ("changed", "resumed"):
+            print(f"   Run {change.run_id}: {change.status}" + (f" ({change.problem})" if change.problem else ""))
+            continue
         rows_changed = " and ".join(f"{count} {group}" for group, count in sorted(change.rows.items(), reverse=True))
         print(f"   Run {change.run_id}: blanked the subjects of {rows_changed} rows and the "
               f"{sum(change.cells.values()):,} stored values derived from them; {_model_words(change.model)} "
               f"({sum(report.timings.values()):.1f} s).")
-    print(f"6. Are they gone? Every file of {arguments.store} searched for the {len(secrets)} card numbers:")
-    found = _found_in_store(arguments.store, secrets)
-    print("   none is left." if not found else f"   STILL PRESENT: {sorted(found)}")
-    return 0 if not found else 1
+    numbers = os.path.join(os.path.dirname(data), "lester-demo-card-numbers.txt")
+    with open(numbers, "w", encoding="utf-8") as handle:
+        handle.write("".join(f"{secret}\n" for secret in sorted(secrets)))
+    print(f"6. Are they gone? Search every file of {arguments.store} for the {len(secrets)} card numbers "
+          "(UTF-8, UTF-16, UTF-32):")
+    print(f"   $ lester-inspect audit --store {arguments.store} --values-from {_short_path(numbers)}")
+    findings, searched = find_values(arguments.store, secrets)
+    print(f"   {searched} files searched: none is left." if not findings else
+          "   STILL PRESENT in " + ", ".join(sorted({f.path for f in findings})))
+    return 0 if not findings else 1
 
 
 _WHY = {
@@ -233,16 +325,3 @@ def _short_path(path: str) -> str:
 def _shorten(selection: str, limit: int = 110) -> str:
     """A command line cut to fit the screen; the cut part is the customer ids' tail."""
     return selection if len(selection) <= limit else selection[:limit - 3] + "..."
-
-
-def _found_in_store(store: str, needles) -> set:
-    """The needles that occur in any byte of any file of the store (the demo's generated data aside)."""
-    found = set()
-    for folder, _, files in os.walk(store):
-        if os.path.basename(folder) == "demo-data":
-            continue
-        for name in files:
-            with open(os.path.join(folder, name), "rb") as handle:
-                content = handle.read()
-            found |= {needle for needle in needles if needle.encode("utf-8") in content}
-    return found
