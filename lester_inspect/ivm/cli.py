@@ -235,13 +235,14 @@ def _demo(arguments) -> int:
     generator = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(generator)
     generator.write(data, arguments.mails)
-    print(f"1. Made up {arguments.mails} customer mails in {data}; some subjects contain credit card numbers.")
+    shown = _short_path(data)
+    print(f"1. Made up {arguments.mails} customer mails in {shown}; some subjects contain credit card numbers.")
 
     checks = [("no-bias-introduced-for=country", NoBiasIntroducedFor(["country"])),
               ("no-illegal-features", NoIllegalFeatures())]
     print("2. Run the sentiment pipeline, check it and save what it trained on (done here in one run):")
-    print(f"   $ lester-inspect run {' '.join('--check ' + name for name, _ in checks)} {pipeline} {data}")
-    print(f"   $ lester-inspect capture --name creditcard {pipeline} {data}")
+    print(f"   $ lester-inspect run {' '.join('--check ' + name for name, _ in checks)} {pipeline} {shown}")
+    print(f"   $ lester-inspect capture --name creditcard {pipeline} {shown}")
     started = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):  # the pipeline's own "Test accuracy" line
         result = (PipelineInspector.on_pipeline(os.path.join(example, "pipeline.py"), args=[data])
@@ -270,7 +271,8 @@ def _demo(arguments) -> int:
     print(f"3. The leak: {len(secrets)} card numbers in the mails of {len(customers)} customers; {len(stored)} of "
           f"them are in the saved run (the others were in mails the pipeline left out).")
     ids = ",".join(map(str, customers))
-    selection = f"--rows {customers_path}:customer_id={ids} --column {mails_path}:mail_subject"
+    selection = (f"--rows {os.path.join(shown, 'customers.csv')}:customer_id={ids} "
+                 f"--column {os.path.join(shown, 'mails.csv')}:mail_subject")
     rows = RowSpec(customers_path, key="customer_id", values=tuple(str(c) for c in customers))
     column = ColumnSpec(mails_path, "mail_subject")
     store = ArtifactStore(arguments.store)
