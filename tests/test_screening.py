@@ -1,4 +1,6 @@
 """Screening checks and data value: each fires on a seeded issue with the source column or rows at fault."""
+import os
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,8 @@ from lester_inspect.checks.screening_models import label_issues
 from lester_inspect.checks.registry import CheckConfigurationError, make_check, parse_check_option
 from lester_inspect.inspections import DataValue, ModelInputs
 from lester_inspect.inspections.screening import iban_valid, knn_shapley, luhn_valid, personal_data_kind, rows_to_fix
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run(code, checks=(), inspections=()):
@@ -214,10 +218,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 rng = np.random.default_rng(4)
 n = 1200
-people = pd.DataFrame({"id": np.arange(n), "x1": rng.normal(size=n), "x2": rng.normal(size=n)})
+people = pd.DataFrame({"id": np.arange(n), "x1": rng.normal(size=n), "x2": rng.normal(size=n)},
+                      index=[f"p{i}" for i in range(n)])
 people["label"] = (people["x1"] + people["x2"] > 0).astype(int)
 flipped = rng.choice(n, n // 20, replace=False)
-people.loc[flipped, "label"] = 1 - people.loc[flipped, "label"]
+people.loc[people.index[flipped], "label"] = 1 - people["label"].iloc[flipped]
 extra = pd.DataFrame({"id": np.arange(n), "x3": rng.normal(size=n)})
 data = people.merge(extra, on="id")
 train, test = train_test_split(data, test_size=0.25, random_state=0)
@@ -234,14 +239,17 @@ def test_data_value_puts_flipped_labels_at_the_bottom_and_credits_both_join_side
     flipped = set(rng.choice(n, n // 20, replace=False).tolist())
     score = next(node for node in result.nodes if node.operator_type.name == "SCORE")
     values = result.dag_node_to_inspection_results[score][DataValue(5)]
-    assert sorted(values.source_values) == ["source0", "source3"]  # people and extra, named by their node ids
-    people, extra = values.source_values["source0"], values.source_values["source3"]
+    names = sorted(values.source_values, key=values.source_nodes.get)  # people, then extra
+    assert len(names) == 2 and names[0] == "source0"
+    people, extra = (values.source_values[name] for name in names)
     assert np.allclose(people, extra) and np.isclose(people.sum(), values.train_values.sum())
     train_flipped = [r for r in flipped if people[r] != 0]  # flipped rows in the training data
     bottom = set(rows_to_fix(result, "source0", n // 10)["row"].tolist())
     found = len(bottom & set(train_flipped)) / len(train_flipped)
     assert len(train_flipped) > 30 and found >= 0.6, found
-    assert result.rows_to_fix("source0", 3)["row"].tolist() == rows_to_fix(result, "source0", 3)["row"].tolist()
+    worst = result.rows_to_fix("source0", 3)
+    assert worst["row"].tolist() == rows_to_fix(result, "source0", 3)["row"].tolist()
+    assert worst["key"].tolist() == [f"p{row}" for row in worst["row"]]  # the source frame's row labels
     with pytest.raises(ValueError, match="no data values for source 'nope'"):
         rows_to_fix(result, "nope")
     with pytest.raises(ValueError, match="k must be a positive integer, not 0"):
@@ -308,7 +316,8 @@ def test_label_errors_are_found_as_source_rows_and_agree_with_data_value():
     assert verdict.status is CheckStatus.FAILURE and "(probabilities from clones of LogisticRegression)" in \
         verdict.description
     table = verdict.details["label_issues"]
-    assert (table["source0 row"] == table["source3 row"]).all()  # both sides of the join
+    people, extra = (c for c in table.columns if c.endswith(" row"))
+    assert people == "source0 row" and (table[people] == table[extra]).all()  # both sides of the join
     found, seeded = set(table["source0 row"].tolist()), flipped_training_rows(result)
     # A flip next to the decision boundary looks like a correct label to any method: recall stays below 1.
     assert len(found & seeded) / len(found) >= 0.9 and len(found & seeded) / len(seeded) >= 0.5
@@ -346,3 +355,29 @@ def test_covariate_shift_names_the_separating_source_column():
     with pytest.raises(ValueError, match="threshold is an AUC between 0.5 and 1, not 0.2"):
         NoCovariateShift(0.2)
     assert parse_check_option("no-covariate-shift=0.7") == NoCovariateShift(0.7)
+
+
+SEEDED = [  # script, check, start of the failure, the text of the operator's line in the script
+    ("leaky_scaler", NoPreprocessingLeakage(), "Transformer at line 13:9 (StandardScaler: fit_transform) was fitted "
+     "on test rows: 150 of its 600 rows", "StandardScaler().fit_transform"),
+    ("label_feature", NoPreprocessingLeakage(), "Estimator at line 14:8 (LogisticRegression: fit): target leakage, "
+     "matrix column 1 (churn_score) is computed from the label's source column source0.label", ".fit(train"),
+    ("shifted_test", NoCovariateShift(), "A classifier tells the training rows", "model.score"),
+    ("flipped_labels", NoLabelErrors(), "", ".fit(train"),
+    ("hashed_email", NoPersonalDataInFeatures(), "Estimator at line 17:52 (LogisticRegression: fit) uses source0.email "
+     "(100% of its values look like emails)", ".fit(data"),
+    ("constant_column", NoConstantFeatures(), "Estimator at line 19:52 (LogisticRegression: fit): matrix column 3 "
+     "(categories__country_ch, from no source column (computed in the pipeline)) has one value only", ".fit(data"),
+    ("unfair_filter", GroupFairness("group"), "accuracy on the test rows of Score at line 18:6", "model.score"),
+]
+
+
+@pytest.mark.parametrize("script, check, description, line_text", SEEDED, ids=[s[0] for s in SEEDED])
+def test_each_seeded_example_fails_its_check_at_the_right_line(script, check, description, line_text):
+    path = os.path.join(ROOT, "example_pipelines", "screening", f"{script}.py")
+    result = PipelineInspector.on_pipeline(path).add_check(check).execute()
+    verdict = result.check_to_check_results[check]
+    assert result.internal_errors == [] and verdict.status is CheckStatus.FAILURE, verdict.description
+    assert verdict.description.startswith(description), verdict.description
+    line = next(i for i, text in enumerate(open(path), 1) if line_text in text)
+    assert verdict.operator.code_location.lineno == line
