@@ -81,8 +81,8 @@ def test_every_readme_command_is_covered_below():
     covered = {"pip", "python", "lester-inspect", "OPENAI_API_KEY=..."}
     assert {command[0] for command in COMMANDS} <= covered
     subcommands = sorted({c[1] for c in COMMANDS if c[0] == "lester-inspect"})
-    assert subcommands == ["affected", "capture", "changes", "ci", "demo", "forget", "init-ci", "report", "run",
-                           "runs"]
+    assert subcommands == ["affected", "audit", "capture", "changes", "ci", "demo", "forget", "init-ci", "report",
+                           "run", "runs", "verify"]
 
 
 def test_pip_install_lines_are_satisfied_here():
@@ -134,25 +134,41 @@ def test_the_demo_shows_the_whole_dag_when_verbose(tmp_path, lester_inspect):
 
 
 def test_the_leak_commands_run_in_the_credit_card_example(tmp_path, lester_inspect, monkeypatch):
+    import pandas as pd
+
     folder = tmp_path / "creditcard"
     shutil.copytree(os.path.join(ROOT, "example_pipelines", "creditcard"), folder,
                     ignore=shutil.ignore_patterns(".lester", "__pycache__"))
-    outputs = {}
-    for verb in ("capture", "runs", "changes", "affected", "forget"):
-        (command,) = commands_starting("lester-inspect", verb)
-        if verb == "forget":  # as on a terminal: a progress bar on stderr (quiet in pipes, as for capture)
+    block = [c for c in COMMANDS if c[:2] == ["lester-inspect", "capture"]]
+    start = COMMANDS.index(block[0])
+    block = COMMANDS[start:start + 8]
+    assert [c[1] for c in block] == ["capture", "runs", "changes", "affected", "forget", "audit", "verify", "changes"]
+    # leaked.txt: the mail subjects of customers 2, 4 and 6 that no other customer's mail contains.
+    mails = pd.read_csv(folder / "data" / "mails.csv")
+    others = mails[~mails["customer_id"].isin([2, 4, 6])]
+    text = " | ".join(others["mail_subject"].str.lower().tolist() + others["mail_text"].str.lower().tolist())
+    leaked = [s for s in mails[mails["customer_id"].isin([2, 4, 6])]["mail_subject"].unique() if s.lower() not in text]
+    assert leaked
+    (folder / "leaked.txt").write_text("".join(f"{subject}\n" for subject in leaked), encoding="utf-8")
+    outputs = []
+    for command in block:
+        if command[1] == "forget":  # as on a terminal: a progress bar on stderr (quiet in pipes, as for capture)
             monkeypatch.setenv("LESTER_INSPECT_PROGRESS", "1")
-        outputs[verb] = lester_inspect(command, cwd=folder)
-        assert ("forget:" in lester_inspect.err) == (verb == "forget"), (verb, lester_inspect.err)
-    run_id = outputs["capture"].splitlines()[-1]
-    assert outputs["capture"].startswith("Test accuracy: ")  # the pipeline's own output
-    assert re.fullmatch(r"\S+", run_id), outputs["capture"]
-    assert run_id in outputs["runs"] and "sentiment" in outputs["runs"]
-    assert outputs["affected"].split() == [run_id]
-    assert run_id in outputs["forget"]
-    # changes ran before forget: nothing changed yet; now the log has the request.
-    assert "forget has changed nothing" in outputs["changes"]
-    assert run_id in lester_inspect(commands_starting("lester-inspect", "changes")[0], cwd=folder)
+        run_id = outputs[0].splitlines()[-1] if outputs else None
+        outputs.append(lester_inspect([run_id if word == "RUN_ID" else word for word in command], cwd=folder))
+        assert ("forget:" in lester_inspect.err) == (command[1] == "forget"), (command, lester_inspect.err)
+        monkeypatch.delenv("LESTER_INSPECT_PROGRESS", raising=False)
+    capture, runs, changes, affected, forget, audit, verify, checked = outputs
+    run_id = capture.splitlines()[-1]
+    assert capture.startswith("Test accuracy: ")  # the pipeline's own output
+    assert re.fullmatch(r"\S+", run_id), capture
+    assert run_id in runs and "sentiment" in runs
+    assert "forget has changed nothing" in changes  # before forget
+    assert affected.split()[0] == run_id and len(affected.splitlines()) == 1
+    assert run_id in forget
+    assert "none is held" in audit
+    assert run_id in verify
+    assert checked.strip()
 
 
 def test_the_ci_commands_run_in_a_repository(tmp_path, lester_inspect):
