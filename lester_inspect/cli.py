@@ -25,6 +25,8 @@ def _run(arguments: argparse.Namespace) -> int:
         return report_pipeline_error(error, arguments.pipeline)
     print(f"DAG of {arguments.pipeline} ({result.dag.number_of_nodes()} operators):")
     print(result.dag_text())
+    for line in result.provenance_cuts_text():
+        print(line)
     if checks:
         print("Checks:")
         for check_result in result.check_to_check_results.values():

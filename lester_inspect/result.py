@@ -11,6 +11,8 @@ import networkx as nx
 from lester_inspect.checks.base import Check, CheckResult, CheckStatus
 from lester_inspect.inspections.base import Inspection
 from lester_inspect.instrumentation.dag import DagNode
+from lester_inspect.instrumentation.provenance_cuts import all_cuts
+from lester_inspect.instrumentation.rows import ProvenanceCut
 
 
 class GraphvizMissingError(RuntimeError):
@@ -37,6 +39,11 @@ class InspectorResult:
         of several inputs (a concatenation) and for data sources.
         """
         return self._row_carriers.get(node)
+
+    @property
+    def provenance_cuts(self) -> List[ProvenanceCut]:
+        """Every place where row provenance was cut (an untracked source, an unknown row mapping)."""
+        return all_cuts(self.dag)
 
     @property
     def passed(self) -> bool:
@@ -81,8 +88,16 @@ class InspectorResult:
                              "result": results[inspection]})
         return pd.DataFrame(rows, columns=["operator", "type", "description", "location", "result"])
 
+    def provenance_cuts_text(self) -> List[str]:
+        """A heading and one line per provenance cut (location, call, reason); no lines without cuts."""
+        cuts = self.provenance_cuts
+        if not cuts:
+            return []
+        return [f"Row provenance is cut at {len(cuts)} place{'s' if len(cuts) > 1 else ''} "
+                "(row-based results downstream are unknown):", *(f"  {cut}" for cut in cuts)]
+
     def summary(self) -> str:
-        """A readable report of every failing or warning check: operator, code location, snippet."""
+        """A readable report of every failing or warning check (operator, code location, snippet) and every cut."""
         lines = []
         counts = {status: 0 for status in CheckStatus}
         for check, check_result in self.check_to_check_results.items():
@@ -96,6 +111,7 @@ class InspectorResult:
                 first_line = node.source_code.splitlines()[0]
                 more = " ..." if "\n" in node.source_code else ""
                 lines.append(f"  {node.code_location}: {first_line}{more}")
+        lines.extend(self.provenance_cuts_text())
         lines.append(f"{len(self.check_to_check_results)} checks: {counts[CheckStatus.SUCCESS]} passed, "
                      f"{counts[CheckStatus.FAILURE]} failed, {counts[CheckStatus.WARNING]} warnings")
         return "\n".join(lines)

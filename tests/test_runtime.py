@@ -173,6 +173,9 @@ def test_notebooks_are_run_cell_after_cell_without_magics(tmp_path):
     assert summarize(result) == [(0, "DATA_SOURCE", "Create DataFrame from dict", []),
                                  (1, "SELECTION", "Select: a > 1", [0])]
     assert result.nodes[1].source_code == "df[df['a'] > 1]"
+    # Locations name the cell (markdown cells count) and the line in it, not a line of the joined code.
+    assert [str(n.code_location) for n in result.nodes] == ["cell 2, line 3:5", "cell 3, line 2:5"]
+    assert result.dag_text().splitlines()[1] == "  1  Selection            cell 3, line 2:5 Select: a > 1  <- 0"
 
 
 def test_library_warnings_point_at_the_users_line(tmp_path):
@@ -198,7 +201,7 @@ def test_unsupported_operations_and_our_own_failures_never_break_the_run(tmp_pat
     script = _write(tmp_path, "pipeline.py", """
         import pandas as pd
         df = pd.DataFrame({"k": ["a", "b"], "v": [1, 2]})
-        wide = df.pivot_table(index="k", values="v")
+        wide = df.T.T  # a property lester-inspect does not patch
         joined = df.merge(df, on="k")
         print(len(wide[wide["v"] > 1]), len(joined))
         """)

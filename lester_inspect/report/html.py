@@ -283,8 +283,9 @@ def _inspection_result(inspection, value: Any) -> str:
 
     title = f"<h5>{e(type(inspection).__name__)}</h5>"
     if isinstance(inspection, HistogramForColumns):
-        body = "".join(_bars(column, counts) for column, counts in value.items())
-    elif isinstance(inspection, IntersectionalHistogramForColumns):
+        body = "".join(_bars(column, counts) if isinstance(counts, Mapping)
+                       else f'<p>{e(column)}: {e(repr(counts))}</p>' for column, counts in value.items())
+    elif isinstance(inspection, IntersectionalHistogramForColumns) and isinstance(value, Mapping):
         body = _bars(" × ".join(inspection.columns), {" × ".join(map(str, k)): v for k, v in value.items()})
     elif isinstance(inspection, CompletenessOfColumns):
         body = _share_bars("share of non-missing values", value)
