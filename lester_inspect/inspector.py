@@ -32,6 +32,7 @@ class PipelineInspector:
         self._inspections: List[Inspection] = []
         self._checks: List[Check] = []
         self._observers: List[Callable] = []
+        self._namespace: Optional[dict] = None
 
     @classmethod
     def on_pipeline(cls, path: str, args: Optional[Sequence[str]] = None) -> "PipelineInspector":
@@ -39,8 +40,12 @@ class PipelineInspector:
         return cls(lambda: PipelineSource.from_path(str(path)), args)
 
     @classmethod
-    def on_pipeline_from_string(cls, code: str, args: Optional[Sequence[str]] = None) -> "PipelineInspector":
-        return cls(lambda: PipelineSource.from_string(code), args)
+    def on_pipeline_from_string(cls, code: str, args: Optional[Sequence[str]] = None,
+                                namespace: Optional[dict] = None) -> "PipelineInspector":
+        """``code`` run in a new ``__main__``, or in ``namespace`` (a notebook's variables, which it changes)."""
+        inspector = cls(lambda: PipelineSource.from_string(code), args)
+        inspector._namespace = namespace
+        return inspector
 
     def add_inspection(self, inspection: Inspection) -> "PipelineInspector":
         if not isinstance(inspection, Inspection):
@@ -94,7 +99,7 @@ class PipelineInspector:
         if executor is not None:
             run.observers.append(executor)
         try:
-            run.execute(self._args)
+            run.execute(self._args, self._namespace)
         except BaseException as error:
             error.partial_result = self._result(run, executor, evaluate_checks=False)
             raise

@@ -141,22 +141,37 @@ class InspectorResult:
         return "\n".join(lines) + "\n"
 
     def save_dag(self, path: str) -> str:
-        """Write the DAG as ``.dot``, ``.svg`` or ``.png`` (the last two need Graphviz's ``dot``)."""
+        """Write the DAG as ``.dot``, ``.svg`` or ``.png``.
+
+        SVG and PNG are drawn by Graphviz's ``dot`` where it is installed; without it, SVG
+        is drawn by lester-inspect's own layout (as in the HTML report) and PNG is an error.
+        """
         extension = os.path.splitext(path)[1].lower().lstrip(".")
         if extension == "dot":
-            with open(path, "w", encoding="utf-8") as handle:
+            with open(path, "w", encoding="utf-8", errors="backslashreplace") as handle:
                 handle.write(self.dag_to_dot())
             return path
         if extension not in ("svg", "png"):
             raise ValueError(f"{path}: cannot render a DAG as '.{extension}'; use .dot, .svg or .png")
         dot = shutil.which("dot")
+        if dot is None and extension == "svg":
+            from lester_inspect.report.svg import result_svg
+
+            with open(path, "w", encoding="utf-8", errors="backslashreplace") as handle:
+                handle.write(result_svg(self))
+            return path
         if dot is None:
             raise GraphvizMissingError(
-                f"cannot write {path}: Graphviz's 'dot' program is not installed "
-                "(Debian/Ubuntu: apt-get install graphviz); save_dag('pipeline.dot') works without it")
+                f"cannot write {path}: a PNG needs Graphviz's 'dot' program, which is not installed "
+                "(Debian/Ubuntu: apt-get install graphviz); .svg and .dot work without it")
         subprocess.run([dot, f"-T{extension}", "-o", path], input=self.dag_to_dot().encode("utf-8"),
                        check=True, capture_output=True)
         return path
+
+    def _repr_html_(self) -> str:
+        from lester_inspect.notebook import result_html
+
+        return result_html(self)
 
     def __repr__(self) -> str:
         return (f"InspectorResult({self.dag.number_of_nodes()} operators, "

@@ -227,8 +227,12 @@ def test_dag_renderings(tmp_path, monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     from lester_inspect.result import GraphvizMissingError
 
-    with pytest.raises(GraphvizMissingError, match="apt-get install graphviz"):
+    with pytest.raises(GraphvizMissingError, match="a PNG needs Graphviz's 'dot' .*apt-get install graphviz"):
         result.save_dag(str(tmp_path / "dag.png"))
+    assert not (tmp_path / "dag.png").exists()
+    drawn = open(result.save_dag(str(tmp_path / "drawn.svg")), encoding="utf-8").read()  # our own layout
+    assert drawn.startswith("<?xml") and drawn.count('class="op op-unchecked"') == 2
+    assert "Select: a &gt; 0" in drawn and "<path class=\"edge\"" in drawn
 
 
 def test_import_is_light():

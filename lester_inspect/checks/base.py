@@ -37,6 +37,11 @@ class CheckResult:
     details: Dict[str, "pandas.DataFrame"] = dataclasses.field(default_factory=dict)
     operator: Optional["DagNode"] = None
 
+    def _repr_html_(self) -> str:
+        from lester_inspect.notebook import check_result_html
+
+        return check_result_html(self)
+
 
 class Check(Parameterized, abc.ABC):
     """A condition on the pipeline. Declares the inspections it needs; evaluates their results.

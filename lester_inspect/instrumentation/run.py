@@ -336,8 +336,28 @@ class InstrumentedRun:
             self.report_internal_error(None, FunctionInfo(path, "install"), error)
         self.backends.append(backend)
 
-    def execute(self, args: Sequence[str] = ()) -> None:
-        """Run the pipeline as ``python pipeline.py ARGS`` would, with every patch reverted afterwards."""
+    def execute(self, args: Sequence[str] = (), namespace: Optional[dict] = None) -> None:
+        """Run the pipeline as ``python pipeline.py ARGS`` would, with every patch reverted afterwards.
+
+        With ``namespace`` (a notebook's variables), the code runs in it instead of a new ``__main__``.
+        """
+        if namespace is not None:
+            from lester_inspect.backends.hooks import UserCodeHooks
+
+            hooks = UserCodeHooks(self)
+            holder = _NamespaceHolder()
+            holder.__dict__ = namespace  # functions() reads the namespace as a module's
+            added = {ARRAY_METHOD_HOOK: self.array_method, **hooks.functions(holder)}
+            namespace.update(added)
+            try:
+                with self.patched(), hooks.active():
+                    exec(self.source.compile(), namespace)
+            except BaseException as error:
+                raise error.with_traceback(_without_our_frames(error.__traceback__))
+            finally:
+                for name in added:
+                    namespace.pop(name, None)
+            return
         code = self.source.compile()
         module = types.ModuleType("__main__")
         module.__builtins__ = builtins
@@ -370,6 +390,10 @@ class InstrumentedRun:
             sys.argv = saved_argv
             if script_dir is not None and script_dir in sys.path:
                 sys.path.remove(script_dir)
+
+
+class _NamespaceHolder:
+    """Stands for a module whose ``__dict__`` is a notebook's namespace."""
 
 
 _RUNTIME = tuple(os.path.join(_PACKAGE_DIR, part) for part in
