@@ -111,7 +111,7 @@ def frame_constructor(call: OperatorCall, result: Any) -> None:
     if not tracked:
         from_python(call, frame, description, data)
         return
-    columns_from(call, frame, tracked, description)
+    columns_from(call, frame, tracked, description, named=data if isinstance(data, dict) else None)
 
 
 # -- projections and selections ---------------------------------------------------------------------

@@ -459,11 +459,14 @@ def _ordered_groups(grouped: Any) -> bool:
 
 # -- constructors and readers ---------------------------------------------------------------------------
 
-def columns_from(call: OperatorCall, frame: pd.DataFrame, values: List[Any], description: str) -> None:
+def columns_from(call: OperatorCall, frame: pd.DataFrame, values: List[Any], description: str,
+                 named: Optional[dict] = None) -> None:
     """A frame made of tracked columns: pandas aligns Series and frames by row label, arrays by position.
 
     Columns from rows that are not all in place make each output row the product of the
-    rows it took values from, as in a join on the row labels.
+    rows it took values from, as in a join on the row labels. ``named`` (a dict given to
+    the constructor) says which value each column is: a column of untracked values
+    (``rng.normal(...)``, a list) reads no other column.
     """
     mappings = [IDENTITY if not isinstance(v, (pd.Series, pd.DataFrame)) or v.index.equals(frame.index)
                 else positions_by_index(v, frame) for v in values]
@@ -471,8 +474,14 @@ def columns_from(call: OperatorCall, frame: pd.DataFrame, values: List[Any], des
     if len(values) > 1 and any(m is not IDENTITY for m in mappings):
         operator_type = T.JOIN
         mappings = [Positions(np.arange(len(frame))) if m is IDENTITY else m for m in mappings]
-    call.run.add_node(operator_type, call.function, call.location, description, columns_of(frame),
-                      [call.run.input(v, call.location, m) for v, m in zip(values, mappings)], frame)
+    inputs = [call.run.input(v, call.location, m) for v, m in zip(values, mappings)]
+    attributes = {}
+    if named is not None:
+        node_of = {id(v): item.node for v, item in zip(values, inputs)}
+        attributes["derivations"] = {key: [(node_of[id(value)], column) for column in node_of[id(value)].columns]
+                                     if id(value) in node_of else [] for key, value in named.items()}
+    call.run.add_node(operator_type, call.function, call.location, description, columns_of(frame), inputs, frame,
+                      **attributes)
 
 
 
