@@ -416,12 +416,17 @@ def test_sandbox_inputs_are_arguments_and_paths_the_script_names(tmp_path):
         reviews = [open(f"reviews/part-{i}.tsv") for i in range(2)]
         products = "./data/dataset/products-{0}.tsv"
         everything = os.listdir(".")
+        here = os.path.join(os.path.dirname(__file__), ".")
+        up = open("../notes.txt")
         home = os.path.expanduser("~")
     """)
     found = sandbox_inputs(source, str(tmp_path / "messy.py"), [str(tmp_path / "given"), "--flag"],
                            str(tmp_path / "cwd"))
     assert sorted(found) == sorted(str(tmp_path / p) for p in ["given", "helpers.py", "cwd/policies.csv",
-                                                               "cwd/reviews", "data/dataset"])
+                                                               "cwd/reviews", "data/dataset", "notes.txt"])
+    # The user may hand over the working directory itself; the script's text may not.
+    assert sandbox_inputs("open('.')", str(tmp_path / "messy.py"), ["."], str(tmp_path / "cwd")) == (
+        str(tmp_path / "cwd"),)
 
 
 def test_sandbox_limits_time_and_memory(tmp_path):
@@ -431,6 +436,10 @@ def test_sandbox_limits_time_and_memory(tmp_path):
                           Limits(memory_mb=2000))
     assert greedy.error.startswith("the script ran out of memory (limit 2000 MB)\nTraceback (most recent call last):")
     assert f'File "{tmp_path / "p.py"}", line 2, in <module>' in greedy.error
+    # The CPU limit (time limit x cores) is named when it strikes; here the script lowers it itself.
+    busy = run_captured("import resource\nresource.setrlimit(resource.RLIMIT_CPU, (1, 5))\nwhile True: pass\n",
+                        str(tmp_path / "p.py"), [], Limits(seconds=60))
+    assert busy.error == "the script used up its CPU time limit (60 s per core)"
 
 
 def test_sandbox_samples_the_first_rows_of_each_input(tmp_path):

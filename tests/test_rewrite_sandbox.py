@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from lester_inspect.rewrite import LLMError, SandboxUnavailable, rewrite_pipeline
-from lester_inspect.rewrite.answers import assemble, extract_code
+from lester_inspect.rewrite.answers import assemble
 from lester_inspect.rewrite.cache import ResponseCache
 from lester_inspect.rewrite.client import ChatClient
 from lester_inspect.rewrite.sandbox import Isolation, Limits, Sandbox, run_captured
@@ -246,6 +246,7 @@ def test_the_sandbox_itself_contains_a_hostile_original(tmp_path, monkeypatch):
         attempt("home", lambda: open("{tmp_path}/home/PWNED_HOME.txt", "w").write("x"))
         attempt("next", lambda: open("{tmp_path}/PWNED_NEXT.txt", "w").write("x"))
         attempt("passwd", lambda: open("/etc/shadow").read())
+        attempt("big file", lambda: open("big.bin", "wb").write(b"x" * (3 << 20)))
         children = []
         for _ in range(80):
             try:
@@ -268,7 +269,7 @@ def test_the_sandbox_itself_contains_a_hostile_original(tmp_path, monkeypatch):
     """)
     started = time.monotonic()
     try:
-        outcome = run_captured(script, str(tmp_path / "pipeline.py"), [], Limits(seconds=20, processes=40),
+        outcome = run_captured(script, str(tmp_path / "pipeline.py"), [], Limits(seconds=20, processes=40, output_mb=2),
                                Sandbox((), str(tmp_path / "work")))
     finally:
         listener.close()
@@ -281,6 +282,7 @@ def test_the_sandbox_itself_contains_a_hostile_original(tmp_path, monkeypatch):
     # "next to" the working directory lands in that private /tmp, never on the host.
     assert seen["home"] == "refused: FileNotFoundError"
     assert seen["passwd"] == "refused: FileNotFoundError"
+    assert seen["big file"] == "refused: OSError"  # 3 MB over the 2 MB limit of a written file
     assert 0 < seen["children"] < 40
     assert not list(tmp_path.rglob("PWNED*"))
     # The setsid() grandchild died with the sandbox's pid namespace.

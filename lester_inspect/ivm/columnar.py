@@ -60,29 +60,39 @@ def write_frame(folder: str, frame: pd.DataFrame) -> Dict:
 
 def read_frame(folder: str) -> pd.DataFrame:
     layout, state = read_json(os.path.join(folder, "layout.json")), read_state(folder)
-    data = {}
-    for column in layout["columns"]:
-        base = os.path.join(folder, column["file"])
-        nulled = np.asarray(state["nulled"].get(column["name"], []), dtype=np.int64)
-        if column["kind"] == "number":
-            values = np.load(base + ".npy")
-            series = pd.Series(values)
-            if len(nulled):
-                series = series.astype("float64") if series.dtype.kind in "iub" else series
-                series.iloc[nulled] = np.nan
-        else:
-            offsets = np.load(base + ".offsets.npy")
-            missing = np.load(base + ".missing.npy").copy()
-            missing[nulled] = True
-            with open(base + ".bytes", "rb") as handle:
-                blob = handle.read()
-            series = pd.Series([None if missing[i] else blob[offsets[i]:offsets[i + 1]].decode("utf-8")
-                                for i in range(layout["rows"])], dtype="str")
-        data[column["name"]] = series
-    frame = pd.DataFrame(data)
+    frame = pd.DataFrame({column["name"]: _read_column(folder, layout, column, state) for column in layout["columns"]})
     if state["deleted_rows"]:
         frame = frame.drop(index=state["deleted_rows"]).reset_index(drop=True)
     return frame
+
+
+def read_column(folder: str, name: str) -> pd.Series:
+    """One column with removed cells and deleted rows null (rows kept, so that they match the stored lineage)."""
+    layout, state = read_json(os.path.join(folder, "layout.json")), read_state(folder)
+    [column] = [c for c in layout["columns"] if c["name"] == name]
+    series = _read_column(folder, layout, column, state)
+    if state["deleted_rows"]:
+        series = series.astype("float64") if series.dtype.kind in "iub" else series
+        series.iloc[state["deleted_rows"]] = None
+    return series
+
+
+def _read_column(folder: str, layout: Dict, column: Dict, state: Dict) -> pd.Series:
+    base = os.path.join(folder, column["file"])
+    nulled = np.asarray(state["nulled"].get(column["name"], []), dtype=np.int64)
+    if column["kind"] == "number":
+        series = pd.Series(np.load(base + ".npy"))
+        if len(nulled):
+            series = series.astype("float64") if series.dtype.kind in "iub" else series
+            series.iloc[nulled] = np.nan
+        return series
+    offsets = np.load(base + ".offsets.npy")
+    missing = np.load(base + ".missing.npy").copy()
+    missing[nulled] = True
+    with open(base + ".bytes", "rb") as handle:
+        blob = handle.read()
+    return pd.Series([None if missing[i] else blob[offsets[i]:offsets[i + 1]].decode("utf-8")
+                      for i in range(layout["rows"])], dtype="str")
 
 
 def scrub_cells(folder: str, column_names: Iterable[str], rows: Sequence[int]) -> int:

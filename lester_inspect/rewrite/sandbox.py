@@ -160,23 +160,25 @@ def sandbox_inputs(source: str, script_path: str, args: Sequence[str] = (), cwd:
       under the working directory);
     * modules next to the script that it imports.
 
-    Never the working directory itself, one of its ancestors, ``/`` or the home
-    folder: a script that names ``"."`` does not get to see everything.
+    Never ``/`` or the home folder; from the script's text, never the working
+    directory, one of its ancestors or the script's folder either: a script
+    that names ``"."`` does not get to see everything (an argument ``.`` does:
+    the user gave it, and the working directory is then read-only).
     """
     cwd = os.path.abspath(cwd or os.getcwd())
     script_dir = os.path.dirname(os.path.abspath(script_path))
-    too_wide = {os.path.abspath(os.path.expanduser("~")), os.sep}
-    too_wide |= {cwd, *(_ancestors(cwd))}
+    never = {os.path.abspath(os.path.expanduser("~")), os.sep}
+    too_wide = never | {cwd, script_dir, *_ancestors(cwd), *_ancestors(script_dir)}
     found: Dict[str, None] = {}
 
-    def add(path: str) -> None:
-        path = os.path.abspath(path)
-        if path not in too_wide and os.path.exists(path):
+    def add(path: str, excluded=too_wide) -> None:
+        path = os.path.normpath(os.path.abspath(path))
+        if path not in excluded and os.path.exists(path):
             found[path] = None
 
     for argument in args:
         if os.path.exists(os.path.join(cwd, argument)):
-            add(os.path.join(cwd, argument))
+            add(os.path.join(cwd, argument), never)
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -582,9 +584,11 @@ def _fit_inputs(out: str, report: Dict[str, Any]) -> FitInputs:
 
 def _failure(report: Dict[str, Any], returncode: int, stderr: str, limits: Limits) -> str:
     error = report.get("error") or ""
-    if returncode == -signal.SIGXCPU:
+    # Killed by a signal: -N from the process itself, 128 + N as bubblewrap passes it on.
+    signalled = {-returncode if returncode < 0 else returncode - 128}
+    if signal.SIGXCPU in signalled:
         return f"the script used up its CPU time limit ({limits.seconds:g} s per core)"
-    if "MemoryError" in error or returncode in (-signal.SIGKILL, -signal.SIGSEGV) and not error:
+    if "MemoryError" in error or signalled & {signal.SIGKILL, signal.SIGSEGV} and not error:
         return (f"the script ran out of memory (limit {limits.memory_mb} MB)\n" + (error or _tail(stderr))).strip()
     if error:
         return error.rstrip()
