@@ -21,11 +21,9 @@ import sys
 from typing import Any, Callable, Dict, Optional, Sequence
 
 import numpy as np
-import pandas as pd
 
-from lester_inspect.backends.pandas_backend import _segment
 from lester_inspect.instrumentation.dag import CodeLocation, DagNode, FunctionInfo, OperatorType
-from lester_inspect.instrumentation.rows import IDENTITY, Input, Positions, Unknown
+from lester_inspect.instrumentation.rows import IDENTITY, Input, Positions, Unknown, segment
 from lester_inspect.instrumentation.run import InstrumentedRun, OperatorCall, columns_of
 from lester_inspect.instrumentation.tracking import ObjectTable, Tracked
 
@@ -38,12 +36,19 @@ _OPERATOR_FUNCTIONS = {"Add": "add", "Sub": "subtract", "Mult": "multiply", "Div
                        "NotEq": "not_equal", "USub": "negative", "Invert": "invert"}
 
 
+def _pandas_classes(*names: str) -> tuple:
+    # pandas is looked up, not imported: this backend is installed while numpy is being
+    # imported, which may happen inside pandas' own import.
+    pd = sys.modules.get("pandas")
+    return tuple(getattr(pd, name) for name in names if hasattr(pd, name)) if pd is not None else ()
+
+
 def _is_sparse(obj: Any) -> bool:
     return hasattr(obj, "tocsr") and hasattr(obj, "nnz")
 
 
 def _is_matrix_like(obj: Any) -> bool:
-    return isinstance(obj, (np.ndarray, pd.Series, pd.DataFrame)) or _is_sparse(obj)
+    return isinstance(obj, (np.ndarray, *_pandas_classes("Series", "DataFrame"))) or _is_sparse(obj)
 
 
 def carries_rows(operand: Any, result: Any) -> bool:
@@ -63,6 +68,18 @@ def _width(obj: Any) -> int:
     return shape[1] if len(shape) == 2 else 1
 
 
+class SparseBackend:
+    """``scipy.sparse.hstack``/``vstack``: installed when the pipeline imports scipy.sparse."""
+
+    def __init__(self, run: InstrumentedRun):
+        self.run = run
+
+    def install(self, patches) -> None:
+        sparse = sys.modules["scipy.sparse"]
+        for name in ("hstack", "vstack"):
+            patches.apply(sparse, name, self.run.wrap(getattr(sparse, name), _stack_handler(name)))
+
+
 class NumpyBackend:
     def __init__(self, run: InstrumentedRun):
         self.run = run
@@ -79,10 +96,6 @@ class NumpyBackend:
             patches.apply(np, name, run.wrap(getattr(np, name), handler))
         concatenator = _index_tricks_impl.AxisConcatenator
         patches.apply(concatenator, "__getitem__", run.wrap(vars(concatenator)["__getitem__"], index_concatenation))
-        sparse = sys.modules.get("scipy.sparse")
-        if sparse is not None:
-            for name in ("hstack", "vstack"):
-                patches.apply(sparse, name, run.wrap(getattr(sparse, name), _stack_handler(name)))
 
     def hooked_calls(self) -> Dict[str, Callable]:
         from lester_inspect.instrumentation.ast_transform import (_CONVERSION_NAMES, _RANDOM_NAMES, _SPARSE_NAMES,
@@ -350,7 +363,7 @@ def _map_node(call: OperatorCall, operands: Sequence[Any], result: Any) -> Optio
         # Only broadcast operands are known: the result's rows are not any input's rows.
         inputs = [Input(item.node, item.data, Unknown(f"{call.function}: no operand has the result's rows"))
                   for item in inputs]
-    if isinstance(result, pd.DataFrame):
+    if isinstance(result, _pandas_classes("DataFrame")):
         columns = list(result.columns)
     return run.add_node(T.PROJECTION_MODIFY, call.function, call.location, _describe(call),
                         columns if columns is not None else columns_of(result), inputs, result)
@@ -400,7 +413,7 @@ def subscript(call: OperatorCall, result: Any) -> None:
 
 
 def _is_data_key(key: Any) -> bool:
-    return isinstance(key, (np.ndarray, list, pd.Series, pd.Index))
+    return isinstance(key, (np.ndarray, list, *_pandas_classes("Series", "Index")))
 
 
 def _text(key: Any) -> str:
@@ -420,13 +433,13 @@ def map_operation(call: OperatorCall, result: Any) -> None:
 
 def ufunc_call(call: OperatorCall, result: Any) -> None:
     operands = call.args[1:]
-    if isinstance(result, pd.Series):
+    if isinstance(result, _pandas_classes("Series")):
         _series_expression(call, operands, result)
-    elif isinstance(result, (np.ndarray, pd.DataFrame)) and result.ndim:
+    elif isinstance(result, (np.ndarray, *_pandas_classes("DataFrame"))) and result.ndim:
         _map_node(call, operands, result)
 
 
-def _series_expression(call: OperatorCall, operands: Sequence[Any], result: pd.Series) -> None:
+def _series_expression(call: OperatorCall, operands: Sequence[Any], result) -> None:
     """``np.log(df['x'])`` is a pending Series expression like ``df['x'] * 2``."""
     from lester_inspect.backends.series_expressions import ATOM, _combine, expression_of, track
 
@@ -490,7 +503,7 @@ def _stack_rows(call: OperatorCall, parts: Sequence[Any], result: Any, descripti
     for part in parts:
         length = _length(part)
         node = run.input_node(part, call.location)
-        inputs.append(Input(node, part, _segment(offset, length, total)))
+        inputs.append(Input(node, part, segment(offset, length, total)))
         offset += length
     first = inputs[0].node if inputs else None
     columns = list(first.columns) if first is not None and len(first.columns) == _width(result) else columns_of(result)

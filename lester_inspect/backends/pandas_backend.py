@@ -29,7 +29,7 @@ from lester_inspect.backends.series_expressions import (ATOM, FUNCTIONS, SeriesE
                                                         track)
 from lester_inspect.backends.udf_columns import columns_read_by
 from lester_inspect.instrumentation.dag import DagNode, OperatorType
-from lester_inspect.instrumentation.rows import IDENTITY, Groups, Input, Positions, Unknown
+from lester_inspect.instrumentation.rows import IDENTITY, Groups, Input, Positions, Unknown, segment
 from lester_inspect.instrumentation.run import InstrumentedRun, OperatorCall
 
 T = OperatorType
@@ -275,8 +275,10 @@ def join(call: OperatorCall, result: Any) -> None:
 
 def _join_inputs(call: OperatorCall, frames: List[Any]) -> List[Input]:
     positions = call.extra or [None] * len(frames)
+    # Unprepared (no inspection tracks rows, or not all DataFrames): unknown only if someone asks.
     return [call.run.input(frame, call.location, Positions(rows) if rows is not None else
-                           Unknown("the join's inputs were not all DataFrames")) for frame, rows in zip(frames, positions)]
+                           (lambda: Unknown("the join's inputs were not all DataFrames")))
+            for frame, rows in zip(frames, positions)]
 
 
 def _with_row_ids(*slots):
@@ -326,20 +328,11 @@ def concat(call: OperatorCall, result: Any) -> None:
         if along_columns:
             rows = positions_by_index(frame, result)
         else:
-            rows = _segment(offset, len(frame), len(result))
+            rows = segment(offset, len(frame), len(result))
             offset += len(frame)
         inputs.append(call.run.input(frame, call.location, rows))
     _node(call, T.CONCATENATION, f"Concatenate {len(frames)} {'columns' if along_columns else 'rows'}",
           result, inputs)
-
-
-def _segment(offset: int, length: int, total: int):
-    def positions():
-        mapped = np.full(total, -1, dtype=np.int64)
-        mapped[offset:offset + length] = np.arange(length)
-        return Positions(mapped)
-
-    return positions
 
 
 def groupby_aggregate(name: str):

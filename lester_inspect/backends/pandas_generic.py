@@ -23,7 +23,7 @@ import pandas as pd
 
 from lester_inspect.backends.formatting import short_repr
 from lester_inspect.instrumentation.dag import DagNode, OperatorType
-from lester_inspect.instrumentation.rows import IDENTITY, Input, Positions, Unknown
+from lester_inspect.instrumentation.rows import IDENTITY, Input, Positions, Unknown, positions_of_labels
 from lester_inspect.instrumentation.run import OperatorCall
 from lester_inspect.instrumentation.tracking import Tracked
 
@@ -116,9 +116,7 @@ def positions_by_index(source: Any, output: Any, call: Optional[OperatorCall] = 
                 return Unknown(f"{call.function}: inplace=True or ignore_index=True replaces the row labels, "
                                "and no row-level inspection kept them")
             source_index, labels = call.extra
-        if not source_index.is_unique:
-            return Unknown("the input's row index has duplicate labels")
-        return Positions(source_index.get_indexer(labels))
+        return positions_of_labels(source_index, labels)
 
     return positions
 

@@ -618,7 +618,8 @@ def train_test_split(call: OperatorCall, result) -> None:
         suffix = f" of argument {index + 1}" if len(arrays) > 1 else ""
         for part, output, rows in (("train", result[2 * index], positions[0]),
                                    ("test", result[2 * index + 1], positions[1])):
-            mapping = Positions(rows) if rows is not None else Unknown("the split was not prepared")
+            # Unprepared (no inspection tracks rows, or preparing failed): unknown only if someone asks.
+            mapping = Positions(rows) if rows is not None else (lambda: Unknown("the split was not prepared"))
             call.run.add_node(T.TRAIN_TEST_SPLIT, call.function, call.location, f"Split: {part} rows{suffix}",
                               columns_of(output), [Input(parent, array, mapping)], output)
 

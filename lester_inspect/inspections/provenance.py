@@ -5,7 +5,8 @@
   a column's provenance, renames carry it by position, computed columns (``df['t'] =
   f(df['a'])``, ``assign``, Series ``map``/``apply``/``.str``, row-wise UDFs read with
   ``ast``) union the provenance of what they read, aggregations that of their input
-  column, and a transformer's outputs that of all its inputs.
+  column, and a transformer's outputs that of all its inputs. A column of an
+  untracked source (and anything computed from it) is ``UnknownProvenance``.
 * ``MatrixColumnProvenance``: for a featuriser's output (a ColumnTransformer or
   FeatureUnion concatenation, or a single transformer), which slices of the feature
   matrix each of its input columns produced — one-hot widths, nested pipelines,
@@ -13,13 +14,14 @@
 """
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, List, Optional, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple, Union
 
+from lester_inspect.inspections.annotations import UnknownProvenance, unknown_of
 from lester_inspect.inspections.base import OperatorData, VectorizedInspection
 from lester_inspect.instrumentation.dag import DagNode, OperatorType
 
 T = OperatorType
-Provenance = Dict[str, FrozenSet[Tuple[str, str]]]
+Provenance = Dict[str, Union[FrozenSet[Tuple[str, str]], UnknownProvenance]]
 
 
 class ColumnProvenance(VectorizedInspection):
@@ -31,6 +33,9 @@ class ColumnProvenance(VectorizedInspection):
     def inspect(self, operator: OperatorData) -> Provenance:
         node, parents = operator.node, operator.parents()
         if node.operator_type is T.DATA_SOURCE:
+            cut = operator.dag.nodes[node].get("provenance_cut")
+            if cut is not None:
+                return {column: UnknownProvenance((cut,)) for column in node.columns}
             name = operator.source_names.get(node.node_id, f"source{node.node_id}")
             return {column: frozenset({(name, column)}) for column in node.columns}
         known = [(parent, operator.results.get(parent, {}).get(self) or {}) for parent in parents]
@@ -41,12 +46,12 @@ class ColumnProvenance(VectorizedInspection):
             by_id = {parent.node_id: prov for parent, prov in known}
             columns_of = {parent.node_id: parent.columns for parent, _ in known}
             for column, reads in zip(node.columns, sources):
-                provenance[column] = provenance.get(column, frozenset()).union(*(
+                provenance[column] = _union([provenance.get(column, frozenset()), *(
                     by_id[p].get(columns_of[p][k], frozenset()) for p, k in reads
-                    if p in by_id and k < len(columns_of[p])))
+                    if p in by_id and k < len(columns_of[p]))])
         for key, reads in derivations.items():
-            provenance[str(key)] = frozenset().union(
-                *((operator.results.get(p, {}).get(self) or {}).get(str(c), frozenset()) for p, c in reads))
+            provenance[str(key)] = _union((operator.results.get(p, {}).get(self) or {}).get(str(c), frozenset())
+                                          for p, c in reads)
         rows_from = [(parent, prov) for parent, prov in known if parent.operator_type is not T.ESTIMATOR]
         flat = [(column, prov.get(column, frozenset())) for parent, prov in rows_from for column in parent.columns]
         for index, column in enumerate(node.columns):
@@ -54,13 +59,19 @@ class ColumnProvenance(VectorizedInspection):
                 continue
             by_name = [prov[column] for _, prov in rows_from if column in prov]
             if by_name:
-                provenance[column] = frozenset().union(*by_name)
+                provenance[column] = _union(by_name)
             elif len(flat) == len(node.columns):  # renames, concatenations, one-to-one transformers
                 provenance[column] = flat[index][1]
             else:  # an encoder's ``county_c2`` reads ``county``; a mixing transformer reads all its inputs
                 readers = _assign([column], [c for c, _ in flat])
-                provenance[column] = provenance.get(column, frozenset()).union(*(p for c, p in flat if c in readers)) if flat else frozenset()
+                provenance[column] = _union(p for c, p in flat if c in readers)
         return provenance
+
+
+def _union(parts: Iterable) -> Union[FrozenSet[Tuple[str, str]], UnknownProvenance]:
+    """The union of column provenances; unknown if any of them is."""
+    parts = list(parts)
+    return unknown_of(parts) or frozenset().union(*parts)
 
 
 class MatrixColumnProvenance(VectorizedInspection):
