@@ -175,7 +175,7 @@ class NumpyBackend:
         entries = [self.draw_of(o) for o in data]
         if not any(entries) or any(e is None and (self.run.tracked(o) is not None) for e, o in zip(entries, data)):
             return False
-        if not hasattr(result, "shape") or isinstance(result, (pd.Series, pd.DataFrame)):
+        if not hasattr(result, "shape") or isinstance(result, _pandas_classes("Series", "DataFrame")):
             return True
         description, function, _ = next(e for e in entries if e)
         snippet = " ".join(self.run.call_sites.snippet(location).split()) if location is not None else ""
