@@ -615,7 +615,6 @@ model = LogisticRegression(max_iter=500).fit(X, frame["positive"])
 
 
 def test_forget_refuses_a_run_whose_provenance_is_cut_and_still_processes_the_others(workspace):
-    pytest.importorskip("lester_inspect.instrumentation.provenance_cuts", reason="needs lineage-core's cuts")
     work, run_id, chosen, canaries = workspace
     for folder, name, text in (("pipe", "looped.py", LOOPED_FRAME), ("lib", "thirdparty.py", THIRD_PARTY)):
         (work / folder).mkdir()
