@@ -224,3 +224,41 @@ def record_change(folder: str, request: str, deleted_rows=(), nulled: Dict[str, 
         state["zeroed"].append([[int(r) for r in zeroed[0]], [[int(a), int(b)] for a, b in zeroed[1]]])
     write_json(os.path.join(folder, STATE), state)
     return True
+
+
+# -- maintained columns (aggregates, re-derived columns) ----------------------------------------------
+
+def read_column(folder: str, name: str) -> pd.Series:
+    """One column with every stored row (deleted rows kept in place, nulled cells missing)."""
+    layout, state = read_json(os.path.join(folder, "layout.json")), read_state(folder)
+    column = next((c for c in layout["columns"] if c["name"] == name), None)
+    if column is None:
+        raise KeyError(f"{folder}: no column {name!r}")
+    base = os.path.join(folder, column["file"])
+    nulled = np.asarray(state["nulled"].get(name, []), dtype=np.int64)
+    if column["kind"] == "number":
+        series = pd.Series(np.load(base + ".npy"))
+        if len(nulled):
+            series = series.astype("float64") if series.dtype.kind in "iub" else series
+            series.iloc[nulled] = np.nan
+        return series
+    offsets, missing = np.load(base + ".offsets.npy"), np.load(base + ".missing.npy").copy()
+    missing[nulled] = True
+    with open(base + ".bytes", "rb") as handle:
+        blob = handle.read()
+    return pd.Series([None if missing[i] else blob[offsets[i]:offsets[i + 1]].decode("utf-8")
+                      for i in range(layout["rows"])], dtype="str")
+
+
+def rewrite_column(folder: str, name: str, values) -> None:
+    """Replace a number column's stored values (every row) by ``values``, atomically."""
+    layout = read_json(os.path.join(folder, "layout.json"))
+    column = next((c for c in layout["columns"] if c["name"] == name), None)
+    if column is None or column["kind"] != "number":
+        raise KeyError(f"{folder}: no number column {name!r}")
+    path = os.path.join(folder, column["file"] + ".npy")
+    stored = np.load(path, mmap_mode="r")
+    values = np.asarray(values)
+    if values.shape != stored.shape:
+        raise ValueError(f"{path}: {values.shape} values for a column of shape {stored.shape}")
+    write_array(path, values.astype(stored.dtype))

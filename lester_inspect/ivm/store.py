@@ -27,7 +27,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from lester_inspect.ivm import catalog, columnar
+from lester_inspect.ivm import catalog, columnar, maintenance
 from lester_inspect.ivm.files import (crash_point, locked, read_json, read_pickle, write_array, write_json,
                                       write_pickle, zero_array_entries)
 from lester_inspect.ivm.specs import ColumnSpec, RowSpec, SpecError
@@ -279,7 +279,7 @@ class ArtifactStore:
         for group, info in manifest["groups"].items():
             group_folder = os.path.join(folder, group)
             derived_rows = _lookup_rows(os.path.join(group_folder, "lineage"), row_sources, positions)
-            if info.get("aggregated_sources"):
+            if info.get("aggregated_sources") and not maintenance.has_views(folder):
                 notes.append(f"{group}: aggregates over {', '.join(info['aggregated_sources'])} are not "
                              "maintained; values computed from the removed data by a group-by stay as they were")
             if column is None:
@@ -291,8 +291,24 @@ class ArtifactStore:
                 plan[group] = (derived_rows, derived_columns, ranges)
         timings[f"{run_id}: provenance lookup"] = time.perf_counter() - step
 
+        # Group-by aggregates and the columns computed from them (maintenance.py): planned before any write.
+        relabel = None
+        if maintenance.has_views(folder):
+            step = time.perf_counter()
+            maintained = maintenance.plan(folder, request, row_sources, positions, column_sources if column else None,
+                                          {g: p[0] for g, p in plan.items()} if column is None else {})
+            for group, columns in maintained.rederived.items():
+                rows_of_group, derived_columns, ranges = plan[group]
+                if derived_columns is not None:
+                    plan[group] = (rows_of_group, [c for c in derived_columns if c not in columns], ranges)
+            relabel = maintained.relabel
+            notes.extend(maintained.lines)
+            if not maintained.covers_aggregates and any(i.get("aggregated_sources") for i in manifest["groups"].values()):
+                notes.append("values computed by a group-by that is not maintained stay as they were")
+            timings[f"{run_id}: aggregates planned"] = time.perf_counter() - step
+
         step = time.perf_counter()
-        model_summary = self._update_model(folder, request, plan.get("train"), order, tau)
+        model_summary = self._update_model(folder, request, plan.get("train"), order, tau, relabel)
         timings[f"{run_id}: model update"] = time.perf_counter() - step
         crash_point("after_model")
         if model_summary and "skipped" not in model_summary and os.path.exists(
@@ -301,6 +317,10 @@ class ArtifactStore:
                          "(load(run)['model']) for current ones")
 
         step = time.perf_counter()
+        if maintenance.has_views(folder):
+            maintained.apply()
+            timings[f"{run_id}: aggregates maintained"] = time.perf_counter() - step
+            step = time.perf_counter()
         rows_changed, cells = {}, {}
         for group, (derived_rows, derived_columns, ranges) in plan.items():
             group_folder = os.path.join(folder, group)
@@ -334,9 +354,9 @@ class ArtifactStore:
         timings[f"{run_id}: artifacts"] = time.perf_counter() - step
         return RunChange(run_id, rows_changed, cells, model_summary, notes)
 
-    def _update_model(self, folder: str, request: str, train_plan, order: str, tau: Optional[float]):
+    def _update_model(self, folder: str, request: str, train_plan, order: str, tau: Optional[float], relabel=None):
         model_path = os.path.join(folder, "model.pkl")
-        if train_plan is None or not os.path.exists(model_path) or not len(train_plan[0]):
+        if train_plan is None or not os.path.exists(model_path) or (not len(train_plan[0]) and relabel is None):
             return None
         stored = read_pickle(model_path)
         if request in stored["applied"]:
@@ -346,18 +366,20 @@ class ArtifactStore:
         derived_rows, derived_columns, ranges = train_plan
         ranges = None if derived_columns is None else ranges
         if derived_columns is not None and not ranges:
-            return None
+            if relabel is None:
+                return None
+            derived_rows = []  # only labels change
         group_folder = os.path.join(folder, "train")
         removed_before = _deleted_rows(group_folder)
         reason = unlearning.unsupported_reason(stored["model"], order)
         if reason is None:
-            summary = _unlearn(stored["model"], group_folder, derived_rows, ranges, removed_before, order, tau)
+            summary = _unlearn(stored["model"], group_folder, derived_rows, ranges, removed_before, order, tau, relabel)
         else:
             # Without an unlearning update only the final estimator is fitted again, with its parameters, on
             # the stored corrected feature matrix (the pipeline is not re-run); this reads the whole matrix.
             from sklearn.base import clone
 
-            corrected = _corrected_training_data(group_folder, derived_rows, ranges, removed_before)
+            corrected = _corrected_training_data(group_folder, derived_rows, ranges, removed_before, relabel)
             try:
                 stored["model"] = clone(stored["model"]).fit(corrected["X_train"], corrected["y_train"])
             except Exception as error:
@@ -371,36 +393,54 @@ class ArtifactStore:
         return summary
 
 
-def _unlearn(model, group_folder: str, derived_rows, ranges, removed_before, order: str, tau: Optional[float]) -> Dict:
-    """The unlearning update of the model for the affected training rows (see unlearning.py)."""
+def _unlearn(model, group_folder: str, derived_rows, ranges, removed_before, order: str, tau: Optional[float],
+             relabel=None) -> Dict:
+    """The unlearning update of the model for the affected training rows (see unlearning.py).
+
+    ``relabel`` (rows, new labels): training rows whose label a maintained aggregate changed;
+    they are unlearned with their old label and learned with the new one in the same update.
+    """
     from lester_inspect.ivm.unlearning import update_model
 
     matrix_folder = os.path.join(group_folder, "X")
-    x_old = columnar.matrix_rows(matrix_folder, derived_rows)
-    x_new = None
+    relabel_rows = np.asarray(relabel[0] if relabel is not None else [], dtype=np.int64)
+    rows = np.union1d(np.asarray(derived_rows, dtype=np.int64), relabel_rows).astype(np.int64)
+    x_old = columnar.matrix_rows(matrix_folder, rows)
+    hit = np.isin(rows, derived_rows)
+    x_new, removed = x_old, None
     if ranges is not None:
         x_new = x_old.copy()
         for low, high in ranges:
-            x_new[:, low:high] = 0
-    y = np.load(os.path.join(group_folder, "y.npy"), mmap_mode="r")[derived_rows]
+            x_new[np.ix_(hit, np.arange(low, high))] = 0
+    elif len(derived_rows):
+        removed = hit
+    y = np.asarray(np.load(os.path.join(group_folder, "y.npy"), mmap_mode="r")[rows])
+    y_new = y.copy()
+    if len(relabel_rows):
+        y_new[np.searchsorted(rows, relabel_rows)] = relabel[1]
     n_train = read_json(os.path.join(matrix_folder, "layout.json"))["shape"][0] - len(removed_before)
-    update = update_model(model, x_old, x_new, np.asarray(y), n_train=n_train, order=order,
+    update = update_model(model, x_old, x_new if removed is None or not removed.all() else None, y,
+                          y_new=y_new, removed=removed, n_train=n_train, order=order,
                           **({"tau": tau} if order == "first" else
-                             _corrected_training_data(group_folder, derived_rows, ranges, removed_before)))
+                             _corrected_training_data(group_folder, derived_rows, ranges, removed_before, relabel)))
     return {"order": update.order, "tau": update.tau, "gradient_norm": float(update.gradient_norm),
             "parameters_changed": int(update.parameters_changed)}
 
 
-def _corrected_training_data(group_folder: str, rows: List[int], ranges, removed_before: List[int]) -> Dict:
+def _corrected_training_data(group_folder: str, rows: List[int], ranges, removed_before: List[int],
+                             relabel=None) -> Dict:
     """The whole training data as it will be after this change (for the second-order Hessian)."""
     matrix = columnar.read_matrix(os.path.join(group_folder, "X"), drop_deleted=False)
     removed = set(removed_before)
     if ranges is None:
         removed |= set(rows)
-    else:
+    elif len(rows):
         columnar.zero_entries(matrix, np.asarray(rows), ranges)
+    y = np.load(os.path.join(group_folder, "y.npy"))
+    if relabel is not None:
+        y[relabel[0]] = relabel[1]
     keep = np.setdiff1d(np.arange(matrix.shape[0]), sorted(removed))
-    return {"X_train": matrix[keep], "y_train": np.load(os.path.join(group_folder, "y.npy"))[keep]}
+    return {"X_train": matrix[keep], "y_train": y[keep]}
 
 
 def _deleted_rows(group_folder: str) -> List[int]:
