@@ -130,6 +130,11 @@ class ArtifactCapture(VectorizedInspection):
             group, artifacts, sources,
             {"column_provenance": column_provenance, "matrix_provenance": matrix_provenance,
              "aggregated_sources": aggregated, **extra})
+        from lester_inspect.ivm.rectify import save_for_rectify
+
+        featuriser = operator.dag.nodes[_featuriser(operator.dag, matrix_node)].get("featuriser")
+        save_for_rectify(self.store, state["run_id"], group, artifacts["data"], state["views"].derivations,
+                         featuriser() if featuriser is not None else None)
         if state["views"].aggregates or state["views"].problems:
             state["views"].save(self.store, state["run_id"], group, lineage, artifacts["data"], artifacts.get("y"),
                                 labels_column)

@@ -1,4 +1,4 @@
-"""``lester-inspect capture | runs | changes | affected | forget | demo``: the artifact store on the command line."""
+"""``lester-inspect capture | runs | changes | affected | forget | rectify | demo``: the artifact store on the command line."""
 from __future__ import annotations
 
 import argparse
@@ -42,6 +42,10 @@ def add_ivm_commands(commands) -> None:
             parser.add_argument("--order", choices=("first", "second"), default="first",
                                 help="model update: first-order (default) or second-order")
             parser.add_argument("--tau", type=float, help="first-order step (default 1 / training rows)")
+
+    from lester_inspect.ivm.rectify import add_rectify_command
+
+    add_rectify_command(commands, with_store)  # rectify (ivm/rectify.py)
 
     demo = with_store(commands.add_parser("demo", help="the credit card leak story on generated data"))
     demo.add_argument("--mails", type=int, default=5000, help="number of generated mails (default 5000)")

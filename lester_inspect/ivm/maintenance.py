@@ -52,6 +52,8 @@ class ViewRecorder:
     def __init__(self):
         self.aggregates: List[dict] = []
         self.derived: List[dict] = []
+        #: The latest expression of every computed column, or why it has none (for rectify).
+        self.derivations: Dict[str, object] = {}
         self.problems: List[str] = []
         self._saved = False
 
@@ -62,8 +64,10 @@ class ViewRecorder:
         try:
             if node.operator_type is T.GROUP_BY_AGG:
                 self._group_by(operator)
-            elif node.operator_type is T.PROJECTION_MODIFY and self.aggregates:
-                self._derived(operator)
+            elif node.operator_type is T.PROJECTION_MODIFY:
+                self._record_derivations(operator)
+                if self.aggregates:
+                    self._derived(operator)
         except NotDerivable as error:
             self.problems.append(str(error))
         except Exception as error:  # capture must not fail the user's run; forget reports it
@@ -121,6 +125,19 @@ class ViewRecorder:
             "codes": np.asarray(codes, dtype=np.int64), "lineage": lineage,
             "groups": table[keys + list(specs)].copy(),
             "provenance": {c: sorted(provenance.get(c, ())) for c in keys + [c for c, _ in specs.values()]}})
+
+    def _record_derivations(self, operator) -> None:
+        frame = operator.output if isinstance(operator.output, pd.DataFrame) else operator.data
+        for column in (operator.dag.nodes[operator.node].get("derivations") or {}):
+            if not operator.node.description.startswith("Set column"):
+                continue  # a Series computed on the side (labels passed to fit), not a column of the frame
+            try:
+                self.derivations[str(column)] = Derivation.parse(
+                    str(column), operator.node.description[len(f"Set column {column!r}: "):]) \
+                    if operator.node.description.startswith(f"Set column {column!r}: ") and isinstance(
+                        frame, pd.DataFrame) else f"line {_line(operator.node)}: {operator.node.description}"
+            except NotDerivable as error:
+                self.derivations[str(column)] = f"line {_line(operator.node)}: {error}"
 
     def _derived(self, operator) -> None:
         import networkx as nx

@@ -218,7 +218,17 @@ class ArtifactStore:
         model_path = os.path.join(folder, "model.pkl")
         if os.path.exists(model_path):
             loaded["model"] = read_pickle(model_path)["model"]
+        from lester_inspect.ivm.rectify import predictions_note
+
+        loaded["notes"] = [note for note in [predictions_note(folder)] if note]
         return loaded
+
+    def rectify(self, rows: RowSpec, column: ColumnSpec, correction, run_ids: Optional[Sequence[str]] = None,
+                order: str = "first", tau: Optional[float] = None) -> ForgetReport:
+        """Correct ``column``'s values of ``rows`` (``rectify.Correction``) in the affected runs; see rectify.py."""
+        from lester_inspect.ivm.rectify import rectify
+
+        return rectify(self, rows, column, correction, run_ids, order, tau)
 
     # -- forget ------------------------------------------------------------------------------------------
 
@@ -267,6 +277,7 @@ class ArtifactStore:
 
     def _forget_in_run(self, run_id, request, rows_fingerprint, positions, column, column_fingerprint, order, tau,
                        timings) -> RunChange:
+        kind = "feature deletion" if column else "instance deletion"
         folder = self._run_folder(run_id)
         manifest = read_json(os.path.join(folder, "manifest.json"))
         sources = manifest["sources"]
@@ -313,8 +324,11 @@ class ArtifactStore:
         crash_point("after_model")
         if model_summary and "skipped" not in model_summary and os.path.exists(
                 os.path.join(folder, "test", "predictions.npy")):
-            notes.append("test: the stored predictions are the captured model's; predict with the updated model "
-                         "(load(run)['model']) for current ones")
+            from lester_inspect.ivm.rectify import mark_predictions_stale
+
+            mark_predictions_stale(folder, f"the model was updated by {kind} {request[:12]}")
+            notes.append("test: the stored predictions are the captured model's (marked stale); predict with the "
+                         "updated model (load(run)['model']) for current ones")
 
         step = time.perf_counter()
         if maintenance.has_views(folder):

@@ -1,0 +1,489 @@
+"""Rectification (GDPR Art. 16): correct leaked values in captured runs instead of deleting them.
+
+``lester-inspect rectify --rows customers.csv:customer_id=2 --column mails.csv:mail_subject
+--replace '\\d{4} \\d{4} \\d{4} \\d{4}=>'`` removes the card numbers from those customers'
+mail subjects in every captured run that used them:
+
+1. the rectified column's cells get their corrected value (the regex replacement, or the
+   values of ``--values-from FILE``), the old bytes are overwritten where they lie;
+2. every captured column computed from it (``title = mail_subject.str.lower()``, ``text =
+   title + ' ' + ...``) is re-derived for those rows from the expression capture recorded and
+   checked against the captured data (``derivations.json``); a column without a checked
+   expression is nulled instead, and the report says so;
+3. the rows' feature-matrix rows are re-encoded with the fitted featuriser the capture stored
+   (``featuriser.pkl``), after checking that it reproduces the stored rows from the old values;
+4. the model is updated with the corrected rows (the old rows unlearned, the new ones
+   learned: first or second order, see unlearning.py), never with zeros.
+
+Featuriser statistics (a scaler's mean, an encoder's categories) stay as fitted on the old
+values; the report names the ones fed by the rectified columns. Like ``forget``, a rerun
+after a crash completes the request and never applies it twice: each artifact records the
+request together with its new values, atomically, before the old values are overwritten.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import time
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from lester_inspect.ivm import catalog, columnar
+from lester_inspect.ivm.derivation import Derivation, NotDerivable, changed_positions, same_values
+from lester_inspect.ivm.files import crash_point, locked, read_json, read_pickle, write_atomically, write_json, \
+    write_pickle
+from lester_inspect.ivm.specs import ColumnSpec, RowSpec, SpecError
+
+DERIVATIONS = "derivations.json"
+FEATURISER = "featuriser.pkl"
+STALE = "predictions.stale"
+_LEARNED_VALUES = ("categories_", "vocabulary_", "stop_words_")
+
+
+@dataclasses.dataclass(frozen=True)
+class Correction:
+    """How the rectified column's values change: a regex replacement, or new values per source row."""
+
+    described: str
+    pattern: Optional[str] = None
+    replacement: str = ""
+    values: Optional[Dict[int, str]] = None
+
+    @classmethod
+    def replace(cls, text: str) -> "Correction":
+        pattern, separator, replacement = text.partition("=>")
+        if not separator or not pattern:
+            raise SpecError(f"{text!r}: expected REGEX=>REPLACEMENT, e.g. '\\d{{4}} \\d{{4}} \\d{{4}} \\d{{4}}=>'")
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise SpecError(f"{text!r}: {pattern!r} is not a regular expression ({error})") from None
+        return cls(f"replace /{pattern}/ by {replacement!r}", pattern=pattern, replacement=replacement)
+
+    @classmethod
+    def values_from(cls, path: str, rows: RowSpec, column: ColumnSpec) -> "Correction":
+        """Corrected values from a CSV with the rows' key column and the rectified column."""
+        if rows.key is None or os.path.abspath(rows.path) != os.path.abspath(column.path):
+            raise SpecError("--values-from needs --rows of the rectified column's own file by key "
+                            f"(e.g. {column.path}:ID=...), to match the corrected values to its rows")
+        if not os.path.isfile(path):
+            raise SpecError(f"{path}: no such file")
+        corrected = pd.read_csv(path, dtype=str, keep_default_na=False)
+        missing = [c for c in (rows.key, column.column) if c not in corrected.columns]
+        if missing:
+            raise SpecError(f"{path}: has no column {', '.join(map(repr, missing))} (it has "
+                            f"{', '.join(map(repr, corrected.columns))})")
+        keys = pd.read_csv(rows.path, usecols=[rows.key], dtype=str, keep_default_na=False)[rows.key]
+        wanted = set(rows.values)
+        given = corrected[corrected[rows.key].isin(wanted)]
+        if set(given[rows.key]) != wanted:
+            raise SpecError(f"{path}: no corrected {column.column} for {rows.key} = "
+                            f"{', '.join(sorted(wanted - set(given[rows.key])))}")
+        by_key = dict(zip(given[rows.key], given[column.column]))
+        values = {int(position): by_key[key] for position, key in enumerate(keys) if key in by_key}
+        return cls(f"values from {os.path.basename(path)}", values=values)
+
+    @property
+    def key(self) -> str:
+        return json.dumps([self.pattern, self.replacement, sorted((self.values or {}).items())])
+
+    def apply(self, old: pd.Series, source_rows: Optional[np.ndarray]) -> pd.Series:
+        if self.pattern is not None:
+            return old.str.replace(self.pattern, self.replacement, regex=True)
+        return pd.Series([self.values.get(int(r), v) for r, v in zip(source_rows, old)], dtype="str")
+
+
+# -- capture: what rectify needs ------------------------------------------------------------------------
+
+def save_for_rectify(store: str, run_id: str, group: str, data: Optional[pd.DataFrame], derivations: Dict,
+                     featuriser) -> None:
+    """The checked expressions of the captured columns, and (with the training data) the fitted featuriser."""
+    folder = os.path.join(store, "runs", run_id)
+    with locked(store):
+        path = os.path.join(folder, DERIVATIONS)
+        recorded = read_json(path) if os.path.exists(path) else {}
+        recorded[group] = _checked(derivations, data) if data is not None else {}
+        write_json(path, recorded)
+        if featuriser is not None and group == "train":
+            try:
+                write_pickle(os.path.join(folder, FEATURISER), featuriser)
+            except Exception as error:  # rectify then zeroes feature ranges and says why
+                write_json(os.path.join(folder, FEATURISER + ".missing"), f"not picklable: {error!r}")
+
+
+def load_featuriser(run_folder: str, pipeline: str):
+    """The stored fitted featuriser; classes the pipeline script defined come from its definitions only."""
+    import pickle
+
+    class Unpickler(pickle.Unpickler):
+        def find_class(self, module, name):
+            if module == "__main__":
+                return getattr(_definitions_of(pipeline), name)
+            return super().find_class(module, name)
+
+    with open(os.path.join(run_folder, FEATURISER), "rb") as handle:
+        return Unpickler(handle).load()
+
+
+def _definitions_of(pipeline: str):
+    """A module with the script's imports, classes and functions, without running the pipeline."""
+    import ast
+    import types
+
+    with open(pipeline, encoding="utf-8") as handle:
+        tree = ast.parse(handle.read(), filename=pipeline)
+    kept = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom, ast.ClassDef, ast.FunctionDef))]
+    module = types.ModuleType("__lester_pipeline_definitions__")
+    module.__file__ = pipeline
+    exec(compile(ast.Module(body=kept, type_ignores=[]), pipeline, "exec"), module.__dict__)
+    return module
+
+
+def _checked(derivations: Dict, data: pd.DataFrame) -> Dict:
+    checked = {}
+    for column, derivation in derivations.items():
+        if column not in data.columns:
+            continue
+        if isinstance(derivation, str):
+            checked[column] = {"reason": derivation}
+            continue
+        missing = [r for r in derivation.reads if r not in data.columns]
+        if missing:
+            checked[column] = {"reason": f"{derivation.text!r} reads {', '.join(missing)}, not captured"}
+            continue
+        try:
+            again = derivation.evaluate({r: data[r].reset_index(drop=True) for r in derivation.reads})
+            reproduced = again.equals(data[column].reset_index(drop=True)) or same_values(again, data[column])
+        except Exception as error:
+            checked[column] = {"reason": f"{derivation.text!r} failed on the captured data ({error!r})"}
+            continue
+        checked[column] = {"text": derivation.text} if reproduced else {
+            "reason": f"{derivation.text!r} does not reproduce the captured column"}
+    return checked
+
+
+# -- rectify ------------------------------------------------------------------------------------------
+
+def rectify(store, rows: RowSpec, column: ColumnSpec, correction: Correction,
+            run_ids: Optional[Sequence[str]] = None, order: str = "first", tau: Optional[float] = None):
+    """Correct ``column``'s values of ``rows`` in the affected runs (see the module docstring)."""
+    from lester_inspect.ivm.store import ForgetReport
+
+    if order == "second" and tau is not None:
+        raise SpecError("tau is the step of the first-order update; the second-order update takes none")
+    timings: Dict[str, float] = {}
+    started = time.perf_counter()
+    store._require()
+    with locked(store.path):
+        lookup = catalog.Lookup(store.path)
+        rows_fingerprint, positions, column_fingerprint, affected = store._resolve(lookup, rows, column)
+        lookup.save()
+        targets = affected if run_ids is None else [r for r in run_ids if r in affected]
+        unknown = [r for r in (run_ids or []) if r not in affected]
+        if unknown:
+            raise SpecError(f"run(s) {', '.join(unknown)} did not read these rows and column {column.column}")
+        timings["find affected runs"] = time.perf_counter() - started
+        request = hashlib.sha256(json.dumps([rows_fingerprint, positions.tolist(), column.column, column_fingerprint,
+                                             correction.key]).encode("utf-8")).hexdigest()
+        changes = []
+        for run_id in targets:
+            change = _rectify_run(store, run_id, request, rows_fingerprint, positions, column, column_fingerprint,
+                                  correction, order, tau, timings)
+            catalog.log_change(store.path, {"run_id": run_id, "request": request, "kind": "rectification",
+                                            "rows_changed": sum(change.rows.values()),
+                                            "cells_changed": sum(change.cells.values()),
+                                            "model_updated": bool(change.model) and "skipped" not in change.model})
+            changes.append(change)
+    return ForgetReport(request, "rectification", changes, timings)
+
+
+def _rectify_run(store, run_id, request, rows_fingerprint, positions, column, column_fingerprint, correction,
+                 order, tau, timings):
+    from lester_inspect.ivm.store import RunChange, _deleted_rows, _lookup_rows, _source_rows
+
+    folder = store._run_folder(run_id)
+    manifest = read_json(os.path.join(folder, "manifest.json"))
+    sources = manifest["sources"]
+    row_sources = [name for name, s in sources.items() if s["fingerprint"] == rows_fingerprint]
+    column_names = [name for name, s in sources.items() if s["fingerprint"] == column_fingerprint]
+    column_sources = {(name, column.column) for name in column_names}
+    derivations = read_json(os.path.join(folder, DERIVATIONS)) if os.path.exists(
+        os.path.join(folder, DERIVATIONS)) else {}
+    featuriser = load_featuriser(folder, manifest["pipeline"]) if os.path.exists(
+        os.path.join(folder, FEATURISER)) else None
+    notes: List[str] = []
+    step = time.perf_counter()
+    plans = {}
+    for group, info in manifest["groups"].items():
+        group_folder = os.path.join(folder, group)
+        found = _lookup_rows(os.path.join(group_folder, "lineage"), row_sources, positions)
+        found = np.setdiff1d(np.asarray(found, dtype=np.int64), _deleted_rows(group_folder)).astype(np.int64)
+        provenance = {c: {tuple(p) for p in prov} for c, prov in info.get("column_provenance", {}).items()}
+        derived = [c for c, prov in provenance.items() if column_sources & prov]
+        data_folder = os.path.join(group_folder, "data")
+        if not len(found) or not derived or not os.path.exists(data_folder):
+            continue
+        if column.column not in derived or not provenance[column.column] <= column_sources:
+            raise SpecError(f"run {run_id}: {column.path}:{column.column} is not a column of its captured {group} "
+                            "data as read from the file, so its values cannot be corrected there; use forget")
+        checked = derivations.get(group, {})
+        reads = {r for c in derived if "text" in checked.get(c, {})
+                 for r in Derivation.parse(c, checked[c]["text"]).reads}
+        features = list(getattr(featuriser, "feature_names_in_", [])) if featuriser is not None else []
+        present = set(columnar.frame_columns(data_folder))
+        needed = sorted((set(derived) | reads | set(features)) & present)
+        current = {c: columnar.read_cells(data_folder, c, found) for c in needed}
+        new = dict(current)
+        already = request in columnar.read_replacements(data_folder)["requests"]
+        nulled: List[str] = []
+        if not already:
+            source_rows = _source_rows(os.path.join(group_folder, "lineage"), column_names[0])[found] \
+                if correction.values is not None else None
+            new[column.column] = correction.apply(current[column.column], source_rows)
+            pending = [c for c in derived if c != column.column]
+            progress = True
+            while pending and progress:
+                progress = False
+                for name in list(pending):
+                    entry = checked.get(name, {})
+                    if "text" not in entry:
+                        continue
+                    derivation = Derivation.parse(name, entry["text"])
+                    if any(r in pending for r in derivation.reads):
+                        continue
+                    new[name] = derivation.evaluate({r: new[r] for r in derivation.reads})
+                    pending.remove(name)
+                    progress = True
+            for name in pending:
+                reason = checked.get(name, {}).get("reason", "capture recorded no expression for it")
+                notes.append(f"{group}: {name} cannot be re-derived ({reason}); its {len(found)} cell(s) nulled")
+                nulled.append(name)
+        cells = {}
+        for name in derived:
+            if name in nulled:
+                continue
+            changed = changed_positions(current[name].to_numpy(), new[name].to_numpy())
+            if len(changed):
+                cells[name] = {int(found[i]): new[name].iloc[i] for i in changed}
+        plans[group] = {"rows": found, "current": current, "new": new, "cells": cells, "nulled": nulled,
+                        "derived": derived, "already": already,
+                        "ranges": sorted({tuple(r) for c in derived for r in info.get("matrix_provenance", {}).get(c, [])})}
+    if not plans:
+        raise SpecError(f"run {run_id}: none of its captured rows come from these rows; nothing to rectify")
+    timings[f"{run_id}: provenance lookup"] = time.perf_counter() - step
+
+    step = time.perf_counter()
+    for group, group_plan in plans.items():
+        group_plan["matrix"] = _reencode(folder, group, group_plan, featuriser, notes)
+    if featuriser is not None:
+        notes.extend(_featuriser_notes(featuriser, {c for p in plans.values() for c in p["derived"]}))
+    timings[f"{run_id}: re-encoding"] = time.perf_counter() - step
+
+    step = time.perf_counter()
+    model = _update_model(folder, request, plans.get("train"), order, tau)
+    timings[f"{run_id}: model update"] = time.perf_counter() - step
+    crash_point("after_model")
+
+    step = time.perf_counter()
+    rows_changed, cells_changed = {}, {}
+    for group, group_plan in plans.items():
+        group_folder = os.path.join(folder, group)
+        data_folder = os.path.join(group_folder, "data")
+        if group_plan["nulled"]:
+            columnar.record_change(data_folder, request, nulled={c: group_plan["rows"] for c in group_plan["nulled"]})
+            columnar.scrub_cells(data_folder, group_plan["nulled"], group_plan["rows"])
+        written = columnar.replace_cells(data_folder, request, group_plan["cells"]) if group_plan["cells"] else 0
+        crash_point("after_state")
+        cells_changed[f"{group}/data"] = written or sum(len(v) for v in group_plan["cells"].values())
+        matrix = group_plan["matrix"]
+        if matrix is not None and len(matrix[0]):
+            columnar.replace_matrix_rows(os.path.join(group_folder, "X"), request, matrix[0], matrix[1])
+            cells_changed[f"{group}/X rows"] = len(matrix[0])
+        rows_changed[group] = len(group_plan["rows"])
+        crash_point(f"after_{group}")
+    if model and "skipped" not in model and os.path.exists(os.path.join(folder, "test", "predictions.npy")):
+        mark_predictions_stale(folder, f"the model was updated by rectification {request[:12]}")
+    if os.path.exists(os.path.join(folder, "test", STALE)):
+        notes.append("test: the stored predictions are the captured model's (marked stale); predict with "
+                     "load(run)['model'] for current ones")
+    timings[f"{run_id}: artifacts"] = time.perf_counter() - step
+    return RunChange(run_id, rows_changed, cells_changed, model, notes)
+
+
+def _reencode(folder: str, group: str, plan: Dict, featuriser, notes: List[str]):
+    """``(rows, new feature rows)`` for the rows whose features change, or None when there is no matrix."""
+    matrix_folder = os.path.join(folder, group, "X")
+    if not os.path.exists(matrix_folder) or not plan["ranges"]:
+        return None
+    rows = plan["rows"]
+    stored = columnar.matrix_rows(matrix_folder, rows)
+    if featuriser is None:
+        notes.append(f"{group}: no fitted featuriser was captured; the rectified rows' feature ranges "
+                     f"{plan['ranges']} are zeroed, not re-encoded")
+        return rows, _zeroed(stored, plan["ranges"])
+    if plan["already"]:
+        old = None
+    else:
+        old = _encode(featuriser, folder, group, plan["current"])
+    new = _encode(featuriser, folder, group, plan["new"])
+    if isinstance(new, str) or (old is not None and (isinstance(old, str) or not np.allclose(old, stored, rtol=1e-9,
+                                                                                            atol=1e-12))):
+        reason = new if isinstance(new, str) else old if isinstance(old, str) else \
+            "it does not reproduce the stored feature rows from the old values"
+        notes.append(f"{group}: the stored featuriser cannot re-encode these rows ({reason}); their feature ranges "
+                     f"{plan['ranges']} are zeroed instead")
+        return rows, _zeroed(stored, plan["ranges"])
+    changed = np.flatnonzero(np.any(new != stored, axis=1))
+    notes.append(f"{group}: {len(changed)} feature row(s) re-encoded with the stored featuriser")
+    return rows[changed], new[changed]
+
+
+def _zeroed(stored: np.ndarray, ranges) -> np.ndarray:
+    zeroed = stored.copy()
+    for low, high in ranges:
+        zeroed[:, low:high] = 0
+    return zeroed
+
+
+def _encode(featuriser, folder: str, group: str, values: Dict[str, pd.Series]):
+    names = list(featuriser.feature_names_in_)
+    missing = [n for n in names if n not in values]
+    if missing:
+        return f"its input columns {', '.join(missing)} are not captured"
+    dtypes = columnar.column_dtypes(os.path.join(folder, group, "data"))
+    frame = pd.DataFrame({n: values[n].reset_index(drop=True) for n in names})
+    for name in names:
+        try:
+            frame[name] = frame[name].astype(dtypes[name])
+        except (TypeError, ValueError):
+            pass
+    try:
+        encoded = featuriser.transform(frame)
+    except Exception as error:
+        return f"transform failed: {error!r}"
+    return encoded.toarray() if sp.issparse(encoded) else np.asarray(encoded, dtype=np.float64)
+
+
+def _featuriser_notes(featuriser, columns) -> List[str]:
+    """The fitted statistics of the featuriser parts fed by changed columns, which stay as fitted."""
+    notes = []
+    for name, transformer, inputs in getattr(featuriser, "transformers_", []):
+        inputs = [inputs] if isinstance(inputs, str) else list(inputs) if not callable(inputs) else []
+        if not set(map(str, inputs)) & set(columns) or transformer in ("drop", "passthrough"):
+            continue
+        steps = transformer.steps if hasattr(transformer, "steps") else [(name, transformer)]
+        for step_name, step in steps:
+            fitted = sorted(a for a in vars(step) if a.endswith("_") and not a.startswith("_")
+                            and a not in ("n_features_in_", "feature_names_in_", "n_samples_seen_"))
+            if fitted:
+                notes.append(f"featuriser {name}/{step_name} ({type(step).__name__}): {', '.join(fitted)} stay as "
+                             "fitted on the old values (a run from scratch refits them; not maintained)")
+    return notes
+
+
+def _update_model(folder: str, request: str, plan: Optional[Dict], order: str, tau: Optional[float]):
+    """Unlearn the training rows as they were and learn them as corrected (rows whose features changed)."""
+    from sklearn.base import clone
+
+    from lester_inspect.ivm import unlearning
+    from lester_inspect.ivm.store import ModelUpdateError, _deleted_rows
+
+    model_path = os.path.join(folder, "model.pkl")
+    if plan is None or plan["matrix"] is None or not os.path.exists(model_path):
+        return None
+    stored = read_pickle(model_path)
+    if request in stored["applied"]:
+        return {"skipped": "already applied"}
+    if not len(plan["matrix"][0]):
+        return None
+    group_folder = os.path.join(folder, "train")
+    rows, x_new = plan["matrix"]
+    x_old = columnar.matrix_rows(os.path.join(group_folder, "X"), rows)
+    y = np.load(os.path.join(group_folder, "y.npy"), mmap_mode="r")
+    removed_before = _deleted_rows(group_folder)
+    n_train = len(y) - len(removed_before)
+    reason = unlearning.unsupported_reason(stored["model"], order)
+    corrected = None
+    if order == "second" or reason is not None:
+        matrix = columnar.with_rows(columnar.read_matrix(os.path.join(group_folder, "X"), drop_deleted=False),
+                                    rows, x_new)
+        keep = np.setdiff1d(np.arange(matrix.shape[0]), removed_before)
+        corrected = {"X_train": matrix[keep], "y_train": np.asarray(y)[keep]}
+    if reason is None:
+        update = unlearning.update_model(stored["model"], x_old, x_new, np.asarray(y[rows]), n_train=n_train,
+                                         order=order, **({"tau": tau} if order == "first" else corrected))
+        summary = {"order": update.order, "tau": update.tau, "gradient_norm": float(update.gradient_norm),
+                   "parameters_changed": int(update.parameters_changed)}
+    else:
+        try:
+            stored["model"] = clone(stored["model"]).fit(corrected["X_train"], corrected["y_train"])
+        except Exception as error:
+            raise ModelUpdateError(f"run {os.path.basename(folder)}: {reason}, and fitting "
+                                   f"{type(stored['model']).__name__} again failed: {error!r}. "
+                                   "The run was left unchanged.") from error
+        summary = {"refitted on the corrected training data": reason}
+    stored["applied"].append(request)
+    write_pickle(model_path, stored)
+    return summary
+
+
+# -- stored test predictions ------------------------------------------------------------------------------
+
+def mark_predictions_stale(run_folder: str, why: str) -> None:
+    path = os.path.join(run_folder, "test", STALE)
+    if os.path.isdir(os.path.dirname(path)):
+        write_atomically(path, why.encode("utf-8"))
+
+
+def predictions_note(run_folder: str) -> Optional[str]:
+    """A one-line note when a run's stored test predictions are not the current model's."""
+    path = os.path.join(run_folder, "test", STALE)
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return (f"test predictions are stale: {handle.read().strip()}; predict with load(run)['model'] "
+                "on load(run)['test']['X'] for current ones")
+
+
+# -- command line -----------------------------------------------------------------------------------------
+
+def add_rectify_command(commands, with_store) -> None:
+    parser = with_store(commands.add_parser(
+        "rectify", help="correct leaked values in captured runs (re-derive, re-encode, update the model)"))
+    parser.add_argument("--rows", required=True, metavar="FILE:KEY=V1,V2|FILE:@R1,R2",
+                        help="source rows by key values or 0-based positions, e.g. customers.csv:customer_id=2,4,6")
+    parser.add_argument("--column", required=True, metavar="FILE:COLUMN", help="the column whose values to correct")
+    how = parser.add_mutually_exclusive_group(required=True)
+    how.add_argument("--replace", metavar="REGEX=>REPLACEMENT", help="replace the leaked part of the values")
+    how.add_argument("--values-from", metavar="FILE", help="a CSV with the rows' key column and corrected values")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--run", action="append", metavar="ID", help="a run to change (repeatable)")
+    which.add_argument("--all-affected", action="store_true", help="change every affected run")
+    parser.add_argument("--order", choices=("first", "second"), default="first",
+                        help="model update: first-order (default) or second-order")
+    parser.add_argument("--tau", type=float, help="first-order step (default 1 / training rows)")
+    parser.set_defaults(handler=_rectify_command)
+
+
+def _rectify_command(arguments) -> int:
+    import sys
+
+    from lester_inspect.ivm import ArtifactStore, ModelUpdateError
+
+    try:
+        rows, column = RowSpec.parse(arguments.rows), ColumnSpec.parse(arguments.column)
+        correction = Correction.replace(arguments.replace) if arguments.replace is not None else \
+            Correction.values_from(arguments.values_from, rows, column)
+        report = rectify(ArtifactStore(arguments.store), rows, column, correction,
+                         None if arguments.all_affected else arguments.run, order=arguments.order, tau=arguments.tau)
+    except (SpecError, ModelUpdateError, FileNotFoundError) as error:
+        print(f"lester-inspect: {error}", file=sys.stderr)
+        return 2
+    print(report)
+    return 0 if report.runs else 1
