@@ -197,3 +197,24 @@ def test_a_killed_rectify_resumes_to_the_same_artifacts(work, crash_at):
         pd.testing.assert_frame_equal(ours[group]["data"], reference[group]["data"])
         assert np.array_equal(ours[group]["X"].toarray(), reference[group]["X"].toarray())
     assert np.array_equal(ours["model"].coef_, reference["model"].coef_)
+
+
+def test_a_featuriser_that_learned_the_forgotten_values_is_not_kept(work):
+    folder, run_id, leaking = work
+    # One-hot encoding the subjects makes every subject a learned category: the card numbers are in the featuriser.
+    (folder / "pipeline.py").write_text(PIPELINE.replace(
+        '("is_premium", "passthrough", ["is_premium"])',
+        '("is_premium", "passthrough", ["is_premium"]), ("subject", OneHotEncoder(handle_unknown="ignore"), '
+        '["mail_subject"])'))
+    run_id = capture(folder)
+    store = ArtifactStore(".lester")
+    mails = pd.read_csv("data/mails.csv")
+    secrets = set(mails.loc[mails["customer_id"].isin(leaking), "mail_subject"].str.findall(CARD).sum())
+    pickled = open(os.path.join(".lester", "runs", run_id, "featuriser.pkl"), "rb").read()
+    assert any(secret.encode() in pickled for secret in secrets)
+    report = store.forget(rows_of(leaking), ColumnSpec("data/mails.csv", "mail_subject"), run_ids=[run_id])
+    assert "the stored featuriser was deleted" in str(report) and "subject:" in str(report)
+    assert found_in(os.path.join(".lester", "runs", run_id), secrets) == set()
+    later = store.rectify(RowSpec("data/customers.csv", positions=(0, 1, 2)),
+                          ColumnSpec("data/mails.csv", "mail_subject"), Correction.replace("a=>b"), run_ids=[run_id])
+    assert "no fitted featuriser was captured" in str(later) or not later.runs[0].cells.get("train/X rows")

@@ -134,7 +134,7 @@ class ArtifactCapture(VectorizedInspection):
 
         featuriser = operator.dag.nodes[_featuriser(operator.dag, matrix_node)].get("featuriser")
         save_for_rectify(self.store, state["run_id"], group, artifacts["data"], state["views"].derivations,
-                         featuriser() if featuriser is not None else None)
+                         featuriser() if featuriser is not None else None, artifacts.get("X"))
         if state["views"].aggregates or state["views"].problems:
             state["views"].save(self.store, state["run_id"], group, lineage, artifacts["data"], artifacts.get("y"),
                                 labels_column)

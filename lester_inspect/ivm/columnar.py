@@ -426,16 +426,3 @@ def _with_replacements(series: pd.Series, replaced: Optional[Dict], nulled) -> p
     series.iloc[rows[keep]] = values
     return series
 
-
-def rewrite_column(folder: str, name: str, values) -> None:
-    """Replace a number column's stored values (every row) by ``values``, atomically."""
-    layout = read_json(os.path.join(folder, "layout.json"))
-    column = next((c for c in layout["columns"] if c["name"] == name), None)
-    if column is None or column["kind"] != "number":
-        raise KeyError(f"{folder}: no number column {name!r}")
-    path = os.path.join(folder, column["file"] + ".npy")
-    stored = np.load(path, mmap_mode="r")
-    values = np.asarray(values)
-    if values.shape != stored.shape:
-        raise ValueError(f"{path}: {values.shape} values for a column of shape {stored.shape}")
-    write_array(path, values.astype(stored.dtype))

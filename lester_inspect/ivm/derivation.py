@@ -95,7 +95,13 @@ def same_values(left, right) -> bool:
 
 def changed_positions(old: Sequence, new: Sequence) -> np.ndarray:
     """Positions where two aligned value arrays differ (missing equals missing)."""
-    old, new = np.asarray(old, dtype=object), np.asarray(new, dtype=object)
+    old, new = np.asarray(old), np.asarray(new)
+    if old.dtype.kind in "biuf" and new.dtype.kind in "biuf":  # the fast path: labels, numbers
+        differ = old != new
+        if old.dtype.kind == "f" or new.dtype.kind == "f":
+            differ &= ~(np.isnan(old.astype(np.float64)) & np.isnan(new.astype(np.float64)))
+        return np.flatnonzero(differ)
+    old, new = old.astype(object), new.astype(object)
     old_missing, new_missing = pd.isna(old), pd.isna(new)
     equal = np.zeros(len(old), dtype=bool)
     both = ~old_missing & ~new_missing

@@ -330,9 +330,10 @@ def plan(run_folder: str, request: str, row_sources: Sequence[str], positions: n
         groups_folder = os.path.join(base, "groups")
         groups = columnar.read_frame(groups_folder)
         alive = np.ones(len(codes), dtype=bool)
-        alive[sorted(gone)] = False
+        alive[np.fromiter(gone, dtype=np.int64, count=len(gone))] = False
         selected = np.isin(codes, affected) & alive
-        vanished = [g for g in affected.tolist() if not np.any(selected & (codes == g))]
+        remaining = np.bincount(codes[selected], minlength=len(groups)) if selected.any() else np.zeros(len(groups))
+        vanished = [g for g in affected.tolist() if remaining[g] == 0]
         for output, (column, function) in meta["specs"].items():
             values = columnar.read_column(inputs, column)
             if column in nulled_inputs and touched:
@@ -382,7 +383,9 @@ def plan(run_folder: str, request: str, row_sources: Sequence[str], positions: n
         counts = {}
         for group, carried in meta["carried"].items():
             mapping = np.load(os.path.join(base, f"map_{group}.npy"))
-            captured = np.flatnonzero(np.isin(mapping, candidates))
+            is_candidate = np.zeros(len(dcodes) + 1, dtype=bool)  # the last entry stands for -1 (no row)
+            is_candidate[candidates] = True
+            captured = np.flatnonzero(is_candidate[mapping])
             captured = np.setdiff1d(captured, removed.get(group, ())).astype(np.int64)
             group_folder = os.path.join(run_folder, group)
             captured = np.setdiff1d(captured, columnar.read_state(group_folder)["deleted_rows"]).astype(np.int64)
@@ -412,7 +415,8 @@ def plan(run_folder: str, request: str, row_sources: Sequence[str], positions: n
         # The view's own files: the removed inputs scrubbed, the groups and derived values as maintained.
         def write_view(inputs=inputs, touched=touched, keys_hit=keys_hit, nulled_inputs=nulled_inputs,
                        groups=groups, derived_folder=derived_folder, dtouched=dtouched, nulled_reads=nulled_reads,
-                       derived_new=derived_new, column=meta["column"], groups_folder=groups_folder):
+                       derived_new=derived_new, column=meta["column"], groups_folder=groups_folder,
+                       candidates=candidates):
             input_columns = columnar.frame_columns(inputs)
             if keys_hit:
                 columnar.record_change(inputs, request, deleted_rows=touched)
@@ -426,10 +430,8 @@ def plan(run_folder: str, request: str, row_sources: Sequence[str], positions: n
             elif nulled_reads:
                 columnar.record_change(derived_folder, request, nulled={c: dtouched for c in nulled_reads})
                 columnar.scrub_cells(derived_folder, nulled_reads, dtouched)
-            raw = np.load(_column_file(derived_folder, column))
-            keep = np.setdiff1d(np.arange(len(raw)), columnar.read_state(derived_folder)["deleted_rows"])
-            raw[keep] = np.asarray(derived_new[keep]).astype(raw.dtype)
-            columnar.rewrite_column(derived_folder, column, raw)
+            rows = np.setdiff1d(candidates, columnar.read_state(derived_folder)["deleted_rows"]).astype(np.int64)
+            _set_entries(_column_file(derived_folder, column), rows, derived_new[rows])
             columnar.write_frame(groups_folder, groups)
 
         if len(affected) or len(dtouched):
@@ -458,10 +460,23 @@ def plan(run_folder: str, request: str, row_sources: Sequence[str], positions: n
 
 
 def _set_entries(path: str, rows: np.ndarray, values: np.ndarray) -> None:
-    """Set entries of a stored array (read now, so that entries scrubbed meanwhile stay scrubbed)."""
-    array = np.load(path)
-    array[rows] = np.asarray(values).astype(array.dtype)
-    write_array(path, array)
+    """Overwrite entries of a stored ``.npy`` array where they lie, then sync: work proportional to the change.
+
+    Not atomic as a whole, but idempotent: a rerun recomputes the same values and compares
+    them with what is stored, so an interrupted write is completed by the next ``forget``.
+    """
+    if not len(rows):
+        return
+    with open(path, "rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        _, _, dtype = read_header(handle)
+        start = handle.tell()
+    encoded = np.asarray(values).astype(dtype)
+    with open(path, "r+b") as handle:
+        for row, value in zip(np.asarray(rows, dtype=np.int64).tolist(), encoded):
+            os.pwrite(handle.fileno(), value.tobytes(), start + row * dtype.itemsize)
+        os.fdatasync(handle.fileno())
 
 
 def _column_file(folder: str, name: str) -> str:

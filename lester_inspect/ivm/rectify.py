@@ -42,6 +42,7 @@ from lester_inspect.ivm.specs import ColumnSpec, RowSpec, SpecError
 
 DERIVATIONS = "derivations.json"
 FEATURISER = "featuriser.pkl"
+LEARNED = "learned.json"
 STALE = "predictions.stale"
 _LEARNED_VALUES = ("categories_", "vocabulary_", "stop_words_")
 
@@ -102,8 +103,13 @@ class Correction:
 # -- capture: what rectify needs ------------------------------------------------------------------------
 
 def save_for_rectify(store: str, run_id: str, group: str, data: Optional[pd.DataFrame], derivations: Dict,
-                     featuriser) -> None:
-    """The checked expressions of the captured columns, and (with the training data) the fitted featuriser."""
+                     featuriser, X=None) -> None:
+    """The checked expressions of the captured columns, and (with the training data) the fitted featuriser.
+
+    The featuriser's learned values (one-hot categories, vocabularies) are data: beside it the
+    store keeps, per learned value, how many training rows have it (``learned.json``, counts
+    only), so that ``forget`` can tell when a value was learned only from forgotten rows.
+    """
     folder = os.path.join(store, "runs", run_id)
     with locked(store):
         path = os.path.join(folder, DERIVATIONS)
@@ -112,9 +118,81 @@ def save_for_rectify(store: str, run_id: str, group: str, data: Optional[pd.Data
         write_json(path, recorded)
         if featuriser is not None and group == "train":
             try:
+                learned = _learned_values(featuriser, X)
                 write_pickle(os.path.join(folder, FEATURISER), featuriser)
+                write_json(os.path.join(folder, LEARNED), {"requests": [], "parts": learned})
             except Exception as error:  # rectify then zeroes feature ranges and says why
-                write_json(os.path.join(folder, FEATURISER + ".missing"), f"not picklable: {error!r}")
+                write_json(os.path.join(folder, FEATURISER + ".missing"), f"not stored: {error!r}")
+
+
+def _learned_values(featuriser, X) -> Dict:
+    """Per featuriser part holding learned values: its matrix columns and the training rows per value."""
+    parts = {}
+    slices = getattr(featuriser, "output_indices_", {})
+    for name, transformer, inputs in getattr(featuriser, "transformers_", []):
+        if transformer in ("drop", "passthrough"):
+            continue
+        steps = [step for _, step in transformer.steps] if hasattr(transformer, "steps") else [transformer]
+        holders = [step for step in steps if any(getattr(step, a, None) is not None for a in _LEARNED_VALUES)]
+        if not holders:
+            continue
+        inputs = [inputs] if isinstance(inputs, str) else [str(c) for c in inputs]
+        block = slices.get(name)
+        last = steps[-1]
+        width = None if block is None else block.stop - block.start
+        values = (sum(len(c) for c in last.categories_) if hasattr(last, "categories_") and
+                  getattr(last, "drop_idx_", None) is None and not getattr(last, "_infrequent_enabled", False)
+                  else len(last.vocabulary_) if hasattr(last, "vocabulary_") and not getattr(last, "stop_words_", None)
+                  else None)
+        if X is None or block is None or last is not holders[-1] or len(holders) > 1 or values != width:
+            parts[name] = {"columns": inputs, "counts": None,
+                           "reason": f"{name}: the values {type(holders[-1]).__name__} learned cannot be matched "
+                                     "to feature-matrix columns"}
+            continue
+        part = X[:, block.start:block.stop]
+        counts = np.asarray((part != 0).sum(axis=0)).ravel()
+        parts[name] = {"columns": inputs, "slice": [block.start, block.stop], "counts": counts.tolist(), "reason": None}
+    return parts
+
+
+def guard_learned_values(run_folder: str, request: str, rows: Sequence[int], columns: Optional[set],
+                         new_rows=None) -> List[str]:
+    """Count the training rows leaving (and, rectified, re-entering) each learned value; drop the stored
+    featuriser when a value was learned only from rows that no longer have it.
+
+    ``columns`` None: the rows are removed; else only the featuriser parts fed by these columns lose
+    the rows' values. ``new_rows`` (rectify): the rows' re-encoded feature rows.
+    """
+    path, featuriser_path = os.path.join(run_folder, LEARNED), os.path.join(run_folder, FEATURISER)
+    if not os.path.exists(path) or not os.path.exists(featuriser_path) or not len(rows):
+        return []
+    learned = read_json(path)
+    if request in learned["requests"]:
+        return []
+    hit = {name: part for name, part in learned["parts"].items() if columns is None or set(part["columns"]) & columns}
+    if not hit:
+        return []
+    old_rows = columnar.matrix_rows(os.path.join(run_folder, "train", "X"), rows)
+    reasons = []
+    for name, part in hit.items():
+        if part["counts"] is None:
+            reasons.append(part["reason"])
+            continue
+        low, high = part["slice"]
+        counts = np.asarray(part["counts"]) - (old_rows[:, low:high] != 0).sum(axis=0)
+        if new_rows is not None:
+            counts += (np.asarray(new_rows)[:, low:high] != 0).sum(axis=0)
+        part["counts"] = counts.tolist()
+        if np.any(counts <= 0):
+            reasons.append(f"{name}: {int(np.sum(counts <= 0))} value(s) it learned came only from these rows")
+    learned["requests"].append(request)
+    if reasons:
+        os.remove(featuriser_path)
+        write_json(path, {"requests": learned["requests"], "parts": {}})
+        return [f"the stored featuriser was deleted, as its learned values would keep the data ({'; '.join(reasons)}); "
+                "rectify zeroes feature ranges from now on instead of re-encoding"]
+    write_json(path, learned)
+    return []
 
 
 def load_featuriser(run_folder: str, pipeline: str):
@@ -284,6 +362,10 @@ def _rectify_run(store, run_id, request, rows_fingerprint, positions, column, co
     if featuriser is not None:
         notes.extend(_featuriser_notes(featuriser, {c for p in plans.values() for c in p["derived"]}))
     timings[f"{run_id}: re-encoding"] = time.perf_counter() - step
+
+    train = plans.get("train")
+    if train is not None and train["matrix"] is not None and len(train["matrix"][0]):
+        notes.extend(guard_learned_values(folder, request, train["matrix"][0], set(train["derived"]), train["matrix"][1]))
 
     step = time.perf_counter()
     model = _update_model(folder, request, plans.get("train"), order, tau)

@@ -318,6 +318,12 @@ class ArtifactStore:
                 notes.append("values computed by a group-by that is not maintained stay as they were")
             timings[f"{run_id}: aggregates planned"] = time.perf_counter() - step
 
+        if "train" in plan:  # a featuriser value learned only from these rows must not stay in the store
+            from lester_inspect.ivm.rectify import guard_learned_values
+
+            notes.extend(guard_learned_values(folder, request, plan["train"][0],
+                                              None if column is None else set(plan["train"][1])))
+
         step = time.perf_counter()
         model_summary = self._update_model(folder, request, plan.get("train"), order, tau, relabel)
         timings[f"{run_id}: model update"] = time.perf_counter() - step
