@@ -144,6 +144,8 @@ def test_rectify_corrects_values_rederives_columns_reencodes_rows_like_a_run_fro
     X_test = ours["test"]["X"]
     assert np.mean(ours["model"].predict(X_test) == theirs["model"].predict(X_test)) >= 0.99
     assert ours["notes"] and "stale" in ours["notes"][0]
+    raw = theirs["test"]["data"]  # the corrected raw rows: the stored featuriser and updated model predict them
+    assert np.array_equal(store.predict(run_id, raw), ours["model"].predict(ours["test"]["X"]))
     again = store.rectify(rows_of(leaking), ColumnSpec("data/mails.csv", "mail_subject"), Correction.replace(REPLACE),
                           order="second")
     assert again.runs[0].model == {"skipped": "already applied"}

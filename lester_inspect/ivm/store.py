@@ -223,6 +223,18 @@ class ArtifactStore:
         loaded["notes"] = [note for note in [predictions_note(folder)] if note]
         return loaded
 
+    def predict(self, run_id: str, frame: pd.DataFrame) -> np.ndarray:
+        """Predict raw rows (a frame like the one the featuriser was fitted on) with a run's stored
+        featuriser and its current (possibly updated) model."""
+        from lester_inspect.ivm.rectify import FEATURISER, load_featuriser
+
+        folder = self._run_folder(run_id)
+        if not os.path.exists(os.path.join(folder, FEATURISER)):
+            raise FileNotFoundError(f"{self.path}: run {run_id} has no stored featuriser (none was captured, or it "
+                                    "was deleted because it had learned forgotten values)")
+        featuriser = load_featuriser(folder, read_json(os.path.join(folder, "manifest.json"))["pipeline"])
+        return read_pickle(os.path.join(folder, "model.pkl"))["model"].predict(featuriser.transform(frame))
+
     def rectify(self, rows: RowSpec, column: ColumnSpec, correction, run_ids: Optional[Sequence[str]] = None,
                 order: str = "first", tau: Optional[float] = None) -> ForgetReport:
         """Correct ``column``'s values of ``rows`` (``rectify.Correction``) in the affected runs; see rectify.py."""
