@@ -171,6 +171,10 @@ def test_rectify_from_a_file_on_the_command_line_and_its_errors(work):
     fixed = data[data["mail_id"].isin(leaked["mail_id"])].set_index("mail_id")
     assert sorted(fixed["title"]) == ["fixed subject one", "fixed subject two"]
     assert all(t.startswith(s) for t, s in zip(fixed["text"], fixed["title"]))
+    with pytest.raises(SpecError, match="changes none of the"):
+        ArtifactStore(".lester").rectify(RowSpec("data/mails.csv", key="mail_id", values=(keys.split(",")[0],)),
+                                         ColumnSpec("data/mails.csv", "mail_subject"),
+                                         Correction.replace("zzzz-never-there=>x"))
     with pytest.raises(SpecError, match="REGEX=>REPLACEMENT"):
         Correction.replace("no arrow")
     with pytest.raises(SpecError, match="by key"):

@@ -354,6 +354,10 @@ def _rectify_run(store, run_id, request, rows_fingerprint, positions, column, co
                         "ranges": sorted({tuple(r) for c in derived for r in info.get("matrix_provenance", {}).get(c, [])})}
     if not plans:
         raise SpecError(f"run {run_id}: none of its captured rows come from these rows; nothing to rectify")
+    if not any(p["cells"] or p["nulled"] or p["already"] for p in plans.values()):
+        raise SpecError(f"run {run_id}: the correction ({correction.described}) changes none of the "
+                        f"{sum(len(p['rows']) for p in plans.values())} {column.column} value(s) of these rows; "
+                        "nothing rectified")
     timings[f"{run_id}: provenance lookup"] = time.perf_counter() - step
 
     step = time.perf_counter()
