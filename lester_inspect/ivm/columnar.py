@@ -346,16 +346,21 @@ def read_column(folder: str, name: str) -> pd.Series:
                                          for i in range(layout["rows"])], dtype="str"), replaced, nulled)
 
 
-def read_cells(folder: str, name: str, rows: Sequence[int]) -> pd.Series:
-    """The current values of one column at ``rows`` (reading only those cells)."""
+def read_cells(folder: str, names: Sequence[str], rows: Sequence[int]) -> Dict[str, pd.Series]:
+    """The current values of some columns at ``rows`` (reading only those cells)."""
     layout, state = read_json(os.path.join(folder, "layout.json")), read_state(folder)
-    column = next((c for c in layout["columns"] if c["name"] == name), None)
-    if column is None:
-        raise KeyError(f"{folder}: no column {name!r}")
+    replacements = read_replacements(folder)["values"]
+    columns = {c["name"]: c for c in layout["columns"]}
+    missing = [n for n in names if n not in columns]
+    if missing:
+        raise KeyError(f"{folder}: no column {', '.join(map(repr, missing))}")
     rows = np.asarray(rows, dtype=np.int64)
+    return {name: _cells(folder, columns[name], rows, state, replacements.get(name) or {}) for name in names}
+
+
+def _cells(folder: str, column: Dict, rows: np.ndarray, state: Dict, replaced: Dict) -> pd.Series:
     base = os.path.join(folder, column["file"])
-    nulled = np.isin(rows, state["nulled"].get(name, []))
-    replaced = read_replacements(folder)["values"].get(name) or {}
+    nulled = np.isin(rows, state["nulled"].get(column["name"], []))
     if column["kind"] == "number":
         values = pd.Series(np.array(np.load(base + ".npy", mmap_mode="r")[rows]))
         if nulled.any():

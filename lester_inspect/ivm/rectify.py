@@ -195,9 +195,21 @@ def guard_learned_values(run_folder: str, request: str, rows: Sequence[int], col
     return []
 
 
+_LOADED: Dict[tuple, object] = {}
+
+
 def load_featuriser(run_folder: str, pipeline: str):
-    """The stored fitted featuriser; classes the pipeline script defined come from its definitions only."""
+    """The stored fitted featuriser; classes the pipeline script defined come from its definitions only.
+
+    Kept in memory per file version: a service answering requests loads it once.
+    """
     import pickle
+
+    path = os.path.join(run_folder, FEATURISER)
+    status = os.stat(path)
+    key = (os.path.abspath(path), status.st_mtime_ns, status.st_size, status.st_ino)
+    if key in _LOADED:
+        return _LOADED[key]
 
     class Unpickler(pickle.Unpickler):
         def find_class(self, module, name):
@@ -205,8 +217,10 @@ def load_featuriser(run_folder: str, pipeline: str):
                 return getattr(_definitions_of(pipeline), name)
             return super().find_class(module, name)
 
-    with open(os.path.join(run_folder, FEATURISER), "rb") as handle:
-        return Unpickler(handle).load()
+    with open(path, "rb") as handle:
+        _LOADED.clear()
+        _LOADED[key] = Unpickler(handle).load()
+    return _LOADED[key]
 
 
 def _definitions_of(pipeline: str):
@@ -316,7 +330,7 @@ def _rectify_run(store, run_id, request, rows_fingerprint, positions, column, co
         features = list(getattr(featuriser, "feature_names_in_", [])) if featuriser is not None else []
         present = set(columnar.frame_columns(data_folder))
         needed = sorted((set(derived) | reads | set(features)) & present)
-        current = {c: columnar.read_cells(data_folder, c, found) for c in needed}
+        current = columnar.read_cells(data_folder, needed, found)
         new = dict(current)
         already = request in columnar.read_replacements(data_folder)["requests"]
         nulled: List[str] = []
@@ -361,8 +375,9 @@ def _rectify_run(store, run_id, request, rows_fingerprint, positions, column, co
     timings[f"{run_id}: provenance lookup"] = time.perf_counter() - step
 
     step = time.perf_counter()
+    encoded = _encode_all(featuriser, folder, plans) if featuriser is not None else {}
     for group, group_plan in plans.items():
-        group_plan["matrix"] = _reencode(folder, group, group_plan, featuriser, notes)
+        group_plan["matrix"] = _reencode(folder, group, group_plan, featuriser, encoded.get(group, (None, None)), notes)
     if featuriser is not None:
         notes.extend(_featuriser_notes(featuriser, {c for p in plans.values() for c in p["derived"]}))
     timings[f"{run_id}: re-encoding"] = time.perf_counter() - step
@@ -402,7 +417,37 @@ def _rectify_run(store, run_id, request, rows_fingerprint, positions, column, co
     return RunChange(run_id, rows_changed, cells_changed, model, notes)
 
 
-def _reencode(folder: str, group: str, plan: Dict, featuriser, notes: List[str]):
+def _encode_all(featuriser, folder: str, plans: Dict) -> Dict:
+    """Per group, the old and new values' feature rows (or why not): one ``transform`` for all of them."""
+    parts = [(group, which, plan[which]) for group, plan in plans.items() for which in ("current", "new")
+             if not (which == "current" and plan["already"])]
+    names = list(featuriser.feature_names_in_)
+    missing = sorted({n for _, _, values in parts for n in names if n not in values})
+    if missing:
+        return {group: (f"its input columns {', '.join(missing)} are not captured",) * 2 for group in plans}
+    frames = []
+    for group, _, values in parts:
+        dtypes = columnar.column_dtypes(os.path.join(folder, group, "data"))
+        frame = pd.DataFrame({n: values[n].reset_index(drop=True) for n in names})
+        for name in names:
+            try:
+                frame[name] = frame[name].astype(dtypes[name])
+            except (TypeError, ValueError):
+                pass
+        frames.append(frame)
+    try:
+        encoded = featuriser.transform(pd.concat(frames, ignore_index=True))
+    except Exception as error:
+        return {group: (f"transform failed: {error!r}",) * 2 for group in plans}
+    encoded = encoded.toarray() if sp.issparse(encoded) else np.asarray(encoded, dtype=np.float64)
+    result, start = {group: [None, None] for group in plans}, 0
+    for (group, which, _), frame in zip(parts, frames):
+        result[group][0 if which == "current" else 1] = encoded[start:start + len(frame)]
+        start += len(frame)
+    return {group: tuple(pair) for group, pair in result.items()}
+
+
+def _reencode(folder: str, group: str, plan: Dict, featuriser, encoded, notes: List[str]):
     """``(rows, new feature rows)`` for the rows whose features change, or None when there is no matrix."""
     matrix_folder = os.path.join(folder, group, "X")
     if not os.path.exists(matrix_folder) or not plan["ranges"]:
@@ -413,11 +458,7 @@ def _reencode(folder: str, group: str, plan: Dict, featuriser, notes: List[str])
         notes.append(f"{group}: no fitted featuriser was captured; the rectified rows' feature ranges "
                      f"{plan['ranges']} are zeroed, not re-encoded")
         return rows, _zeroed(stored, plan["ranges"])
-    if plan["already"]:
-        old = None
-    else:
-        old = _encode(featuriser, folder, group, plan["current"])
-    new = _encode(featuriser, folder, group, plan["new"])
+    old, new = encoded
     if isinstance(new, str) or (old is not None and (isinstance(old, str) or not np.allclose(old, stored, rtol=1e-9,
                                                                                             atol=1e-12))):
         reason = new if isinstance(new, str) else old if isinstance(old, str) else \
@@ -435,25 +476,6 @@ def _zeroed(stored: np.ndarray, ranges) -> np.ndarray:
     for low, high in ranges:
         zeroed[:, low:high] = 0
     return zeroed
-
-
-def _encode(featuriser, folder: str, group: str, values: Dict[str, pd.Series]):
-    names = list(featuriser.feature_names_in_)
-    missing = [n for n in names if n not in values]
-    if missing:
-        return f"its input columns {', '.join(missing)} are not captured"
-    dtypes = columnar.column_dtypes(os.path.join(folder, group, "data"))
-    frame = pd.DataFrame({n: values[n].reset_index(drop=True) for n in names})
-    for name in names:
-        try:
-            frame[name] = frame[name].astype(dtypes[name])
-        except (TypeError, ValueError):
-            pass
-    try:
-        encoded = featuriser.transform(frame)
-    except Exception as error:
-        return f"transform failed: {error!r}"
-    return encoded.toarray() if sp.issparse(encoded) else np.asarray(encoded, dtype=np.float64)
 
 
 def _featuriser_notes(featuriser, columns) -> List[str]:
