@@ -117,7 +117,8 @@ def test_request_asks_for_the_declarative_parts_with_the_annotated_messy_code(co
 
 def test_progress_names_step_attempt_and_elapsed_time(correct):
     _, _, _, messages = correct
-    assert messages[0].startswith("[") and "setup: split messy_pipeline.py: data preparation: lines" in messages[0]
+    assert messages[0].startswith("[") and "setup: sandbox: bubblewrap" in messages[0]
+    assert "setup: split messy_pipeline.py: data preparation: lines" in messages[1]
     assert any("attempt 1/4: asking gpt-4o for the rewrite" in m for m in messages)
     assert any("attempt 1/4: running the rewrite in a sandbox" in m for m in messages)
     assert any("attempt 1/4: passed:" in m for m in messages)

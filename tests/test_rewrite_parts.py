@@ -14,7 +14,7 @@ from lester_inspect.rewrite.client import ChatClient, RetryPolicy
 from lester_inspect.rewrite.errors import OfflineCacheMiss
 from lester_inspect.rewrite.compare import FitInputs, Tolerance, compare_fit_inputs
 from lester_inspect.rewrite.prompts import input_headers
-from lester_inspect.rewrite.sandbox import Limits, child_environment, run_captured
+from lester_inspect.rewrite.sandbox import Limits, Sandbox, child_environment, run_captured, sandbox_inputs
 from lester_inspect.rewrite.split import split_pipeline
 from lester_inspect.rewrite.static_checks import check_static
 from rewrite_fixtures.fake_openai import FakeOpenAIServer, answer
@@ -311,18 +311,39 @@ def test_cache_key_depends_on_model_messages_and_parameters_only(tmp_path):
                 request_key("m", messages, {"temperature": 1})}) == 4
     cache = ResponseCache(tmp_path)
     assert cache.get(key) is None
-    cache.put(key, {"model": "m"}, {"content": "answer"})
+    cache.put(key, {"model": "m", "messages": messages, "params": {"temperature": 0}}, {"content": "answer"})
     assert cache.get(key) == {"content": "answer"}
     assert [p.name for p in tmp_path.rglob("*")] == [key[:2], f"{key}.json"]
     Path(cache.path(key)).write_text("{truncated")
     assert cache.get(key) is None
+    assert cache.rejected == [f"{cache.path(key)}: unreadable (Expecting property name enclosed in double quotes: "
+                              "line 1 column 2 (char 1))"]
+
+
+def test_cache_entries_are_checked_against_their_request_when_read(tmp_path):
+    cache = ResponseCache(tmp_path)
+    requests = {content: {"model": "m", "messages": [{"role": "user", "content": content}], "params": {}}
+                for content in ["first", "second"]}
+    keys = {content: request_key(r["model"], r["messages"], r["params"]) for content, r in requests.items()}
+    for content, request in requests.items():
+        cache.put(keys[content], request, {"content": f"answer to {content}"})
+    entry = json.loads(Path(cache.path(keys["first"])).read_text())
+    # An edited answer ...
+    Path(cache.path(keys["first"])).write_text(json.dumps(dict(entry, response={"content": "import os; os.system('x')"})))
+    # ... and a valid entry filed under another request's key.
+    Path(cache.path(keys["second"])).write_text(json.dumps(entry))
+    assert cache.get(keys["first"]) is None and cache.get(keys["second"]) is None
+    assert cache.rejected == [
+        f"{cache.path(keys['first'])}: its response does not match the hash stored with it (edited or corrupt)",
+        f"{cache.path(keys['second'])}: its request does not hash to the key it is filed under"]
 
 
 def test_offline_client_answers_from_the_cache_without_a_key(tmp_path, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     messages = [{"role": "user", "content": "rewrite this"}]
     cache = ResponseCache(tmp_path)
-    cache.put(request_key("m", messages, {"temperature": 0}), {},
+    cache.put(request_key("m", messages, {"temperature": 0}), {"model": "m", "messages": messages,
+                                                               "params": {"temperature": 0}},
               {"content": "answer", "finish_reason": "stop", "prompt_tokens": 3, "completion_tokens": 1})
     client = ChatClient("m", cache=cache, offline=True)
     completion = client.complete(messages)
@@ -347,23 +368,65 @@ def test_a_timed_out_request_is_retried(tmp_path):
 
 # -- the sandbox -------------------------------------------------------------------------------------------
 
-def test_sandbox_hides_credentials_and_runs_in_a_scratch_folder(tmp_path, monkeypatch):
+def test_sandbox_allow_lists_the_environment_and_keeps_the_working_directory_path(tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
-    monkeypatch.setenv("SOME_SERVICE_TOKEN", "t")
-    monkeypatch.chdir(tmp_path)
-    script = textwrap.dedent("""
+    monkeypatch.setenv("DATABASE_URL", "postgres://user:pw@db/prod")
+    for passed in ["TZ", "LC_ALL"]:
+        monkeypatch.delenv(passed, raising=False)
+    (tmp_path / "policies.csv").write_text("a,b\n")
+    (tmp_path / "shared" / "cache").mkdir(parents=True)
+    (tmp_path / "shared" / "cache" / "entry.json").write_text("{}")
+    (tmp_path / "shared" / "claims.csv").write_text("c\n")
+    script = textwrap.dedent(f"""
         import json, os, sys
         open("written.txt", "w").write("x")
-        print(json.dumps({"names": sorted(os.environ), "cwd": os.getcwd(), "file": __file__, "argv": sys.argv}))
+        print(json.dumps({{"names": sorted(os.environ), "home": os.environ["HOME"], "cwd": os.getcwd(),
+                          "listing": sorted(os.listdir(".")), "file": __file__, "argv": sys.argv,
+                          "shared": sorted(os.listdir("{tmp_path}/shared")),
+                          "cache": os.listdir("{tmp_path}/shared/cache")}}))
     """)
-    outcome = run_captured(script, str(tmp_path / "pipeline.py"), ["a", "b"], Limits(seconds=60))
+    # The cache lies under an input, and is masked.
+    sandbox = Sandbox((str(tmp_path / "policies.csv"), str(tmp_path / "shared")), str(tmp_path),
+                      (str(tmp_path / "shared" / "cache"),))
+    outcome = run_captured(script, str(tmp_path / "pipeline.py"), ["a", "b"], Limits(seconds=60), sandbox)
     assert outcome.error == ("the pipeline ran to the end without fitting a model: no estimator's fit was called "
                              "from the script")
     seen = json.loads(outcome.stdout)
-    assert "OPENAI_API_KEY" not in seen["names"] and "SOME_SERVICE_TOKEN" not in seen["names"]
-    assert "PATH" in seen["names"]
+    # KMP_* are set inside the run by the OpenMP runtime that the libraries load.
+    assert [n for n in seen["names"] if not n.startswith("KMP_")] == ["HOME", "LANG", "LOGNAME", "MKL_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                             "PATH", "PWD", "PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED", "PYTHONNOUSERSITE",
+                             "PYTHONPATH", "TMPDIR", "USER"]
+    assert seen["home"] == "/.lester-sandbox/tmp/home"
+    # The script runs in the user's working directory, sees its input there, and writes to a scratch copy.
+    assert seen["cwd"] == str(tmp_path) and seen["listing"] == ["policies.csv", "shared", "written.txt"]
+    assert seen["shared"] == ["cache", "claims.csv"] and seen["cache"] == []
     assert seen["file"] == str(tmp_path / "pipeline.py") and seen["argv"] == [str(tmp_path / "pipeline.py"), "a", "b"]
-    assert not seen["cwd"].startswith(str(tmp_path)) and not (tmp_path / "written.txt").exists()
+    assert not (tmp_path / "written.txt").exists()
+
+
+def test_sandbox_inputs_are_arguments_and_paths_the_script_names(tmp_path):
+    for folder in ["data/dataset", "given", "cwd/reviews"]:
+        (tmp_path / folder).mkdir(parents=True)
+    for name in ["data/dataset/products-0.tsv", "given/x.csv", "cwd/policies.csv", "cwd/reviews/r.tsv", "helpers.py",
+                 "notes.txt"]:
+        (tmp_path / name).write_text("x\n")
+    source = textwrap.dedent("""
+        import helpers, os
+        policies = open("policies.csv")
+        reviews = [open(f"reviews/part-{i}.tsv") for i in range(2)]
+        products = "./data/dataset/products-{0}.tsv"
+        everything = os.listdir(".")
+        here = os.path.join(os.path.dirname(__file__), ".")
+        up = open("../notes.txt")
+        home = os.path.expanduser("~")
+    """)
+    found = sandbox_inputs(source, str(tmp_path / "messy.py"), [str(tmp_path / "given"), "--flag"],
+                           str(tmp_path / "cwd"))
+    assert sorted(found) == sorted(str(tmp_path / p) for p in ["given", "helpers.py", "cwd/policies.csv",
+                                                               "cwd/reviews", "data/dataset", "notes.txt"])
+    # The user may hand over the working directory itself; the script's text may not.
+    assert sandbox_inputs("open('.')", str(tmp_path / "messy.py"), ["."], str(tmp_path / "cwd")) == (
+        str(tmp_path / "cwd"),)
 
 
 def test_sandbox_limits_time_and_memory(tmp_path):
@@ -373,6 +436,10 @@ def test_sandbox_limits_time_and_memory(tmp_path):
                           Limits(memory_mb=2000))
     assert greedy.error.startswith("the script ran out of memory (limit 2000 MB)\nTraceback (most recent call last):")
     assert f'File "{tmp_path / "p.py"}", line 2, in <module>' in greedy.error
+    # The CPU limit (time limit x cores) is named when it strikes; here the script lowers it itself.
+    busy = run_captured("import resource\nresource.setrlimit(resource.RLIMIT_CPU, (1, 5))\nwhile True: pass\n",
+                        str(tmp_path / "p.py"), [], Limits(seconds=60))
+    assert busy.error == "the script used up its CPU time limit (60 s per core)"
 
 
 def test_sandbox_samples_the_first_rows_of_each_input(tmp_path):
@@ -384,8 +451,10 @@ def test_sandbox_samples_the_first_rows_of_each_input(tmp_path):
         df = pd.read_csv(sys.argv[1])
         LogisticRegression().fit(df[["a"]], df["b"])
     """)
-    full = run_captured(script, str(tmp_path / "p.py"), [str(tmp_path / "data.csv")], Limits())
-    sampled = run_captured(script, str(tmp_path / "p.py"), [str(tmp_path / "data.csv")], Limits(sample_rows=10))
+    sandbox = Sandbox((str(tmp_path / "data.csv"),), str(tmp_path))
+    full = run_captured(script, str(tmp_path / "p.py"), [str(tmp_path / "data.csv")], Limits(), sandbox)
+    sampled = run_captured(script, str(tmp_path / "p.py"), [str(tmp_path / "data.csv")], Limits(sample_rows=10),
+                           sandbox)
     assert full.inputs.X.shape == (100, 1) and sampled.inputs.X.shape == (10, 1)
     np.testing.assert_array_equal(sampled.inputs.X[:, 0], np.arange(10))
     assert sampled.inputs.model == "LogisticRegression" and sampled.inputs.feature_names == ("a",)

@@ -28,13 +28,17 @@ How it works
    and joined into one script with a provenance header.
 4. **Validate** (:mod:`.validation`). Static checks (it parses; the functions
    exist; no ``iterrows``/``itertuples``/``apply(axis=1)``/``for`` over a
-   frame outside custom transformers; every import resolves); then the
-   original and the candidate each run under our instrumentation in a
-   subprocess (:mod:`.sandbox`: scratch working directory, time and memory
-   limit, no API key in the environment, optionally only the first N rows of
-   each input file) and the arguments of the last ``fit`` of a model are
+   frame outside custom transformers; nothing that reaches the environment,
+   processes, the network or C; every import resolves); then the original and
+   the candidate each run under our instrumentation in a bubblewrap sandbox
+   (:mod:`.sandbox`: no network, read-only inputs at their usual paths,
+   writes only to scratch, an allow-listed environment, limits on time,
+   memory, CPU, processes and output, optionally only the first N rows of
+   each input file), the candidate under an audit hook (:mod:`.guard`) whose
+   refusals fail it; the arguments of the last ``fit`` of a model are
    compared (:mod:`.compare`); finally the instrumented run must show inputs
-   read with pandas and features computed by a ``ColumnTransformer``.
+   read with pandas and features computed by a ``ColumnTransformer``. Where
+   there is no sandbox, nothing runs unless ``unsafe_no_sandbox`` is given.
 5. **Repair**. On failure, the evidence (a traceback, the static problems, or a
    compact diff: row counts, label counts, columns without counterpart, the
    first differing rows) goes back to the model, at most ``max_repairs`` times.
@@ -58,15 +62,16 @@ Every request and answer is stored on disk as JSON, keyed by the SHA-256 of the
 model name, the messages and the request parameters, in ``cache_dir``
 (``--cache``; default ``$XDG_CACHE_HOME/lester-inspect/llm``). A rerun with the
 same inputs and a warm cache makes no network call; ``offline=True``
-(``--offline``) never calls the network and fails on a miss. Transient API
-errors (429, 5xx, timeouts) are retried with backoff; authentication and
-unknown-model errors stop at once.
+(``--offline``) never calls the network and fails on a miss. Entries are written only by the rewrite's process, atomically, and checked
+against their request when read. Transient API errors (429, 5xx, timeouts)
+are retried with backoff; authentication and unknown-model errors, refused
+connections and unknown hosts stop at once.
 """
 
 __all__ = [
     "Attempt", "FitInputs", "Limits", "LLMError", "OfflineCacheMiss", "OriginalPipelineError", "RetryPolicy",
-    "RewriteError", "RewriteResult", "Tolerance", "Validation", "compare_fit_inputs", "rewrite_pipeline",
-    "split_pipeline",
+    "RewriteError", "RewriteResult", "SandboxUnavailable", "Tolerance", "Validation", "compare_fit_inputs",
+    "rewrite_pipeline", "split_pipeline",
 ]
 
 _HOMES = {
@@ -74,6 +79,7 @@ _HOMES = {
     "FitInputs": "compare", "Tolerance": "compare", "compare_fit_inputs": "compare",
     "Limits": "sandbox", "RetryPolicy": "client", "Validation": "validation", "split_pipeline": "split",
     "LLMError": "errors", "OfflineCacheMiss": "errors", "OriginalPipelineError": "errors", "RewriteError": "errors",
+    "SandboxUnavailable": "errors",
 }
 
 

@@ -61,15 +61,62 @@ def extract_code(answer: str) -> str:
 
 
 def assemble(code: str, original_name: str, model: str) -> str:
-    """The runnable candidate: the code, a ``__main__`` guard calling ``main()`` if missing, and a provenance note.
+    """The runnable candidate: the code, a ``__main__`` guard if missing, and a provenance note.
 
-    The note goes last so that line numbers in tracebacks and static problems are
-    those of the code the model wrote.
+    Without a guard, the script gets one: calling ``main()`` if it defines
+    ``main``, else holding the top-level statements that run the pipeline (see
+    :func:`guard_top_level_run`). The note goes last so that line numbers in
+    tracebacks and static problems are those of the code the model wrote.
     """
     code = code.rstrip("\n") + "\n"
-    if _parses(code) and main_guard(ast.parse(code)) is None and "main" in _top_level_names(code):
-        code += '\n\nif __name__ == "__main__":\n    main()\n'
+    if _parses(code) and main_guard(ast.parse(code)) is None:
+        if "main" in _top_level_names(code):
+            code += '\n\nif __name__ == "__main__":\n    main()\n'
+        else:
+            code = guard_top_level_run(code)
     return code + f"\n\n# Rewritten from {original_name} by `lester-inspect rewrite` (model: {model}).\n"
+
+
+def guard_top_level_run(code: str) -> str:
+    """Move the top-level statements that run the pipeline into an ``if __name__ == "__main__":`` block.
+
+    They are the statements from the first one that calls a required function
+    or ``fit`` on, except definitions and imports, which stay where they are, in
+    order (so that importing the script defines everything and runs nothing).
+    Statements before it (constants, settings) stay too. The code is returned
+    unchanged if nothing calls the pipeline, or if a moved statement spans a
+    multi-line string (indenting it would change the string).
+    """
+    tree = ast.parse(code)
+    lines = code.splitlines()
+    first = next((index for index, node in enumerate(tree.body) if _runs_pipeline(node)), None)
+    if first is None:
+        return code
+    moved = [node for node in tree.body[first:]
+             if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom))]
+    if any(isinstance(n, (ast.Constant, ast.JoinedStr)) and n.lineno != n.end_lineno
+           for node in moved for n in ast.walk(node)):
+        return code
+    taken = {line for node in moved for line in range(_first_line(node), node.end_lineno + 1)}
+    kept = [text for number, text in enumerate(lines, start=1) if number not in taken]
+    body = ["    " + text if text.strip() else "" for number, text in enumerate(lines, start=1) if number in taken]
+    return "\n".join(kept).rstrip("\n") + '\n\n\nif __name__ == "__main__":\n' + "\n".join(body) + "\n"
+
+
+def _runs_pipeline(node: ast.stmt) -> bool:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+        return False
+    for call in ast.walk(node):
+        if isinstance(call, ast.Call):
+            name = call.func.id if isinstance(call.func, ast.Name) else getattr(call.func, "attr", None)
+            if name in REQUIRED_FUNCTIONS or name == "fit":
+                return True
+    return False
+
+
+def _first_line(node: ast.stmt) -> int:
+    decorators = getattr(node, "decorator_list", [])
+    return min([node.lineno, *(d.lineno for d in decorators)])
 
 
 def _parses(code: str) -> bool:

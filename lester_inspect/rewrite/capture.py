@@ -2,7 +2,9 @@
 
 Run by :mod:`lester_inspect.rewrite.sandbox` as
 ``python -m lester_inspect.rewrite.capture --script FILE --as PATH --out DIR [...] -- ARGS``;
-not an API. The pipeline text comes from ``FILE`` but runs as if it were the
+not an API. First it limits the number of processes (``RLIMIT_NPROC``, set here,
+inside the sandbox's user namespace, so that it counts only the sandbox's
+processes) and, for ``--candidate``, installs the audit hook of :mod:`.guard`. The pipeline text comes from ``FILE`` but runs as if it were the
 file ``PATH`` (its ``__file__``, its folder on ``sys.path``, its tracebacks), so
 a candidate behaves as it will once written next to the original.
 ``--sample-rows N`` makes every ``.csv``/``.tsv``/``.txt``/``.data`` file opened
@@ -12,7 +14,7 @@ header and first N lines.
 ``DIR`` receives ``X.npy`` and ``y.npy`` (the arguments of the last fit of an
 estimator with ``predict``, copied at fit time, ``X`` as dense float64) and ``capture.json``: the model
 class and parameters, the feature names, a summary of the DAG, and for
-``--check-functions`` whether ``encode_features()`` returns an unfitted
+``--candidate`` whether ``encode_features()`` returns an unfitted
 ``ColumnTransformer``. On failure ``capture.json`` holds the traceback instead.
 """
 from __future__ import annotations
@@ -38,14 +40,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--script", required=True)
     parser.add_argument("--as", dest="path", required=True)
     parser.add_argument("--out", required=True)
-    parser.add_argument("--memory-mb", type=int)
+    parser.add_argument("--processes", type=int)
+    parser.add_argument("--events-fd", type=int)
     parser.add_argument("--sample-rows", type=int)
-    parser.add_argument("--check-functions", action="store_true")
+    parser.add_argument("--candidate", action="store_true")
+    parser.add_argument("--input", action="append", default=[])
+    parser.add_argument("--writable", action="append", default=[])
     parser.add_argument("args", nargs="*")
     options = parser.parse_args(argv)
-    if options.memory_mb:
-        limit = options.memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    if options.processes:
+        resource.setrlimit(resource.RLIMIT_NPROC, (options.processes, options.processes))
+    if options.candidate:
+        _guard(options)
     report: Dict[str, Any] = {"status": "error"}
     try:
         report = _capture(options)
@@ -54,6 +60,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     finally:
         _write_json(os.path.join(options.out, "capture.json"), report)
     return 0 if report["status"] == "ok" else 1
+
+
+def _guard(options) -> None:
+    from lester_inspect.rewrite.guard import Guard
+
+    python = {sys.prefix, sys.base_prefix, sys.exec_prefix, *(p for p in sys.path if p and os.path.isdir(p))}
+    readable = [*options.input, *python, _PACKAGE_DIR, "/usr", "/etc"]
+    Guard(os.path.abspath(options.path), options.events_fd, [*options.writable, options.out], readable).install()
 
 
 def _capture(options) -> Dict[str, Any]:
@@ -70,7 +84,7 @@ def _capture(options) -> Dict[str, Any]:
     source = PipelineSource(text, path, path)
     linecache.cache[path] = (len(text), None, text.splitlines(keepends=True), path)
     # Checked before the instrumented run, so that it sees scikit-learn unpatched.
-    encode_features_problem = _check_encode_features(text, path) if options.check_functions else None
+    encode_features_problem = _check_encode_features(text, path) if options.candidate else None
     if options.sample_rows:
         _sample_inputs(options.sample_rows, os.path.join(options.out, "sampled"))
 

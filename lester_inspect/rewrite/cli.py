@@ -1,8 +1,8 @@
 """The ``lester-inspect rewrite`` sub-command: a thin layer over :func:`lester_inspect.rewrite.rewrite_pipeline`.
 
 Exit status: 0 when a rewrite passed validation (and was written), 1 when no
-attempt passed, 2 when the rewrite could not be tried (missing file, the
-original fails, the endpoint refuses, an offline cache miss).
+attempt passed, 2 when the rewrite could not be tried (missing file, no
+sandbox, the original fails, the endpoint refuses, an offline cache miss).
 """
 from __future__ import annotations
 
@@ -37,6 +37,9 @@ def add_rewrite_command(subparsers) -> None:
                         help="memory limit of each pipeline run (default: 4096)")
     parser.add_argument("--strict-column-order", action="store_true",
                         help="require the feature columns in the original order")
+    parser.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="where bubblewrap cannot isolate the pipelines, run the generated code anyway, with only "
+                             "an allow-listed environment, limits and a scratch working directory")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     parser.set_defaults(handler=run_rewrite)
 
@@ -48,13 +51,22 @@ def run_rewrite(arguments: argparse.Namespace) -> int:
     from lester_inspect.rewrite.sandbox import Limits
 
     progress = None if arguments.quiet else _print_progress
+    if arguments.quiet and arguments.unsafe_no_sandbox:
+        from lester_inspect.rewrite.sandbox import isolation
+
+        isolated = isolation()
+        if not isolated.available:
+            # Said even with -q: the user must know generated code runs unisolated.
+            print(f"lester-inspect rewrite: WARNING: no sandbox ({isolated.description}); running generated "
+                  f"code without isolation, as --unsafe-no-sandbox asks", file=sys.stderr)
     try:
         result = rewrite_pipeline(
             arguments.pipeline, output=arguments.output, args=arguments.args,
             model=arguments.model or DEFAULT_MODEL, base_url=arguments.base_url,
             max_repairs=arguments.max_repairs, cache_dir=arguments.cache, offline=arguments.offline,
             limits=Limits(arguments.timeout, arguments.memory_limit, arguments.sample),
-            allow_column_permutation=not arguments.strict_column_order, progress=progress)
+            allow_column_permutation=not arguments.strict_column_order, progress=progress,
+            unsafe_no_sandbox=arguments.unsafe_no_sandbox)
     except (RewriteError, OSError, SyntaxError) as error:
         print(f"lester-inspect rewrite: {error}", file=sys.stderr)
         return 2

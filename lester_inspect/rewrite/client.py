@@ -3,15 +3,17 @@
 A request is answered from the cache when possible (no network call, even
 without an API key); otherwise it is sent with the ``openai`` client, whose own
 retries are switched off so that ours can report progress. Transient failures
-(HTTP 408, 409, 429, 5xx, timeouts, refused connections) are retried with
+(HTTP 408, 409, 429, 5xx, timeouts, dropped connections) are retried with
 exponential backoff, honouring ``Retry-After``; authentication, permission,
-unknown-model and rejected-request errors stop at once with an
-:class:`~lester_inspect.rewrite.errors.LLMError` that says what to fix.
+unknown-model and rejected-request errors, a refused connection and an unknown
+host stop at once with an :class:`~lester_inspect.rewrite.errors.LLMError` that
+says what to fix in one line (no server listens there: waiting will not help).
 """
 from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
@@ -84,7 +86,10 @@ class ChatClient:
     def complete(self, messages: List[Dict[str, str]]) -> Completion:
         """The model's answer to ``messages``."""
         key = request_key(self.model, messages, self.params)
+        rejected = len(self.cache.rejected)
         cached = self.cache.get(key)
+        for problem in self.cache.rejected[rejected:]:
+            self.progress(f"ignoring the cached answer {problem}")
         if cached is not None:
             self.cache_hits += 1
             return Completion(cached["content"], cached.get("finish_reason"), cached.get("prompt_tokens", 0),
@@ -123,6 +128,9 @@ class ChatClient:
                 response = client.chat.completions.create(model=self.model, messages=messages, **self.params)
                 return _response_record(response)
             except (openai.APIConnectionError, openai.APIStatusError) as error:
+                unreachable = _unreachable(error)
+                if unreachable is not None:
+                    raise LLMError(f"{endpoint}: {unreachable}; check --base-url (or OPENAI_BASE_URL)") from None
                 reason = _transient_reason(error)
                 if reason is None:
                     raise LLMError(_permanent_message(error, self.model, endpoint)) from None
@@ -137,6 +145,18 @@ class ChatClient:
                 self.progress(f"{reason} from {endpoint}; retrying in {delay:.1f} s "
                               f"(retry {retries} of {self.retry.max_retries})")
                 self.sleep(delay)
+
+
+def _unreachable(error) -> Optional[str]:
+    """Why no server can answer at this address (refused, unknown host), or None."""
+    cause = error
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused (no server listens there)"
+        if isinstance(cause, socket.gaierror):
+            return f"unknown host ({cause.strerror or cause})"
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def _transient_reason(error) -> Optional[str]:

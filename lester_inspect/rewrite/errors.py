@@ -17,3 +17,7 @@ class OfflineCacheMiss(RewriteError):
 
 class OriginalPipelineError(RewriteError):
     """The messy pipeline itself fails, so there is nothing to compare a rewrite with."""
+
+
+class SandboxUnavailable(RewriteError):
+    """There is no strong isolation on this machine, and running generated code without it was not asked for."""

@@ -11,9 +11,9 @@ from lester_inspect.rewrite.answers import NoCodeError, assemble, extract_code
 from lester_inspect.rewrite.cache import ResponseCache
 from lester_inspect.rewrite.client import DEFAULT_MODEL, ChatClient, Completion, RetryPolicy
 from lester_inspect.rewrite.compare import Tolerance
-from lester_inspect.rewrite.errors import RewriteError
+from lester_inspect.rewrite.errors import RewriteError, SandboxUnavailable
 from lester_inspect.rewrite.prompts import repair_messages, rewrite_messages
-from lester_inspect.rewrite.sandbox import Limits
+from lester_inspect.rewrite.sandbox import Limits, isolation
 from lester_inspect.rewrite.split import PipelineSplit, split_pipeline
 from lester_inspect.rewrite.validation import Validation, Validator
 
@@ -79,7 +79,8 @@ def rewrite_pipeline(path: str, *, output: Optional[str] = None, args: Sequence[
                      max_repairs: int = 3, cache_dir: Optional[str] = None, offline: bool = False,
                      limits: Limits = Limits(), tolerance: Tolerance = Tolerance(),
                      allow_column_permutation: bool = True, retry: RetryPolicy = RetryPolicy(),
-                     progress: Optional[Callable[[str], None]] = None) -> RewriteResult:
+                     progress: Optional[Callable[[str], None]] = None, unsafe_no_sandbox: bool = False,
+                     cwd: Optional[str] = None) -> RewriteResult:
     """Rewrite the messy pipeline at ``path`` into declarative pandas + scikit-learn code, validated.
 
     Parameters
@@ -92,7 +93,7 @@ def rewrite_pipeline(path: str, *, output: Optional[str] = None, args: Sequence[
         ``path``, so that paths relative to the script find the same inputs.
     args : sequence of str
         Command-line arguments for both pipelines; those naming existing files or
-        folders are made absolute, since the pipelines run in scratch folders.
+        folders (relative to ``cwd``) are made absolute.
     model, base_url, api_key : str
         The LLM; ``base_url`` and ``api_key`` default to ``OPENAI_BASE_URL`` and
         ``OPENAI_API_KEY``.
@@ -106,6 +107,13 @@ def rewrite_pipeline(path: str, *, output: Optional[str] = None, args: Sequence[
         Sandbox limits, the comparison rule and the retries of transient API errors.
     progress : callable, optional
         Receives progress messages (step, attempt, elapsed time).
+    unsafe_no_sandbox : bool
+        Run the pipelines even where there is no strong isolation (see
+        :mod:`~lester_inspect.rewrite.sandbox`); without it such a machine raises
+        :class:`SandboxUnavailable` before anything is asked or run.
+    cwd : str, optional
+        The working directory the pipelines see (default: ours); their relative
+        paths are resolved from it.
 
     Returns
     -------
@@ -114,13 +122,20 @@ def rewrite_pipeline(path: str, *, output: Optional[str] = None, args: Sequence[
     Raises
     ------
     RewriteError
-        If the original fails on its own, the endpoint refuses (authentication,
+        If there is no sandbox (:class:`SandboxUnavailable`), the original fails on its own, the endpoint refuses (authentication,
         unknown model), retries run out, or an offline request is not cached. The
         exception's ``partial_result`` holds the attempts made until then.
     """
     if max_repairs < 0:
         raise ValueError(f"max_repairs must be 0 or more, got {max_repairs}")
     started = time.monotonic()
+    isolated = isolation()
+    if not isolated.available and not unsafe_no_sandbox:
+        raise SandboxUnavailable(f"no strong isolation for the generated code on this machine: "
+                                 f"{isolated.description}. Nothing was run. Pass --unsafe-no-sandbox "
+                                 f"(unsafe_no_sandbox=True) to run it with only an allow-listed environment, "
+                                 f"resource limits and a scratch working directory.")
+    cwd = os.path.abspath(cwd or os.getcwd())
     path = os.path.abspath(path)
     with open(path, encoding="utf-8") as handle:
         source = handle.read()
@@ -129,10 +144,19 @@ def rewrite_pipeline(path: str, *, output: Optional[str] = None, args: Sequence[
     run_as = os.path.join(os.path.dirname(path), os.path.basename(output or f"rewritten_{os.path.basename(path)}"))
     total = max_repairs + 1
     report = _Progress(progress, started, total)
-    args = [_absolute_if_exists(a) for a in args]
-    validator = Validator(path, run_as, args, limits, tolerance, allow_column_permutation, report)
-    client = ChatClient(model, base_url=base_url, api_key=api_key, cache=ResponseCache(cache_dir),
-                        offline=offline, retry=retry, progress=report)
+    if isolated.available:
+        report(f"sandbox: {isolated.description}")
+    else:
+        report(f"WARNING: no sandbox ({isolated.description}); running generated code with only an allow-listed "
+               f"environment, limits and a scratch working directory, as --unsafe-no-sandbox asks")
+    args = [_absolute_if_exists(a, cwd) for a in args]
+    cache = ResponseCache(cache_dir)
+    # Made now, so that the sandbox can mask it if it lies under an input (a later one would show).
+    os.makedirs(cache.directory, mode=0o700, exist_ok=True)
+    validator = Validator(path, run_as, args, limits, tolerance, allow_column_permutation, report, cwd=cwd,
+                          hidden=[cache.directory], unsafe=not isolated.available)
+    client = ChatClient(model, base_url=base_url, api_key=api_key, cache=cache, offline=offline, retry=retry,
+                        progress=report)
     report(f"split {os.path.basename(path)}: {split.describe() or 'no model fit found'}")
     attempts: List[Attempt] = []
 
@@ -200,8 +224,9 @@ def _validate_answer(completion: Completion, validator: Validator, original_name
     return code, validation
 
 
-def _absolute_if_exists(argument: str) -> str:
-    return os.path.abspath(argument) if os.path.exists(argument) else argument
+def _absolute_if_exists(argument: str, cwd: str) -> str:
+    absolute = os.path.join(cwd, argument)
+    return os.path.normpath(absolute) if os.path.exists(absolute) else argument
 
 
 def _write_atomically(path: str, text: str) -> None:

@@ -19,6 +19,16 @@ another DataFrame variable.
 
 Imports must resolve: standard library, installed packages, or modules next
 to the script.
+
+Generated code must not reach outside the pipeline: importing a module that
+runs processes, opens connections or calls C (``subprocess``, ``socket``,
+``ctypes``, ``multiprocessing``, ``urllib``, ``http``, ``requests``, ``ftplib``,
+``smtplib``, ...); the environment (``os.environ``, ``os.getenv``,
+``os.putenv``); ``os`` functions that start or signal processes
+(``os.system``, ``os.fork``, ``os.exec*``, ``os.spawn*``, ``os.kill``...); and
+``eval``, ``exec``, ``compile`` and ``__import__`` (code from strings). Each
+is reported with its line and the construct. The sandbox's audit hook catches
+what gets past this (see :mod:`~lester_inspect.rewrite.guard`).
 """
 from __future__ import annotations
 
@@ -32,6 +42,27 @@ from typing import Dict, Iterable, List, Optional, Set
 from lester_inspect.rewrite.answers import REQUIRED_FUNCTIONS, main_guard
 
 _FRAME_SOURCES = {"prepare_data", "train_test_split", "read_csv"}
+_FORBIDDEN_MODULES = {
+    "subprocess": "starts processes", "multiprocessing": "starts processes", "pty": "starts processes",
+    "socket": "opens network connections", "socketserver": "opens network connections",
+    "ssl": "opens network connections", "asyncio": "opens network connections and processes",
+    "urllib": "uses the network", "urllib3": "uses the network", "http": "uses the network",
+    "requests": "uses the network", "httpx": "uses the network", "aiohttp": "uses the network",
+    "ftplib": "uses the network", "smtplib": "uses the network", "poplib": "uses the network",
+    "imaplib": "uses the network", "nntplib": "uses the network", "telnetlib": "uses the network",
+    "xmlrpc": "uses the network", "webbrowser": "starts programs", "ctypes": "calls C code directly",
+    "cffi": "calls C code directly", "importlib": "imports modules by name",
+}
+_FORBIDDEN_OS = {
+    "environ": "reads the environment", "environb": "reads the environment", "getenv": "reads the environment",
+    "getenvb": "reads the environment", "putenv": "changes the environment", "unsetenv": "changes the environment",
+    "system": "runs a shell command", "popen": "runs a shell command", "fork": "starts a process",
+    "forkpty": "starts a process", "kill": "signals a process", "killpg": "signals processes",
+    "setsid": "leaves its process group", "posix_spawn": "starts a process", "posix_spawnp": "starts a process",
+}
+_FORBIDDEN_OS_PREFIXES = ("exec", "spawn")
+_FORBIDDEN_BUILTINS = {"eval": "evaluates code from a string", "exec": "executes code from a string",
+                       "compile": "compiles code from a string", "__import__": "imports modules by name"}
 _NOT_ROWS = {"columns", "dtypes", "shape", "keys"}
 
 
@@ -64,6 +95,7 @@ def check_static(code: str, filename: str = "<candidate>", script_dir: Optional[
         return [_syntax_problem(error, code)]
     functions = {node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
     problems = _shape_problems(tree, functions)
+    problems += _forbidden_problems(tree, code)
     problems += _row_loop_problems(tree, code)
     problems += _import_problems(tree, script_dir)
     return sorted(problems, key=lambda p: (p.line or 0))
@@ -128,6 +160,49 @@ def _called_name(call: ast.Call) -> Optional[str]:
     if isinstance(call.func, ast.Attribute):
         return call.func.attr
     return None
+
+
+# -- reaching outside the pipeline -------------------------------------------------------------------
+
+def _forbidden_problems(tree: ast.Module, code: str) -> List[Problem]:
+    problems = []
+    os_names = {"os"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            os_names |= {alias.asname or alias.name for alias in node.names if alias.name == "os"}
+    for node in ast.walk(tree):
+        what, construct = None, None
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            for module in modules:
+                top = module.split(".")[0]
+                if top in _FORBIDDEN_MODULES and not (isinstance(node, ast.ImportFrom) and node.level):
+                    what, construct = _FORBIDDEN_MODULES[top], f"import {module}"
+            if isinstance(node, ast.ImportFrom) and node.module == "os":
+                named = [a.name for a in node.names if _forbidden_os(a.name)]
+                if named:
+                    what, construct = _forbidden_os(named[0]), f"from os import {named[0]}"
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in os_names:
+            what = _forbidden_os(node.attr)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FORBIDDEN_BUILTINS:
+            what = _FORBIDDEN_BUILTINS[node.func.id]
+        if what is not None:
+            problems.append(Problem(node.lineno, f"`{construct or _snippet(code, node)}` {what}; generated code must only read "
+                                                 "its input files and train the model"))
+    return problems
+
+
+def _forbidden_os(name: str) -> Optional[str]:
+    if name in _FORBIDDEN_OS:
+        return _FORBIDDEN_OS[name]
+    if name.startswith(_FORBIDDEN_OS_PREFIXES):
+        return "starts a process"
+    return None
+
+
+def _snippet(code: str, node: ast.AST) -> str:
+    snippet = ((ast.get_source_segment(code, node) or "").splitlines() or [""])[0]
+    return snippet if len(snippet) <= 80 else snippet[:77] + "..."
 
 
 # -- row loops ---------------------------------------------------------------------------------------
@@ -221,9 +296,7 @@ def _row_loop_problems(tree: ast.Module, code: str) -> List[Problem]:
 
 
 def _row_loop(node: ast.AST, code: str, what: str) -> Problem:
-    snippet = (ast.get_source_segment(code, node) or "").splitlines()[0]
-    snippet = snippet if len(snippet) <= 80 else snippet[:77] + "..."
-    return Problem(node.lineno, f"`{snippet}` {what}; use vectorised pandas operations instead "
+    return Problem(node.lineno, f"`{_snippet(code, node)}` {what}; use vectorised pandas operations instead "
                                 f"(selections, merge, one assignment per new column)")
 
 

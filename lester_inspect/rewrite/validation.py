@@ -4,6 +4,9 @@ The stages, in order; the first that fails decides the verdict and its evidence:
 
 * ``static``: the script parses and has the required shape (see
   :mod:`~lester_inspect.rewrite.static_checks`);
+* ``sandbox``: while it ran, it did nothing the sandbox's audit hook refuses
+  (writing outside its scratch folder, the network, processes, the environment,
+  see :mod:`~lester_inspect.rewrite.guard`), even if it caught the error;
 * ``run``: it runs to a model fit in the sandbox, within the limits;
 * ``compare``: its final model is the original's and is fitted on the same data
   (see :mod:`~lester_inspect.rewrite.compare` for the rule);
@@ -20,7 +23,7 @@ from typing import Callable, Optional, Sequence
 
 from lester_inspect.rewrite.compare import Comparison, Tolerance, compare_fit_inputs
 from lester_inspect.rewrite.errors import OriginalPipelineError
-from lester_inspect.rewrite.sandbox import Limits, RunOutcome, kill, run_captured
+from lester_inspect.rewrite.sandbox import Limits, RunOutcome, Sandbox, kill, run_captured, sandbox_inputs
 from lester_inspect.rewrite.static_checks import check_static
 
 
@@ -49,15 +52,28 @@ class Validator:
         The path candidates run as (their ``__file__``): where the rewrite will be written.
     args : sequence of str
         Command-line arguments for both scripts.
+    cwd : str, optional
+        The working directory both scripts see (default: ours); their inputs are
+        found from it (see :func:`~lester_inspect.rewrite.sandbox.sandbox_inputs`).
+    hidden : sequence of str
+        Folders that must look empty even if they lie under an input (the response cache).
+    unsafe : bool
+        Run without the sandbox's isolation.
     """
 
     def __init__(self, original_path: str, run_as: str, args: Sequence[str] = (), limits: Limits = Limits(),
                  tolerance: Tolerance = Tolerance(), allow_column_permutation: bool = True,
-                 progress: Optional[Callable[[str], None]] = None):
+                 progress: Optional[Callable[[str], None]] = None, cwd: Optional[str] = None,
+                 hidden: Sequence[str] = (), unsafe: bool = False):
         self.original_path = os.path.abspath(original_path)
         self.run_as = os.path.abspath(run_as)
         self.args = list(args)
         self.limits = limits
+        cwd = os.path.abspath(cwd or os.getcwd())
+        with open(self.original_path, encoding="utf-8") as handle:
+            self.original_text = handle.read()
+        inputs = sandbox_inputs(self.original_text, self.original_path, self.args, cwd)
+        self.sandbox = Sandbox(inputs, cwd, tuple(os.path.abspath(h) for h in hidden), unsafe)
         self.tolerance = tolerance
         self.allow_column_permutation = allow_column_permutation
         self.progress = progress or (lambda message: None)
@@ -75,10 +91,8 @@ class Validator:
 
     def _run_original(self) -> None:
         try:
-            with open(self.original_path, encoding="utf-8") as handle:
-                text = handle.read()
-            self._outcome = run_captured(text, self.original_path, self.args, self.limits,
-                                         on_start=self._remember_process)
+            self._outcome = run_captured(self.original_text, self.original_path, self.args, self.limits,
+                                         self.sandbox, on_start=self._remember_process)
         except Exception as error:  # reported by reference(), in the caller's thread
             self._outcome = RunOutcome(f"{type(error).__name__}: {error}", None, {}, "", 0.0)
 
@@ -93,8 +107,14 @@ class Validator:
         self._thread.join()
         if not self._outcome.ok:
             raise OriginalPipelineError(f"{self.original_path} fails on its own, so there is nothing to "
-                                        f"compare a rewrite with:\n{self._outcome.error}")
+                                        f"compare a rewrite with:\n{self._outcome.error}\n{self._visible()}")
         return self._outcome
+
+    def _visible(self) -> str:
+        inputs = ", ".join(self.sandbox.inputs) or "none"
+        return (f"(In the sandbox the script sees, read-only, only its inputs: {inputs}; it may write only to its "
+                f"working directory {self.sandbox.cwd} and $TMPDIR, which start empty. Pass other input folders as "
+                f"arguments.)")
 
     def close(self) -> None:
         """Stop the original's run if it is still going."""
@@ -112,8 +132,13 @@ class Validator:
                               "\n".join(f"- {problem}" for problem in problems))
         self.start()
         self.progress("running the rewrite in a sandbox")
-        outcome = run_captured(code, self.run_as, self.args, self.limits, check_functions=True)
+        outcome = run_captured(code, self.run_as, self.args, self.limits, self.sandbox, candidate=True)
         reference = self.reference()
+        if outcome.violations:
+            return Validation(False, "sandbox", f"refused by the sandbox: {outcome.violations[0]}",
+                              "The rewritten script did something generated code must not do (the sandbox refused "
+                              "it):\n" + "\n".join(f"- {v}" for v in outcome.violations)
+                              + "\nRemove it: the pipeline only reads its input files and trains the model.")
         if not outcome.ok:
             return Validation(False, "run", f"the rewrite fails: {outcome.error.strip().splitlines()[-1]}",
                               f"Running the rewritten script failed:\n{outcome.error}")
