@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="lester-inspect", description=(
         "Inspect ML pipelines (run, report, ci), capture their artifacts and remove leaked data from them "
-        "(capture, runs, changes, affected, forget, demo), and rewrite messy pipelines (rewrite). "
+        "(capture, runs, changes, affected, forget, verify, audit, demo), and rewrite messy pipelines (rewrite). "
         "'lester-inspect COMMAND --help' explains a command."))
     parser.add_argument("--version", action="version", version=f"lester-inspect {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)

@@ -52,6 +52,12 @@ class InspectorResult:
         edges = self.dag.in_edges(node, data="input_index")
         return [parent for parent, _, _ in sorted(edges, key=lambda edge: edge[2])]
 
+    def rows_to_fix(self, source: str, n: int = 10) -> "pandas.DataFrame":
+        """The ``n`` rows of ``source`` of least data value (needs the ``DataValue`` inspection)."""
+        from lester_inspect.inspections.screening import rows_to_fix
+
+        return rows_to_fix(self, source, n)
+
     def check_results_frame(self) -> "pandas.DataFrame":
         """One row per check: the check, its status and its one-line reason."""
         import pandas as pd

@@ -1,5 +1,7 @@
 """Capture, affected runs and forget on the credit card example, with canaries, crashes and concurrency."""
+import glob
 import importlib.util
+import json
 import os
 import pickle
 import re
@@ -12,7 +14,7 @@ import pandas as pd
 import pytest
 from sklearn.tree import DecisionTreeClassifier
 
-from lester_inspect.ivm import ArtifactStore, ColumnSpec, ModelUpdateError, RowSpec, SpecError
+from lester_inspect.ivm import ArtifactStore, ColumnSpec, ForgetIncomplete, RowSpec, SpecError
 from lester_inspect.ivm import catalog, columnar
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -117,7 +119,8 @@ def test_feature_deletion_nulls_derived_cells_zeroes_matrix_ranges_and_updates_t
     assert f"run {run_id}: rows {report.runs[0].rows['train']} train, {report.runs[0].rows['test']} test" in text
     assert "model: first-order update (tau " in text and "took: provenance lookup" in text
     again = store.forget(rows_of(chosen), SUBJECT)
-    assert again.runs[0].model == {"skipped": "already applied"}
+    assert again.runs[0].status == "already applied" and again.runs[0].model is None
+    assert f"run {run_id}: unchanged: this request was applied to it before" in str(again)
     assert after["model"].module_.state_dict().keys() == store.load(run_id)["model"].module_.state_dict().keys()
 
 
@@ -187,6 +190,11 @@ def test_a_killed_forget_leaves_old_or_new_artifacts_and_resumes(workspace, comp
     expected, actual = completed["model"].module_.state_dict(), resumed["model"].module_.state_dict()
     assert all(np.allclose(expected[k], actual[k]) for k in expected)  # updated exactly once
     assert leftover(".lester", canaries) == set()
+    # The log says what each execution did: the killed one logged nothing, the rerun found the model updated.
+    [logged] = ArtifactStore(".lester").changes().to_dict("records")
+    assert (logged["status"], logged["model_updated"]) == ("resumed", False)
+    assert (logged["cells_changed"] > 0) == (crash_at != "after_train")  # test goes first: then every cell was recorded
+    assert not [name for _, _, files in os.walk(".lester") for name in files if name.endswith(".tmp")]
 
 
 def test_forget_finds_runs_without_opening_the_catalog_and_logs_every_change(workspace, monkeypatch):
@@ -226,6 +234,7 @@ def test_concurrent_forgets_and_a_capture_serialise(workspace):
                                   stderr=subprocess.PIPE, text=True) for c in commands]
     outputs = [p.communicate(timeout=300) for p in processes]
     assert [p.returncode for p in processes] == [0, 0, 0], [o[1] for o in outputs]
+    registered_late = "removed from other runs; `lester-inspect affected` lists it as still holding them" in outputs[2][1]
     store = ArtifactStore(".lester")
     assert len(store.runs()) == 2
     applied = pickle.load(open(f".lester/runs/{run_id}/model.pkl", "rb"))["applied"]
@@ -234,16 +243,24 @@ def test_concurrent_forgets_and_a_capture_serialise(workspace):
     data = store.load(run_id)["train"]["data"]
     assert not data["customer_id"].isin([chosen[0]]).any()
     assert data.loc[data["customer_id"] == chosen[1], "title"].isna().all()
+    # A capture that registered after a forget of the same rows still holds them, and affected says so.
+    statuses = {a.run_id: a.status for a in store.affected(rows_of(chosen[:1]))}
+    assert set(statuses) == set(store.runs()["run_id"]) and statuses[run_id] == "forgotten"
+    for other, status in statuses.items():
+        loaded = store.load(other)
+        held = any(loaded[group]["data"]["customer_id"].isin(chosen[:1]).any() for group in ("train", "test"))
+        assert status == ("holds" if held else "forgotten"), (other, status)
+    assert registered_late or "holds" not in statuses.values()  # a capture registered after the forget warned
 
 
 def test_command_line_and_errors(workspace):
     work, run_id, chosen, _ = workspace
     assert run_id in cli("runs", cwd=work).stdout
     rows = f"data/customers.csv:customer_id={chosen[0]}"
-    assert cli("affected", "--rows", rows, cwd=work).stdout.split() == [run_id]
+    assert cli("affected", "--rows", rows, cwd=work).stdout.startswith(f"{run_id}  holds ")
     copy = work / "copy_of_customers.csv"
     shutil.copy(work / "data" / "customers.csv", copy)
-    assert cli("affected", "--rows", f"{copy}:@0,1", cwd=work).stdout.split() == [run_id]  # matched by content
+    assert cli("affected", "--rows", f"{copy}:@0,1", cwd=work).stdout.split()[0] == run_id  # matched by content
     unknown = cli("forget", "--rows", "data/customers.csv:customer_id=999999", "--all-affected", cwd=work, check=False)
     assert unknown.returncode == 2 and "no row has customer_id = 999999" in unknown.stderr
     wrong_run = cli("forget", "--rows", rows, "--run", "no-such-run", cwd=work, check=False)
@@ -272,7 +289,10 @@ def test_the_creditcard_readme_walkthrough_runs(tmp_path):
     [run_id] = ArtifactStore(str(tmp_path / "leak" / ".lester")).runs()["run_id"]
     assert completed.stdout.count(run_id) >= 4  # capture, runs, affected, forget (and changes)
     assert "feature deletion" in completed.stdout
-    count = int(re.search(r"none of the (\d+) leaked card numbers is left", completed.stdout).group(1))
+    assert re.search(rf"{run_id}  holds \d+ train, \d+ test row", completed.stdout)  # affected, before forget
+    assert f"{run_id}  forgotten: by request" in completed.stdout  # and after it
+    assert "the change log's hash chain is whole" in completed.stdout
+    count = int(re.search(r"for (\d+) value\(s\) in utf-8, .*: none is held", completed.stdout).group(1))
     assert count > 10
 
 
@@ -344,6 +364,20 @@ def test_capture_without_split_with_separate_featurisation_and_a_sklearn_model(w
     assert not np.allclose(after["model"].coef_, store.load(run_id)["model"].coef_)
     with pytest.raises(SpecError, match="takes none"):
         store.forget(RowSpec("data/customers.csv", positions=(1,)), order="second", tau=0.1)
+    verification = store.verify(run_id)
+    assert verification.updates == 2 and 0.5 < verification.agreement <= 1 and verification.parameter_distance > 0
+    assert verification.gradient_residual > verification.retrained_residual and verification.removal_bound is None
+    assert verification.metric is None  # the pipeline predicted without labels
+    refit = store.forget(RowSpec("data/customers.csv", positions=(2,)), max_residual=1e-9)
+    assert refit.runs[0].model["gradient_residual"] > 1e-9
+    assert "refitted on the corrected training data (the gradient residual" in str(refit)
+    refitted = store.verify(run_id)
+    assert refitted.parameter_distance < 1e-6 * refitted.parameter_norm and refitted.agreement == 1.0
+    assert refitted.removal_bound == 0.0  # nothing was unlearnt since the refit
+    kept = store.forget(RowSpec("data/customers.csv", positions=(3,)), max_residual=1e9)
+    assert "refitted" not in str(kept) and kept.runs[0].model["gradient_residual"] < 1e9
+    printed = cli("verify", "--run", run_id, "--store", ".separate", cwd=work).stdout
+    assert f"run {run_id}: LogisticRegression after 4 update(s)" in printed and "gradient residual" in printed
 
 
 def test_a_model_without_an_unlearning_update_is_fitted_again_on_the_corrected_data(workspace):
@@ -362,7 +396,7 @@ def test_a_model_without_an_unlearning_update_is_fitted_again_on_the_corrected_d
     assert after["model"].tree_.node_count == expected.tree_.node_count
     assert np.array_equal(after["model"].tree_.value, expected.tree_.value)
     again = store.forget(rows_of(chosen))
-    assert again.runs[0].model == {"skipped": "already applied"} and "model: already updated" in str(again)
+    assert again.runs[0].status == "already applied"
     assert "model: refitted on the corrected training data (there is no unlearning update" in str(report)
     assert leftover(".tree", canaries) == set()
 
@@ -379,7 +413,244 @@ def test_a_model_that_cannot_be_fitted_again_leaves_the_run_unchanged(workspace,
         raise MemoryError("no room")
 
     monkeypatch.setattr(DecisionTreeClassifier, "fit", broken_fit)
-    with pytest.raises(ModelUpdateError, match=f"run {run_id}: there is no unlearning update for DecisionTreeClassifier, and fitting"):
+    with pytest.raises(ForgetIncomplete, match=f"run {run_id}: there is no unlearning update for DecisionTreeClassifier, and fitting") as failed:
         ArtifactStore(".tree").forget(rows_of(chosen))
+    assert failed.value.report.exit_code == 1 and failed.value.report.runs[0].status == "failed"
     after = ArtifactStore(".tree").load(run_id)
-    assert after["train"]["data"].equals(before["train"]["data"]) and ArtifactStore(".tree").changes().empty
+    assert after["train"]["data"].equals(before["train"]["data"])
+    assert ArtifactStore(".tree").changes()[["status", "cells_changed", "model_updated"]].values.tolist() == [
+        ["failed", 0, False]]
+
+
+# -- never a silent no-op (issue 11 §1) -------------------------------------------------------------------
+
+def test_a_misspelt_column_is_an_error_naming_the_source_and_its_columns(workspace):
+    work, run_id, chosen, canaries = workspace
+    store = ArtifactStore(".lester")
+    for call in (store.affected, store.forget):
+        with pytest.raises(SpecError, match=r"data/mails.csv: has no column 'mail_subjet'; its columns: customer_id, "
+                                            r"date, mail_id, mail_subject, mail_text, sentiment"):
+            call(rows_of(chosen), ColumnSpec("data/mails.csv", "mail_subjet"))
+    assert not os.path.exists(".lester/changes.jsonl") and len(leftover(".lester", canaries)) > 10
+
+
+def test_a_changed_source_is_named_and_its_rows_matched_by_key(workspace):
+    work, run_id, chosen, canaries = workspace
+    customers = pd.read_csv("data/customers.csv")
+    other = int(customers.loc[~customers["customer_id"].isin(chosen), "customer_id"].iloc[0])
+    customers[~customers["customer_id"].isin(chosen)].to_csv("data/customers.csv", index=False)  # erased at the source
+    store = ArtifactStore(".lester")
+    with pytest.raises(SpecError, match=rf"data/customers.csv changed since capture: run\(s\) {run_id} read its earlier "
+                                        r"content .*row positions cannot be matched across contents"):
+        store.forget(RowSpec("data/customers.csv", positions=(0, 1)))
+    with pytest.raises(SpecError, match=r"no row has customer_id = 999999 \(in its current content nor"):
+        store.forget(RowSpec("data/customers.csv", key="customer_id", values=("999999",)))
+    before = store.load(run_id)
+    report = store.forget(rows_of(chosen + [other]))
+    assert any(f"run(s) {run_id} read its earlier content" in note and "matched there by customer_id" in note
+               for note in report.notes)
+    after = store.load(run_id)
+    for group in ("train", "test"):
+        kept = ~before[group]["data"]["customer_id"].isin(chosen + [other])
+        pd.testing.assert_frame_equal(after[group]["data"], before[group]["data"][kept].reset_index(drop=True))
+    assert report.runs[0].status == "changed" and leftover(".lester", canaries) == set()
+    assert "changed since capture" in str(report)
+
+
+def test_a_source_edited_after_capture_still_names_its_column_and_runs(workspace):
+    work, run_id, chosen, canaries = workspace
+    mails = pd.read_csv("data/mails.csv")
+    mails["mail_subject"] = mails["mail_subject"].str.replace(r"cnry\d+zq", "", regex=True)  # fixed at the source
+    mails.to_csv("data/mails.csv", index=False)
+    store = ArtifactStore(".lester")
+    [affected] = store.affected(rows_of(chosen), SUBJECT)
+    assert (affected.run_id, affected.status) == (run_id, "holds") and affected.rows["train"] > 0
+    report = store.forget(rows_of(chosen), SUBJECT)
+    assert report.runs[0].status == "changed" and leftover(".lester", canaries) == set()
+    assert [str(a).split("  ")[1] for a in store.affected(rows_of(chosen), SUBJECT)] == [
+        f"forgotten: by request(s) {report.request[:12]}"]
+
+
+def test_a_stale_or_edited_lookup_never_hides_a_run(workspace):
+    work, run_id, chosen, canaries = workspace
+    copy_id = run_id[:-1] + ("0" if run_id[-1] != "0" else "1")
+    shutil.copytree(f".lester/runs/{run_id}", f".lester/runs/{copy_id}")  # a second run the index has not seen
+    manifest = json.load(open(f".lester/runs/{copy_id}/manifest.json"))
+    manifest["run_id"] = copy_id
+    json.dump(manifest, open(f".lester/runs/{copy_id}/manifest.json", "w"))
+    store = ArtifactStore(".lester")
+    with pytest.warns(UserWarning, match=f"lookup.json is stale: it misses run\\(s\\) {copy_id}"):
+        assert store.affected_runs(rows_of(chosen), SUBJECT) == sorted([run_id, copy_id])
+    lookup = json.load(open(".lester/lookup.json"))
+    for runs in lookup["readers"].values():
+        runs.pop(copy_id)  # valid JSON, consistent with the manifests' count and times: edited by hand
+    json.dump(lookup, open(".lester/lookup.json", "w"))
+    with pytest.warns(UserWarning, match="lookup.json was changed by something other than this store"):
+        report = store.forget(rows_of(chosen), SUBJECT)
+    assert [change.run_id for change in report.runs] == sorted([run_id, copy_id])
+    assert leftover(".lester", canaries) == set()
+
+
+def test_a_run_holding_none_of_the_rows_is_said_so(workspace):
+    work, run_id, chosen, _ = workspace
+    customers = pd.read_csv("data/customers.csv")
+    dropped = customers.loc[~customers["country"].isin(["DE", "FR", "GB", "NL"]), "customer_id"].iloc[:2].tolist()
+    rows = RowSpec("data/customers.csv", key="customer_id", values=tuple(map(str, dropped)))
+    assert [(a.run_id, a.status) for a in ArtifactStore(".lester").affected(rows)] == [(run_id, "holds none")]
+    report = ArtifactStore(".lester").forget(rows)
+    assert report.runs[0].status == "holds none" and report.exit_code == 0
+    assert "none of these rows reached its artifacts" in str(report)
+
+
+# -- no leaked value kept in any form (issue 11 §2) -------------------------------------------------------
+
+def test_key_indexes_hold_salted_hashes_and_none_of_a_forgotten_column(workspace):
+    from lester_inspect.ivm.audit import find_values
+
+    work, run_id, chosen, canaries = workspace
+    customers = pd.read_csv("data/customers.csv")
+    emails = customers.loc[customers["customer_id"].isin(chosen), "email"].tolist()
+    store = ArtifactStore(".lester")
+    by_email = RowSpec("data/customers.csv", key="email", values=tuple(emails))
+    assert store.affected_runs(by_email) == [run_id]
+    assert os.listdir(".lester/keys") and find_values(".lester/keys", customers["email"])[0] == []
+    mails = pd.read_csv("data/mails.csv")
+    subjects = tuple(mails.loc[mails["customer_id"] == chosen[0], "mail_subject"])
+    by_subject = RowSpec("data/mails.csv", key="mail_subject", values=subjects)
+    report = store.forget(by_subject, SUBJECT)
+    assert report.runs[0].rows["train"] > 0
+    assert not any(name.startswith("mail_subject.") for _, _, files in os.walk(".lester/keys") for name in files)
+    store.forget(rows_of(chosen), ColumnSpec("data/customers.csv", "email"))
+    assert not any(name.startswith("email.") for _, _, files in os.walk(".lester/keys") for name in files)
+
+
+def test_leftovers_of_a_killed_writer_are_removed_when_the_store_is_next_opened(workspace):
+    work, run_id, chosen, _ = workspace
+    os.makedirs(".lester/keys/abc", exist_ok=True)
+    leftovers = [".lester/keys/abc/customer_id.hash.npy.4242.tmp", f".lester/runs/{run_id}/model.pkl.4242.tmp",
+                 ".lester/keys/abc/customer_id.keys.npy"]  # the last: a raw key index of an older version
+    for path in leftovers:
+        open(path, "wb").write(b"left by a killed forget")
+    ArtifactStore(".lester").affected(rows_of(chosen))
+    assert not any(os.path.exists(path) for path in leftovers)
+
+
+def test_audit_finds_values_in_every_encoding_and_names_the_artifact(workspace):
+    from lester_inspect.ivm.audit import find_values
+
+    work, run_id, chosen, canaries = workspace
+    findings, searched = find_values(".lester", canaries)
+    assert searched > 20 and {f.encoding for f in findings} >= {"utf-8"}
+    assert any(f"run {run_id} train data, column mail_subject" == f.artifact for f in findings)
+    assert any(f.artifact == f"run {run_id} train data, column title" for f in findings)  # lower-cased copy
+    hidden = {"utf-16-be": "4532015112830366 in UTF-16", "utf-32-le": "a secret in UTF-32"}
+    for encoding, value in hidden.items():
+        open(f".lester/runs/{run_id}/extra-{encoding}.bin", "wb").write(b"\x00\x01" + value.encode(encoding))
+    np.save(f".lester/runs/{run_id}/numbers.npy", np.array([4532015112830366]))
+    found = find_values(".lester", list(hidden.values()) + ["4532015112830366"])[0]
+    assert {(f.value, f.encoding) for f in found} >= {(hidden["utf-16-be"], "utf-16-be"),
+                                                      (hidden["utf-32-le"], "utf-32-le"), ("4532015112830366", "int64")}
+    (work / "values.txt").write_text("\n".join(sorted({f.value for f in findings})[:3]) + "\n")
+    held = cli("audit", "--values-from", "values.txt", cwd=work, check=False)
+    assert held.returncode == 1 and "(run " in held.stdout and "3 value(s) are still held" in held.stdout
+    for encoding in hidden:
+        os.remove(f".lester/runs/{run_id}/extra-{encoding}.bin")
+    os.remove(f".lester/runs/{run_id}/numbers.npy")
+    ArtifactStore(".lester").forget(rows_of(chosen), SUBJECT)
+    clean = cli("audit", "--values-from", "values.txt", cwd=work, check=False)
+    assert clean.returncode == 0 and clean.stdout.rstrip().endswith("none is held")
+
+
+def test_the_change_log_is_a_hash_chain_that_names_an_edited_line(workspace):
+    work, run_id, chosen, _ = workspace
+    store = ArtifactStore(".lester")
+    for customer in chosen[:3]:
+        store.forget(RowSpec("data/customers.csv", key="customer_id", values=(str(customer),)), SUBJECT)
+    assert store.check_changes() == ([], [])
+    with open(".lester/changes.jsonl", "ab") as log:
+        log.write(b'{"run_id": "cut short by a cra')  # a crash while logging spoils only itself
+    store.forget(rows_of(chosen[3:4]))
+    assert store.check_changes() == ([], ["line 4: not a log entry (cut short by a crash); skipped"])
+    lines = open(".lester/changes.jsonl", encoding="utf-8").read().splitlines()
+    lines[1] = lines[1].replace('"cells_changed": ', '"cells_changed": 1')
+    open(".lester/changes.jsonl", "w", encoding="utf-8").write("\n".join(lines) + "\n")
+    problems, _ = store.check_changes()
+    assert problems == ["line 2: its content was changed after it was written (hash mismatch)"]
+    checked = cli("changes", "--check", cwd=work, check=False)
+    assert checked.returncode == 1 and "line 2: its content was changed" in checked.stdout
+    open(".lester/changes.jsonl", "w", encoding="utf-8").write("\n".join(lines[:2]) + "\n")  # the end cut off
+    problems, _ = store.check_changes()
+    assert problems[0].startswith("line 2: its content was changed") and len(problems) == 3
+    assert problems[1].startswith(f"run {run_id}: its record of request ") and "which the log no longer holds" in problems[1]
+
+
+def test_the_removal_bound_of_guo_et_al_holds_for_a_second_order_update():
+    from sklearn.linear_model import LogisticRegression
+
+    from lester_inspect.ivm.unlearning import objective_gradient, parameter_vector, removal_bound, update_model
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(400, 5))
+    y = (X @ [1.0, -2.0, 0.5, 0.0, 1.5] + rng.normal(size=400) > 0).astype(int)
+    model = LogisticRegression(C=0.1, tol=1e-12, max_iter=10_000).fit(X, y)
+    before = parameter_vector(model)
+    update_model(model, X[:20], None, y[:20], n_train=400, X_train=X[20:], y_train=y[20:], order="second")
+    residual = np.linalg.norm(objective_gradient(model, X[20:], y[20:]))
+    bound = removal_bound(model, X[20:], before - parameter_vector(model))
+    assert 0 < residual <= bound < 1
+    assert removal_bound(LogisticRegression().fit(X, rng.integers(0, 3, 400)), X, np.zeros(18)) is None  # multinomial
+
+
+THIRD_PARTY = """
+import pandas as pd
+
+
+def rebuild(frame):
+    return pd.DataFrame({"title": frame["mail_subject"].str.lower().to_numpy(),
+                         "positive": (frame["sentiment"] == "positive").to_numpy()})
+"""
+LOOPED_FRAME = """
+import sys
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.linear_model import LogisticRegression
+sys.path.insert(0, "lib")
+import thirdparty
+data = pd.read_csv("data/mails.csv").merge(pd.read_csv("data/customers.csv"), on="customer_id")
+frame = thirdparty.rebuild(data)
+X = ColumnTransformer([("title", HashingVectorizer(n_features=16), "title")]).fit_transform(frame)
+model = LogisticRegression(max_iter=500).fit(X, frame["positive"])
+"""
+
+
+def test_forget_refuses_a_run_whose_provenance_is_cut_and_still_processes_the_others(workspace):
+    pytest.importorskip("lester_inspect.instrumentation.provenance_cuts", reason="needs lineage-core's cuts")
+    work, run_id, chosen, canaries = workspace
+    for folder, name, text in (("pipe", "looped.py", LOOPED_FRAME), ("lib", "thirdparty.py", THIRD_PARTY)):
+        (work / folder).mkdir()
+        (work / folder / name).write_text(text)  # the library is outside the pipeline's folder: not followed
+    cut_run = cli("capture", "--name", "looped", "pipe/looped.py", cwd=work).stdout.split()[-1]
+    store = ArtifactStore(".lester")
+    [cut] = store.load(cut_run)["manifest"]["groups"]["train"]["provenance_cuts"][:1]
+    # The frame thirdparty.rebuild made (line 10), first used on line 11.
+    assert cut["sources"] is None and cut["location"] in ("looped.py, line 10", "looped.py, line 11")
+    statuses = {a.run_id: a for a in store.affected(rows_of(chosen), SUBJECT)}
+    assert statuses[run_id].status == "holds" and statuses[cut_run].status == "possibly affected"
+    assert f"row provenance is cut at {cut['call']} ({cut['location']})" in statuses[cut_run].detail
+    before = open(next(p for p in glob.glob(f".lester/runs/{cut_run}/**/*", recursive=True)
+                       if p.endswith("dense.npy") or p.endswith("data.npy")), "rb").read()
+    with pytest.raises(ForgetIncomplete) as refused:
+        store.forget(rows_of(chosen), SUBJECT)
+    report = refused.value.report
+    assert report.exit_code == 3 and {c.run_id: c.status for c in report.runs} == {run_id: "changed", cut_run: "refused"}
+    assert report.problems == [f"run {cut_run}: artifacts train/data, train/X: row provenance is cut at {cut['call']} "
+                               f"({cut['location']}): {cut['reason']}; nothing was changed in this run"]
+    assert not leftover(f".lester/runs/{run_id}", canaries) and leftover(f".lester/runs/{cut_run}", canaries)
+    assert before == open(next(p for p in glob.glob(f".lester/runs/{cut_run}/**/*", recursive=True)
+                               if p.endswith("dense.npy") or p.endswith("data.npy")), "rb").read()
+    command = cli("forget", "--rows", f"data/customers.csv:customer_id={chosen[0]}", "--all-affected", cwd=work,
+                  check=False)
+    assert command.returncode == 3 and command.stderr.strip().splitlines() == [
+        f"lester-inspect: run {cut_run}: artifacts train/data, train/X: row provenance is cut at {cut['call']} "
+        f"({cut['location']}): {cut['reason']}; nothing was changed in this run"]

@@ -10,7 +10,7 @@ import pytest
 
 from lester_inspect.inspections import ArtifactCapture
 from lester_inspect.inspector import PipelineInspector
-from lester_inspect.ivm import ArtifactStore, ColumnSpec, RowSpec, SpecError
+from lester_inspect.ivm import ArtifactStore, ColumnSpec, ForgetIncomplete, RowSpec, SpecError
 from lester_inspect.ivm.rectify import Correction
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -148,7 +148,7 @@ def test_rectify_corrects_values_rederives_columns_reencodes_rows_like_a_run_fro
     assert np.array_equal(store.predict(run_id, raw), ours["model"].predict(ours["test"]["X"]))
     again = store.rectify(rows_of(leaking), ColumnSpec("data/mails.csv", "mail_subject"), Correction.replace(REPLACE),
                           order="second")
-    assert again.runs[0].model == {"skipped": "already applied"}
+    assert again.runs[0].status == "already applied"
     assert np.array_equal(store.load(run_id)["train"]["X"].toarray(), ours["train"]["X"].toarray())
 
 
@@ -171,7 +171,7 @@ def test_rectify_from_a_file_on_the_command_line_and_its_errors(work):
     fixed = data[data["mail_id"].isin(leaked["mail_id"])].set_index("mail_id")
     assert sorted(fixed["title"]) == ["fixed subject one", "fixed subject two"]
     assert all(t.startswith(s) for t, s in zip(fixed["text"], fixed["title"]))
-    with pytest.raises(SpecError, match="changes none of the"):
+    with pytest.raises(ForgetIncomplete, match="changes none of the"):
         ArtifactStore(".lester").rectify(RowSpec("data/mails.csv", key="mail_id", values=(keys.split(",")[0],)),
                                          ColumnSpec("data/mails.csv", "mail_subject"),
                                          Correction.replace("zzzz-never-there=>x"))

@@ -3,9 +3,13 @@ from lester_inspect.checks.base import Check, CheckResult, CheckStatus
 from lester_inspect.checks.bias import NoBiasAccumulatedFor, NoBiasIntroducedFor, SimilarRemovalProbabilitiesFor
 from lester_inspect.checks.data_quality import NoDuplicateRows, NoLabelShift, NoTrainTestOverlap
 from lester_inspect.checks.features import NoIllegalFeatures, NoMissingEmbeddings
+from lester_inspect.checks.screening import (GroupFairness, NoConstantFeatures, NoPersonalDataInFeatures,
+                                             NoPreprocessingLeakage, NoUnnormalisedFeatures)
 
 __all__ = [
     "Check", "CheckResult", "CheckStatus", "NoBiasAccumulatedFor", "NoBiasIntroducedFor", "NoDuplicateRows",
     "NoIllegalFeatures", "NoLabelShift", "NoMissingEmbeddings", "NoTrainTestOverlap",
     "SimilarRemovalProbabilitiesFor",
 ]
+__all__ += ["GroupFairness", "NoConstantFeatures", "NoPersonalDataInFeatures", "NoPreprocessingLeakage",
+            "NoUnnormalisedFeatures"]

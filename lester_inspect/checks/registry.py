@@ -49,5 +49,6 @@ def parse_check_option(option: str) -> Check:
     first = next((p for p in inspect.signature(cls).parameters), None) if cls else None
     if first is None:
         return make_check(name, {"?": value})
-    argument: Any = value.split(",") if first.endswith(("columns", "names")) else float(value)
+    argument: Any = value.split(",") if first.endswith(("columns", "names")) else float(value) if re.fullmatch(
+        r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", value) else value
     return make_check(name, {first: argument})

@@ -10,6 +10,7 @@ from lester_inspect.inspections.histograms import HistogramForColumns, Intersect
 from lester_inspect.inspections.lineage import RowLineage, SourceRowUsage
 from lester_inspect.inspections.materialization import ColumnPropagation, MaterializeFirstOutputRows
 from lester_inspect.inspections.provenance import ColumnProvenance, MatrixColumnProvenance
+from lester_inspect.inspections.screening import DataValue, FittedRows, ModelInputs, PersonalDataColumns, TestGroups
 
 __all__ = [
     "AllZeroRowShare", "ArgumentCapturing", "ArtifactCapture", "ColumnPropagation", "ColumnProvenance", "MatrixColumnProvenance", "CompletenessOfColumns", "CountDistinctOfColumns",
@@ -17,3 +18,4 @@ __all__ = [
     "IntersectionalHistogramForColumns", "LabelCounts", "MaterializeFirstOutputRows", "OperatorData", "Polynomial",
     "RowLineage", "SourceRowUsage", "VectorizedInspection",
 ]
+__all__ += ["DataValue", "FittedRows", "ModelInputs", "PersonalDataColumns", "TestGroups"]

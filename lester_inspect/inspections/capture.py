@@ -60,6 +60,8 @@ class ArtifactCapture(VectorizedInspection):
             state["frames"][node] = weakref.ref(operator.data)
         if node.operator_type is T.DATA_SOURCE:
             state["sources"][node.node_id] = operator.dag.nodes[node].get("source_path")
+            if isinstance(operator.data, pd.DataFrame):
+                state["source_columns"][node.node_id] = [str(c) for c in operator.data.columns]
         elif node.operator_type is T.ESTIMATOR:
             return self._capture_training(operator, state)
         elif node.operator_type in (T.PREDICT, T.SCORE) and _model_node(operator) is state.get("model_node"):
@@ -74,7 +76,8 @@ class ArtifactCapture(VectorizedInspection):
             # Only the latest run is kept; frames are held weakly so that capture keeps nothing alive.
             from lester_inspect.ivm.maintenance import ViewRecorder
 
-            self._runs = {key: {"run_id": new_run_id(), "frames": {}, "sources": {}, "views": ViewRecorder()}}
+            self._runs = {key: {"run_id": new_run_id(), "frames": {}, "sources": {}, "source_columns": {},
+                                "views": ViewRecorder()}}
         return self._runs[key]
 
     def _capture_training(self, operator: OperatorData, state: dict) -> str:
@@ -114,13 +117,18 @@ class ArtifactCapture(VectorizedInspection):
         for provenance in column_provenance.values():
             for source, column in provenance:
                 used.setdefault(source, set()).add(column)
+        cuts = _artifact_cuts(operator, {"data": relational_node if artifacts["data"] is not None else None,
+                                         "X": matrix_node})
         sources = []
         for node_id, path in state["sources"].items():
             name = operator.source_names[node_id]
             if path is None or not os.path.isfile(path):
                 continue
             sources.append({"name": name, "path": path, "rows": operator.source_sizes[node_id],
-                            "columns_used": sorted(used.get(name, ()))})
+                            "columns_used": sorted(used.get(name, ())),
+                            "columns": state["source_columns"].get(node_id),
+                            # Which of its columns reached the artifacts is not known past a cut.
+                            "provenance_cut": any(c["sources"] is None or name in c["sources"] for c in cuts)})
         lineage = artifacts.pop("lineage")
         aggregated = sorted(lineage.pop(None, ()))
         artifacts["lineage"] = lineage
@@ -129,7 +137,7 @@ class ArtifactCapture(VectorizedInspection):
             state["run_id"], self.name or os.path.splitext(os.path.basename(pipeline))[0] or "pipeline", pipeline,
             group, artifacts, sources,
             {"column_provenance": column_provenance, "matrix_provenance": matrix_provenance,
-             "aggregated_sources": aggregated, **extra})
+             "aggregated_sources": aggregated, "provenance_cuts": cuts, **extra})
         from lester_inspect.ivm.rectify import save_for_rectify
 
         featuriser = operator.dag.nodes[_featuriser(operator.dag, matrix_node)].get("featuriser")
@@ -146,6 +154,48 @@ def _labels_column(operator: OperatorData) -> Optional[str]:
         return None
     columns = operator.inputs[1].node.columns
     return columns[0] if len(columns) == 1 else None
+
+
+def _artifact_cuts(operator: OperatorData, artifacts: Dict[str, Optional[DagNode]]) -> List[Dict]:
+    """Per artifact, every place where row provenance is cut upstream of it, and the sources above the cut.
+
+    ``sources`` None: the cut is an untracked data source, which may hold data of any source.
+    An empty list means the artifact's row provenance is complete.
+    """
+    import networkx as nx
+
+    dag = operator.dag
+    by_id = {node.node_id: node for node in dag.nodes}
+    pipeline = os.path.basename(dag.graph.get("pipeline", "") or "") or "the pipeline"
+    cuts = []
+    for artifact, node in artifacts.items():
+        if node is None:
+            continue
+        for cut in _cuts_upstream(dag, node):
+            cut_node = by_id.get(cut.node_id)
+            above = [n for n in nx.ancestors(dag, cut_node) if n.operator_type is T.DATA_SOURCE] if cut_node else []
+            location = cut.location
+            where = ("location unknown" if location is None else
+                     f"{location.file}, line {location.lineno}" if location.file else
+                     f"{pipeline}, line {location.lineno}")
+            call = f"{cut.function.module}.{cut.function.name}" if cut.function.module else cut.function.name
+            cuts.append({"artifact": artifact, "reason": cut.reason, "call": call, "location": where,
+                         "node_id": cut.node_id,
+                         "sources": sorted(operator.source_names[n.node_id] for n in above
+                                           if n.node_id in operator.source_names) if above else None})
+    return cuts
+
+
+def _cuts_upstream(dag, node: DagNode) -> List:
+    """The provenance cuts on ``node`` and its ancestors (lineage-core's ``cuts_upstream`` when present)."""
+    try:
+        from lester_inspect.instrumentation.provenance_cuts import cuts_upstream
+    except ImportError:
+        import networkx as nx
+
+        nodes = sorted([node, *nx.ancestors(dag, node)], key=lambda n: n.node_id)
+        return [dag.nodes[n]["provenance_cut"] for n in nodes if dag.nodes[n].get("provenance_cut") is not None]
+    return cuts_upstream(dag, node)
 
 
 def _featuriser(dag, node: DagNode) -> DagNode:

@@ -5,6 +5,7 @@ captured; ``affected_runs`` and ``forget`` take the rows as ``RowSpec.parse('cus
 (or ``'customers.csv:@2,4,6'`` for row positions) and a leaked column as ``ColumnSpec.parse('mails.csv:mail_subject')``.
 """
 from lester_inspect.ivm.specs import ColumnSpec, RowSpec, SpecError
-from lester_inspect.ivm.store import ArtifactStore, ForgetReport, ModelUpdateError
+from lester_inspect.ivm.store import AffectedRun, ArtifactStore, ForgetIncomplete, ForgetReport, ModelUpdateError
 
-__all__ = ["ArtifactStore", "ColumnSpec", "ForgetReport", "ModelUpdateError", "RowSpec", "SpecError"]
+__all__ = ["AffectedRun", "ArtifactStore", "ColumnSpec", "ForgetIncomplete", "ForgetReport", "ModelUpdateError",
+           "RowSpec", "SpecError"]

@@ -1,4 +1,4 @@
-"""``lester-inspect capture | runs | changes | affected | forget | rectify | demo``: the artifact store on the command line."""
+"""``lester-inspect capture | runs | changes | affected | forget | rectify | verify | audit | demo``: the artifact store on the command line."""
 from __future__ import annotations
 
 import argparse
@@ -26,7 +26,9 @@ def add_ivm_commands(commands) -> None:
     runs.set_defaults(handler=_table("runs", "no runs captured in"))
 
     changes = with_store(commands.add_parser("changes", help="list what forget changed in which run (counts, never values)"))
-    changes.set_defaults(handler=_table("changes", "forget has changed nothing in"))
+    changes.add_argument("--check", action="store_true",
+                         help="verify the log's hash chain instead (exit 1 naming each edited line)")
+    changes.set_defaults(handler=_changes)
 
     for name, helptext in (("affected", "list the runs that used the given rows (and column)"),
                            ("forget", "remove the given rows' data (or one column of it) from captured runs")):
@@ -42,6 +44,22 @@ def add_ivm_commands(commands) -> None:
             parser.add_argument("--order", choices=("first", "second"), default="first",
                                 help="model update: first-order (default) or second-order")
             parser.add_argument("--tau", type=float, help="first-order step (default 1 / training rows)")
+            parser.add_argument("--max-residual", type=float, metavar="X",
+                                help="linear models: measure the updated model's gradient residual on the corrected "
+                                     "training data and fit the model again there when it exceeds X")
+
+    verify = with_store(commands.add_parser(
+        "verify", help="compare a run's updated model with one fitted from scratch on its corrected training data"))
+    verify.add_argument("--run", required=True, metavar="ID", help="the run to verify")
+    verify.set_defaults(handler=_verify)
+
+    audit = with_store(commands.add_parser(
+        "audit", help="search every file of the store for values in every encoding it writes (exit 1 if any is found)",
+        usage="lester-inspect audit [--store DIR] (--value TEXT ... | --values-from FILE)"))
+    values = audit.add_mutually_exclusive_group(required=True)
+    values.add_argument("--value", action="append", metavar="TEXT", help="a value that must not be in the store")
+    values.add_argument("--values-from", metavar="FILE", help="a file with one such value per line")
+    audit.set_defaults(handler=_audit)
 
     from lester_inspect.ivm.rectify import add_rectify_command
 
@@ -89,6 +107,26 @@ def _table(method: str, when_empty: str):
     return handler
 
 
+def _changes(arguments) -> int:
+    if not arguments.check:
+        return _table("changes", "forget has changed nothing in")(arguments)
+    from lester_inspect.ivm import ArtifactStore
+
+    try:
+        problems, notes = ArtifactStore(arguments.store).check_changes()
+    except FileNotFoundError as error:
+        return _fail(str(error))
+    for line in problems + notes:
+        print(line)
+    if problems:
+        print(f"lester-inspect: the change log of {arguments.store} was tampered with ({len(problems)} break(s) in "
+              "its hash chain)", file=sys.stderr)
+        return 1
+    print(f"the change log's hash chain is whole ({len(ArtifactStore(arguments.store).changes())} entries), and it "
+          "holds the entry of every request the runs record as completed")
+    return 0
+
+
 def _specs(arguments):
     from lester_inspect.ivm import ColumnSpec, RowSpec
 
@@ -100,24 +138,67 @@ def _affected(arguments) -> int:
 
     try:
         rows, column = _specs(arguments)
-        runs = ArtifactStore(arguments.store).affected_runs(rows, column)
+        runs = ArtifactStore(arguments.store).affected(rows, column)
     except (SpecError, FileNotFoundError) as error:
         return _fail(str(error))
-    print("\n".join(runs) if runs else "no captured run used these rows" + (" and column" if column else ""))
+    print("\n".join(map(str, runs)) if runs else "no captured run used these rows" + (" and column" if column else ""))
     return 0
 
 
 def _forget(arguments) -> int:
-    from lester_inspect.ivm import ArtifactStore, ModelUpdateError, SpecError
+    from lester_inspect.ivm import ArtifactStore, ForgetIncomplete, SpecError
 
     try:
         rows, column = _specs(arguments)
         report = ArtifactStore(arguments.store).forget(rows, column, None if arguments.all_affected else arguments.run,
-                                                       order=arguments.order, tau=arguments.tau)
-    except (SpecError, ModelUpdateError, FileNotFoundError) as error:
+                                                       order=arguments.order, tau=arguments.tau,
+                                                       max_residual=arguments.max_residual)
+    except (SpecError, FileNotFoundError) as error:
         return _fail(str(error))
+    except ForgetIncomplete as incomplete:
+        print(incomplete.report)
+        for problem in incomplete.report.problems:
+            print(f"lester-inspect: {problem}", file=sys.stderr)
+        return incomplete.report.exit_code
     print(report)
     return 0
+
+
+def _verify(arguments) -> int:
+    from lester_inspect.ivm import ArtifactStore
+
+    try:
+        print(ArtifactStore(arguments.store).verify(arguments.run))
+    except (FileNotFoundError, KeyError, ValueError) as error:
+        return _fail(str(error).strip("'\""))
+    return 0
+
+
+def _audit(arguments) -> int:
+    """Print every file and artifact that still holds one of the values (numbered, not repeated)."""
+    from lester_inspect.ivm.audit import ENCODINGS, find_values
+
+    if not os.path.isdir(arguments.store):
+        return _fail(f"{arguments.store}: no artifact store here")
+    if arguments.values_from:
+        try:
+            with open(arguments.values_from, encoding="utf-8") as handle:
+                values = [line.rstrip("\r\n") for line in handle if line.strip()]
+        except OSError as error:
+            return _fail(f"{arguments.values_from}: {error.strerror}")
+    else:
+        values = arguments.value
+    if not values:
+        return _fail(f"{arguments.values_from}: holds no value to search for")
+    findings, searched = find_values(arguments.store, values)
+    number = {value: index for index, value in enumerate(values, start=1)}
+    for finding in findings:
+        print(f"{finding.path}  ({finding.artifact}): value #{number[finding.value]} in {finding.encoding}")
+    held = {finding.value for finding in findings}
+    print(f"searched {searched} files of {arguments.store} byte-wise for {len(values)} value(s) in "
+          f"{', '.join(ENCODINGS)} (as given, lower and upper case): "
+          + (f"{len(held)} value(s) are still held" if held else "none is held"))
+    return 1 if held else 0
 
 
 def _demo(arguments) -> int:
@@ -127,12 +208,14 @@ def _demo(arguments) -> int:
     import pandas as pd
 
     from lester_inspect.ivm import ArtifactStore, ColumnSpec, RowSpec
+    from lester_inspect.ivm.audit import find_values
 
     example = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                            "example_pipelines", "creditcard")
     if not os.path.isdir(example):
         return _fail(f"the credit card example is not at {example}; run the demo from a source checkout")
-    data = os.path.join(arguments.store, "demo-data")
+    # Beside the store, not in it: the audit searches every file of the store.
+    data = os.path.join(os.path.dirname(os.path.abspath(arguments.store)), "lester-demo-data")
     spec = importlib.util.spec_from_file_location("creditcard_data", os.path.join(example, "generate_data.py"))
     generator = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(generator)
@@ -162,7 +245,7 @@ def _demo(arguments) -> int:
     leaked = mails[mails["mail_subject"].str.contains(_CARD_NUMBER, na=False)]
     secrets = set(leaked["mail_subject"].str.findall(_CARD_NUMBER).sum())
     customers = sorted(leaked["customer_id"].unique().tolist())
-    stored = _found_in_store(arguments.store, secrets)
+    stored = {finding.value for finding in find_values(arguments.store, secrets)[0]}
     print(f"3. Found {len(secrets)} card numbers in the mail subjects of {len(customers)} customers "
           f"({', '.join(map(str, customers[:8]))}{', ...' if len(customers) > 8 else ''}); {len(stored)} of them "
           f"are in the artifacts of {arguments.store} (the others were in mails the pipeline filtered out)")
@@ -173,20 +256,9 @@ def _demo(arguments) -> int:
     print(f"4. Runs that used these customers' mail subjects: {', '.join(affected)}")
     report = store.forget(rows, column)
     print("5. " + str(report).replace("\n", "\n   "))
-    found = _found_in_store(arguments.store, secrets)
-    print(f"6. Scanned every file of {arguments.store} for the {len(secrets)} card numbers: "
-          + ("none is left." if not found else f"STILL PRESENT: {sorted(found)}"))
-    return 0 if not found else 1
-
-
-def _found_in_store(store: str, needles) -> set:
-    """The needles that occur in any byte of any file of the store (the demo's generated data aside)."""
-    found = set()
-    for folder, _, files in os.walk(store):
-        if os.path.basename(folder) == "demo-data":
-            continue
-        for name in files:
-            with open(os.path.join(folder, name), "rb") as handle:
-                content = handle.read()
-            found |= {needle for needle in needles if needle.encode("utf-8") in content}
-    return found
+    findings, searched = find_values(arguments.store, secrets)
+    print(f"6. The audit (lester-inspect audit --store {arguments.store} --values-from FILE) searched {searched} files "
+          f"for the {len(secrets)} card numbers in UTF-8, UTF-16 and UTF-32: "
+          + ("none is left." if not findings else
+             "STILL PRESENT in " + ", ".join(sorted({f.path for f in findings}))))
+    return 0 if not findings else 1

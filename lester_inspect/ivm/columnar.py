@@ -61,29 +61,41 @@ def write_frame(folder: str, frame: pd.DataFrame) -> Dict:
 def read_frame(folder: str) -> pd.DataFrame:
     layout, state = read_json(os.path.join(folder, "layout.json")), read_state(folder)
     replaced = read_replacements(folder)["values"]
-    data = {}
-    for column in layout["columns"]:
-        base = os.path.join(folder, column["file"])
-        nulled = np.asarray(state["nulled"].get(column["name"], []), dtype=np.int64)
-        if column["kind"] == "number":
-            values = np.load(base + ".npy")
-            series = pd.Series(values)
-            if len(nulled):
-                series = series.astype("float64") if series.dtype.kind in "iub" else series
-                series.iloc[nulled] = np.nan
-        else:
-            offsets = np.load(base + ".offsets.npy")
-            missing = np.load(base + ".missing.npy").copy()
-            missing[nulled] = True
-            with open(base + ".bytes", "rb") as handle:
-                blob = handle.read()
-            series = pd.Series([None if missing[i] else blob[offsets[i]:offsets[i + 1]].decode("utf-8")
-                                for i in range(layout["rows"])], dtype="str")
-        data[column["name"]] = _with_replacements(series, replaced.get(column["name"]), nulled)
-    frame = pd.DataFrame(data)
+    frame = pd.DataFrame({column["name"]: _read_column(folder, layout, column, state, replaced.get(column["name"]))
+                          for column in layout["columns"]})
     if state["deleted_rows"]:
         frame = frame.drop(index=state["deleted_rows"]).reset_index(drop=True)
     return frame
+
+
+def read_column(folder: str, name: str) -> pd.Series:
+    """One column with removed cells and deleted rows null (rows kept, so that they match the stored lineage)."""
+    layout, state = read_json(os.path.join(folder, "layout.json")), read_state(folder)
+    [column] = [c for c in layout["columns"] if c["name"] == name]
+    series = _read_column(folder, layout, column, state, read_replacements(folder)["values"].get(name))
+    if state["deleted_rows"]:
+        series = series.astype("float64") if series.dtype.kind in "iub" else series
+        series.iloc[state["deleted_rows"]] = None
+    return series
+
+
+def _read_column(folder: str, layout: Dict, column: Dict, state: Dict, replaced: Optional[Dict]) -> pd.Series:
+    """A column's stored values with its nulled cells missing and its rectified cells' new values."""
+    base = os.path.join(folder, column["file"])
+    nulled = np.asarray(state["nulled"].get(column["name"], []), dtype=np.int64)
+    if column["kind"] == "number":
+        series = pd.Series(np.load(base + ".npy"))
+        if len(nulled):
+            series = series.astype("float64") if series.dtype.kind in "iub" else series
+            series.iloc[nulled] = np.nan
+        return _with_replacements(series, replaced, nulled)
+    offsets = np.load(base + ".offsets.npy")
+    missing = np.load(base + ".missing.npy").copy()
+    missing[nulled] = True
+    with open(base + ".bytes", "rb") as handle:
+        blob = handle.read()
+    return _with_replacements(pd.Series([None if missing[i] else blob[offsets[i]:offsets[i + 1]].decode("utf-8")
+                                         for i in range(layout["rows"])], dtype="str"), replaced, nulled)
 
 
 def scrub_cells(folder: str, column_names: Iterable[str], rows: Sequence[int]) -> int:
@@ -321,30 +333,7 @@ def record_change(folder: str, request: str, deleted_rows=(), nulled: Dict[str, 
     return True
 
 
-# -- maintained columns (aggregates, re-derived columns) ----------------------------------------------
-
-def read_column(folder: str, name: str) -> pd.Series:
-    """One column with every stored row (deleted rows kept in place, nulled cells missing)."""
-    layout, state = read_json(os.path.join(folder, "layout.json")), read_state(folder)
-    column = next((c for c in layout["columns"] if c["name"] == name), None)
-    if column is None:
-        raise KeyError(f"{folder}: no column {name!r}")
-    base = os.path.join(folder, column["file"])
-    nulled = np.asarray(state["nulled"].get(name, []), dtype=np.int64)
-    replaced = read_replacements(folder)["values"].get(name)
-    if column["kind"] == "number":
-        series = pd.Series(np.load(base + ".npy"))
-        if len(nulled):
-            series = series.astype("float64") if series.dtype.kind in "iub" else series
-            series.iloc[nulled] = np.nan
-        return _with_replacements(series, replaced, nulled)
-    offsets, missing = np.load(base + ".offsets.npy"), np.load(base + ".missing.npy").copy()
-    missing[nulled] = True
-    with open(base + ".bytes", "rb") as handle:
-        blob = handle.read()
-    return _with_replacements(pd.Series([None if missing[i] else blob[offsets[i]:offsets[i + 1]].decode("utf-8")
-                                         for i in range(layout["rows"])], dtype="str"), replaced, nulled)
-
+# -- cells of maintained and rectified columns ------------------------------------------------------
 
 def read_cells(folder: str, names: Sequence[str], rows: Sequence[int]) -> Dict[str, pd.Series]:
     """The current values of some columns at ``rows`` (reading only those cells)."""

@@ -283,6 +283,7 @@ class Maintenance:
     rederived: Dict[str, Set[str]]           # per captured group: columns re-derived instead of nulled
     relabel: Optional[Tuple[np.ndarray, np.ndarray]]  # training rows whose label changes, new labels
     covers_aggregates: bool
+    changed: Dict[str, int] = dataclasses.field(default_factory=dict)  # per group: captured rows relabelled
     _writes: List = dataclasses.field(default_factory=list)
 
     def apply(self) -> None:
@@ -294,9 +295,9 @@ def has_views(run_folder: str) -> bool:
     return os.path.isdir(os.path.join(run_folder, VIEWS))
 
 
-def plan(run_folder: str, request: str, row_sources: Sequence[str], positions: np.ndarray,
+def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
          column_sources: Optional[Set[Tuple[str, str]]], removed: Dict[str, Sequence[int]]) -> Maintenance:
-    """The maintenance of ``run_folder``'s views for removing ``positions`` of ``row_sources``.
+    """The maintenance of ``run_folder``'s views for removing rows of sources (``{source name: positions}``).
 
     ``column_sources`` None means instance deletion (the rows go), else the ``(source, column)``
     cells are nulled. ``removed`` are the captured rows this request deletes, per group.
@@ -317,7 +318,7 @@ def plan(run_folder: str, request: str, row_sources: Sequence[str], positions: n
             result.covers_aggregates = False
             continue
         inputs = os.path.join(base, "input")
-        touched = _lookup_rows(os.path.join(inputs, "lineage"), row_sources, positions)
+        touched = _lookup_rows(os.path.join(inputs, "lineage"), row_sources)
         keys_hit = column_sources is None or any(column_sources & {tuple(p) for p in meta["input_provenance"][k]}
                                                  for k in meta["keys"])
         nulled_inputs = [] if keys_hit else sorted({c for c, _ in meta["specs"].values()
@@ -353,7 +354,7 @@ def plan(run_folder: str, request: str, row_sources: Sequence[str], positions: n
         derived_folder = os.path.join(base, "derived")
         derivation = Derivation.parse(meta["column"], meta["expression"])
         dcodes = np.load(os.path.join(derived_folder, "codes.npy"))
-        dtouched = _lookup_rows(os.path.join(derived_folder, "lineage"), row_sources, positions)
+        dtouched = _lookup_rows(os.path.join(derived_folder, "lineage"), row_sources)
         dstate = columnar.read_state(derived_folder)
         nulled_reads = [] if column_sources is None else [
             c for c, prov in meta["read_provenance"].items() if column_sources & {tuple(p) for p in prov}]
@@ -411,6 +412,7 @@ def plan(run_folder: str, request: str, row_sources: Sequence[str], positions: n
                                           values=derived_new[mapping[changed_cells]]: _set_entries(path, rows, values))
                 result.rederived.setdefault(group, set()).add(meta["column"])
             counts[group] = len(changed)
+            result.changed[group] = result.changed.get(group, 0) + len(changed)
 
         # The view's own files: the removed inputs scrubbed, the groups and derived values as maintained.
         def write_view(inputs=inputs, touched=touched, keys_hit=keys_hit, nulled_inputs=nulled_inputs,

@@ -265,46 +265,59 @@ def _checked(derivations: Dict, data: pd.DataFrame) -> Dict:
 def rectify(store, rows: RowSpec, column: ColumnSpec, correction: Correction,
             run_ids: Optional[Sequence[str]] = None, order: str = "first", tau: Optional[float] = None):
     """Correct ``column``'s values of ``rows`` in the affected runs (see the module docstring)."""
-    from lester_inspect.ivm.store import ForgetReport
+    from lester_inspect.ivm.store import ForgetIncomplete, ForgetReport
 
     if order == "second" and tau is not None:
         raise SpecError("tau is the step of the first-order update; the second-order update takes none")
     timings: Dict[str, float] = {}
     started = time.perf_counter()
     store._require()
-    with locked(store.path):
+    with store._writing():
         lookup = catalog.Lookup(store.path)
-        rows_fingerprint, positions, column_fingerprint, affected = store._resolve(lookup, rows, column)
+        resolution = store._resolve(lookup, rows, column, persist_index=column.column != rows.key)
+        store._drop_key_indexes(lookup, column)  # they would hold (hashed) old values
         lookup.save()
+        affected = resolution.affected
         targets = affected if run_ids is None else [r for r in run_ids if r in affected]
         unknown = [r for r in (run_ids or []) if r not in affected]
         if unknown:
             raise SpecError(f"run(s) {', '.join(unknown)} did not read these rows and column {column.column}")
         timings["find affected runs"] = time.perf_counter() - started
-        request = hashlib.sha256(json.dumps([rows_fingerprint, positions.tolist(), column.column, column_fingerprint,
-                                             correction.key]).encode("utf-8")).hexdigest()
+        request = hashlib.sha256(json.dumps([sorted((f, p.tolist()) for f, p in resolution.rows.items()), column.column,
+                                             resolution.column_fingerprints, correction.key]).encode("utf-8")).hexdigest()
         changes = []
         for run_id in targets:
-            change = _rectify_run(store, run_id, request, rows_fingerprint, positions, column, column_fingerprint,
-                                  correction, order, tau, timings)
+            try:
+                change = _rectify_run(store, run_id, request, resolution, column, correction, order, tau, timings)
+            except SpecError as error:
+                from lester_inspect.ivm.store import RunChange
+
+                change = RunChange(run_id, {}, {}, None, [], status="failed", problem=str(error))
             catalog.log_change(store.path, {"run_id": run_id, "request": request, "kind": "rectification",
+                                            "status": change.status,
                                             "rows_changed": sum(change.rows.values()),
                                             "cells_changed": sum(change.cells.values()),
-                                            "model_updated": bool(change.model) and "skipped" not in change.model})
+                                            "model_updated": bool(change.model) and "skipped" not in change.model,
+                                            **({"problem": change.problem} if change.problem else {})})
             changes.append(change)
-    return ForgetReport(request, "rectification", changes, timings)
+    report = ForgetReport(request, "rectification", changes, timings, resolution.notes)
+    if report.problems:
+        raise ForgetIncomplete(report)
+    return report
 
 
-def _rectify_run(store, run_id, request, rows_fingerprint, positions, column, column_fingerprint, correction,
-                 order, tau, timings):
-    from lester_inspect.ivm.store import RunChange, _deleted_rows, _lookup_rows, _source_rows
+def _rectify_run(store, run_id, request, resolution, column, correction, order, tau, timings):
+    from lester_inspect.ivm.store import RunChange, _deleted_rows, _lookup_rows, _relevant_cuts, _source_rows, \
+        _sources_in_run
 
     folder = store._run_folder(run_id)
     manifest = read_json(os.path.join(folder, "manifest.json"))
-    sources = manifest["sources"]
-    row_sources = [name for name, s in sources.items() if s["fingerprint"] == rows_fingerprint]
-    column_names = [name for name, s in sources.items() if s["fingerprint"] == column_fingerprint]
-    column_sources = {(name, column.column) for name in column_names}
+    row_sources, column_sources = _sources_in_run(manifest, resolution, column)
+    column_names = sorted(name for name, _ in column_sources)
+    cuts = _relevant_cuts(manifest, set(row_sources) | set(column_names))
+    if cuts:
+        return RunChange(run_id, {}, {}, None, [], status="refused",
+                         problem=f"run {run_id}: {cuts[0]}; nothing was changed in this run")
     derivations = read_json(os.path.join(folder, DERIVATIONS)) if os.path.exists(
         os.path.join(folder, DERIVATIONS)) else {}
     featuriser = load_featuriser(folder, manifest["pipeline"]) if os.path.exists(
@@ -314,7 +327,7 @@ def _rectify_run(store, run_id, request, rows_fingerprint, positions, column, co
     plans = {}
     for group, info in manifest["groups"].items():
         group_folder = os.path.join(folder, group)
-        found = _lookup_rows(os.path.join(group_folder, "lineage"), row_sources, positions)
+        found = _lookup_rows(os.path.join(group_folder, "lineage"), row_sources)
         found = np.setdiff1d(np.asarray(found, dtype=np.int64), _deleted_rows(group_folder)).astype(np.int64)
         provenance = {c: {tuple(p) for p in prov} for c, prov in info.get("column_provenance", {}).items()}
         derived = [c for c, prov in provenance.items() if column_sources & prov]
@@ -414,7 +427,11 @@ def _rectify_run(store, run_id, request, rows_fingerprint, positions, column, co
         notes.append("test: the stored predictions are the captured model's (marked stale); predict with "
                      "load(run)['model'] for current ones")
     timings[f"{run_id}: artifacts"] = time.perf_counter() - step
-    return RunChange(run_id, rows_changed, cells_changed, model, notes)
+    if all(p["already"] for p in plans.values()) and (model is None or "skipped" in model):
+        status = "already applied"
+    else:
+        status = "resumed" if any(p["already"] for p in plans.values()) else "changed"
+    return RunChange(run_id, rows_changed, cells_changed, model, notes, status=status)
 
 
 def _encode_all(featuriser, folder: str, plans: Dict) -> Dict:
@@ -582,7 +599,7 @@ def add_rectify_command(commands, with_store) -> None:
 def _rectify_command(arguments) -> int:
     import sys
 
-    from lester_inspect.ivm import ArtifactStore, ModelUpdateError
+    from lester_inspect.ivm import ArtifactStore, ForgetIncomplete, ModelUpdateError
 
     try:
         rows, column = RowSpec.parse(arguments.rows), ColumnSpec.parse(arguments.column)
@@ -593,5 +610,10 @@ def _rectify_command(arguments) -> int:
     except (SpecError, ModelUpdateError, FileNotFoundError) as error:
         print(f"lester-inspect: {error}", file=sys.stderr)
         return 2
+    except ForgetIncomplete as incomplete:
+        print(incomplete.report)
+        for problem in incomplete.report.problems:
+            print(f"lester-inspect: {problem}", file=sys.stderr)
+        return incomplete.report.exit_code
     print(report)
     return 0 if report.runs else 1

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Optional, Tuple
+import secrets
+from typing import List, Optional, Tuple
+from urllib.parse import quote
 
 import numpy as np
 
@@ -39,45 +41,104 @@ class RowSpec:
             raise SpecError(f"{text!r}: expected FILE:KEY=V1,V2 or FILE:@ROW1,ROW2")
         return cls(path, key=key, values=tuple(v.strip() for v in values.split(",")))
 
-    def resolve(self, index_folder: Optional[str] = None) -> np.ndarray:
+    def resolve(self, index_folder: Optional[str] = None, salt: Optional[str] = None, persist: bool = True) -> np.ndarray:
         """The sorted 0-based row positions in the file.
 
-        Key values are looked up in a sorted index of the key column kept in
-        ``index_folder`` (built from the file's key column on first use; the folder is
-        named by the file's content fingerprint, so it cannot go stale).
+        Key values are looked up in an index of the key column: its values' keyed 64-bit
+        hashes (SipHash with the store's secret ``salt``), sorted, and their row positions,
+        kept in ``index_folder`` (named by the file's content fingerprint, so it cannot go
+        stale) unless ``persist`` is False. The store never holds the key values themselves.
         """
+        if self.key is None:
+            if not os.path.isfile(self.path):
+                raise SpecError(f"{self.path}: no such source file")
+            return np.asarray(sorted(set(self.positions)), dtype=np.int64)
+        positions, found = self.match(index_folder, salt, persist)
+        missing = sorted(set(self.values) - set(found))
+        if missing:
+            raise SpecError(f"{self.path}: no row has {self.key} = {', '.join(missing)}")
+        return positions
+
+    def match(self, index_folder: Optional[str] = None, salt: Optional[str] = None,
+              persist: bool = True) -> Tuple[np.ndarray, List[str]]:
+        """The sorted row positions with the key values, and the values that were found."""
         if not os.path.isfile(self.path):
             raise SpecError(f"{self.path}: no such source file")
-        if self.key is None:
-            return np.asarray(sorted(set(self.positions)), dtype=np.int64)
-        keys, order = self._index(index_folder)
-        wanted = np.asarray(self.values, dtype=keys.dtype)
-        starts, stops = np.searchsorted(keys, wanted, "left"), np.searchsorted(keys, wanted, "right")
-        missing = [value for value, start, stop in zip(self.values, starts, stops) if stop == start]
-        if missing:
-            raise SpecError(f"{self.path}: no row has {self.key} = {', '.join(sorted(missing))}")
-        return np.sort(np.concatenate([order[a:b] for a, b in zip(starts, stops)])).astype(np.int64)
+        salt = salt or secrets.token_hex(8)
+        hashes, order = self._index(index_folder if persist else None, salt)
+        wanted = hash_values(self.values, salt)
+        starts, stops = np.searchsorted(hashes, wanted, "left"), np.searchsorted(hashes, wanted, "right")
+        found = [value for value, start, stop in zip(self.values, starts, stops) if stop > start]
+        ranges = [order[a:b] for a, b in zip(starts, stops)]
+        return np.sort(np.concatenate(ranges)).astype(np.int64) if ranges else np.zeros(0, np.int64), found
 
-    def _index(self, folder: Optional[str]):
-        paths = (os.path.join(folder, f"{self.key}.keys.npy"), os.path.join(folder, f"{self.key}.order.npy")) \
-            if folder else None
-        if paths and os.path.exists(paths[1]):
-            return np.load(paths[0], mmap_mode="r"), np.load(paths[1], mmap_mode="r")
+    def _index(self, folder: Optional[str], salt: str):
+        stem = os.path.join(folder, quote(self.key, safe="")) if folder else None
+        if stem and os.path.exists(stem + ".order.npy"):
+            return np.load(stem + ".hash.npy", mmap_mode="r"), np.load(stem + ".order.npy", mmap_mode="r")
         import pandas as pd
 
         from lester_inspect.ivm.files import write_array
 
-        try:
-            keys = pd.read_csv(self.path, usecols=[self.key], dtype=str)[self.key].fillna("").to_numpy(dtype=str)
-        except ValueError as error:
-            raise SpecError(f"{self.path}: has no column {self.key!r} ({error})") from None
-        order = np.argsort(keys, kind="stable")
-        keys = keys[order]
-        if paths:
+        keys = read_key_column(self.path, self.key).fillna("").to_numpy(dtype=object)
+        hashes = hash_values(keys, salt)
+        order = np.argsort(hashes, kind="stable")
+        hashes = hashes[order]
+        if stem:
             os.makedirs(folder, exist_ok=True)
-            write_array(paths[0], keys)
-            write_array(paths[1], order)
-        return keys, order
+            write_array(stem + ".hash.npy", hashes)
+            write_array(stem + ".order.npy", order)
+        return hashes, order
+
+
+def read_key_column(path: str, key: str):
+    """One column of a source file as text, by the file's format (CSV, TSV, JSON (lines), Excel, Feather, Parquet)."""
+    import pandas as pd
+
+    extension = os.path.splitext(path)[1].lower()
+    readers = {".csv": lambda: pd.read_csv(path, usecols=[key], dtype=str),
+               ".txt": lambda: pd.read_csv(path, usecols=[key], dtype=str, sep=None, engine="python"),
+               ".tsv": lambda: pd.read_csv(path, usecols=[key], dtype=str, sep="\t"),
+               ".json": lambda: _read_json(path),
+               ".jsonl": lambda: pd.read_json(path, lines=True, dtype=False),
+               ".xlsx": lambda: pd.read_excel(path, usecols=[key], dtype=str),
+               ".xls": lambda: pd.read_excel(path, usecols=[key], dtype=str),
+               ".feather": lambda: pd.read_feather(path, columns=[key]),
+               ".parquet": lambda: pd.read_parquet(path, columns=[key])}
+    if extension not in readers:
+        raise SpecError(f"{path}: rows of a {extension or 'extension-less'} file can be named by position "
+                        f"(FILE:@ROW1,ROW2), not by key; keys are read from {', '.join(sorted(readers))} files")
+    try:
+        frame = readers[extension]()
+    except (ValueError, KeyError) as error:
+        raise SpecError(f"{path}: has no column {key!r} ({error})") from None
+    if key not in frame.columns:
+        raise SpecError(f"{path}: has no column {key!r}; its columns: {', '.join(map(str, frame.columns))}")
+    column = frame[key]
+    return column.where(column.isna(), column.map(as_text))
+
+
+def _read_json(path: str):
+    import pandas as pd
+
+    try:
+        return pd.read_json(path, lines=True, dtype=False)
+    except ValueError:
+        return pd.read_json(path, dtype=False)
+
+
+def as_text(value) -> str:
+    """A key value as the text a user writes (``5``, not ``5.0``)."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def hash_values(values, salt: str) -> np.ndarray:
+    """Keyed 64-bit hashes of text values (a wanted value matches another among a million with odds of 1 in 10^13)."""
+    from pandas.util import hash_array
+
+    return hash_array(np.asarray(values, dtype=object), hash_key=salt, categorize=False)
 
 
 @dataclasses.dataclass(frozen=True)

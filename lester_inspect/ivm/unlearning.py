@@ -110,7 +110,8 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from lester_inspect.models import TorchMLPClassifier, _to_dense_float32
 
-__all__ = ["ModelUpdate", "loss_gradient", "unsupported_reason", "update_model"]
+__all__ = ["ModelUpdate", "loss_gradient", "objective_gradient", "parameter_vector", "removal_bound",
+           "unsupported_reason", "update_model"]
 
 _SUPPORTED = (
     "LogisticRegression, SGDClassifier (loss='log_loss' or 'hinge'), LinearRegression, Ridge, "
@@ -308,6 +309,53 @@ def loss_gradient(model, X, y) -> np.ndarray:
     adapter = _adapter_for(model)
     X = _check_rows(X, "X", adapter.n_features)
     return adapter.loss_gradient(X, adapter.encode_targets(y, X.shape[0], "y"))
+
+
+def parameter_vector(model) -> np.ndarray:
+    """The model's parameters as one float64 vector, in the order :func:`loss_gradient` uses."""
+    return np.asarray(_adapter_for(model).get_parameters(), dtype=np.float64).copy()
+
+
+def objective_gradient(model, X, y) -> np.ndarray:
+    """Gradient of the whole training objective ``J`` (row losses and penalty) at the current parameters.
+
+    Zero at an exact fit; its norm after an update is the *gradient residual* of Guo et al.,
+    *Certified Data Removal from Machine Learning Models* (ICML 2020). Linear models only.
+    """
+    adapter = _adapter_for(model)
+    if not isinstance(adapter, _LinearModel):
+        raise TypeError(f"the gradient residual is defined here for linear models, not {type(model).__name__}")
+    X = _check_rows(X, "X", adapter.n_features)
+    gradient = adapter.loss_gradient(X, adapter.encode_targets(y, X.shape[0], "y"))
+    if not adapter.per_row_penalty:
+        gradient = gradient + adapter._penalty_diagonal() * adapter.get_parameters()
+    return gradient
+
+
+def removal_bound(model, X_train, step) -> float | None:
+    """Guo et al.'s data-dependent bound on the gradient residual after the Newton step ``step``.
+
+    ``gamma * ||X||_2 * ||step|| * ||X step||`` over the corrected training rows ``X_train``
+    (with a column of ones for the intercept). None where the bound is not defined: a loss
+    other than the squared or binary logistic one, or several logistic outputs.
+    """
+    adapter = _adapter_for(model)
+    # The Lipschitz constant of the loss's second derivative that Guo et al. use: 1/4 for the logistic loss
+    # (an upper bound; the exact one is 1 / (6 sqrt 3)), 0 for the squared loss, whose Newton step is exact.
+    lipschitz = {_SquaredLoss: 0.0, _BinomialLoss: 0.25}
+    gamma = lipschitz.get(type(getattr(adapter, "loss", None))) if isinstance(adapter, _LinearModel) else None
+    if gamma is None or (gamma and adapter.n_outputs != 1):
+        return None
+    if gamma == 0.0:
+        return 0.0
+    from scipy.sparse.linalg import svds
+
+    X = sp.csr_matrix(X_train, dtype=np.float64)
+    if adapter.fit_intercept:
+        X = sp.hstack([X, np.ones((X.shape[0], 1))], format="csr")
+    spectral = float(svds(X, k=1, return_singular_vectors=False)[0]) if min(X.shape) > 1 else float(abs(X).max())
+    step = np.asarray(step, dtype=np.float64)
+    return gamma * spectral * float(np.linalg.norm(step)) * float(np.linalg.norm(X @ step))
 
 
 def unsupported_reason(model, order: str = "first") -> str | None:
