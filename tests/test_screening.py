@@ -1,13 +1,18 @@
 """Screening checks and data value: each fires on a seeded issue with the source column or rows at fault."""
+import os
+
 import numpy as np
 import pytest
 
 from lester_inspect import PipelineInspector
 from lester_inspect.checks import (CheckStatus, GroupFairness, NoConstantFeatures, NoPersonalDataInFeatures,
-                                   NoPreprocessingLeakage, NoUnnormalisedFeatures)
+                                   NoCovariateShift, NoLabelErrors, NoPreprocessingLeakage, NoUnnormalisedFeatures)
+from lester_inspect.checks.screening_models import label_issues
 from lester_inspect.checks.registry import CheckConfigurationError, make_check, parse_check_option
-from lester_inspect.inspections import DataValue
+from lester_inspect.inspections import DataValue, ModelInputs
 from lester_inspect.inspections.screening import iban_valid, knn_shapley, luhn_valid, personal_data_kind, rows_to_fix
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run(code, checks=(), inspections=()):
@@ -213,10 +218,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 rng = np.random.default_rng(4)
 n = 1200
-people = pd.DataFrame({"id": np.arange(n), "x1": rng.normal(size=n), "x2": rng.normal(size=n)})
+people = pd.DataFrame({"id": np.arange(n), "x1": rng.normal(size=n), "x2": rng.normal(size=n)},
+                      index=[f"p{i}" for i in range(n)])
 people["label"] = (people["x1"] + people["x2"] > 0).astype(int)
 flipped = rng.choice(n, n // 20, replace=False)
-people.loc[flipped, "label"] = 1 - people.loc[flipped, "label"]
+people.loc[people.index[flipped], "label"] = 1 - people["label"].iloc[flipped]
 extra = pd.DataFrame({"id": np.arange(n), "x3": rng.normal(size=n)})
 data = people.merge(extra, on="id")
 train, test = train_test_split(data, test_size=0.25, random_state=0)
@@ -233,14 +239,17 @@ def test_data_value_puts_flipped_labels_at_the_bottom_and_credits_both_join_side
     flipped = set(rng.choice(n, n // 20, replace=False).tolist())
     score = next(node for node in result.nodes if node.operator_type.name == "SCORE")
     values = result.dag_node_to_inspection_results[score][DataValue(5)]
-    assert sorted(values.source_values) == ["source0", "source3"]  # people and extra, named by their node ids
-    people, extra = values.source_values["source0"], values.source_values["source3"]
+    names = sorted(values.source_values, key=values.source_nodes.get)  # people, then extra
+    assert len(names) == 2 and names[0] == "source0"
+    people, extra = (values.source_values[name] for name in names)
     assert np.allclose(people, extra) and np.isclose(people.sum(), values.train_values.sum())
     train_flipped = [r for r in flipped if people[r] != 0]  # flipped rows in the training data
     bottom = set(rows_to_fix(result, "source0", n // 10)["row"].tolist())
     found = len(bottom & set(train_flipped)) / len(train_flipped)
     assert len(train_flipped) > 30 and found >= 0.6, found
-    assert result.rows_to_fix("source0", 3)["row"].tolist() == rows_to_fix(result, "source0", 3)["row"].tolist()
+    worst = result.rows_to_fix("source0", 3)
+    assert worst["row"].tolist() == rows_to_fix(result, "source0", 3)["row"].tolist()
+    assert worst["key"].tolist() == [f"p{row}" for row in worst["row"]]  # the source frame's row labels
     with pytest.raises(ValueError, match="no data values for source 'nope'"):
         rows_to_fix(result, "nope")
     with pytest.raises(ValueError, match="k must be a positive integer, not 0"):
@@ -290,3 +299,85 @@ LogisticRegression().fit(X_train, y_train).score(X_test, y_test)
     table = verdict.details["leakage"]
     assert table["kind"].tolist() == ["target leakage"] and "matrix column 1 (hint)" in table["detail"].iloc[0]
     assert make_check("no-preprocessing-leakage", {}) == NoPreprocessingLeakage()
+
+
+def flipped_training_rows(result):
+    """The seeded flipped rows of NOISY (same generator draws) that are in the training data."""
+    rng = np.random.default_rng(4)
+    rng.normal(size=1200), rng.normal(size=1200)
+    flipped = set(rng.choice(1200, 60, replace=False).tolist())
+    fit = next(n for n in result.nodes if n.operator_type.name == "ESTIMATOR")
+    return flipped & set(result.dag_node_to_inspection_results[fit][ModelInputs()].lineage["source0"].tolist())
+
+
+def test_label_errors_are_found_as_source_rows_and_agree_with_data_value():
+    result = run(NOISY, [NoLabelErrors(), NoLabelErrors(0.5)], [DataValue(5)])
+    verdict = result.check_to_check_results[NoLabelErrors()]
+    assert verdict.status is CheckStatus.FAILURE and "(probabilities from clones of LogisticRegression)" in \
+        verdict.description
+    table = verdict.details["label_issues"]
+    people, extra = (c for c in table.columns if c.endswith(" row"))
+    assert people == "source0 row" and (table[people] == table[extra]).all()  # both sides of the join
+    found, seeded = set(table["source0 row"].tolist()), flipped_training_rows(result)
+    # A flip next to the decision boundary looks like a correct label to any method: recall stays below 1.
+    assert len(found & seeded) / len(found) >= 0.9 and len(found & seeded) / len(seeded) >= 0.5
+    bottom = set(result.rows_to_fix("source0", 120)["row"].tolist())
+    assert len(found & bottom) >= 0.8 * len(found)
+    assert result.check_to_check_results[NoLabelErrors(0.5)].status is CheckStatus.SUCCESS
+    with pytest.raises(ValueError, match="max_fraction must be a number between 0 and 1"):
+        NoLabelErrors(5)
+
+
+def test_label_issues_by_the_confident_joint():
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    probabilities = np.array([[.9, .1], [.8, .2], [.1, .9], [.2, .8], [.3, .7], [.9, .1]])
+    assert label_issues(labels, probabilities, np.array([0, 1])).tolist() == [2, 5]
+
+
+SHIFT = """
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+rng = np.random.default_rng(6)
+data = pd.DataFrame({"a": rng.normal(size=600), "b": rng.normal(size=600)})
+data["label"] = data["a"] > 0
+train, test = data.iloc[:400], data.iloc[400:].copy()
+test["b"] = test["b"] + SHIFT
+LogisticRegression().fit(train[["a", "b"]], train["label"]).score(test[["a", "b"]], test["label"])
+"""
+
+
+def test_covariate_shift_names_the_separating_source_column():
+    shifted = run(SHIFT.replace("SHIFT", "1.5"), [NoCovariateShift()]).check_to_check_results[NoCovariateShift()]
+    assert shifted.status is CheckStatus.FAILURE and "(b, from source0.b)" in shifted.description
+    assert shifted.details["separating_features"]["sources"].iloc[0] == "source0.b"
+    assert run(SHIFT.replace("SHIFT", "0"), [NoCovariateShift()]).passed
+    with pytest.raises(ValueError, match="threshold is an AUC between 0.5 and 1, not 0.2"):
+        NoCovariateShift(0.2)
+    assert parse_check_option("no-covariate-shift=0.7") == NoCovariateShift(0.7)
+
+
+SEEDED = [  # script, check, start of the failure, the text of the operator's line in the script
+    ("leaky_scaler", NoPreprocessingLeakage(), "Transformer at line 13:9 (StandardScaler: fit_transform) was fitted "
+     "on test rows: 150 of its 600 rows", "StandardScaler().fit_transform"),
+    ("label_feature", NoPreprocessingLeakage(), "Estimator at line 14:8 (LogisticRegression: fit): target leakage, "
+     "matrix column 1 (churn_score) is computed from the label's source column source0.label", ".fit(train"),
+    ("shifted_test", NoCovariateShift(), "A classifier tells the training rows", "model.score"),
+    ("flipped_labels", NoLabelErrors(), "", ".fit(train"),
+    ("hashed_email", NoPersonalDataInFeatures(), "Estimator at line 17:52 (LogisticRegression: fit) uses source0.email "
+     "(100% of its values look like emails)", ".fit(data"),
+    ("constant_column", NoConstantFeatures(), "Estimator at line 19:52 (LogisticRegression: fit): matrix column 3 "
+     "(categories__country_ch, from no source column (computed in the pipeline)) has one value only", ".fit(data"),
+    ("unfair_filter", GroupFairness("group"), "accuracy on the test rows of Score at line 18:6", "model.score"),
+]
+
+
+@pytest.mark.parametrize("script, check, description, line_text", SEEDED, ids=[s[0] for s in SEEDED])
+def test_each_seeded_example_fails_its_check_at_the_right_line(script, check, description, line_text):
+    path = os.path.join(ROOT, "example_pipelines", "screening", f"{script}.py")
+    result = PipelineInspector.on_pipeline(path).add_check(check).execute()
+    verdict = result.check_to_check_results[check]
+    assert result.internal_errors == [] and verdict.status is CheckStatus.FAILURE, verdict.description
+    assert verdict.description.startswith(description), verdict.description
+    line = next(i for i, text in enumerate(open(path), 1) if line_text in text)
+    assert verdict.operator.code_location.lineno == line

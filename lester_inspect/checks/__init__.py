@@ -5,6 +5,7 @@ from lester_inspect.checks.data_quality import NoDuplicateRows, NoLabelShift, No
 from lester_inspect.checks.features import NoIllegalFeatures, NoMissingEmbeddings
 from lester_inspect.checks.screening import (GroupFairness, NoConstantFeatures, NoPersonalDataInFeatures,
                                              NoPreprocessingLeakage, NoUnnormalisedFeatures)
+from lester_inspect.checks.screening_models import NoCovariateShift, NoLabelErrors
 
 __all__ = [
     "Check", "CheckResult", "CheckStatus", "NoBiasAccumulatedFor", "NoBiasIntroducedFor", "NoDuplicateRows",
@@ -12,4 +13,4 @@ __all__ = [
     "SimilarRemovalProbabilitiesFor",
 ]
 __all__ += ["GroupFairness", "NoConstantFeatures", "NoPersonalDataInFeatures", "NoPreprocessingLeakage",
-            "NoUnnormalisedFeatures"]
+            "NoUnnormalisedFeatures", "NoCovariateShift", "NoLabelErrors"]

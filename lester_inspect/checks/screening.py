@@ -26,7 +26,9 @@ def _model_data(result, types=(T.ESTIMATOR,)) -> List[ModelData]:
 
 
 def _sources_text(sources) -> str:
-    return ", ".join(f"{s}.{c}" for s, c in sorted(sources)) if sources is not None else "unknown"
+    if sources is None:
+        return "unknown"
+    return ", ".join(f"{s}.{c}" for s, c in sorted(sources)) or "no source column (computed in the pipeline)"
 
 
 def _require_share(owner: str, name: str, value) -> float:

@@ -41,6 +41,8 @@ class ModelData:
     predictions: Optional[np.ndarray] = None
     #: The source columns the labels were computed from (at a fit with labels).
     label_sources: SourceColumns = frozenset()
+    #: The fitted model (at a fit).
+    model: Any = None
 
 
 class ModelInputs(VectorizedInspection):
@@ -83,7 +85,7 @@ class ModelInputs(VectorizedInspection):
             provenance = operator.results.get(operator.inputs[1].node, {}).get(ColumnProvenance()) or {}
             labels = frozenset().union(*provenance.values())
         return ModelData(node, model_node, X, _array(y), lineage, aggregated, names, sources, gap, predictions,
-                         labels)
+                         labels, operator.output if node.operator_type is T.ESTIMATOR else None)
 
 
 class FittedRows(VectorizedInspection):
@@ -275,6 +277,8 @@ class DataValues:
     source_values: Dict[str, np.ndarray]
     #: Sources whose rows reach the training data only through aggregates: they get no value.
     sources_without_value: List[str]
+    #: The data source node of each source name (its ``DataValue`` result is the source's row labels).
+    source_nodes: Dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 class DataValue(VectorizedInspection):
@@ -299,7 +303,9 @@ class DataValue(VectorizedInspection):
     def required_inspections(self):
         return (ModelInputs(),)
 
-    def inspect(self, operator: OperatorData) -> Optional[DataValues]:
+    def inspect(self, operator: OperatorData) -> Optional[Any]:
+        if operator.node.operator_type is T.DATA_SOURCE:  # the row labels, for rows_to_fix's keys
+            return getattr(operator.data, "index", None)
         if operator.node.operator_type is not T.SCORE:
             return None
         test = operator.results.get(operator.node, {}).get(ModelInputs())
@@ -314,7 +320,8 @@ class DataValue(VectorizedInspection):
             known = ids >= 0
             np.add.at(summed, ids[known], train_values[known])
             source_values[source] = summed
-        return DataValues(train.model_node, operator.node, train_values, source_values, train.aggregated_sources)
+        return DataValues(train.model_node, operator.node, train_values, source_values, train.aggregated_sources,
+                          {name: node_id for node_id, name in operator.source_names.items()})
 
 
 def dense(X, what: str, max_cells: int = 50_000_000) -> np.ndarray:
@@ -333,13 +340,14 @@ def dense(X, what: str, max_cells: int = 50_000_000) -> np.ndarray:
 
 def rows_to_fix(result, source: str, n: int = 10) -> pd.DataFrame:
     """The ``n`` rows of ``source`` with the least data value (most harmful first): ``row`` (position in the
-    source as read), ``value``; from the last ``score`` of a run with ``DataValue``."""
-    values = [r for node in result.nodes for i, r in result.dag_node_to_inspection_results[node].items()
+    source as read), ``key`` (the source frame's row label), ``value``; from the last ``score`` of a run
+    with ``DataValue``."""
+    values = [(i, r) for node in result.nodes for i, r in result.dag_node_to_inspection_results[node].items()
               if isinstance(i, DataValue) and isinstance(r, DataValues)]
     if not values:
         raise ValueError("no data values in this result: add the DataValue() inspection, and score the model on "
                          "labelled test data (model.score(X_test, y_test))")
-    found = values[-1]
+    inspection, found = values[-1]
     if source not in found.source_values:
         why = (" (it reaches the training data only through aggregates)" if source in found.sources_without_value
                else "")
@@ -347,7 +355,10 @@ def rows_to_fix(result, source: str, n: int = 10) -> pd.DataFrame:
                          f"{', '.join(sorted(found.source_values))}")
     summed = found.source_values[source]
     order = np.argsort(summed, kind="stable")[:n]
-    return pd.DataFrame({"row": order, "value": summed[order]})
+    source_node = next((node for node in result.nodes if node.node_id == found.source_nodes.get(source)), None)
+    labels = result.dag_node_to_inspection_results.get(source_node, {}).get(inspection) if source_node else None
+    keys = np.asarray(labels)[order] if labels is not None and len(labels) == len(summed) else [None] * len(order)
+    return pd.DataFrame({"row": order, "key": keys, "value": summed[order]})
 
 
 def group_values(annotations: Optional[Dict], column: str) -> Optional[np.ndarray]:
