@@ -85,7 +85,8 @@ def test_every_pipeline_key(repository, tmp_path_factory):
 
 @pytest.mark.parametrize("body, message", [
     ('[pipelines.checks]\nno-such-check = {}',
-     "pipelines[0].checks.no-such-check: unknown check 'no-such-check'; known checks: no-bias-accumulated-for, "),
+     "pipelines[0].checks.no-such-check: unknown check 'no-such-check'; known checks: group-fairness, "
+     "no-bias-accumulated-for, "),
     ('[pipelines.checks]\nno-bias-introduced-for = { colums = ["race"] }',
      "pipelines[0].checks.no-bias-introduced-for: unknown parameter 'colums'; it takes columns, "
      "min_allowed_relative_ratio_change"),
