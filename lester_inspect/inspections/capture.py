@@ -138,14 +138,24 @@ class ArtifactCapture(VectorizedInspection):
             group, artifacts, sources,
             {"column_provenance": column_provenance, "matrix_provenance": matrix_provenance,
              "aggregated_sources": aggregated, "provenance_cuts": cuts, **extra})
+        # What rectify and aggregate maintenance need is extra: a failure there must not fail the capture
+        # (rectify then nulls instead of re-deriving, forget notes the aggregates as not maintained).
         from lester_inspect.ivm.rectify import save_for_rectify
 
         featuriser = operator.dag.nodes[_featuriser(operator.dag, matrix_node)].get("featuriser")
-        save_for_rectify(self.store, state["run_id"], group, artifacts["data"], state["views"].derivations,
-                         featuriser() if featuriser is not None else None, artifacts.get("X"))
+        try:
+            save_for_rectify(self.store, state["run_id"], group, artifacts["data"], state["views"].derivations,
+                             featuriser() if featuriser is not None else None, artifacts.get("X"))
+        except Exception:
+            pass
         if state["views"].aggregates or state["views"].problems:
-            state["views"].save(self.store, state["run_id"], group, lineage, artifacts["data"], artifacts.get("y"),
-                                labels_column)
+            try:
+                state["views"].save(self.store, state["run_id"], group, lineage, artifacts["data"],
+                                    artifacts.get("y"), labels_column)
+            except Exception:
+                import shutil
+
+                shutil.rmtree(os.path.join(self.store, "runs", state["run_id"], "views"), ignore_errors=True)
 
 
 def _labels_column(operator: OperatorData) -> Optional[str]:

@@ -118,15 +118,18 @@ def save_for_rectify(store: str, run_id: str, group: str, data: Optional[pd.Data
         write_json(path, recorded)
         if featuriser is not None and group == "train":
             try:
-                learned = _learned_values(featuriser, X)
+                # The counts first: a featuriser is never stored without them.
+                write_json(os.path.join(folder, LEARNED), {"requests": [], "parts": _learned_values(featuriser, X)})
                 write_pickle(os.path.join(folder, FEATURISER), featuriser)
-                write_json(os.path.join(folder, LEARNED), {"requests": [], "parts": learned})
             except Exception as error:  # rectify then zeroes feature ranges and says why
                 write_json(os.path.join(folder, FEATURISER + ".missing"), f"not stored: {error!r}")
 
 
 def _learned_values(featuriser, X) -> Dict:
     """Per featuriser part holding learned values: its matrix columns and the training rows per value."""
+    if not hasattr(featuriser, "transformers_"):
+        raise TypeError(f"only a ColumnTransformer's learned values can be matched to matrix columns, not a "
+                        f"{type(featuriser).__name__}'s")
     parts = {}
     slices = getattr(featuriser, "output_indices_", {})
     for name, transformer, inputs in getattr(featuriser, "transformers_", []):
