@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 import pandas as pd
 
-from lester_inspect.inspections.annotations import LINEAGE, Factor
+from lester_inspect.inspections.annotations import LINEAGE, Factor, UnknownProvenance
 from lester_inspect.inspections.base import OperatorData, VectorizedInspection
 from lester_inspect.inspections.provenance import ColumnProvenance, MatrixColumnProvenance
 from lester_inspect.instrumentation.dag import DagNode, OperatorType
@@ -110,6 +110,8 @@ class ArtifactCapture(VectorizedInspection):
 
         results = operator.results
         column_provenance = (results.get(relational_node, {}).get(ColumnProvenance()) or {}) if relational_node else {}
+        # Columns of unknown provenance are left out, as before issue 10; recording them is forget-safety's.
+        column_provenance = {c: p for c, p in column_provenance.items() if not isinstance(p, UnknownProvenance)}
         if artifacts["data"] is not None:
             column_provenance = {c: sorted(column_provenance.get(c, ())) for c in artifacts["data"].columns}
         matrix_provenance = results.get(_featuriser(operator.dag, matrix_node), {}).get(MatrixColumnProvenance()) or {}
@@ -252,7 +254,7 @@ def _lineage(annotations: Optional[Dict], names: Dict[int, str]) -> Dict:
     """Per source name, the source row of each row; sources reached only through aggregates under None."""
     lineage = (annotations or {}).get(LINEAGE)
     found: Dict = {}
-    if lineage is None:
+    if lineage is None or isinstance(lineage, UnknownProvenance):
         return found
     for factor in lineage.factors:
         if isinstance(factor, Factor):

@@ -35,6 +35,7 @@ from lester_inspect.ivm import catalog, columnar, maintenance
 from lester_inspect.ivm.files import (crash_point, locked, read_json, read_pickle, write_array, write_atomically,
                                       write_json, write_pickle, zero_array_entries)
 from lester_inspect.ivm.specs import ColumnSpec, RowSpec, SpecError, as_text
+from lester_inspect.progress import progress, steps
 
 
 class ModelUpdateError(RuntimeError):
@@ -194,7 +195,7 @@ class ArtifactStore:
     def save(self, run_id: str, name: str, pipeline: str, group: str, artifacts: Dict, sources: List[Dict],
              manifest_update: Dict) -> None:
         """Write one group's artifacts (train or test) of a run and register the run in the catalog."""
-        with self._writing():
+        with self._writing(), steps(5, f"capture {group}") as bar:
             folder = self._run_folder(run_id)
             os.makedirs(os.path.join(folder, group), exist_ok=True)
             manifest_path = os.path.join(folder, "manifest.json")
@@ -202,18 +203,23 @@ class ArtifactStore:
                 "run_id": run_id, "name": name, "pipeline": pipeline, "groups": {}}
             group_folder = os.path.join(folder, group)
             stored = {}
+            bar.step("data")
             if artifacts.get("data") is not None:
                 columnar.write_frame(os.path.join(group_folder, "data"), artifacts["data"])
                 stored["data"] = len(artifacts["data"])
+            bar.step("X")
             if artifacts.get("X") is not None:
                 columnar.write_matrix(os.path.join(group_folder, "X"), artifacts["X"])
                 stored["X"] = artifacts["X"].shape[0]
             for part in ("y", "predictions"):
                 if artifacts.get(part) is not None:
                     write_array(os.path.join(group_folder, f"{part}.npy"), np.asarray(artifacts[part]))
+            bar.step("lineage")
             _write_lineage(os.path.join(group_folder, "lineage"), artifacts.get("lineage") or {})
+            bar.step("model")
             if artifacts.get("model") is not None:
                 write_pickle(os.path.join(folder, "model.pkl"), {"model": artifacts["model"], "applied": []})
+            bar.step("source fingerprints")
             lookup = catalog.Lookup(self.path)
             sources = [{**s, "fingerprint": lookup.fingerprint(s["path"]), "from_store": lookup.from_store(s["path"])}
                        for s in sources]
@@ -511,7 +517,7 @@ class ArtifactStore:
             timings["find affected runs"] = time.perf_counter() - started
             request = _request_id(resolution, column)
             changes = []
-            for run_id in targets:
+            for run_id in progress(targets, "forget", unit="run"):
                 change = self._forget_in_run(run_id, request, resolution, column, order, tau, max_residual,
                                              timings)
                 entry = catalog.log_change(self.path, {
