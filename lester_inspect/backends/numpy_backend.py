@@ -118,6 +118,8 @@ class NumpyBackend:
         if not ((isinstance(result, np.ndarray) or _is_sparse(result)) and len(result.shape)):
             return
         run = self.run
+        if self.still_random(operands[:1] if name == "Subscript" else operands, result, CodeLocation(*position)):
+            return
         if name == "Subscript":
             value = operands[0]
             if (isinstance(value, np.ndarray) or _is_sparse(value)) and self.known(value) and not _is_pending(run,
@@ -151,6 +153,36 @@ class NumpyBackend:
             return None
         return self.run.input_node(obj, None, untracked_as_source=False)
 
+    def draw_of(self, obj: Any):
+        """The entry of a random draw not yet used as data that ``obj`` is (or is a view of with its rows)."""
+        if not hasattr(obj, "shape") or self.run.tracked(obj) is not None:
+            return None
+        drawn, base = self.draws.get(obj), obj
+        while drawn is None and getattr(base, "base", None) is not None:
+            base = base.base
+            drawn = self.draws.get(base)
+            if drawn is not None and base.shape[:1] != obj.shape[:1]:
+                return None
+        return drawn
+
+    def still_random(self, operands: Sequence[Any], result: Any, location: Optional[CodeLocation]) -> bool:
+        """A result computed only from random draws (and constants) is a random draw too, still unused.
+
+        ``pd.DataFrame({"label": rng.random(n) > 0.5})`` thus stays one data source, as it
+        would be without the comparison.
+        """
+        data = [o for o in operands if hasattr(o, "shape") and not isinstance(o, np.generic)]
+        entries = [self.draw_of(o) for o in data]
+        if not any(entries) or any(e is None and (self.run.tracked(o) is not None) for e, o in zip(entries, data)):
+            return False
+        if not hasattr(result, "shape") or isinstance(result, _pandas_classes("Series", "DataFrame")):
+            return True
+        description, function, _ = next(e for e in entries if e)
+        snippet = " ".join(self.run.call_sites.snippet(location).split()) if location is not None else ""
+        computed = f" (computed: {snippet})" if snippet else ""
+        self.draws.set(result, (description.split(" (computed: ")[0] + computed, function, location))
+        return True
+
     def known(self, obj: Any) -> bool:
         """Tracked data (pending Series expressions stay pending) or a random draw."""
         return self.run.tracked(obj) is not None or (isinstance(obj, np.ndarray) and self.node_of(obj) is not None)
@@ -177,6 +209,14 @@ class NumpyBackend:
         function = getattr(receiver, name, None)
         if not isinstance(function, np.ufunc) or "out" in kwargs:
             return None
+        if any(self.draw_of(a) is not None for a in args):
+            backend = self
+
+            def still_random(call: OperatorCall, result: Any) -> None:
+                if not backend.still_random(call.args[1:], result, call.location):
+                    ufunc_call(call, result)
+
+            return FunctionInfo("numpy", name), still_random
         if not any(_is_matrix_like(a) and self.known(a) for a in args):
             return None
         return FunctionInfo("numpy", name), ufunc_call
@@ -304,10 +344,10 @@ def _map_node(call: OperatorCall, operands: Sequence[Any], result: Any) -> Optio
     """A node for an element-wise ``result`` of ``operands``: row-aligned operands keep their rows."""
     run = call.run
     inputs, columns = [], None
-    if _pending(call, operands, result):
+    if _pending(call, operands, result) or _numpy_backend(run).still_random(operands, result, call.location):
         return None
     operands = [o for o in operands if hasattr(o, "shape") and not isinstance(o, np.generic)]
-    if not _known_inputs(call, operands):
+    if not _known_inputs(call, operands, result):
         return None
     for operand in operands:
         rows = carries_rows(operand, result)
@@ -426,7 +466,14 @@ def select(call: OperatorCall, result: Any) -> None:
 
 # -- stacks ---------------------------------------------------------------------------------------------
 
-def _known_inputs(call: OperatorCall, parts: Sequence[Any]) -> bool:
+def _numpy_backend(run: InstrumentedRun) -> "NumpyBackend":
+    return next(backend for backend in run.backends if isinstance(backend, NumpyBackend))
+
+
+def _known_inputs(call: OperatorCall, parts: Sequence[Any], result: Any) -> bool:
+    """Whether some part is tracked data (parts made only of unused random draws make a random draw)."""
+    if _numpy_backend(call.run).still_random(parts, result, call.location):
+        return False
     return any(hasattr(p, "shape") and call.run.input_node(p, None, untracked_as_source=False) is not None
                for p in parts)
 
@@ -480,7 +527,7 @@ def _stack_handler(name: str):
 
     def handle(call: OperatorCall, result: Any) -> None:
         parts = list(call.args[0] if call.args else call.kwargs.get("tup", call.kwargs.get("blocks", ())))
-        if not parts or not _known_inputs(call, parts):
+        if not parts or not _known_inputs(call, parts, result):
             return
         flat = all(_ndim(p) <= 1 and not _is_sparse(p) for p in parts)
         count = f"{len(parts)} arrays"
@@ -497,7 +544,7 @@ def _stack_handler(name: str):
 def concatenate(call: OperatorCall, result: Any) -> None:
     parts = list(call.arg(0, "arrays"))
     axis = call.arg(1, "axis", 0)
-    if not parts or not _known_inputs(call, parts):
+    if not parts or not _known_inputs(call, parts, result):
         return
     count = f"{len(parts)} arrays"
     if axis is None:
@@ -514,7 +561,7 @@ def index_concatenation(call: OperatorCall, result: Any) -> None:
 
     receiver, key = call.args[0], call.args[1]
     parts = list(key) if isinstance(key, tuple) else [key]
-    if not isinstance(receiver, (CClass, RClass)) or not _known_inputs(call, parts):
+    if not isinstance(receiver, (CClass, RClass)) or not _known_inputs(call, parts, result):
         return
     if any(isinstance(p, (str, slice)) for p in parts):
         _unknown_rows(call, [p for p in parts if hasattr(p, "shape")], result,
