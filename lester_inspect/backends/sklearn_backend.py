@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
+import weakref
 from typing import Any, Dict, List, Optional
 
 import numpy as np
@@ -356,9 +357,10 @@ class SklearnBackend:
             if _concatenates(estimator):
                 output = result if method != "fit" else None
                 branch_columns = [c for branch in frame.branch_outputs for c in branch.node.columns]
+                # The fitted featuriser, held weakly: the artifact store keeps a copy to re-encode rectified rows.
                 node = run.add_node(T.CONCATENATION, frame.function, frame.location, f"Concatenate {name} outputs",
                                     _feature_names(estimator, output, None, branch_columns),
-                                    frame.branch_outputs, output)
+                                    frame.branch_outputs, output, featuriser=weakref.ref(estimator))
         elif _is_passthrough(estimator, self.constructed_at):
             node = self._input(frame, frame.X).node
             run.set_producer(result, node)

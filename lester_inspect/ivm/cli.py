@@ -1,4 +1,4 @@
-"""``lester-inspect capture | runs | changes | affected | forget | verify | audit | demo``: the artifact store on the command line."""
+"""``lester-inspect capture | runs | changes | affected | forget | rectify | verify | audit | demo``: the artifact store on the command line."""
 from __future__ import annotations
 
 import os
@@ -62,6 +62,10 @@ def add_ivm_commands(commands) -> None:
     values.add_argument("--value", action="append", metavar="TEXT", help="a value that must not be in the store")
     values.add_argument("--values-from", metavar="FILE", help="a file with one such value per line")
     audit.set_defaults(handler=_audit)
+
+    from lester_inspect.ivm.rectify import add_rectify_command
+
+    add_rectify_command(commands, with_store)  # rectify (ivm/rectify.py)
 
     demo = with_store(commands.add_parser("demo", help="the credit card leak story on generated data"))
     demo.add_argument("--mails", type=int, default=2000, help="number of generated mails (default 2000)")
