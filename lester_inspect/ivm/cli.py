@@ -40,12 +40,7 @@ def add_ivm_commands(commands) -> None:
         parser.add_argument("--column", metavar="FILE:COLUMN", help="only this leaked column (feature deletion)")
         parser.set_defaults(handler=_affected if name == "affected" else _forget)
         if name == "forget":
-            which = parser.add_mutually_exclusive_group(required=True)
-            which.add_argument("--run", action="append", metavar="ID", help="a run to change (repeatable)")
-            which.add_argument("--all-affected", action="store_true", help="change every affected run")
-            parser.add_argument("--order", choices=("first", "second"), default="first",
-                                help="model update: first-order (default) or second-order")
-            parser.add_argument("--tau", type=float, help="first-order step (default 1 / training rows)")
+            add_change_options(parser)
             parser.add_argument("--max-residual", type=float, metavar="X",
                                 help="linear models: measure the updated model's gradient residual on the corrected "
                                      "training data and fit the model again there when it exceeds X")
@@ -71,6 +66,16 @@ def add_ivm_commands(commands) -> None:
     demo.add_argument("--mails", type=int, default=2000, help="number of generated mails (default 2000)")
     demo.add_argument("--verbose", action="store_true", help="also print every step of the pipeline's DAG")
     demo.set_defaults(handler=_demo)
+
+
+def add_change_options(parser) -> None:
+    """The options of a command that changes captured runs (forget, rectify): which runs, which model update."""
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--run", action="append", metavar="ID", help="a run to change (repeatable)")
+    which.add_argument("--all-affected", action="store_true", help="change every affected run")
+    parser.add_argument("--order", choices=("first", "second"), default="first",
+                        help="model update: first-order (default) or second-order")
+    parser.add_argument("--tau", type=float, help="first-order step (default 1 / training rows)")
 
 
 def _fail(message: str) -> int:

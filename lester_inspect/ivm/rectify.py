@@ -35,7 +35,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from lester_inspect.ivm import catalog, columnar
-from lester_inspect.ivm.derivation import Derivation, NotDerivable, changed_positions, same_values
+from lester_inspect.ivm.derivation import Derivation, changed_positions, same_values
 from lester_inspect.ivm.files import crash_point, locked, read_json, read_pickle, write_atomically, write_json, \
     write_pickle
 from lester_inspect.ivm.specs import ColumnSpec, RowSpec, SpecError
@@ -582,6 +582,8 @@ def predictions_note(run_folder: str) -> Optional[str]:
 # -- command line -----------------------------------------------------------------------------------------
 
 def add_rectify_command(commands, with_store) -> None:
+    from lester_inspect.ivm.cli import add_change_options
+
     parser = with_store(commands.add_parser(
         "rectify", help="correct leaked values in captured runs (re-derive, re-encode, update the model)"))
     parser.add_argument("--rows", required=True, metavar="FILE:KEY=V1,V2|FILE:@R1,R2",
@@ -590,12 +592,7 @@ def add_rectify_command(commands, with_store) -> None:
     how = parser.add_mutually_exclusive_group(required=True)
     how.add_argument("--replace", metavar="REGEX=>REPLACEMENT", help="replace the leaked part of the values")
     how.add_argument("--values-from", metavar="FILE", help="a CSV with the rows' key column and corrected values")
-    which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--run", action="append", metavar="ID", help="a run to change (repeatable)")
-    which.add_argument("--all-affected", action="store_true", help="change every affected run")
-    parser.add_argument("--order", choices=("first", "second"), default="first",
-                        help="model update: first-order (default) or second-order")
-    parser.add_argument("--tau", type=float, help="first-order step (default 1 / training rows)")
+    add_change_options(parser)
     parser.set_defaults(handler=_rectify_command)
 
 
