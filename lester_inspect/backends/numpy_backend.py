@@ -157,13 +157,17 @@ class NumpyBackend:
         """The entry of a random draw not yet used as data that ``obj`` is (or is a view of with its rows)."""
         if not hasattr(obj, "shape") or self.run.tracked(obj) is not None:
             return None
+        return self._drawn_array(obj)[0]
+
+    def _drawn_array(self, obj: Any):
+        """The draw entry of ``obj`` or of the array it views with the same rows, and that array."""
         drawn, base = self.draws.get(obj), obj
         while drawn is None and getattr(base, "base", None) is not None:
             base = base.base
             drawn = self.draws.get(base)
             if drawn is not None and base.shape[:1] != obj.shape[:1]:
-                return None
-        return drawn
+                return None, None
+        return drawn, base
 
     def still_random(self, operands: Sequence[Any], result: Any, location: Optional[CodeLocation]) -> bool:
         """A result computed only from random draws (and constants) is a random draw too, still unused.
@@ -189,12 +193,7 @@ class NumpyBackend:
 
     def find_source(self, obj: Any) -> Optional[DagNode]:
         """The data source of a random draw (or a view of one with its rows), made on first use."""
-        drawn, base = self.draws.get(obj), obj
-        while drawn is None and getattr(base, "base", None) is not None:
-            base = base.base
-            drawn = self.draws.get(base)
-            if drawn is not None and base.shape[:1] != obj.shape[:1]:
-                return None
+        drawn, base = self._drawn_array(obj)
         if drawn is None:
             return None
         description, function, location = drawn
