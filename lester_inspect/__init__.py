@@ -18,3 +18,10 @@ def __getattr__(name):
 
         return InspectorResult
     raise AttributeError(f"module 'lester_inspect' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython):
+    """``%load_ext lester_inspect`` in Jupyter/IPython: the ``%%inspect`` cell magic (lester_inspect.notebook)."""
+    from lester_inspect.notebook import load_ipython_extension as load
+
+    load(ipython)

@@ -11,14 +11,22 @@ def _run(arguments: argparse.Namespace) -> int:
     from lester_inspect.inspector import PipelineInspector
     from lester_inspect.instrumentation.source import PipelineSourceError
 
+    from lester_inspect.commandline import report_pipeline_error, users_output
+
     try:
         checks = [parse_check_option(option) for option in arguments.check]
-        result = PipelineInspector.on_pipeline(arguments.pipeline, args=arguments.args).add_checks(checks).execute()
+        inspector = PipelineInspector.on_pipeline(arguments.pipeline, args=arguments.args).add_checks(checks)
+        with users_output():
+            result = inspector.execute()
     except (PipelineSourceError, CheckConfigurationError) as error:
         print(f"lester-inspect: {error}", file=sys.stderr)
         return 2
+    except (Exception, SystemExit) as error:
+        return report_pipeline_error(error, arguments.pipeline)
     print(f"DAG of {arguments.pipeline} ({result.dag.number_of_nodes()} operators):")
     print(result.dag_text())
+    for line in result.provenance_cuts_text():
+        print(line)
     if checks:
         print("Checks:")
         for check_result in result.check_to_check_results.values():
@@ -34,26 +42,29 @@ def _run(arguments: argparse.Namespace) -> int:
             print(f"lester-inspect: {error}", file=sys.stderr)
             return 2
         print(f"DAG written to {arguments.dag}", file=sys.stderr)
-    return 0
+    return 0 if result.passed else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
     from lester_inspect import __version__
+    from lester_inspect.commandline import EXIT_CODES_HELP, PIPELINE_ARGUMENTS_HELP
 
     parser = argparse.ArgumentParser(prog="lester-inspect", description=(
         "Inspect ML pipelines (run, report, ci), capture their artifacts and remove leaked data from them "
         "(capture, runs, changes, affected, forget, verify, audit, demo), and rewrite messy pipelines (rewrite). "
-        "'lester-inspect COMMAND --help' explains a command."))
+        "'lester-inspect COMMAND --help' explains a command. " + EXIT_CODES_HELP), allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"lester-inspect {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run a pipeline under instrumentation and print its DAG",
-                              usage="lester-inspect run [--dag FILE] [--check NAME[=VALUE]] PIPELINE [ARGS ...]")
+    run = commands.add_parser("run", help="run a pipeline under instrumentation and print its DAG; exit 1 when a "
+                                          "check fails",
+                              usage="lester-inspect run [--dag FILE] [--check NAME[=VALUE]] PIPELINE [ARGS ...] "
+                                    "[-- ARGS ...]", description=EXIT_CODES_HELP)
     run.add_argument("--dag", metavar="FILE", help="also write the DAG as .dot, .svg or .png")
     run.add_argument("--check", metavar="NAME[=VALUE]", action="append", default=[],
                      help="run a check, e.g. no-bias-introduced-for=race,age_group or no-illegal-features "
                           "(repeatable; VALUE is the check's first parameter)")
     run.add_argument("pipeline", help="a .py script or .ipynb notebook")
-    run.add_argument("args", nargs=argparse.REMAINDER, help="passed to the pipeline as sys.argv[1:]")
+    run.add_argument("args", nargs="*", help=PIPELINE_ARGUMENTS_HELP)
     run.set_defaults(handler=_run)
     from lester_inspect.ci.cli import add_ci_commands
     from lester_inspect.ivm.cli import add_ivm_commands
@@ -66,8 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    arguments = build_parser().parse_args(argv)
-    return arguments.handler(arguments)
+    from lester_inspect.commandline import main_with
+
+    return main_with(build_parser(), argv)
 
 
 if __name__ == "__main__":

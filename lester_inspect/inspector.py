@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, List, Optional, Sequence
 
-from lester_inspect.checks.base import Check
-from lester_inspect.inspections.base import Inspection
+from lester_inspect.checks.base import Check, CheckConfigurationError
+from lester_inspect.inspections.base import Inspection, Results
 from lester_inspect.inspections.executor import InspectionExecutor
 from lester_inspect.instrumentation.run import InstrumentedRun
 from lester_inspect.instrumentation.source import PipelineSource
@@ -32,6 +32,7 @@ class PipelineInspector:
         self._inspections: List[Inspection] = []
         self._checks: List[Check] = []
         self._observers: List[Callable] = []
+        self._namespace: Optional[dict] = None
 
     @classmethod
     def on_pipeline(cls, path: str, args: Optional[Sequence[str]] = None) -> "PipelineInspector":
@@ -39,8 +40,12 @@ class PipelineInspector:
         return cls(lambda: PipelineSource.from_path(str(path)), args)
 
     @classmethod
-    def on_pipeline_from_string(cls, code: str, args: Optional[Sequence[str]] = None) -> "PipelineInspector":
-        return cls(lambda: PipelineSource.from_string(code), args)
+    def on_pipeline_from_string(cls, code: str, args: Optional[Sequence[str]] = None,
+                                namespace: Optional[dict] = None) -> "PipelineInspector":
+        """``code`` run in a new ``__main__``, or in ``namespace`` (a notebook's variables, which it changes)."""
+        inspector = cls(lambda: PipelineSource.from_string(code), args)
+        inspector._namespace = namespace
+        return inspector
 
     def add_inspection(self, inspection: Inspection) -> "PipelineInspector":
         if not isinstance(inspection, Inspection):
@@ -82,7 +87,11 @@ class PipelineInspector:
         return unique
 
     def execute(self) -> InspectorResult:
-        """Run the pipeline. Its own exceptions propagate, with ``partial_result`` attached."""
+        """Run the pipeline. Its own exceptions propagate, with ``partial_result`` attached.
+
+        A check whose configuration the run shows to be wrong (a column no operator
+        has) raises ``CheckConfigurationError`` after the run, also with ``partial_result``.
+        """
         source = self._load()
         run = InstrumentedRun(source, observers=self._observers)
         inspections = self._all_inspections()
@@ -90,7 +99,7 @@ class PipelineInspector:
         if executor is not None:
             run.observers.append(executor)
         try:
-            run.execute(self._args)
+            run.execute(self._args, self._namespace)
         except BaseException as error:
             error.partial_result = self._result(run, executor, evaluate_checks=False)
             raise
@@ -98,10 +107,15 @@ class PipelineInspector:
 
     def _result(self, run: InstrumentedRun, executor: Optional[InspectionExecutor],
                 evaluate_checks: bool) -> InspectorResult:
-        results = {node: dict(executor.results.get(node, {})) if executor else {} for node in run.dag.nodes}
+        results = {node: executor.results.get(node, Results()) if executor else Results() for node in run.dag.nodes}
         result = InspectorResult(run.dag, results, {}, run.internal_errors,
                                  executor.carriers if executor else {})
         if evaluate_checks:
+            problems = [problem for check in self._checks for problem in check.configuration_errors(result)]
+            if problems:
+                error = CheckConfigurationError("; ".join(problems))
+                error.partial_result = result
+                raise error
             for check in self._checks:
                 result.check_to_check_results[check] = check.evaluate(result)
         return result

@@ -19,7 +19,11 @@ class Parameterized:
         return type(self) is type(other) and self.parameters == other.parameters
 
     def __hash__(self) -> int:
-        return hash((type(self), self.parameters))
+        # Cached: the executor hashes every inspection for every operator. Parameters are set once.
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = self.__dict__["_hash"] = hash((type(self), self.parameters))
+        return cached
 
     def __repr__(self) -> str:
         arguments = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))

@@ -11,6 +11,8 @@ import networkx as nx
 from lester_inspect.checks.base import Check, CheckResult, CheckStatus
 from lester_inspect.inspections.base import Inspection
 from lester_inspect.instrumentation.dag import DagNode
+from lester_inspect.instrumentation.provenance_cuts import all_cuts
+from lester_inspect.instrumentation.rows import ProvenanceCut
 
 
 class GraphvizMissingError(RuntimeError):
@@ -37,6 +39,11 @@ class InspectorResult:
         of several inputs (a concatenation) and for data sources.
         """
         return self._row_carriers.get(node)
+
+    @property
+    def provenance_cuts(self) -> List[ProvenanceCut]:
+        """Every place where row provenance was cut (an untracked source, an unknown row mapping)."""
+        return all_cuts(self.dag)
 
     @property
     def passed(self) -> bool:
@@ -81,8 +88,16 @@ class InspectorResult:
                              "result": results[inspection]})
         return pd.DataFrame(rows, columns=["operator", "type", "description", "location", "result"])
 
+    def provenance_cuts_text(self) -> List[str]:
+        """A heading and one line per provenance cut (location, call, reason); no lines without cuts."""
+        cuts = self.provenance_cuts
+        if not cuts:
+            return []
+        return [f"Row provenance is cut at {len(cuts)} place{'s' if len(cuts) > 1 else ''} "
+                "(row-based results downstream are unknown):", *(f"  {cut}" for cut in cuts)]
+
     def summary(self) -> str:
-        """A readable report of every failing or warning check: operator, code location, snippet."""
+        """A readable report of every failing or warning check (operator, code location, snippet) and every cut."""
         lines = []
         counts = {status: 0 for status in CheckStatus}
         for check, check_result in self.check_to_check_results.items():
@@ -96,6 +111,7 @@ class InspectorResult:
                 first_line = node.source_code.splitlines()[0]
                 more = " ..." if "\n" in node.source_code else ""
                 lines.append(f"  {node.code_location}: {first_line}{more}")
+        lines.extend(self.provenance_cuts_text())
         lines.append(f"{len(self.check_to_check_results)} checks: {counts[CheckStatus.SUCCESS]} passed, "
                      f"{counts[CheckStatus.FAILURE]} failed, {counts[CheckStatus.WARNING]} warnings")
         return "\n".join(lines)
@@ -125,22 +141,37 @@ class InspectorResult:
         return "\n".join(lines) + "\n"
 
     def save_dag(self, path: str) -> str:
-        """Write the DAG as ``.dot``, ``.svg`` or ``.png`` (the last two need Graphviz's ``dot``)."""
+        """Write the DAG as ``.dot``, ``.svg`` or ``.png``.
+
+        SVG and PNG are drawn by Graphviz's ``dot`` where it is installed; without it, SVG
+        is drawn by lester-inspect's own layout (as in the HTML report) and PNG is an error.
+        """
         extension = os.path.splitext(path)[1].lower().lstrip(".")
         if extension == "dot":
-            with open(path, "w", encoding="utf-8") as handle:
+            with open(path, "w", encoding="utf-8", errors="backslashreplace") as handle:
                 handle.write(self.dag_to_dot())
             return path
         if extension not in ("svg", "png"):
             raise ValueError(f"{path}: cannot render a DAG as '.{extension}'; use .dot, .svg or .png")
         dot = shutil.which("dot")
+        if dot is None and extension == "svg":
+            from lester_inspect.report.svg import result_svg
+
+            with open(path, "w", encoding="utf-8", errors="backslashreplace") as handle:
+                handle.write(result_svg(self))
+            return path
         if dot is None:
             raise GraphvizMissingError(
-                f"cannot write {path}: Graphviz's 'dot' program is not installed "
-                "(Debian/Ubuntu: apt-get install graphviz); save_dag('pipeline.dot') works without it")
+                f"cannot write {path}: a PNG needs Graphviz's 'dot' program, which is not installed "
+                "(Debian/Ubuntu: apt-get install graphviz); .svg and .dot work without it")
         subprocess.run([dot, f"-T{extension}", "-o", path], input=self.dag_to_dot().encode("utf-8"),
                        check=True, capture_output=True)
         return path
+
+    def _repr_html_(self) -> str:
+        from lester_inspect.notebook import result_html
+
+        return result_html(self)
 
     def __repr__(self) -> str:
         return (f"InspectorResult({self.dag.number_of_nodes()} operators, "

@@ -35,8 +35,23 @@ def junit_cases(path):
     return {case.get("name"): case for case in ET.parse(path).getroot().iter("testcase")}
 
 
-def test_the_demo_goes_green_for_a_fair_pipeline_and_red_for_a_biased_one(demo, tmp_path):
+class Completed:
+    def __init__(self, code, captured):
+        self.returncode, self.stdout, self.stderr = code, captured.out, captured.err
+
+
+def test_the_demo_goes_green_for_a_fair_pipeline_and_red_for_a_biased_one(demo, tmp_path, capsys, monkeypatch):
     condition = "condition: n > 0.7 +/- 0.05 /\\ d < 0.1 +/- 0.05"
+    monkeypatch.chdir(demo)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+    def run_cli(*args, cwd, environment=None):  # in this process: a new one per run would double the time
+        assert cwd == demo
+        with monkeypatch.context() as patched:
+            for key, value in (environment or {}).items():
+                patched.setenv(key, value)
+            code = cli.main(list(args))
+        return Completed(code, capsys.readouterr())
 
     # The main branch: checks pass, the model's test predictions become the baseline.
     main = run_cli("ci", "--capture", *OUTPUTS, cwd=demo)
@@ -138,7 +153,8 @@ def test_init_ci_writes_a_configuration_and_a_workflow(tmp_path, capsys):
 
 
 def test_the_workflow_captures_on_main_and_compares_on_pull_requests():
-    yaml = pytest.importorskip("yaml")
+    import yaml  # pyyaml, of the [test] extra
+
     workflow = yaml.safe_load(WORKFLOW)
     assert set(workflow[True]) == {"push", "pull_request"}  # YAML 1.1 reads the key `on` as True
     assert workflow[True]["push"] == {"branches": ["main"]}

@@ -120,9 +120,9 @@ def test_joins_on_keys_left_right_on_and_index(inspect_code, csv_files):
     rows = summarize(result)
     assert rows[2:4] == [(2, "JOIN", "Left join on ['id'] = ['pid']", [0, 1]),
                          (3, "JOIN", "Inner join on ['pid'] = ['id']", [1, 0])]
-    # set_index is not patched: its results enter the DAG as untracked sources at their first use.
-    assert [r[1] for r in rows[4:7]] == ["DATA_SOURCE", "DATA_SOURCE", "JOIN"]
-    assert rows[6][2] == "Inner join on index" and rows[6][3] == [4, 5]
+    assert rows[4:7] == [(4, "PROJECTION_MODIFY", "Set index ['id']", [0]),
+                         (5, "PROJECTION_MODIFY", "Set index ['pid']", [1]),
+                         (6, "JOIN", "Inner join on index", [4, 5])]
     assert rows[7] == (7, "JOIN", "Inner join on ['id']", [0])
 
 

@@ -63,7 +63,10 @@ def test_pipeline_with_column_transformer_fit_and_score(inspect_code):
     # Steps called by sklearn point at the code that constructed them.
     assert nodes[7].code_location == locate(code, 'SimpleImputer(strategy="most_frequent")')
     assert nodes[8].code_location == locate(code, "OneHotEncoder(sparse_output=False)")
-    assert nodes[12].code_location == locate(code, "LogisticRegression()")
+    # A model's fit and score point at the user's call, and remember where the model was constructed.
+    assert nodes[12].code_location == locate(code, 'model.fit(train, train["label"])')
+    assert result.dag.nodes[nodes[12]]["constructed_at"] == locate(code, "LogisticRegression()")
+    assert nodes[22].code_location == locate(code, 'model.score(test, test["label"])')
     assert nodes[6].code_location == locate(code, 'ColumnTransformer([("categorical"', 1)._replace(
         end_lineno=nodes[6].code_location.end_lineno, end_col_offset=nodes[6].code_location.end_col_offset)
     assert nodes[6].source_code.startswith("ColumnTransformer([") and nodes[6].source_code.endswith('["a", "b"])])')
@@ -198,6 +201,7 @@ def test_custom_transformer_and_estimator_are_operators(inspect_code):
         (8, "TEST_DATA", "Test data", [7]),
         (9, "TRANSFORMER", "Doubler: transform", [8]),
         (10, "PREDICT", "Majority: predict", [9, 6]),
+        (11, "SELECTION", "Select rows :3", [10]),  # the printed predictions[:3]
     ]
     assert result.nodes[5].code_location == locate(code, "Doubler()")
 

@@ -117,11 +117,11 @@ def browser(tmp_path):
     chromium.close()
 
 
-def open_page(chromium: Chromium, url: str) -> str:
+def open_page(chromium: Chromium, url: str, width: int = WIDTH, height: int = HEIGHT) -> str:
     target = chromium.send("Target.createTarget", {"url": "about:blank"})["targetId"]
     session = chromium.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
     chromium.send("Emulation.setDeviceMetricsOverride",
-                  {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False}, session)
+                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session)
     chromium.send("Page.enable", {}, session)
     chromium.send("Page.navigate", {"url": url}, session)
     chromium.wait_for("Page.loadEventFired", session)
@@ -163,6 +163,23 @@ def visible(chromium, session, selector, whole=True):
     return box
 
 
+def screenshot(chromium, session, path, size):
+    """Save a PNG of the page's first screen; copied to $LESTER_TEST_ARTIFACTS when set (to look at)."""
+    image = base64.b64decode(chromium.send("Page.captureScreenshot", {"format": "png"}, session)["data"])
+    path.write_bytes(image)
+    if os.environ.get("LESTER_TEST_ARTIFACTS"):
+        os.makedirs(os.environ["LESTER_TEST_ARTIFACTS"], exist_ok=True)
+        shutil.copy(path, os.path.join(os.environ["LESTER_TEST_ARTIFACTS"], path.name))
+    assert image[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", image[16:24]) == size
+
+
+def click(chromium, session, x, y):
+    for kind in ("mousePressed", "mouseReleased"):
+        chromium.send("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1},
+                      session)
+
+
 def test_the_report_shows_the_dag_and_the_failing_check(browser, biased_report, tmp_path):
     report, path = biased_report
     session = open_page(browser, path.as_uri())
@@ -186,20 +203,11 @@ def test_the_report_shows_the_dag_and_the_failing_check(browser, biased_report, 
     assert 'train_data[train_data["has_credit_history"]]' in evaluate(
         browser, session, "document.querySelector('svg.dag a.op-failed title').textContent")
 
-    screenshot = base64.b64decode(browser.send("Page.captureScreenshot", {"format": "png"}, session)["data"])
-    kept = tmp_path / "report_screenshot.png"
-    kept.write_bytes(screenshot)
-    if os.environ.get("LESTER_TEST_ARTIFACTS"):
-        os.makedirs(os.environ["LESTER_TEST_ARTIFACTS"], exist_ok=True)
-        shutil.copy(kept, os.path.join(os.environ["LESTER_TEST_ARTIFACTS"], "report_screenshot.png"))
-    assert screenshot[:8] == b"\x89PNG\r\n\x1a\n"
-    assert struct.unpack(">II", screenshot[16:24]) == (WIDTH, HEIGHT)
+    screenshot(browser, session, tmp_path / "report_screenshot.png", (WIDTH, HEIGHT))
 
     # A click on the operator opens its details: code and inspection results.
     assert evaluate(browser, session, "document.getElementById('p0-op-4').open") is False
-    for kind in ("mousePressed", "mouseReleased"):
-        browser.send("Input.dispatchMouseEvent", {"type": kind, "x": node["x"], "y": node["y"], "button": "left",
-                                                  "clickCount": 1}, session)
+    click(browser, session, node["x"], node["y"])
     deadline = time.monotonic() + 10
     while evaluate(browser, session, "document.getElementById('p0-op-4').open") is not True:
         assert time.monotonic() < deadline, "clicking the operator did not open its details"
@@ -209,3 +217,92 @@ def test_the_report_shows_the_dag_and_the_failing_check(browser, biased_report, 
     assert details["text"] == 'train_data[train_data["has_credit_history"]]'
     captions = "[...document.querySelectorAll('#p0-op-4 figure.chart figcaption')].map(c => c.textContent)"
     assert evaluate(browser, session, captions) == ["race", "age_group", "share of non-missing values"]
+
+
+# The DAG's box, its frame's box, and whether the frame scrolls, for the n-th DAG of the page.
+_DAG_GEOMETRY = """
+(() => {
+  const frame = document.querySelector('.dag-frame'), svg = frame.querySelector('svg.dag');
+  const f = frame.getBoundingClientRect(), d = svg.getBoundingClientRect();
+  return {frame: [f.left, f.right], dag: [d.left, d.right], width: d.width, scrollWidth: frame.scrollWidth,
+          clientWidth: frame.clientWidth, scrollLeft: frame.scrollLeft, natural: Number(svg.getAttribute('width'))};
+})()
+"""
+
+
+@pytest.mark.parametrize("width", [1400, 800])
+def test_the_whole_dag_fits_the_page_and_zooms_and_pans(browser, creditcard_report, tmp_path, width):
+    result, path = creditcard_report
+    session = open_page(browser, path.as_uri(), width, 1000)
+    geometry = evaluate(browser, session, _DAG_GEOMETRY)
+    # Fitted: every operator, the test branch too, lies inside the frame; nothing to scroll to.
+    assert geometry["frame"][0] <= geometry["dag"][0] and geometry["dag"][1] <= geometry["frame"][1], geometry
+    assert geometry["scrollWidth"] <= geometry["clientWidth"] + 1, geometry
+    boxes = evaluate(browser, session, "[...document.querySelectorAll('svg.dag a.op rect')].map(r => {"
+                                       "const b = r.getBoundingClientRect(); return [b.left, b.right]; })")
+    assert len(boxes) == result.dag.number_of_nodes()
+    assert all(geometry["frame"][0] <= left and right <= geometry["frame"][1] for left, right in boxes)
+    screenshot(browser, session, tmp_path / f"report_dag_{width}.png", (width, 1000))
+
+    # Every label is whole: a box's text lines are its operator's full description.
+    labels = evaluate(browser, session, "[...document.querySelectorAll('svg.dag a.op')].map(a => "
+                                        "[...a.querySelectorAll('text.label')].map(t => t.textContent).join(' '))")
+    assert labels == [node.description for node in result.nodes]
+
+    # Zoom in twice: the drawing grows beyond the frame, which then scrolls; dragging pans it.
+    tools = visible(browser, session, ".dag-tools button[data-zoom='in']")
+    click(browser, session, tools["x"], tools["y"])
+    click(browser, session, tools["x"], tools["y"])
+    zoomed = evaluate(browser, session, _DAG_GEOMETRY)
+    assert zoomed["width"] > geometry["width"] * 1.5 and zoomed["scrollWidth"] > zoomed["clientWidth"], zoomed
+    frame = visible(browser, session, ".dag-frame", whole=False)
+    start = (frame["left"] + 30, frame["top"] + 8)  # the frame's padding: background, not an operator
+    browser.send("Input.dispatchMouseEvent", {"type": "mousePressed", "x": start[0], "y": start[1], "button": "left",
+                                              "clickCount": 1}, session)
+    browser.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": start[0] - 200, "y": start[1],
+                                              "button": "left", "buttons": 1}, session)
+    browser.send("Input.dispatchMouseEvent", {"type": "mouseReleased", "x": start[0] - 200, "y": start[1],
+                                              "button": "left", "clickCount": 1}, session)
+    panned = evaluate(browser, session, _DAG_GEOMETRY)
+    assert panned["scrollLeft"] > zoomed["scrollLeft"] + 100, (zoomed, panned)
+    screenshot(browser, session, tmp_path / f"report_dag_{width}_zoomed.png", (width, 1000))
+
+    # A click on an operator (after zooming) opens its details: the full description and the code.
+    target = result.nodes[-1]
+    box = evaluate(browser, session, f"(() => {{ const a = document.querySelector('svg.dag a.op[data-operator=\"{target.node_id}\"]');"
+                                     " a.scrollIntoView({block: 'center', inline: 'center'});"
+                                     " const b = a.querySelector('rect').getBoundingClientRect();"
+                                     " return [b.left + b.width / 2, b.top + 10]; })()")
+    click(browser, session, box[0], box[1])
+    details = f"p0-op-{target.node_id}"
+    deadline = time.monotonic() + 10
+    while evaluate(browser, session, f"document.getElementById('{details}').open") is not True:
+        assert time.monotonic() < deadline, "clicking the operator did not open its details"
+        time.sleep(0.05)
+    opened = visible(browser, session, f"#{details} summary", whole=False)
+    assert target.description in opened["text"]
+    assert evaluate(browser, session, f"document.querySelector('#{details} pre.code').textContent") == \
+        target.source_code
+
+    # Fit brings the whole drawing back.
+    fit = evaluate(browser, session, "(() => { document.querySelector('.dag-tools button[data-zoom=fit]').click(); "
+                                     "return 0; })()")
+    assert fit == 0 and evaluate(browser, session, _DAG_GEOMETRY)["width"] == pytest.approx(geometry["width"], abs=1)
+
+
+def test_a_report_without_checks_shows_no_verdict_badge(browser, creditcard_report, tmp_path):
+    _, path = creditcard_report
+    session = open_page(browser, path.as_uri(), 800, 600)
+    badges = evaluate(browser, session, "[...document.querySelectorAll('.badge')].map(b => b.textContent)")
+    assert badges and set(badges) == {"no checks"}
+    assert "No checks configured." in evaluate(browser, session, "document.body.textContent")
+
+
+@pytest.fixture(scope="module")
+def creditcard_report(tmp_path_factory):
+    """The credit card pipeline (40 operators, a wide test branch) without checks."""
+    report = run_pipeline(PipelineConfig(name="creditcard", path=os.path.abspath(
+        os.path.join(os.path.dirname(__file__), os.pardir, "example_pipelines", "creditcard", "pipeline.py"))))
+    path = tmp_path_factory.mktemp("creditcard_report") / "report.html"
+    path.write_text(html_report([report]), encoding="utf-8")
+    return report.result, path

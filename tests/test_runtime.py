@@ -173,6 +173,9 @@ def test_notebooks_are_run_cell_after_cell_without_magics(tmp_path):
     assert summarize(result) == [(0, "DATA_SOURCE", "Create DataFrame from dict", []),
                                  (1, "SELECTION", "Select: a > 1", [0])]
     assert result.nodes[1].source_code == "df[df['a'] > 1]"
+    # Locations name the cell (markdown cells count) and the line in it, not a line of the joined code.
+    assert [str(n.code_location) for n in result.nodes] == ["cell 2, line 3:5", "cell 3, line 2:5"]
+    assert result.dag_text().splitlines()[1] == "  1  Selection            cell 3, line 2:5 Select: a > 1  <- 0"
 
 
 def test_library_warnings_point_at_the_users_line(tmp_path):
@@ -198,7 +201,7 @@ def test_unsupported_operations_and_our_own_failures_never_break_the_run(tmp_pat
     script = _write(tmp_path, "pipeline.py", """
         import pandas as pd
         df = pd.DataFrame({"k": ["a", "b"], "v": [1, 2]})
-        wide = df.pivot_table(index="k", values="v")
+        wide = df.T.T  # a property lester-inspect does not patch
         joined = df.merge(df, on="k")
         print(len(wide[wide["v"] > 1]), len(joined))
         """)
@@ -224,8 +227,12 @@ def test_dag_renderings(tmp_path, monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     from lester_inspect.result import GraphvizMissingError
 
-    with pytest.raises(GraphvizMissingError, match="apt-get install graphviz"):
+    with pytest.raises(GraphvizMissingError, match="a PNG needs Graphviz's 'dot' .*apt-get install graphviz"):
         result.save_dag(str(tmp_path / "dag.png"))
+    assert not (tmp_path / "dag.png").exists()
+    drawn = open(result.save_dag(str(tmp_path / "drawn.svg")), encoding="utf-8").read()  # our own layout
+    assert drawn.startswith("<?xml") and drawn.count('class="op op-unchecked"') == 2
+    assert "Select: a &gt; 0" in drawn and "<path class=\"edge\"" in drawn
 
 
 def test_import_is_light():

@@ -364,9 +364,9 @@ SEEDED = [  # script, check, start of the failure, the text of the operator's li
      "matrix column 1 (churn_score) is computed from the label's source column source0.label", ".fit(train"),
     ("shifted_test", NoCovariateShift(), "A classifier tells the training rows", "model.score"),
     ("flipped_labels", NoLabelErrors(), "", ".fit(train"),
-    ("hashed_email", NoPersonalDataInFeatures(), "Estimator at line 17:52 (LogisticRegression: fit) uses source0.email "
+    ("hashed_email", NoPersonalDataInFeatures(), "Estimator at line 17:8 (LogisticRegression: fit) uses source0.email "
      "(100% of its values look like emails)", ".fit(data"),
-    ("constant_column", NoConstantFeatures(), "Estimator at line 19:52 (LogisticRegression: fit): matrix column 3 "
+    ("constant_column", NoConstantFeatures(), "Estimator at line 19:8 (LogisticRegression: fit): matrix column 3 "
      "(categories__country_ch, from no source column (computed in the pipeline)) has one value only", ".fit(data"),
     ("unfair_filter", GroupFairness("group"), "accuracy on the test rows of Score at line 18:6", "model.score"),
 ]

@@ -6,6 +6,7 @@ the receiver's type, so DataFrame and Series may share an ``NDFrame`` method.
 """
 from __future__ import annotations
 
+import inspect
 import os
 from collections import defaultdict
 from typing import Any, Callable, Dict, List, Optional
@@ -14,14 +15,30 @@ import numpy as np
 import pandas as pd
 
 from lester_inspect.backends.formatting import column_list, short_repr
-from lester_inspect.backends.series_expressions import (ATOM, SeriesExpression, column_expression, expression_of,
-                                                        series_handlers, string_method_handlers, track)
+from lester_inspect.backends.pandas_generic import (ESCAPES, FRAME_OPERATORS, NOT_OPERATORS, describe_call, escape,
+                                                    from_python, generic, generic_function, keeping_labels,
+                                                    positions_by_index, window_classes, window_map, wrap_classmethod)
+from lester_inspect.backends.pandas_operators import (columns_from, combine_first, crosstab, frame_eval,
+                                                      frame_filter, frame_from, get_dummies, group_apply, group_map,
+                                                      group_select, insert, keyed_columns, largest, melt, pivot,
+                                                      pivot_table, pop, series_constructor, set_columns, set_index,
+                                                      take, update, value_counts)
+from lester_inspect.backends.series_expressions import (ATOM, FUNCTIONS, SeriesExpression, column_expression,
+                                                        datetime_method_handlers, expression_of, function_handler,
+                                                        property_handler, series_handlers, string_method_handlers,
+                                                        track)
 from lester_inspect.backends.udf_columns import columns_read_by
 from lester_inspect.instrumentation.dag import DagNode, OperatorType
-from lester_inspect.instrumentation.rows import IDENTITY, Groups, Input, Positions, Unknown
+from lester_inspect.instrumentation.rows import IDENTITY, Groups, Input, Positions, Unknown, segment
 from lester_inspect.instrumentation.run import InstrumentedRun, OperatorCall
 
 T = OperatorType
+
+
+def _generic_classes():
+    from pandas.core.groupby.generic import DataFrameGroupBy, SeriesGroupBy
+
+    return (pd.DataFrame, pd.Series, DataFrameGroupBy, SeriesGroupBy)
 
 
 def defining_class(cls: type, name: str) -> Optional[type]:
@@ -55,44 +72,46 @@ def _node(call: OperatorCall, operator_type: OperatorType, description: str, res
                              inputs, output, **attributes)
 
 
-def positions_by_index(source: Any, output: Any):
-    """A thunk for the input positions of ``output``'s rows, found through the row labels."""
-
-    def positions():
-        if not source.index.is_unique:
-            return Unknown("the input's row index has duplicate labels")
-        return Positions(source.index.get_indexer(output.index))
-
-    return positions
-
-
 def unary(operator_type: OperatorType, describe: Callable[[OperatorCall], str], keeps_rows: bool = True):
     """An operator with the receiver as its only input: a map, or (``keeps_rows=False``) a resampling."""
 
     def handle(call: OperatorCall, result: Any) -> None:
         source = call.args[0]
-        rows = IDENTITY if keeps_rows else positions_by_index(source, _output(call, result))
+        rows = IDENTITY if keeps_rows else positions_by_index(source, _output(call, result), call)
         _node(call, operator_type, describe(call), result, [call.run.input(source, call.location, rows)])
 
+    if not keeps_rows:
+        handle.prepare = keeping_labels
     return handle
 
 
 # -- data sources -------------------------------------------------------------------------------
 
+_PATH_KEYWORDS = ("filepath_or_buffer", "path", "io", "path_or_buf", "path_or_buffer")
+
+
 def read_file(call: OperatorCall, result: Any) -> None:
-    path = call.arg(0, "filepath_or_buffer", call.kwargs.get("path"))
+    path = call.args[0] if call.args else next((call.kwargs[k] for k in _PATH_KEYWORDS if k in call.kwargs), None)
     name = os.path.basename(path) if isinstance(path, (str, os.PathLike)) else type(path).__name__
     source_path = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
     _node(call, T.DATA_SOURCE, f"Read {name}", result, [], source_path=source_path)
+
+
+def read_sql(call: OperatorCall, result: Any) -> None:
+    query = call.arg(0, "sql", call.kwargs.get("table_name"))
+    _node(call, T.DATA_SOURCE, f"Read SQL {short_repr(' '.join(str(query).split()))}", result, [],
+          source_path=None, sql=str(query))
 
 
 def frame_constructor(call: OperatorCall, result: Any) -> None:
     frame, data = call.args[0], call.arg(1, "data")
     values = data.values() if isinstance(data, dict) else data if isinstance(data, (list, tuple)) else [data]
     tracked = [v for v in values if call.run.tracked(v) is not None]
-    operator_type = T.PROJECTION_MODIFY if tracked else T.DATA_SOURCE
-    call.run.add_node(operator_type, call.function, call.location, f"Create DataFrame from {type(data).__name__}",
-                      _columns(frame), [call.run.input(v, call.location) for v in tracked], frame)
+    description = f"Create DataFrame from {type(data).__name__}"
+    if not tracked:
+        from_python(call, frame, description, data)
+        return
+    columns_from(call, frame, tracked, description, named=data if isinstance(data, dict) else None)
 
 
 # -- projections and selections ---------------------------------------------------------------------
@@ -130,7 +149,7 @@ def _mask_from_elsewhere(call: OperatorCall, frame: Any, mask: Any) -> bool:
     tracked = call.run.tracked(frame)
     if expression is None or tracked is None or expression.others:
         return True
-    rows_of_frame = tracked.expression.base if tracked.expression is not None else tracked.node
+    rows_of_frame = tracked.expression.base if isinstance(tracked.expression, SeriesExpression) else tracked.node
     return expression.base is not rows_of_frame
 
 
@@ -169,20 +188,10 @@ def indexer_getitem(call: OperatorCall, result: Any) -> None:
 
 def frame_setitem(call: OperatorCall, result: Any) -> None:
     frame, key, value = call.args[0], call.args[1], call.args[2]
-    inputs = [call.run.input(frame, call.location)]
-    expression = expression_of(call.run, value)
-    reads = sorted(expression.reads, key=str) if expression is not None else []
-    if expression is not None:
-        inputs += [Input(node, None, rows=None) for node in expression.parents]
-        described = expression.text
-    else:
-        if call.run.tracked(value) is not None or hasattr(value, "shape"):
-            inputs.append(call.run.input(value, call.location, rows=None))
-        described = short_repr(value)
+    keys = list(key) if isinstance(key, (list, pd.Index, np.ndarray)) else [key]
     source = call.run.call_sites.source_for(call.location)
     statement = source.enclosing_assignment(call.location) if source else call.location
-    call.run.add_node(T.PROJECTION_MODIFY, call.function, statement, f"Set column {key!r}: {described}",
-                      _columns(frame), inputs, frame, derivations={key: reads})
+    set_columns(call, frame, keys, value, "Set", statement)
 
 
 def drop(call: OperatorCall, result: Any) -> None:
@@ -209,7 +218,7 @@ def drop_duplicates(call: OperatorCall, result: Any) -> None:
     """A kept row stands for all its duplicates: its lineage is their sum."""
     source, subset = call.args[0], call.arg(1, "subset")
     output = _output(call, result)
-    by_index = positions_by_index(source, output)
+    by_index = positions_by_index(source, output, call)
 
     def groups():
         kept = by_index()
@@ -225,6 +234,13 @@ def drop_duplicates(call: OperatorCall, result: Any) -> None:
     described = f" by {column_list(subset)}" if subset is not None else ""
     _node(call, T.SELECTION, f"Drop duplicate rows{described}", result,
           [call.run.input(source, call.location, groups)])
+
+
+drop_duplicates.prepare = keeping_labels
+
+
+dropna.prepare = keeping_labels
+drop.prepare = keeping_labels
 
 
 def _describe_sample(call: OperatorCall) -> str:
@@ -259,8 +275,10 @@ def join(call: OperatorCall, result: Any) -> None:
 
 def _join_inputs(call: OperatorCall, frames: List[Any]) -> List[Input]:
     positions = call.extra or [None] * len(frames)
+    # Unprepared (no inspection tracks rows, or not all DataFrames): unknown only if someone asks.
     return [call.run.input(frame, call.location, Positions(rows) if rows is not None else
-                           Unknown("the join's inputs were not all DataFrames")) for frame, rows in zip(frames, positions)]
+                           (lambda: Unknown("the join's inputs were not all DataFrames")))
+            for frame, rows in zip(frames, positions)]
 
 
 def _with_row_ids(*slots):
@@ -310,20 +328,11 @@ def concat(call: OperatorCall, result: Any) -> None:
         if along_columns:
             rows = positions_by_index(frame, result)
         else:
-            rows = _segment(offset, len(frame), len(result))
+            rows = segment(offset, len(frame), len(result))
             offset += len(frame)
         inputs.append(call.run.input(frame, call.location, rows))
     _node(call, T.CONCATENATION, f"Concatenate {len(frames)} {'columns' if along_columns else 'rows'}",
           result, inputs)
-
-
-def _segment(offset: int, length: int, total: int):
-    def positions():
-        mapped = np.full(total, -1, dtype=np.int64)
-        mapped[offset:offset + length] = np.arange(length)
-        return Positions(mapped)
-
-    return positions
 
 
 def groupby_aggregate(name: str):
@@ -340,12 +349,16 @@ def groupby_aggregate(name: str):
         aggregation = f"{selected}{name}({', '.join(parts)})"
 
         def groups():
+            if len(result) != grouped.ngroups:
+                return Unknown(f"{call.function}: {len(result)} rows for {grouped.ngroups} groups")
             codes = np.asarray(grouped.ngroup(), dtype=np.float64)
             return Groups(np.where(np.isnan(codes), -1, codes).astype(np.int64), len(result))
 
         source = call.run.input(grouped.obj, call.location, groups)
-        _node(call, T.GROUP_BY_AGG, f"Group by {column_list(keys)}: {aggregation}", result, [source],
-              derivations=_aggregation_derivations(source.node, grouped, call.kwargs))
+        if isinstance(result, (pd.DataFrame, pd.Series)):
+            call.run.add_node(T.GROUP_BY_AGG, call.function, call.location,
+                              f"Group by {column_list(keys)}: {aggregation}", keyed_columns(result), [source],
+                              result, derivations=_aggregation_derivations(source.node, grouped, call.kwargs))
 
     return handle
 
@@ -366,6 +379,10 @@ def frame_apply(call: OperatorCall, result: Any) -> None:
     """``df.apply(f, axis=1)``: a pending Series computed from the columns ``f`` reads."""
     frame, function = call.args[0], call.arg(1, "func")
     if call.arg(2, "axis", 0) not in (1, "columns") or not isinstance(result, pd.Series):
+        if isinstance(function, np.ufunc) and isinstance(result, pd.DataFrame):  # element-wise by definition
+            unary(T.PROJECTION_MODIFY, lambda c: f"Apply {function.__name__} to every value")(call, result)
+        else:  # column-wise: the rows may be kept, reordered or reduced; the generic rule decides
+            generic(call, result)
         return
     base = call.run.input_node(frame, call.location)
     read = columns_read_by(function) if callable(function) else None
@@ -386,6 +403,31 @@ def groupby_getitem(call: OperatorCall, result: Any) -> None:
     _share(call, call.args[0].obj, result.obj)
 
 
+def frame_getattr(call: OperatorCall, result: Any) -> None:
+    """``df.age``: the column, as ``df['age']``."""
+    frame, name = call.args[0], call.args[1]
+    if isinstance(result, pd.Series) and isinstance(frame, pd.DataFrame) and name in frame.columns:
+        base = call.run.input_node(frame, call.location)
+        track(call, result, column_expression(call, base, name), frame)
+
+
+def frame_get(call: OperatorCall, result: Any) -> None:
+    """``df.get('age')`` / ``df.get(['a', 'b'])``: a column or a projection (None when missing)."""
+    if isinstance(result, (pd.DataFrame, pd.Series)):
+        frame_getitem(OperatorCall(call.run, call.function, call.location, call.args[:2], {}), result)
+
+
+def frame_expression(call: OperatorCall, result: Any) -> None:
+    """``df.duplicated(subset)``: a Series computed from the frame's rows, pending like a column expression."""
+    frame = call.args[0]
+    subset = call.arg(1, "subset")
+    read = list(frame.columns) if subset is None else [subset] if isinstance(subset, str) else list(subset)
+    base = call.run.input_node(frame, call.location)
+    text = describe_call(call)
+    track(call, result, SeriesExpression(text, ATOM, base, (), call.location, call.function,
+                                         reads=frozenset((base, c) for c in read)), frame)
+
+
 def alias(call: OperatorCall, result: Any) -> None:
     """Conversions (``to_numpy``, ``values``) hand on the same rows: same node and annotations, no new node."""
     _share(call, call.args[0], result)
@@ -399,7 +441,12 @@ def _share(call: OperatorCall, source: Any, result: Any) -> None:
 
 
 _AGGREGATIONS = ("agg", "aggregate", "mean", "sum", "count", "size", "min", "max", "median", "std",
-                 "var", "first", "last", "nunique", "prod")
+                 "var", "first", "last", "nunique", "prod", "sem", "skew", "quantile", "describe", "idxmax",
+                 "idxmin", "any", "all")
+_GROUP_MAPS = ("transform", "rank", "cumsum", "cumprod", "cummax", "cummin", "cumcount", "shift", "diff",
+               "pct_change", "ffill", "bfill", "ngroup")
+_GROUP_SELECTIONS = ("filter", "head", "tail", "nth", "sample")
+_ROW_PICKERS = ("dropna", "head", "tail", "sample", "sort_values", "sort_index", "drop_duplicates")
 
 
 def _frame_handlers() -> Dict[type, Dict[str, Callable]]:
@@ -431,13 +478,54 @@ def _frame_handlers() -> Dict[type, Dict[str, Callable]]:
         "merge": merge,
         "join": join,
         "to_numpy": alias,
+        "copy": alias,
+        "sort_index": unary(T.SORT, lambda c: "Sort by row labels", keeps_rows=False),
+        "pivot_table": pivot_table,
+        "pivot": pivot,
+        "melt": melt,
+        "value_counts": value_counts,
+        "set_index": set_index,
+        "nlargest": largest,
+        "nsmallest": largest,
+        "take": take,
+        "filter": frame_filter,
+        "insert": insert,
+        "pop": pop,
+        "eval": frame_eval,
+        "combine_first": combine_first,
+        "update": update,
+        "duplicated": frame_expression,
+        "__getattr__": frame_getattr,
+        "get": frame_get,
+        "map": unary(T.PROJECTION_MODIFY, lambda c: f"Map {short_repr(c.arg(1, 'func'))} over every value"),
+        "where": unary(T.PROJECTION_MODIFY, lambda c: f"Keep values where {short_repr(c.arg(1, 'cond'))}, "
+                                                      f"else {short_repr(c.arg(2, 'other'))}"),
+        "mask": unary(T.PROJECTION_MODIFY, lambda c: f"Replace values where {short_repr(c.arg(1, 'cond'))} "
+                                                     f"with {short_repr(c.arg(2, 'other'))}"),
+        "clip": unary(T.PROJECTION_MODIFY, lambda c: f"Clip values to [{short_repr(c.arg(1, 'lower'))}, "
+                                                     f"{short_repr(c.arg(2, 'upper'))}]"),
+        "isna": unary(T.PROJECTION_MODIFY, lambda c: "Missing-value mask"),
+        "isnull": unary(T.PROJECTION_MODIFY, lambda c: "Missing-value mask"),
+        "notna": unary(T.PROJECTION_MODIFY, lambda c: "Present-value mask"),
+        "notnull": unary(T.PROJECTION_MODIFY, lambda c: "Present-value mask"),
     }
     series = dict(series_handlers())
-    series.update({"to_numpy": alias})
-    for name in ("dropna", "head", "tail", "sample", "sort_values", "drop_duplicates"):
+    series.update({"to_numpy": alias, "copy": alias, "reset_index": frame["reset_index"],
+                   "value_counts": value_counts, "nlargest": largest, "nsmallest": largest, "take": take,
+                   "filter": frame_filter, "combine_first": combine_first, "update": update,
+                   "__init__": series_constructor, "explode": frame["explode"], "set_axis": frame_set_axis})
+    for name in _ROW_PICKERS:
         series[name] = frame[name]
+    for name in ESCAPES:
+        series[name] = escape
+    frame.update({name: escape for name in ("iterrows", "itertuples", "to_dict")})
+    frame["set_axis"] = frame_set_axis
     series["__getitem__"] = series_getitem
     grouped = {name: groupby_aggregate(name) for name in _AGGREGATIONS}
+    grouped.update({name: group_map for name in _GROUP_MAPS})
+    grouped.update({name: group_select for name in _GROUP_SELECTIONS})
+    grouped["apply"] = group_apply
+    from pandas.core.indexes.accessors import DatetimeProperties, TimedeltaProperties
     from pandas.core.strings.accessor import StringMethods
 
     return {
@@ -448,7 +536,18 @@ def _frame_handlers() -> Dict[type, Dict[str, Callable]]:
         _LocIndexer: {"__getitem__": indexer_getitem},
         _iLocIndexer: {"__getitem__": indexer_getitem},
         StringMethods: string_method_handlers(),
+        DatetimeProperties: datetime_method_handlers(),
+        TimedeltaProperties: datetime_method_handlers(),
+        **{cls: _public_methods(cls, window_map) for cls in window_classes()},
     }
+
+
+def frame_set_axis(call: OperatorCall, result: Any) -> None:
+    """New row labels (or column names) for the same rows in the same order."""
+    on_columns = call.arg(2, "axis", 0) in (1, "columns")
+    unary(T.PROJECTION if on_columns else T.PROJECTION_MODIFY,
+          lambda c: f"Set {'column names' if on_columns else 'row labels'} {short_repr(c.arg(1, 'labels'))}")(
+        call, result)
 
 
 def assign(call: OperatorCall, result: Any) -> None:
@@ -472,12 +571,56 @@ def series_getitem(call: OperatorCall, result: Any) -> None:
 
 
 _FUNCTIONS = {
-    "read_csv": read_file,
-    "read_parquet": read_file,
-    "read_json": read_file,
     "merge": merge,
     "concat": concat,
+    "read_sql": read_sql,
+    "read_sql_query": read_sql,
+    "read_sql_table": read_sql,
+    "get_dummies": get_dummies,
+    "pivot_table": pivot_table,
+    "pivot": pivot,
+    "melt": melt,
+    "crosstab": crosstab,
+    **{name: function_handler(name) for name in FUNCTIONS},
 }
+_CLASSMETHODS = {"from_records": frame_from, "from_dict": frame_from}
+#: Accessor properties computed from the Series (``s.dt.year``).
+_DATETIME_PROPERTIES = ("year", "month", "day", "hour", "minute", "second", "dayofweek", "day_of_week",
+                        "dayofyear", "day_of_year", "quarter", "weekday", "date", "time", "is_month_start",
+                        "is_month_end", "days_in_month", "daysinmonth", "is_leap_year", "days", "seconds",
+                        "microsecond", "nanosecond", "is_quarter_start", "is_quarter_end", "is_year_start",
+                        "is_year_end")
+
+
+def _pandas_functions() -> Dict[str, Callable]:
+    """Every public pandas function with its handler: a specific one, a reader, or the generic rule."""
+    handlers = {}
+    for name in dir(pd):
+        value = getattr(pd, name)
+        if name.startswith("_") or name in NOT_OPERATORS or not inspect.isfunction(value):
+            continue
+        if name in _FUNCTIONS:
+            handlers[name] = _FUNCTIONS[name]
+        elif name.startswith("read_"):
+            handlers[name] = read_file
+        else:
+            handlers[name] = generic_function
+    return handlers
+
+
+def _public_methods(cls: type, handler: Callable) -> Dict[str, Callable]:
+    names = set()
+    for klass in cls.__mro__[:-1]:
+        names.update(n for n, v in vars(klass).items() if not n.startswith("_") and inspect.isfunction(v))
+    return {name: handler for name in names - NOT_OPERATORS}
+
+
+def _generic_methods(cls: type, specific: Dict[str, Callable]) -> Dict[str, Callable]:
+    """The public methods of ``cls`` without a specific handler, handled by the generic rule."""
+    methods = _public_methods(cls, generic)
+    if cls is pd.DataFrame:
+        methods.update((name, generic) for name in FRAME_OPERATORS)
+    return {name: handler for name, handler in methods.items() if name not in specific}
 
 
 class PandasBackend:
@@ -486,19 +629,34 @@ class PandasBackend:
 
     def install(self, patches) -> None:
         run = self.run
-        for name, handler in _FUNCTIONS.items():
+        for name, handler in _pandas_functions().items():
             patches.apply(pd, name, run.wrap(getattr(pd, name), handler))
         by_owner: Dict[tuple, Dict[type, Callable]] = defaultdict(dict)
         for cls, handlers in _frame_handlers().items():
+            if cls in _generic_classes():
+                handlers = {**_generic_methods(cls, handlers), **handlers}
             for name, handler in handlers.items():
                 owner = defining_class(cls, name)
                 if owner is not None:
                     by_owner[(owner, name)][cls] = handler
         for (owner, name), per_type in by_owner.items():
-            patches.apply(owner, name, run.wrap(vars(owner)[name], _dispatch(per_type)))
+            original = vars(owner)[name]
+            if isinstance(original, (property, classmethod, staticmethod)) or not callable(original):
+                continue
+            patches.apply(owner, name, run.wrap(original, _dispatch(per_type)))
+        for name, handler in _CLASSMETHODS.items():
+            patches.apply(pd.DataFrame, name, wrap_classmethod(run, vars(pd.DataFrame)[name], handler))
         for cls in (pd.DataFrame, pd.Series):
             values = vars(cls)["values"]
             patches.apply(cls, "values", property(run.wrap(values.fget, alias), doc=values.__doc__))
+        from pandas.core.indexes.accessors import DatetimeProperties, TimedeltaProperties
+
+        for cls in (DatetimeProperties, TimedeltaProperties):
+            for name in _DATETIME_PROPERTIES:
+                prop = vars(cls).get(name)
+                if isinstance(prop, property):
+                    patches.apply(cls, name, property(run.wrap(prop.fget, property_handler(name, ".dt")),
+                                                      doc=prop.__doc__))
 
 
 def _dispatch(per_type: Dict[type, Callable]) -> Callable:

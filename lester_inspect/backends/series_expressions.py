@@ -33,10 +33,15 @@ _BINARY = {
 }
 _UNARY = {"__invert__": "~", "__neg__": "-"}
 _METHODS = ("isin", "apply", "map", "fillna", "astype", "replace", "isna", "notna", "isnull",
-            "notnull", "between", "abs", "round", "clip", "where", "mask")
+            "notnull", "between", "abs", "round", "clip", "where", "mask", "duplicated")
 _STRING_METHODS = ("lower", "upper", "strip", "lstrip", "rstrip", "len", "contains", "startswith",
                   "endswith", "replace", "slice", "get", "split", "title", "capitalize", "match",
-                  "extract", "count", "find", "zfill", "pad", "cat", "isdigit", "isnumeric", "isalpha")
+                  "extract", "count", "find", "zfill", "pad", "cat", "isdigit", "isnumeric", "isalpha",
+                  "rsplit", "partition", "get_dummies", "fullmatch", "removeprefix", "removesuffix")
+_DATETIME_METHODS = ("strftime", "floor", "ceil", "round", "normalize", "day_name", "month_name", "to_period",
+                     "tz_localize", "tz_convert", "isocalendar", "total_seconds")
+#: pandas functions of one Series that return a Series with its rows: ``pd.cut(df['age'], bins)``.
+FUNCTIONS = ("cut", "qcut", "to_datetime", "to_numeric", "to_timedelta")
 
 
 class SeriesExpression:
@@ -67,6 +72,8 @@ class SeriesExpression:
 
     def materialize(self, run: InstrumentedRun, series: Any) -> DagNode:
         name = getattr(series, "name", None)
+        if name is None and self.is_column and len(self.reads) == 1:  # an array taken from the column
+            name = next(iter(self.reads))[1]
         if self.is_column:
             return run.add_node(OperatorType.PROJECTION, self.function, self.location,
                                 f"Project: {short_repr([name])}", [name], self.inputs(series),
@@ -83,7 +90,8 @@ def expression_of(run: InstrumentedRun, value: Any) -> Optional[SeriesExpression
     if tracked is None:
         return None
     if tracked.expression is not None:
-        return tracked.expression
+        # A pending call of unknown rows (pandas_generic.PendingCall) is data, not an expression.
+        return tracked.expression if isinstance(tracked.expression, SeriesExpression) else None
     if isinstance(value, pd.Series) and tracked.node is not None:
         name = value.name if value.name is not None else "series"
         return SeriesExpression(str(name), ATOM, tracked.node, (), tracked.node.code_location,
@@ -164,9 +172,12 @@ def method_handler(name: str, accessor: str = ""):
 
     def handle(call: OperatorCall, result: Any) -> None:
         receiver = call.args[0]
-        series = getattr(receiver, "_data", receiver) if accessor else receiver
+        series = _accessor_series(receiver) if accessor else receiver
         text, precedence, expression = _render(call.run, series)
         if expression is None:
+            return
+        if isinstance(result, pd.DataFrame):  # ``.str.split(expand=True)``: one column per part
+            _expanded(call, result, series, expression, f"{text}{accessor}.{name}")
             return
         arguments = [short_repr(a) for a in call.args[1:]]
         arguments += [f"{k}={short_repr(v)}" for k, v in call.kwargs.items()]
@@ -177,10 +188,75 @@ def method_handler(name: str, accessor: str = ""):
             return
         if precedence < ATOM:
             text = f"({text})"
-        track(call, result, _combine(call, f"{text}{accessor}.{name}({', '.join(arguments)})", ATOM,
-                                     (expression,)), series)
+        called = f"[{', '.join(arguments)}]" if name == "__getitem__" else f".{name}({', '.join(arguments)})"
+        track(call, result, _combine(call, f"{text}{accessor}{called}", ATOM, (expression,)), series)
 
     return handle
+
+
+def _accessor_series(accessor: Any) -> Any:
+    # ``.str`` keeps its Series as ``_data``, ``.dt`` as ``_parent``.
+    data = getattr(accessor, "_data", None)
+    return data if isinstance(data, pd.Series) else getattr(accessor, "_parent", accessor)
+
+
+def _expanded(call: OperatorCall, result: Any, series: Any, expression: SeriesExpression, text: str) -> None:
+    arguments = [short_repr(a) for a in call.args[1:]] + [f"{k}={short_repr(v)}" for k, v in call.kwargs.items()]
+    reads = sorted(expression.reads, key=str)
+    call.run.add_node(OperatorType.PROJECTION_MODIFY, call.function, call.location,
+                      f"Expand {text}({', '.join(arguments)}) into columns", list(result.columns),
+                      [call.run.input(series, call.location)], result,
+                      derivations={column: reads for column in result.columns})
+
+
+def property_handler(name: str, accessor: str):
+    """``s.dt.year``: a property of an accessor, read as ``s.dt.year``."""
+
+    def handle(call: OperatorCall, result: Any) -> None:
+        series = _accessor_series(call.args[0])
+        text, precedence, expression = _render(call.run, series)
+        if expression is None:
+            return
+        if precedence < ATOM:
+            text = f"({text})"
+        track(call, result, _combine(call, f"{text}{accessor}.{name}", ATOM, (expression,)), series)
+
+    return handle
+
+
+def function_handler(name: str):
+    """``pd.cut(s, bins)``: a function of one tracked Series, read as ``cut(s, bins=...)``."""
+
+    def handle(call: OperatorCall, result: Any) -> None:
+        argument = call.args[0] if call.args else next(iter(call.kwargs.values()), None)
+        if not isinstance(result, pd.Series) or not isinstance(argument, (pd.Series, pd.DataFrame)):
+            return
+        if len(result) != len(argument) or not result.index.equals(argument.index):
+            return
+        if isinstance(argument, pd.DataFrame):  # ``to_datetime`` of year/month/day columns
+            tracked = call.run.tracked(argument)
+            if tracked is None:
+                return
+            base = call.run.input_node(argument, call.location)
+            expression = SeriesExpression("frame", ATOM, base, (), call.location, call.function,
+                                          reads=frozenset((base, c) for c in argument.columns))
+            text = column_list_text(argument.columns)
+        else:
+            text, _, expression = _render(call.run, argument)
+            if expression is None:
+                return
+        rest = [short_repr(a) for a in call.args[1:]] + [f"{k}={short_repr(v)}" for k, v in call.kwargs.items()]
+        track(call, result, _combine(call, f"{name}({', '.join([text, *rest])})", ATOM, (expression,)), argument)
+
+    return handle
+
+
+def column_list_text(columns) -> str:
+    return short_repr(list(columns))
+
+
+def datetime_method_handlers() -> Dict[str, Callable]:
+    return {name: method_handler(name, ".dt") for name in _DATETIME_METHODS}
 
 
 def series_handlers() -> Dict[str, Callable]:
@@ -192,5 +268,8 @@ def series_handlers() -> Dict[str, Callable]:
 
 
 def string_method_handlers() -> Dict[str, Callable]:
-    """Handlers for the ``.str`` accessor's methods, by attribute name."""
-    return {name: method_handler(name, ".str") for name in _STRING_METHODS}
+    """Handlers for the ``.str`` accessor's methods (all work row by row), by attribute name."""
+    from pandas.core.strings.accessor import StringMethods
+
+    names = {n for n, v in vars(StringMethods).items() if not n.startswith("_") and callable(v)}
+    return {name: method_handler(name, ".str") for name in (*_STRING_METHODS, *names, "__getitem__")}

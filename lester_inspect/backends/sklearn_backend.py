@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
+import weakref
 from typing import Any, Dict, List, Optional
 
 import numpy as np
@@ -28,6 +29,8 @@ T = OperatorType
 FIT_METHODS = ("fit", "fit_transform", "fit_predict")
 PREDICT_METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
 ESTIMATOR_METHODS = FIT_METHODS + ("transform", "score") + PREDICT_METHODS
+# sklearn's helpers that construct estimators for the user: the user's call is the construction site.
+_FACTORIES = frozenset({"make_pipeline", "make_column_transformer", "make_union", "_name_estimators"})
 
 
 class EstimatorCall:
@@ -96,6 +99,8 @@ class SklearnBackend:
         self._instrumented = set()
         self._defining_classes = 0
         self._patches = None
+        # The folds of the cross-validation running now, if any.
+        self.folds: Optional[Folds] = None
 
     # -- installation ------------------------------------------------------------------------------
 
@@ -112,6 +117,9 @@ class SklearnBackend:
                       run.wrap(sklearn.model_selection.train_test_split, train_test_split))
         patches.apply(sklearn.preprocessing, "label_binarize",
                       run.wrap(sklearn.preprocessing.label_binarize, label_binarize))
+        for name in ("cross_val_score", "cross_validate", "cross_val_predict"):
+            patches.apply(sklearn.model_selection, name,
+                          self._cross_validation(getattr(sklearn.model_selection, name)))
         patches.apply(BaseEstimator, "__sklearn_clone__", self._clone_keeping_location(
             vars(BaseEstimator)["__sklearn_clone__"]))
         for hooked in (_MetadataRequester, _SetOutputMixin):
@@ -176,6 +184,8 @@ class SklearnBackend:
         def __init__(self, /, *args, **kwargs):
             if constructed_at.get(self) is None:
                 caller = sys._getframe(1)
+                while caller.f_code.co_name in _FACTORIES and caller.f_back is not None:
+                    caller = caller.f_back  # make_pipeline(...) constructs where the user calls it
                 if call_sites.is_user_code(caller.f_code):
                     constructed_at.set(self, call_sites.location(caller))
             return original(self, *args, **kwargs)
@@ -197,6 +207,64 @@ class SklearnBackend:
 
         return patched
 
+    def instrument_duck_class(self, cls: type) -> None:
+        """Patch an estimator class with the scikit-learn API that does not derive from BaseEstimator."""
+        for klass in cls.__mro__:
+            if klass in self._instrumented or klass is object:
+                continue
+            self._instrumented.add(klass)
+            own = vars(klass)
+            for name in ESTIMATOR_METHODS:
+                if name in own and callable(own[name]):
+                    self._patches.apply(klass, name, self._patched_method(own[name], name))
+
+    def hooked_calls(self) -> Dict[str, Any]:
+        """``model.fit(...)`` on a duck-typed estimator: patch its class before the call reaches it."""
+
+        def instrument(receiver, name: str, args: tuple, kwargs: dict):
+            if _is_duck_estimator(receiver) and type(receiver) not in self._instrumented:
+                self.instrument_duck_class(type(receiver))
+            return None
+
+        return {name: instrument for name in ESTIMATOR_METHODS}
+
+    def _cross_validation(self, original):
+        """``cross_val_score`` and friends: the folds become splits, each fold's fit and score operators."""
+        backend, run = self, self.run
+        signature = inspect.signature(original)
+
+        @functools.wraps(original)
+        def patched(*args, **kwargs):
+            caller = sys._getframe(1)
+            if run.busy or backend.stack or backend.folds is not None or not run.call_sites.is_user_code(
+                    caller.f_code):
+                return original(*args, **kwargs)
+            location = run.call_sites.location(caller)
+            try:
+                bound = signature.bind(*args, **kwargs)
+                folds = Folds.prepare(backend, original.__name__, bound.arguments, location)
+            except Exception as error:  # e.g. metadata routing: the folds are left to sklearn, unseen
+                run.report_internal_error(location, function_info_of(original), error)
+                return original(*args, **kwargs)
+            if folds is None:
+                return original(*args, **kwargs)
+            bound.arguments["cv"] = folds.splits  # the same splits sklearn would draw, drawn once
+            backend.folds = folds
+            try:
+                result = original(*bound.args, **bound.kwargs)
+            finally:
+                backend.folds = None
+            backend._guarded_call(folds.finish, location, original, result)
+            return result
+
+        return patched
+
+    def _guarded_call(self, step, location, original, *args) -> None:
+        try:
+            step(*args)
+        except Exception as error:  # our bookkeeping must never break the user's pipeline
+            self.run.report_internal_error(location, function_info_of(original), error)
+
     # -- calls -------------------------------------------------------------------------------------
 
     def call(self, estimator, method: str, bound, args: tuple, kwargs: dict, caller):
@@ -207,12 +275,17 @@ class SklearnBackend:
             if any(frame.estimator is estimator for frame in stack) or not _expands(stack[-1], estimator):
                 return bound(*args, **kwargs)
             location = self.constructed_at.get(estimator)
+        elif self.folds is not None and self.folds.owns(estimator):
+            # A fold's fit or score inside cross_val_score: a root call at the user's cross-validation.
+            location = self.folds.location
         elif run.busy or not run.call_sites.is_user_code(caller.f_code):
             return bound(*args, **kwargs)
         else:
             location = run.call_sites.location(caller)
         frame = EstimatorCall(estimator, method, args, kwargs, location, stack[-1] if stack else None)
-        run.current_arguments = functools.partial(estimator.get_params, deep=False)
+        if frame.parent is None and self.folds is not None and self.folds.owns(estimator):
+            self._guarded(self.folds.split_for, frame)
+        run.current_arguments = functools.partial(_parameters, estimator)
         self._guarded(self._before, frame)
         was_busy, run.busy = run.busy, True
         stack.append(frame)
@@ -221,7 +294,7 @@ class SklearnBackend:
         finally:
             stack.pop()
             run.busy = was_busy
-        run.current_arguments = functools.partial(estimator.get_params, deep=False)
+        run.current_arguments = functools.partial(_parameters, estimator)
         self._guarded(self._after, frame, result)
         return result
 
@@ -240,6 +313,10 @@ class SklearnBackend:
 
     def _before(self, frame: EstimatorCall) -> None:
         run, estimator = self.run, frame.estimator
+        if _is_composite(estimator):
+            for step in estimator.get_params(deep=True).values():
+                if _is_duck_estimator(step):
+                    self.instrument_duck_class(type(step))
         if frame.parent is None:
             # Pending Series passed as X or y were computed before the call: their nodes come first.
             for argument in (frame.X, frame.y):
@@ -261,45 +338,60 @@ class SklearnBackend:
     def _substitute(self, frame: EstimatorCall, obj, operator_type: OperatorType, description: str) -> None:
         if obj is None:
             return
-        node = self.run.add_node(operator_type, frame.function, frame.location, description, columns_of(obj),
-                                 [self.run.input(obj, frame.location)])
+        source = self.run.input(obj, frame.location)
+        columns = columns_of(obj)
+        if not isinstance(obj, pd.DataFrame) and source.node is not None and len(source.node.columns) == len(columns):
+            columns = list(source.node.columns)  # a matrix keeps the names its node gave its columns
+        node = self.run.add_node(operator_type, frame.function, frame.location, description, columns, [source],
+                                 constructed_at=self.constructed_at.get(frame.estimator))
         frame.substitutes[id(obj)] = node
 
     def _after(self, frame: EstimatorCall, result) -> None:
         run, estimator, method = self.run, frame.estimator, frame.method
         name = type(estimator).__name__
         node = None
+        # A model's fit, predict and score point at the user's call (the pipeline's, for a step);
+        # where the model was constructed is the node's ``constructed_at``.
+        model_location, constructed_at = frame.root.location, self.constructed_at.get(estimator)
         if _is_composite(estimator):
             if _concatenates(estimator):
                 output = result if method != "fit" else None
                 branch_columns = [c for branch in frame.branch_outputs for c in branch.node.columns]
+                # The fitted featuriser, held weakly: the artifact store keeps a copy to re-encode rectified rows.
                 node = run.add_node(T.CONCATENATION, frame.function, frame.location, f"Concatenate {name} outputs",
                                     _feature_names(estimator, output, None, branch_columns),
-                                    frame.branch_outputs, output)
+                                    frame.branch_outputs, output, featuriser=weakref.ref(estimator))
         elif _is_passthrough(estimator, self.constructed_at):
             node = self._input(frame, frame.X).node
             run.set_producer(result, node)
         elif method in FIT_METHODS and _is_model(estimator):
-            node = run.add_node(T.ESTIMATOR, frame.function, frame.location, f"{name}: fit", [],
-                                [self._input(frame, frame.X), self._input(frame, frame.y)], estimator)
+            node = run.add_node(T.ESTIMATOR, frame.function, model_location, f"{name}: fit", [],
+                                [self._input(frame, frame.X), self._input(frame, frame.y)], estimator,
+                                constructed_at=constructed_at)
             if method != "fit":
                 run.set_producer(result, node)
         elif method in ("fit", "fit_transform", "transform"):
-            source = self._input(frame, frame.X)
+            inputs = [self._input(frame, frame.X)]
+            if method != "transform" and frame.y is not None and _learns_from_labels(estimator):
+                # Supervised transformers (TargetEncoder, SelectKBest) learn from the labels' values.
+                inputs.append(self._input(frame, frame.y, rows=None))
             if method == "fit":
                 node = run.add_node(T.TRANSFORMER, frame.function, frame.location, f"{name}: fit", [],
-                                    [source], estimator)
+                                    inputs, estimator, constructed_at=constructed_at)
             else:
                 node = run.add_node(T.TRANSFORMER, frame.function, frame.location, f"{name}: {method}",
-                                    _feature_names(estimator, result, source.node), [source], result)
+                                    _feature_names(estimator, result, inputs[0].node), inputs, result,
+                                    constructed_at=constructed_at,
+                                    **_column_sources(estimator, inputs[0].node, result))
         elif method in PREDICT_METHODS:
-            node = run.add_node(T.PREDICT, frame.function, frame.location, f"{name}: {method}",
+            node = run.add_node(T.PREDICT, frame.function, model_location, f"{name}: {method}",
                                 _prediction_columns(estimator, method, result),
-                                [self._input(frame, frame.X), _fitted_model(run, estimator)], result)
+                                [self._input(frame, frame.X), _fitted_model(run, estimator)], result,
+                                constructed_at=constructed_at)
         elif method == "score":
-            node = run.add_node(T.SCORE, frame.function, frame.location, f"{name}: score", ["score"],
+            node = run.add_node(T.SCORE, frame.function, model_location, f"{name}: score", ["score"],
                                 [self._input(frame, frame.X), self._input(frame, frame.y),
-                                 _fitted_model(run, estimator)])
+                                 _fitted_model(run, estimator)], constructed_at=constructed_at)
         if frame.parent is not None and _concatenates(frame.parent.estimator):
             # The branch's output, e.g. the last step of a nested Pipeline, feeds the concatenation.
             output_node = run.input_node(result, frame.location, untracked_as_source=False) or node
@@ -307,7 +399,120 @@ class SklearnBackend:
                 frame.parent.branch_outputs.append(Input(output_node, result))
 
 
+# -- cross-validation -------------------------------------------------------------------------------
+
+def function_info_of(original) -> FunctionInfo:
+    return FunctionInfo(getattr(original, "__module__", "sklearn.model_selection"), original.__name__)
+
+
+class Folds:
+    """The folds of one cross-validation call; its fits and scores are root calls at the user's line.
+
+    sklearn fits and scores the folds in order when it runs them in this process
+    (``n_jobs`` None or 1): the k-th fit belongs to fold k, and a predict or score after
+    it reads fold k's test rows (or its train rows, for ``return_train_score``).
+    """
+
+    def __init__(self, backend: "SklearnBackend", name: str, estimator, X, y, splits, location: CodeLocation):
+        self.backend = backend
+        self.name = name
+        self.estimator_type = type(estimator)
+        self.X, self.y = X, y
+        self.splits = splits
+        self.location = location
+        self.fitted = 0
+        self.train_objects: Dict[int, Any] = {}
+        self.models: List[Any] = []
+
+    @classmethod
+    def prepare(cls, backend: "SklearnBackend", name: str, arguments: dict, location: CodeLocation
+                ) -> Optional["Folds"]:
+        from sklearn.base import is_classifier
+        from sklearn.model_selection import check_cv
+        from sklearn.utils import indexable
+
+        if arguments.get("n_jobs") not in (None, 1):
+            return None
+        estimator, X, y = arguments["estimator"], arguments["X"], arguments.get("y")
+        X_checked, y_checked = indexable(X, y)
+        cv = check_cv(arguments.get("cv"), y_checked, classifier=is_classifier(estimator))
+        splits = list(cv.split(X_checked, y_checked, arguments.get("groups")))
+        run = backend.run
+        for argument in (X, y):  # their nodes come before the folds'
+            run.input_node(argument, location)
+        return cls(backend, name, estimator, X, y, splits, location)
+
+    def owns(self, estimator) -> bool:
+        return type(estimator) is self.estimator_type
+
+    def split_for(self, frame: "EstimatorCall") -> None:
+        """Before a fold's call: its X (and y) become the fold's train or test split of the user's data."""
+        run = self.backend.run
+        if frame.method in FIT_METHODS:
+            self.fitted += 1
+            self.train_objects = {id(frame.X): frame.X}
+            self.models.append(frame.estimator)
+            part = "train"
+        else:
+            part = "train" if id(frame.X) in self.train_objects else "test"
+        if not self.fitted:
+            return
+        fold = self.fitted - 1
+        rows = self.splits[fold][0 if part == "train" else 1]
+        for data, fold_data, what in ((self.X, frame.X, ""), (self.y, frame.y, " of labels")):
+            if data is None or fold_data is None or run.tracked(fold_data) is not None:
+                continue
+            parent = run.input_node(data, self.location)
+            run.add_node(T.TRAIN_TEST_SPLIT, function_info_of_name(self.name), self.location,
+                         f"Fold {fold + 1}/{len(self.splits)}: {part} rows{what}", columns_of(fold_data),
+                         [Input(parent, data, Positions(rows))], fold_data)
+
+    def finish(self, result) -> None:
+        if self.name != "cross_val_predict":
+            return
+        run = self.backend.run
+        models = [_fitted_model(run, model) for model in self.models]
+        run.add_node(T.PREDICT, function_info_of_name(self.name), self.location,
+                     f"{self.estimator_type.__name__}: cross_val_predict over {len(self.splits)} folds",
+                     ["predict"], [run.input(self.X, self.location), *models], result)
+
+
+def function_info_of_name(name: str) -> FunctionInfo:
+    return FunctionInfo("sklearn.model_selection._validation", name)
+
+
 # -- what kind of estimator -------------------------------------------------------------------------
+
+def _parameters(estimator) -> dict:
+    get_params = getattr(estimator, "get_params", None)
+    if get_params is not None:
+        return get_params(deep=False)
+    return {key: value for key, value in vars(estimator).items() if not key.endswith("_")}
+
+
+def _learns_from_labels(estimator) -> bool:
+    """Transformers whose output depends on the labels: target encoders, supervised feature selection."""
+    from sklearn.feature_selection import SelectFromModel
+    from sklearn.feature_selection._univariate_selection import _BaseFilter
+
+    try:
+        required = estimator.__sklearn_tags__().target_tags.required
+    except Exception:  # duck-typed transformers have no tags
+        required = False
+    return required or isinstance(estimator, (_BaseFilter, SelectFromModel))
+
+
+def _is_duck_estimator(obj) -> bool:
+    """An object with scikit-learn's fit/predict (or fit/transform) API that is not a BaseEstimator."""
+    from sklearn.base import BaseEstimator
+
+    cls = type(obj)
+    if isinstance(obj, (type, BaseEstimator)) or cls.__module__.startswith(("sklearn.", "pandas.", "numpy.",
+                                                                            "statsmodels.", "builtins")):
+        return False
+    return callable(getattr(obj, "fit", None)) and (
+        callable(getattr(obj, "predict", None)) or callable(getattr(obj, "transform", None)))
+
 
 def _is_column_transformer(estimator) -> bool:
     from sklearn.compose import ColumnTransformer
@@ -377,6 +582,27 @@ def _feature_names(estimator, output, input_node: Optional[DagNode], fallback: O
     return [f"{prefix}{type(estimator).__name__.lower()}{i}" for i in range(width)] if width else columns_of(output)
 
 
+def _column_sources(estimator, input_node: Optional[DagNode], result) -> dict:
+    """``column_sources`` for transformers whose output columns are known input columns (or all of them)."""
+    if input_node is None or len(getattr(result, "shape", ())) != 2:
+        return {}
+    width, parent = result.shape[1], input_node.node_id
+    n_in = getattr(estimator, "n_features_in_", None)
+    if n_in is None:
+        return {}
+    if hasattr(estimator, "get_support"):  # feature selection keeps some input columns
+        kept = estimator.get_support(indices=True)
+        if len(kept) == width:
+            return {"column_sources": tuple(((parent, int(k)),) for k in kept)}
+    powers = getattr(estimator, "powers_", None)
+    if powers is not None and powers.shape == (width, n_in):  # a polynomial term reads the inputs it raises
+        return {"column_sources": tuple(tuple((parent, int(k)) for k in np.flatnonzero(row)) for row in powers)}
+    if hasattr(estimator, "components_"):  # PCA, TruncatedSVD: every component mixes every input
+        every = tuple((parent, k) for k in range(n_in))
+        return {"column_sources": tuple(every for _ in range(width))}
+    return {}
+
+
 def _prediction_columns(estimator, method: str, result) -> List:
     classes = getattr(estimator, "classes_", None)
     if method != "predict" and classes is not None and len(getattr(result, "shape", ())) == 2:
@@ -394,7 +620,8 @@ def train_test_split(call: OperatorCall, result) -> None:
         suffix = f" of argument {index + 1}" if len(arrays) > 1 else ""
         for part, output, rows in (("train", result[2 * index], positions[0]),
                                    ("test", result[2 * index + 1], positions[1])):
-            mapping = Positions(rows) if rows is not None else Unknown("the split was not prepared")
+            # Unprepared (no inspection tracks rows, or preparing failed): unknown only if someone asks.
+            mapping = Positions(rows) if rows is not None else (lambda: Unknown("the split was not prepared"))
             call.run.add_node(T.TRAIN_TEST_SPLIT, call.function, call.location, f"Split: {part} rows{suffix}",
                               columns_of(output), [Input(parent, array, mapping)], output)
 

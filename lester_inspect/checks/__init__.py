@@ -1,5 +1,5 @@
 """Checks: verdicts over the DAG and the inspection results."""
-from lester_inspect.checks.base import Check, CheckResult, CheckStatus
+from lester_inspect.checks.base import Check, CheckConfigurationError, CheckResult, CheckStatus
 from lester_inspect.checks.bias import NoBiasAccumulatedFor, NoBiasIntroducedFor, SimilarRemovalProbabilitiesFor
 from lester_inspect.checks.data_quality import NoDuplicateRows, NoLabelShift, NoTrainTestOverlap
 from lester_inspect.checks.features import NoIllegalFeatures, NoMissingEmbeddings
@@ -8,7 +8,7 @@ from lester_inspect.checks.screening import (GroupFairness, NoConstantFeatures, 
 from lester_inspect.checks.screening_models import NoCovariateShift, NoLabelErrors
 
 __all__ = [
-    "Check", "CheckResult", "CheckStatus", "NoBiasAccumulatedFor", "NoBiasIntroducedFor", "NoDuplicateRows",
+    "Check", "CheckConfigurationError", "CheckResult", "CheckStatus", "NoBiasAccumulatedFor", "NoBiasIntroducedFor", "NoDuplicateRows",
     "NoIllegalFeatures", "NoLabelShift", "NoMissingEmbeddings", "NoTrainTestOverlap",
     "SimilarRemovalProbabilitiesFor",
 ]

@@ -1,17 +1,35 @@
 """Shared wording of check results: where an operator is, and shares."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 import pandas as pd
 
 from lester_inspect.instrumentation.dag import DagNode
+from lester_inspect.instrumentation.provenance_cuts import cuts_upstream
+from lester_inspect.instrumentation.rows import ProvenanceCut
 
 
 def where(node: DagNode) -> str:
     """``Selection at line 71 (Select: county isin [...])``."""
     location = f" at {node.code_location}" if node.code_location else ""
     return f"{node.operator_type.value}{location} ({node.description})"
+
+
+def cuts_behind(result, nodes: Iterable[DagNode]) -> List[ProvenanceCut]:
+    """The provenance cuts upstream of any of ``nodes``, each once, in execution order."""
+    found = {cut.node_id: cut for node in nodes for cut in cuts_upstream(result.dag, node)}
+    return [found[key] for key in sorted(found)]
+
+
+def unknown_verdict(check, result, what: str, cuts: List[ProvenanceCut], details=None):
+    """WARNING: ``what`` cannot be told because row provenance is cut; names the first cut's call and line."""
+    from lester_inspect.checks.base import CheckResult, CheckStatus
+
+    more = f" (and {len(cuts) - 1} more cuts)" if len(cuts) > 1 else ""
+    operator = next((n for n in result.dag.nodes if n.node_id == cuts[0].node_id), None)
+    return CheckResult(check, CheckStatus.WARNING, f"Cannot tell {what}: row provenance is cut at {cuts[0]}{more}",
+                       details or {}, operator)
 
 
 def shares(counts: Dict[Any, int]) -> Dict[Any, float]:

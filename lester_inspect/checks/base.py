@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from lester_inspect.result import InspectorResult
 
 
+class CheckConfigurationError(ValueError):
+    """A check that cannot be evaluated as configured: an unknown name or parameter, a value out of
+    range, a column that never appears in the pipeline. The message is one line naming the value."""
+
+
 class CheckStatus(enum.Enum):
     SUCCESS = "success"
     FAILURE = "failure"
@@ -32,6 +37,11 @@ class CheckResult:
     details: Dict[str, "pandas.DataFrame"] = dataclasses.field(default_factory=dict)
     operator: Optional["DagNode"] = None
 
+    def _repr_html_(self) -> str:
+        from lester_inspect.notebook import check_result_html
+
+        return check_result_html(self)
+
 
 class Check(Parameterized, abc.ABC):
     """A condition on the pipeline. Declares the inspections it needs; evaluates their results.
@@ -41,6 +51,10 @@ class Check(Parameterized, abc.ABC):
 
     @property
     def required_inspections(self) -> Iterable["Inspection"]:
+        return ()
+
+    def configuration_errors(self, result: "InspectorResult") -> Iterable[str]:
+        """What, seen after the run, makes this check's configuration wrong (e.g. a column no operator has)."""
         return ()
 
     @abc.abstractmethod

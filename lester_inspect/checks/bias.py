@@ -5,8 +5,11 @@ from typing import Iterable, Iterator, List, Optional, Tuple
 
 import pandas as pd
 
-from lester_inspect.checks._reporting import compare_distributions, describe_drop, where, worst_drop
+from lester_inspect.checks._parameters import column_names, number
+from lester_inspect.checks._reporting import (compare_distributions, cuts_behind, describe_drop, unknown_verdict,
+                                              where, worst_drop)
 from lester_inspect.checks.base import Check, CheckResult, CheckStatus
+from lester_inspect.inspections.annotations import UnknownProvenance
 from lester_inspect.inspections.histograms import HistogramForColumns
 from lester_inspect.instrumentation.dag import DagNode, OperatorType
 
@@ -19,14 +22,23 @@ class _GroupCheck(Check):
     """A check over the groups of sensitive columns, using their histograms."""
 
     def __init__(self, columns: Iterable[str]):
-        self.columns = list(columns)
+        self.columns = column_names(self, "columns", columns)
 
     @property
     def required_inspections(self):
         return [HistogramForColumns(self.columns)]
 
-    def _before_and_after(self, result, operator_types) -> Iterator[Tuple[DagNode, str, dict, dict]]:
-        """For operators of ``operator_types``: (operator, column, histogram of its row carrier, its histogram)."""
+    def configuration_errors(self, result) -> List[str]:
+        seen = {column for node in result.dag.nodes for column in node.columns}
+        return [f"{type(self).__name__}: column {column!r} never appears in the pipeline"
+                f"{_did_you_mean(column, seen)}" for column in self.columns if column not in seen]
+
+    def _before_and_after(self, result, operator_types, unknown: List[DagNode]
+                          ) -> Iterator[Tuple[DagNode, str, dict, dict]]:
+        """For operators of ``operator_types``: (operator, column, histogram of its row carrier, its histogram).
+
+        Operators where a histogram is unknown (below a provenance cut) go to ``unknown``.
+        """
         histograms = HistogramForColumns(self.columns)
         for node in result.nodes:
             carrier = result.row_carrier(node)
@@ -36,7 +48,10 @@ class _GroupCheck(Check):
             before = result.dag_node_to_inspection_results[carrier].get(histograms) or {}
             for column in self.columns:
                 if column in before and column in after:
-                    yield node, column, before[column], after[column]
+                    if isinstance(before[column], UnknownProvenance) or isinstance(after[column], UnknownProvenance):
+                        unknown.append(node)
+                    else:
+                        yield node, column, before[column], after[column]
 
 
 class NoBiasIntroducedFor(_GroupCheck):
@@ -51,17 +66,22 @@ class NoBiasIntroducedFor(_GroupCheck):
 
     def __init__(self, columns: Iterable[str], min_allowed_relative_ratio_change: float = -0.3):
         super().__init__(columns)
-        self.min_allowed_relative_ratio_change = min_allowed_relative_ratio_change
+        self.min_allowed_relative_ratio_change = number(
+            self, "min_allowed_relative_ratio_change", min_allowed_relative_ratio_change, lambda v: -1 <= v <= 0,
+            "from -1 to 0 (the allowed relative change of a group's share)")
 
     def evaluate(self, result) -> CheckResult:
         threshold = self.min_allowed_relative_ratio_change
-        details, failures = {}, []
-        for node, column, before, after in self._before_and_after(result, ROW_CHANGING):
+        details, failures, unknown = {}, [], []
+        for node, column, before, after in self._before_and_after(result, ROW_CHANGING, unknown):
             table = compare_distributions(before, after)
             details[f"{node.node_id}: {column}"] = table
             drop = worst_drop(table, threshold)
             if drop is not None:
                 failures.append((drop["relative_change"], node, column, drop))
+        if not failures and unknown:
+            return unknown_verdict(self, result, f"how operators {_ids(unknown)} change the groups of "
+                                   f"{', '.join(self.columns)}", cuts_behind(result, unknown), details)
         if not failures:
             return CheckResult(self, CheckStatus.SUCCESS, f"No operator lowered the share of a group of "
                                f"{', '.join(self.columns)} by more than {threshold:+.0%}.", details)
@@ -82,18 +102,24 @@ class NoBiasAccumulatedFor(_GroupCheck):
 
     def __init__(self, columns: Iterable[str], min_allowed_relative_ratio_change: float = -0.3):
         super().__init__(columns)
-        self.min_allowed_relative_ratio_change = min_allowed_relative_ratio_change
+        self.min_allowed_relative_ratio_change = number(
+            self, "min_allowed_relative_ratio_change", min_allowed_relative_ratio_change, lambda v: -1 <= v <= 0,
+            "from -1 to 0 (the allowed relative change of a group's share)")
 
     def evaluate(self, result) -> CheckResult:
         histograms = HistogramForColumns(self.columns)
         threshold = self.min_allowed_relative_ratio_change
         targets = [n for n in result.nodes if n.operator_type in (T.TRAIN_DATA, T.TEST_DATA)]
         targets = targets or [n for n in result.nodes if result.dag.out_degree(n) == 0]
-        details, failures = {}, []
+        details, failures, unknown = {}, [], []
         for node in targets:
             after = result.dag_node_to_inspection_results[node].get(histograms) or {}
             for column in self.columns:
                 source = _origin(result, node, column, histograms)
+                if column in after and (isinstance(after[column], UnknownProvenance) or source is None and any(
+                        result.dag.nodes[s].get("provenance_cut") for s in _sources(result, node))):
+                    unknown.append(node)
+                    continue
                 if source is None or column not in after:
                     continue
                 before = result.dag_node_to_inspection_results[source][histograms][column]
@@ -102,6 +128,10 @@ class NoBiasAccumulatedFor(_GroupCheck):
                 drop = worst_drop(table, threshold)
                 if drop is not None:
                     failures.append((drop["relative_change"], node, source, column, drop))
+        if not failures and unknown:
+            return unknown_verdict(self, result, f"whether the data of operators {_ids(unknown)} keeps the group "
+                                   f"shares of {', '.join(self.columns)} of its sources", cuts_behind(result, unknown),
+                                   details)
         if not failures:
             return CheckResult(self, CheckStatus.SUCCESS, f"The data reaching the model keeps the group shares of "
                                f"{', '.join(self.columns)} within {threshold:+.0%} of its sources.", details)
@@ -114,12 +144,28 @@ class NoBiasAccumulatedFor(_GroupCheck):
         return CheckResult(self, CheckStatus.FAILURE, text + more, details, node)
 
 
-def _origin(result, node: DagNode, column: str, histograms) -> Optional[DagNode]:
+def _did_you_mean(column: str, seen) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(column, sorted(seen), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _sources(result, node: DagNode) -> List[DagNode]:
     import networkx as nx
 
-    sources = [a for a in nx.ancestors(result.dag, node) if a.operator_type is T.DATA_SOURCE
+    return [a for a in nx.ancestors(result.dag, node) if a.operator_type is T.DATA_SOURCE]
+
+
+def _origin(result, node: DagNode, column: str, histograms) -> Optional[DagNode]:
+    """The first real data source with ``column`` upstream of ``node`` (not an untracked one)."""
+    sources = [a for a in _sources(result, node) if "provenance_cut" not in result.dag.nodes[a]
                and column in (result.dag_node_to_inspection_results[a].get(histograms) or {})]
     return min(sources, key=lambda n: n.node_id) if sources else None
+
+
+def _ids(nodes: List[DagNode]) -> str:
+    return ", ".join(str(i) for i in sorted({n.node_id for n in nodes}))
 
 
 def _row_changing_steps(result, source: DagNode, node: DagNode) -> List[DagNode]:
@@ -139,11 +185,12 @@ class SimilarRemovalProbabilitiesFor(_GroupCheck):
 
     def __init__(self, columns: Iterable[str], max_removal_probability_ratio: float = 2.0):
         super().__init__(columns)
-        self.max_removal_probability_ratio = max_removal_probability_ratio
+        self.max_removal_probability_ratio = number(self, "max_removal_probability_ratio",
+                                                    max_removal_probability_ratio, lambda v: v >= 1, "of at least 1")
 
     def evaluate(self, result) -> CheckResult:
-        details, failures = {}, []
-        for node, column, before, after in self._before_and_after(result, (T.SELECTION,)):
+        details, failures, unknown = {}, [], []
+        for node, column, before, after in self._before_and_after(result, (T.SELECTION,), unknown):
             table = _removal_table(before, after)
             details[f"{node.node_id}: {column}"] = table
             if len(table) < 2:
@@ -153,6 +200,9 @@ class SimilarRemovalProbabilitiesFor(_GroupCheck):
                      if lowest["removal_probability"] > 0 else float("inf"))
             if highest["removal_probability"] > 0 and ratio > self.max_removal_probability_ratio:
                 failures.append((ratio, node, column, highest, lowest))
+        if not failures and unknown:
+            return unknown_verdict(self, result, f"which groups of {', '.join(self.columns)} the selections "
+                                   f"{_ids(unknown)} remove", cuts_behind(result, unknown), details)
         if not failures:
             return CheckResult(self, CheckStatus.SUCCESS, f"Every selection removes rows of all groups of "
                                f"{', '.join(self.columns)} with similar probabilities.", details)

@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lester_inspect.checks._reporting import where
+from lester_inspect.checks._parameters import number
+from lester_inspect.checks._reporting import cuts_behind, unknown_verdict, where
+from lester_inspect.inspections.annotations import UnknownProvenance
 from lester_inspect.checks.base import Check, CheckResult, CheckStatus
 from lester_inspect.inspections.data_quality import DuplicateRowCount, LabelCounts
 from lester_inspect.inspections.lineage import SourceRowUsage
@@ -33,6 +35,9 @@ class NoTrainTestOverlap(Check):
             return CheckResult(self, CheckStatus.WARNING, "Nothing to compare: the pipeline has no "
                                f"{'training' if not train else 'test'} data.")
         rows, details = [], {}
+        unknown = [n for n, usage in train + test if isinstance(usage, UnknownProvenance)]
+        train = [(n, u) for n, u in train if not isinstance(u, UnknownProvenance)]
+        test = [(n, u) for n, u in test if not isinstance(u, UnknownProvenance)]
         for train_node, train_usage in train:
             for test_node, test_usage in test:
                 for source, used in (train_usage or {}).items():
@@ -43,6 +48,9 @@ class NoTrainTestOverlap(Check):
         table = pd.DataFrame(rows, columns=["source", "train", "test", "rows_in_both", "first_rows"])
         details["overlap"] = table
         overlapping = table[table["rows_in_both"] > 0]
+        if overlapping.empty and unknown:
+            return unknown_verdict(self, result, "which source rows the training and test data share",
+                                   cuts_behind(result, unknown), details)
         if overlapping.empty:
             return CheckResult(self, CheckStatus.SUCCESS, "No source row is in both the training and the test data.",
                                details)
@@ -54,7 +62,11 @@ class NoTrainTestOverlap(Check):
 
 
 class NoDuplicateRows(Check):
-    """Fails when the training data contains repeated rows; warns when a data source does."""
+    """Fails when the training data contains repeated rows; warns when a data source does.
+
+    Data made by code the runtime does not follow is no data source: its real sources
+    were not seen, so a pipeline with such data gets a WARNING instead of a SUCCESS.
+    """
 
     def __init__(self):
         pass
@@ -76,11 +88,16 @@ class NoDuplicateRows(Check):
             node, count = in_training[0]
             return CheckResult(self, CheckStatus.FAILURE, f"{where(node)} contains {count} duplicate rows", details,
                                node)
-        in_sources = [(n, c) for n, c in counts if c]
+        in_sources = [(n, c) for n, c in counts if c and "provenance_cut" not in result.dag.nodes[n]]
         if in_sources:
             node, count = in_sources[0]
             return CheckResult(self, CheckStatus.WARNING, f"{where(node)} contains {count} duplicate rows", details,
                                node)
+        untracked = [n for n, _ in counts if "provenance_cut" in result.dag.nodes[n]]
+        if untracked:
+            return unknown_verdict(self, result, "whether the sources behind operators "
+                                   f"{', '.join(str(n.node_id) for n in untracked)} hold duplicate rows",
+                                   cuts_behind(result, untracked), details)
         return CheckResult(self, CheckStatus.SUCCESS, "No duplicate rows in the data sources or training data.",
                            details)
 
@@ -93,7 +110,8 @@ class NoLabelShift(Check):
     """
 
     def __init__(self, significance: float = 0.01):
-        self.significance = significance
+        self.significance = number(self, "significance", significance, lambda v: 0 < v < 1,
+                                   "between 0 and 1 (exclusive)")
 
     @property
     def required_inspections(self):

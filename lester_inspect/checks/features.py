@@ -6,6 +6,7 @@ from typing import Iterable, List, Tuple
 
 import networkx as nx
 
+from lester_inspect.checks._parameters import column_names, number
 from lester_inspect.checks._reporting import where
 from lester_inspect.checks.base import Check, CheckResult, CheckStatus
 from lester_inspect.inspections.data_quality import AllZeroRowShare
@@ -26,7 +27,8 @@ class NoIllegalFeatures(Check):
     """
 
     def __init__(self, additional_illegal_feature_names: Iterable[str] = ()):
-        self.additional_illegal_feature_names = list(additional_illegal_feature_names)
+        self.additional_illegal_feature_names = column_names(
+            self, "additional_illegal_feature_names", additional_illegal_feature_names, may_be_empty=True)
 
     def evaluate(self, result) -> CheckResult:
         illegal = {name.lower() for name in (*PROTECTED_ATTRIBUTES, *self.additional_illegal_feature_names)}
@@ -64,7 +66,7 @@ class NoMissingEmbeddings(Check):
     """
 
     def __init__(self, threshold: float = 0.1):
-        self.threshold = threshold
+        self.threshold = number(self, "threshold", threshold, lambda v: 0 <= v <= 1, "from 0 to 1 (a share of rows)")
 
     @property
     def required_inspections(self):

@@ -6,11 +6,9 @@ import re
 from typing import Any, Dict, Type
 
 from lester_inspect import checks
-from lester_inspect.checks.base import Check
+from lester_inspect.checks.base import Check, CheckConfigurationError
 
-
-class CheckConfigurationError(ValueError):
-    """An unknown check name or parameter; the message names the offending key."""
+__all__ = ["CheckConfigurationError", "available_checks", "make_check", "parse_check_option"]
 
 
 def kebab_case(name: str) -> str:
@@ -49,6 +47,13 @@ def parse_check_option(option: str) -> Check:
     first = next((p for p in inspect.signature(cls).parameters), None) if cls else None
     if first is None:
         return make_check(name, {"?": value})
-    argument: Any = value.split(",") if first.endswith(("columns", "names")) else float(value) if re.fullmatch(
-        r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", value) else value
+    argument: Any = value.split(",") if first.endswith(("columns", "names")) else _number_or_text(value)
     return make_check(name, {first: argument})
+
+
+def _number_or_text(value: str) -> Any:
+    # Not a number: the check itself refuses it, naming the parameter.
+    try:
+        return float(value)
+    except ValueError:
+        return value

@@ -37,19 +37,18 @@ def _write_reports(reports: Sequence[PipelineReport], arguments: argparse.Namesp
     from lester_inspect.report.junit import junit_xml
     from lester_inspect.report.markdown import markdown_summary
 
+    from lester_inspect.commandline import write_text
+
     fail_on_warning = arguments.fail_on_warning
-    outputs = [(arguments.junit, lambda: junit_xml(reports, fail_on_warning), "w"),
-               (arguments.summary, lambda: markdown_summary(reports, fail_on_warning), "w"),
-               (arguments.report, lambda: html_report(reports, fail_on_warning=fail_on_warning), "w"),
-               (os.environ.get("GITHUB_STEP_SUMMARY"), lambda: markdown_summary(reports, fail_on_warning), "a")]
-    for path, render, mode in outputs:
+    outputs = [(arguments.junit, lambda: junit_xml(reports, fail_on_warning), False),
+               (arguments.summary, lambda: markdown_summary(reports, fail_on_warning), False),
+               (arguments.report, lambda: html_report(reports, fail_on_warning=fail_on_warning), False),
+               (os.environ.get("GITHUB_STEP_SUMMARY"), lambda: markdown_summary(reports, fail_on_warning), True)]
+    for path, render, append in outputs:
         if not path:
             continue
         try:
-            directory = os.path.dirname(os.path.abspath(path))
-            os.makedirs(directory, exist_ok=True)
-            with open(path, mode, encoding="utf-8") as handle:
-                handle.write(render())
+            write_text(path, render(), append)
         except OSError as error:
             print(f"lester-inspect: cannot write {path}: {error}", file=sys.stderr)
             return 2
@@ -87,7 +86,8 @@ def _init_ci(arguments: argparse.Namespace) -> int:
 def _report(arguments: argparse.Namespace) -> int:
     from lester_inspect.checks.registry import CheckConfigurationError, parse_check_option
     from lester_inspect.ci.config import ConfigError, PipelineConfig, load_config
-    from lester_inspect.ci.gate import run_pipeline
+    from lester_inspect.ci.gate import exit_code, run_pipeline
+    from lester_inspect.commandline import write_text
     from lester_inspect.report.html import html_report
 
     path = os.path.abspath(arguments.pipeline)
@@ -112,21 +112,23 @@ def _report(arguments: argparse.Namespace) -> int:
         return 2
     report = run_pipeline(pipeline)
     try:
-        with open(arguments.output, "w", encoding="utf-8") as handle:
-            handle.write(html_report([report], title=f"lester-inspect: {report.name}"))
+        write_text(arguments.output, html_report([report], title=f"lester-inspect: {report.name}"))
     except OSError as error:
         print(f"lester-inspect: cannot write {arguments.output}: {error}", file=sys.stderr)
         return 2
     print(f"report written to {arguments.output} ({report.status.value})")
-    return 2 if report.status is Status.ERROR else 0
+    return exit_code([report])
 
 
 def add_ci_commands(commands) -> None:
     """Add ``ci``, ``init-ci`` and ``report`` to the ``add_subparsers()`` object of a parser."""
+    from lester_inspect.commandline import EXIT_CODES_HELP, PIPELINE_ARGUMENTS_HELP
+
     ci = commands.add_parser(
         "ci", help="run the configured pipelines' checks and model conditions; exit 1 when one fails",
-        description="Exit code 0: everything passed; 1: a check or condition failed; 2: a configuration or "
-                    "pipeline error. With GITHUB_STEP_SUMMARY set, the Markdown summary is appended there.")
+        description="Exit code 0: everything passed; 1: a check or condition failed; 2: an error (configuration, "
+                    "pipeline, store, or lester-inspect's own). With GITHUB_STEP_SUMMARY set, the Markdown summary "
+                    "is appended there.")
     ci.add_argument("--config", metavar="FILE", help="lester.toml or pyproject.toml ([tool.lester-inspect]); "
                                                      "default: lester.toml, else pyproject.toml, in the current folder")
     ci.add_argument("--junit", metavar="FILE", help="write JUnit XML: a test case per pipeline and check")
@@ -144,9 +146,10 @@ def add_ci_commands(commands) -> None:
     init.set_defaults(handler=_init_ci)
 
     report = commands.add_parser(
-        "report", help="run a pipeline and write the HTML report of its DAG, inspections and checks",
-        usage="lester-inspect report -o FILE [--check NAME[=VALUE]] [--columns A,B] [--config FILE] "
-              "PIPELINE [ARGS ...]")
+        "report", help="run a pipeline and write the HTML report of its DAG, inspections and checks; exit 1 when "
+                       "a check fails",
+        usage="lester-inspect report PIPELINE [ARGS ...] -o FILE [--check NAME[=VALUE]] [--columns A,B] "
+              "[--config FILE] [-- ARGS ...]", description=EXIT_CODES_HELP)
     report.add_argument("-o", "--output", metavar="FILE", required=True, help="the HTML file to write")
     report.add_argument("--check", metavar="NAME[=VALUE]", action="append", default=[],
                         help="run a check, e.g. no-bias-introduced-for=race (repeatable)")
@@ -155,15 +158,16 @@ def add_ci_commands(commands) -> None:
     report.add_argument("--config", metavar="FILE", help="also use the checks and settings of this pipeline's entry "
                                                          "in a CI configuration")
     report.add_argument("pipeline", help="a .py script or .ipynb notebook")
-    report.add_argument("args", nargs=argparse.REMAINDER, help="passed to the pipeline as sys.argv[1:]")
+    report.add_argument("args", nargs="*", help=PIPELINE_ARGUMENTS_HELP)
     report.set_defaults(handler=_report)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    from lester_inspect.commandline import main_with
+
     parser = argparse.ArgumentParser(prog="lester-inspect", description=__doc__)
     add_ci_commands(parser.add_subparsers(dest="command", required=True))
-    arguments = parser.parse_args(argv)
-    return arguments.handler(arguments)
+    return main_with(parser, argv)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sys
 import time
-import traceback
 from typing import Callable, List, Optional, Sequence
 
 from lester_inspect.ci.conditions import Condition
@@ -36,6 +35,8 @@ def run_pipeline(pipeline: PipelineConfig, capture: bool = False,
     Model conditions are evaluated when not capturing: on a pull request, against the run
     captured on the main branch.
     """
+    from lester_inspect.commandline import pipeline_traceback, users_output
+    from lester_inspect.checks.base import CheckConfigurationError
     from lester_inspect.inspector import PipelineInspector
     from lester_inspect.instrumentation.source import PipelineSourceError
 
@@ -46,12 +47,13 @@ def run_pipeline(pipeline: PipelineConfig, capture: bool = False,
     observer = TestPredictionObserver()
     started = time.perf_counter()
     try:
-        result = inspector.add_observer(observer).execute()
+        with users_output():
+            result = inspector.add_observer(observer).execute()
     except (Exception, SystemExit) as error:
-        reason = _describe_pipeline_error(error, PipelineSourceError)
+        reason = _describe_pipeline_error(error, (PipelineSourceError, CheckConfigurationError))
         print(f"lester-inspect: {pipeline.name}: {reason}", file=sys.stderr)
-        if not isinstance(error, (PipelineSourceError, SystemExit)):
-            traceback.print_exception(error, file=sys.stderr)
+        if not isinstance(error, (PipelineSourceError, CheckConfigurationError, SystemExit)):
+            sys.stderr.write(pipeline_traceback(error))
         verdicts = [Verdict(name, "check", Status.ERROR, reason) for name, _ in pipeline.checks]
         verdicts += [Verdict(condition_name(c), "condition", Status.ERROR, reason) for c in pipeline.conditions]
         return PipelineReport(pipeline.name, pipeline.path, verdicts, getattr(error, "partial_result", None),
@@ -67,7 +69,7 @@ def run_pipeline(pipeline: PipelineConfig, capture: bool = False,
     return PipelineReport(pipeline.name, pipeline.path, verdicts, result, error, seconds)
 
 
-def _describe_pipeline_error(error: BaseException, source_error: type) -> str:
+def _describe_pipeline_error(error: BaseException, source_error) -> str:
     if isinstance(error, source_error):
         return str(error)
     if isinstance(error, SystemExit):

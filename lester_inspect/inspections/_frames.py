@@ -50,6 +50,19 @@ def first_rows(data: Any, count: Optional[int], columns: Sequence[str]) -> pd.Da
     return pd.DataFrame(data, columns=names)
 
 
+def head_snapshot(data: Any, count: int) -> Any:
+    """The first ``count`` rows as they are now, unaffected by later in-place changes of ``data``.
+
+    A pandas slice is enough (copy-on-write copies on a later write); numpy and sparse
+    rows are copied, five rows cost nothing.
+    """
+    if isinstance(data, (pd.DataFrame, pd.Series)):
+        return data.iloc[:count]
+    if hasattr(data, "tocsr"):
+        return data.tocsr()[:count].copy()
+    return np.array(data[:count])
+
+
 def row_count(data: Any) -> int:
     engine = _engine(data)
     if engine is not None:

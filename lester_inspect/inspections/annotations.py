@@ -8,6 +8,10 @@ An object's annotations are a dict from key to column, aligned with its rows:
   a how-provenance monomial (a join multiplies factors, an aggregation sums rows);
 * ``("generic", inspection)`` -> object array of a row-wise inspection's annotations.
 
+Below a provenance cut (an unknown row mapping, an untracked source) a column is
+``UnknownProvenance`` instead: an explicit "unknown, because of these cuts" that
+inspections report as such, never an empty or zero result.
+
 Moving them is the same take / group / concatenation the operator applied to the data.
 """
 from __future__ import annotations
@@ -17,9 +21,51 @@ from typing import Any, Dict, Hashable, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from lester_inspect.instrumentation.rows import Groups, Identity, Positions, Unknown
+from lester_inspect.instrumentation.rows import Groups, Identity, Positions, ProvenanceCut
 
 LINEAGE = ("lineage",)
+
+
+class UnknownProvenance:
+    """An annotation that cannot be known because the rows' link to their sources was cut.
+
+    ``cuts`` say where (call, code location, reason). It stays what it is through
+    every operator downstream; combined with known annotations it wins, since a
+    row made from an unknown row is unknown.
+    """
+
+    __slots__ = ("cuts",)
+
+    def __init__(self, cuts: Tuple[ProvenanceCut, ...]):
+        self.cuts = cuts
+
+    def take(self, positions: np.ndarray, has_missing: Optional[bool] = None) -> "UnknownProvenance":
+        return self
+
+    def merged(self, other: "UnknownProvenance") -> "UnknownProvenance":
+        return UnknownProvenance(self.cuts + tuple(c for c in other.cuts if c not in self.cuts))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, UnknownProvenance) and self.cuts == other.cuts
+
+    def __hash__(self) -> int:
+        return hash(self.cuts)
+
+    def __repr__(self) -> str:
+        return f"unknown ({'; '.join(str(cut) for cut in self.cuts)})"
+
+
+def is_unknown(column: Any) -> bool:
+    return isinstance(column, UnknownProvenance)
+
+
+def unknown_of(columns: Sequence[Any]) -> Optional[UnknownProvenance]:
+    """The merged ``UnknownProvenance`` among ``columns``, or None if every one is known."""
+    found = None
+    for column in columns:
+        if isinstance(column, UnknownProvenance):
+            found = column if found is None else found.merged(column)
+    return found
 
 
 class CarriedAnnotations(dict):
@@ -37,7 +83,9 @@ def value_key(column: Hashable) -> tuple:
     return ("value", column)
 
 
-def _take(array: np.ndarray, positions: np.ndarray, missing: Any) -> np.ndarray:
+def _take(array: np.ndarray, positions: np.ndarray, missing: Any, has_missing: Optional[bool] = None) -> np.ndarray:
+    if has_missing is False and len(array):
+        return array[positions]
     taken = array[np.maximum(positions, 0)] if len(array) else np.full(len(positions), missing, array.dtype)
     if len(positions) and positions.min() < 0:
         taken = taken.copy() if taken.base is not None else taken
@@ -66,8 +114,8 @@ class ValueColumn:
     def __len__(self) -> int:
         return len(self.codes)
 
-    def take(self, positions: np.ndarray) -> "ValueColumn":
-        return ValueColumn(_take(self.codes, positions, -1), self.categories)
+    def take(self, positions: np.ndarray, has_missing: Optional[bool] = None) -> "ValueColumn":
+        return ValueColumn(_take(self.codes, positions, -1, has_missing), self.categories)
 
     def recoded(self, categories: np.ndarray) -> "ValueColumn":
         if categories is self.categories or np.array_equal(categories, self.categories):
@@ -113,8 +161,8 @@ class Factor:
         self.source = source
         self.ids = ids
 
-    def take(self, positions: np.ndarray) -> "Factor":
-        return Factor(self.source, _take(self.ids, positions, -1))
+    def take(self, positions: np.ndarray, has_missing: Optional[bool] = None) -> "Factor":
+        return Factor(self.source, _take(self.ids, positions, -1, has_missing))
 
 
 class GroupFactor:
@@ -127,8 +175,8 @@ class GroupFactor:
         self.members = members          # lineage of the aggregated input's rows
         self.member_groups = member_groups  # per input row: its group
 
-    def take(self, positions: np.ndarray) -> "GroupFactor":
-        return GroupFactor(_take(self.groups, positions, -1), self.members, self.member_groups)
+    def take(self, positions: np.ndarray, has_missing: Optional[bool] = None) -> "GroupFactor":
+        return GroupFactor(_take(self.groups, positions, -1, has_missing), self.members, self.member_groups)
 
 
 class Lineage:
@@ -144,8 +192,8 @@ class Lineage:
     def of_source(cls, source: int, length: int) -> "Lineage":
         return cls((Factor(source, np.arange(length, dtype=np.int64)),), length)
 
-    def take(self, positions: np.ndarray) -> "Lineage":
-        return Lineage(tuple(f.take(positions) for f in self.factors), len(positions))
+    def take(self, positions: np.ndarray, has_missing: Optional[bool] = None) -> "Lineage":
+        return Lineage(tuple(f.take(positions, has_missing) for f in self.factors), len(positions))
 
     def polynomial(self, row: int, names: Dict[int, str]) -> "Polynomial":
         """Row ``row``'s polynomial, its variables named ``(source name, source row)``."""
@@ -179,6 +227,24 @@ class Lineage:
 def join_lineages(parts: Sequence[Lineage], length: int) -> Lineage:
     """A join's output rows are products of one row from each input."""
     return Lineage(tuple(f for part in parts for f in part.factors), length)
+
+
+def aligned_product(parts: Sequence[Lineage], length: int) -> Lineage:
+    """An n-ary map's row i is the product of row i of each input; a factor two inputs share counts once."""
+    factors: List = []
+    for part in parts:
+        for factor in part.factors:
+            if not any(_same_factor(factor, kept) for kept in factors):
+                factors.append(factor)
+    return Lineage(tuple(factors), length)
+
+
+def _same_factor(one, other) -> bool:
+    if one is other:
+        return True
+    if isinstance(one, Factor) and isinstance(other, Factor):
+        return one.source == other.source and np.array_equal(one.ids, other.ids)
+    return False
 
 
 def union_lineages(parts: Sequence[Lineage], length: int, choose: np.ndarray) -> Lineage:
@@ -278,24 +344,29 @@ class GroupSum:
 # -- propagation ----------------------------------------------------------------------------------
 
 def aligned(annotations: Dict, mapping, length: int) -> Optional[Dict]:
-    """An input's annotations rearranged to the output rows; None where the mapping is unknown."""
+    """An input's annotations rearranged to the output rows; None where the mapping is unknown.
+
+    (The executor turns an unknown mapping into ``UnknownProvenance`` columns.)
+    """
     if isinstance(mapping, Identity):
         return annotations
     if isinstance(mapping, Positions):
-        return {key: _take_column(column, mapping.positions) for key, column in annotations.items()}
+        return {key: _take_column(column, mapping.positions, mapping.has_missing) for key, column in annotations.items()}
     if isinstance(mapping, Groups):
         return {key: _group_column(column, mapping, key) for key, column in annotations.items()}
     return None
 
 
-def _take_column(column, positions: np.ndarray):
-    if isinstance(column, (ValueColumn, Lineage)):
-        return column.take(positions)
-    return _take(column, positions, None)
+def _take_column(column, positions: np.ndarray, has_missing: Optional[bool] = None):
+    if isinstance(column, (ValueColumn, Lineage, UnknownProvenance)):
+        return column.take(positions, has_missing)
+    return _take(column, positions, None, has_missing)
 
 
 def _group_column(column, groups: Groups, key):
     codes = groups.codes
+    if isinstance(column, UnknownProvenance):
+        return column
     if isinstance(column, Lineage):
         return Lineage((GroupFactor(np.arange(groups.count, dtype=np.int64), column, codes),), groups.count)
     if groups.representatives is not None:

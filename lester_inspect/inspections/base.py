@@ -9,7 +9,7 @@
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
 
 from lester_inspect.instrumentation.dag import DagNode
 from lester_inspect.parameters import Parameterized
@@ -97,6 +97,49 @@ class VectorizedInspection(Inspection):
     def inspect(self, operator: OperatorData) -> Any:
         """The result for one operator (None: nothing to report for it)."""
         raise NotImplementedError
+
+
+class Deferred:
+    """A result an inspection hands over unbuilt: ``compute()`` builds it when somebody reads it.
+
+    Building a small DataFrame per operator costs as much as the operator itself in a
+    loop of small pandas calls; most per-operator results are never looked at. What
+    ``compute`` reads must be fixed at the operator (a copy-on-write slice, immutable
+    annotations), not the live object.
+    """
+
+    __slots__ = ("compute",)
+
+    def __init__(self, compute: Callable[[], Any]):
+        self.compute = compute
+
+
+class Results(dict):
+    """One operator's ``{inspection: result}``; ``Deferred`` results are built on first read."""
+
+    def __getitem__(self, inspection):
+        value = dict.__getitem__(self, inspection)
+        if isinstance(value, Deferred):
+            value = value.compute()
+            dict.__setitem__(self, inspection, value)
+        return value
+
+    def get(self, inspection, default=None):
+        return self[inspection] if inspection in self else default
+
+    def values(self):
+        return [self[key] for key in self]
+
+    def items(self):
+        return [(key, self[key]) for key in self]
+
+    def __eq__(self, other):
+        return dict(self.items()) == (dict(other.items()) if isinstance(other, dict) else other)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
 
 
 def data_columns(data: Any) -> List:

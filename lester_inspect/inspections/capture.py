@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 import pandas as pd
 
-from lester_inspect.inspections.annotations import LINEAGE, Factor
+from lester_inspect.inspections.annotations import LINEAGE, Factor, UnknownProvenance
 from lester_inspect.inspections.base import OperatorData, VectorizedInspection
 from lester_inspect.inspections.provenance import ColumnProvenance, MatrixColumnProvenance
 from lester_inspect.instrumentation.dag import DagNode, OperatorType
@@ -55,6 +55,7 @@ class ArtifactCapture(VectorizedInspection):
     def inspect(self, operator: OperatorData) -> Any:
         state = self._state(operator)
         node = operator.node
+        state["views"].observe(operator)  # group-by aggregates to maintain (ivm/maintenance.py)
         if isinstance(operator.data, pd.DataFrame):
             state["frames"][node] = weakref.ref(operator.data)
         if node.operator_type is T.DATA_SOURCE:
@@ -73,7 +74,10 @@ class ArtifactCapture(VectorizedInspection):
             from lester_inspect.ivm.store import new_run_id
 
             # Only the latest run is kept; frames are held weakly so that capture keeps nothing alive.
-            self._runs = {key: {"run_id": new_run_id(), "frames": {}, "sources": {}, "source_columns": {}}}
+            from lester_inspect.ivm.maintenance import ViewRecorder
+
+            self._runs = {key: {"run_id": new_run_id(), "frames": {}, "sources": {}, "source_columns": {},
+                                "views": ViewRecorder()}}
         return self._runs[key]
 
     def _capture_training(self, operator: OperatorData, state: dict) -> str:
@@ -84,7 +88,7 @@ class ArtifactCapture(VectorizedInspection):
                      "lineage": _lineage(operator.annotations_of(relational if relational is not None else X),
                                          operator.source_names)}
         self._save(operator, state, "train", artifacts, relational_node, operator.inputs[0].node,
-                   {"model_class": type(operator.output).__name__})
+                   {"model_class": type(operator.output).__name__}, _labels_column(operator))
         return state["run_id"]
 
     def _capture_test(self, operator: OperatorData, state: dict) -> None:
@@ -96,14 +100,18 @@ class ArtifactCapture(VectorizedInspection):
         artifacts = {"X": X, "y": _labels(y), "predictions": _labels(predictions), "data": relational,
                      "lineage": _lineage(operator.annotations_of(relational if relational is not None else X),
                                          operator.source_names)}
-        self._save(operator, state, "test", artifacts, relational_node, operator.inputs[0].node, {})
+        self._save(operator, state, "test", artifacts, relational_node, operator.inputs[0].node, {},
+                   _labels_column(operator) if y is not None else None)
 
     def _save(self, operator: OperatorData, state: dict, group: str, artifacts: dict,
-              relational_node: Optional[DagNode], matrix_node: DagNode, extra: dict) -> None:
+              relational_node: Optional[DagNode], matrix_node: DagNode, extra: dict,
+              labels_column: Optional[str] = None) -> None:
         from lester_inspect.ivm.store import ArtifactStore
 
         results = operator.results
         column_provenance = (results.get(relational_node, {}).get(ColumnProvenance()) or {}) if relational_node else {}
+        # Columns of unknown provenance are left out, as before issue 10; recording them is forget-safety's.
+        column_provenance = {c: p for c, p in column_provenance.items() if not isinstance(p, UnknownProvenance)}
         if artifacts["data"] is not None:
             column_provenance = {c: sorted(column_provenance.get(c, ())) for c in artifacts["data"].columns}
         matrix_provenance = results.get(_featuriser(operator.dag, matrix_node), {}).get(MatrixColumnProvenance()) or {}
@@ -132,6 +140,32 @@ class ArtifactCapture(VectorizedInspection):
             group, artifacts, sources,
             {"column_provenance": column_provenance, "matrix_provenance": matrix_provenance,
              "aggregated_sources": aggregated, "provenance_cuts": cuts, **extra})
+        # What rectify and aggregate maintenance need is extra: a failure there must not fail the capture
+        # (rectify then nulls instead of re-deriving, forget notes the aggregates as not maintained).
+        from lester_inspect.ivm.rectify import save_for_rectify
+
+        featuriser = operator.dag.nodes[_featuriser(operator.dag, matrix_node)].get("featuriser")
+        try:
+            save_for_rectify(self.store, state["run_id"], group, artifacts["data"], state["views"].derivations,
+                             featuriser() if featuriser is not None else None, artifacts.get("X"))
+        except Exception:
+            pass
+        if state["views"].aggregates or state["views"].problems:
+            try:
+                state["views"].save(self.store, state["run_id"], group, lineage, artifacts["data"],
+                                    artifacts.get("y"), labels_column)
+            except Exception:
+                import shutil
+
+                shutil.rmtree(os.path.join(self.store, "runs", state["run_id"], "views"), ignore_errors=True)
+
+
+def _labels_column(operator: OperatorData) -> Optional[str]:
+    """The column name of the labels passed to fit/score (``train_data['label']``), if one."""
+    if len(operator.inputs) < 2 or operator.inputs[1].node is None:
+        return None
+    columns = operator.inputs[1].node.columns
+    return columns[0] if len(columns) == 1 else None
 
 
 def _artifact_cuts(operator: OperatorData, artifacts: Dict[str, Optional[DagNode]]) -> List[Dict]:
@@ -220,7 +254,7 @@ def _lineage(annotations: Optional[Dict], names: Dict[int, str]) -> Dict:
     """Per source name, the source row of each row; sources reached only through aggregates under None."""
     lineage = (annotations or {}).get(LINEAGE)
     found: Dict = {}
-    if lineage is None:
+    if lineage is None or isinstance(lineage, UnknownProvenance):
         return found
     for factor in lineage.factors:
         if isinstance(factor, Factor):

@@ -15,12 +15,13 @@ import numpy as np
 import pandas as pd
 
 from lester_inspect.inspections._frames import has_rows, kept_by_engine, row_count
-from lester_inspect.inspections.annotations import (LINEAGE, CarriedAnnotations, Lineage, ValueColumn, aligned,
-                                                    combine_values, join_lineages, union_lineages)
-from lester_inspect.inspections.base import (Inspection, InspectionInput, InspectionRow, OperatorData,
+from lester_inspect.inspections.annotations import (LINEAGE, CarriedAnnotations, Lineage, UnknownProvenance,
+                                                    ValueColumn, aligned, aligned_product, combine_values,
+                                                    is_unknown, join_lineages, union_lineages, unknown_of)
+from lester_inspect.inspections.base import (Inspection, InspectionInput, InspectionRow, OperatorData, Results,
                                              VectorizedInspection, data_columns)
 from lester_inspect.instrumentation.dag import DagNode, OperatorType
-from lester_inspect.instrumentation.rows import Groups, Identity, Input, Positions
+from lester_inspect.instrumentation.rows import Groups, Identity, Input, Positions, Unknown
 
 T = OperatorType
 # Operators after which a sensitive column's values may differ from their source's.
@@ -37,7 +38,7 @@ class InspectionExecutor:
         self.keys |= {("generic", i) for i in self.row_wise}
         self.value_columns = [key[1] for key in self.keys if key[0] == "value"]
         self.needs_arguments = any(type(i).__name__ == "ArgumentCapturing" for i in inspections)
-        self.results: Dict[DagNode, Dict[Inspection, Any]] = {}
+        self.results: Dict[DagNode, Results] = {}
         #: For each operator, the input node whose rows its rows are (the fact side of a join).
         self.carriers: Dict[DagNode, DagNode] = {}
         self.source_names: Dict[int, str] = {}
@@ -67,7 +68,7 @@ class InspectionExecutor:
         arguments = self.run.current_arguments() if self.needs_arguments and self.run.current_arguments else None
         view = OperatorData(node, data, annotations, arguments, self.source_names, self.source_sizes,
                             self.run.dag, self.results, tuple(inputs), output, self._annotations_of)
-        results = self.results.setdefault(node, {})
+        results = self.results.setdefault(node, Results())
         for inspection in self.vectorized:
             results[inspection] = inspection.inspect(view)
         if self.row_wise:
@@ -83,7 +84,9 @@ class InspectionExecutor:
         carried = self._annotations_of(output) if output is not None else None
         if isinstance(carried, CarriedAnnotations):
             return carried
-        if output is None and len(row_inputs) == 1:
+        if (row_inputs and (output is None or not has_rows(output))
+                and all(item.data is row_inputs[0].data for item in row_inputs)):
+            # A marker or a fit (features and labels are the same rows): the input's annotations are theirs.
             known = self._annotations_of(row_inputs[0].data)
             if isinstance(known, CarriedAnnotations):
                 return CarriedAnnotations(known, carrier=row_inputs[0].node)
@@ -106,7 +109,10 @@ class InspectionExecutor:
         length = row_count(data)
         if not row_inputs:
             annotations = {}
-            if LINEAGE in self.keys:
+            cut = self.run.dag.nodes[node].get("provenance_cut")
+            if cut is not None:  # an untracked source: its rows come from somewhere we do not know
+                annotations = {key: UnknownProvenance((cut,)) for key in self.keys}
+            elif LINEAGE in self.keys:
                 annotations[LINEAGE] = Lineage.of_source(node.node_id, length)
         else:
             parts = []
@@ -114,7 +120,11 @@ class InspectionExecutor:
                 tracked = self.run.tracked(item.data) if item.data is not None else None
                 known = tracked.annotations if tracked is not None else None
                 mapping = item.rows()
-                parts.append((item, mapping, aligned(known, mapping, length) if known is not None else None))
+                if isinstance(mapping, Unknown):  # the run recorded the cut on this node when it resolved
+                    marker = UnknownProvenance((self.run.dag.nodes[node]["provenance_cut"],))
+                    parts.append((item, mapping, {key: marker for key in self.keys}))
+                else:
+                    parts.append((item, mapping, aligned(known, mapping, length) if known is not None else None))
             annotations = self._combine(node, parts, length)
         self._values_from_data(annotations, data, refresh=node.operator_type in _MODIFYING)
         return annotations
@@ -123,13 +133,23 @@ class InspectionExecutor:
         known = [(item, mapping, a) for item, mapping, a in parts if a is not None]
         self.carriers[node] = _carrier(node, parts)
         if not known:
-            return self._unknown(length)
+            # No input's annotations survived (an object we lost track of): say so, do not start afresh.
+            cut = self.run.record_cut(node, f"{node.function.name}: lester-inspect lost the annotations of its "
+                                      "input", node.function, node.code_location)
+            return {key: UnknownProvenance((cut,)) for key in self.keys}
         if len(parts) == 1 or all(isinstance(m, Identity) for _, m, _ in parts):
             combined = dict(known[0][2])
             for _, _, more in known[1:]:
                 for key, column in more.items():
                     combined.setdefault(key, column)
+            lineages = [a[LINEAGE] for _, _, a in known if LINEAGE in a]
+            if len(lineages) > 1:  # row i of an n-ary map is made of row i of every input; unknown if one is
+                combined[LINEAGE] = unknown_of(lineages) or aligned_product(lineages, length)
             return combined
+        if any(isinstance(m, Unknown) for _, m, _ in known):
+            # Rows of several inputs, one not mapped: which output row is which is unknown.
+            marker = unknown_of([column for _, _, a in known for column in a.values()])
+            return {key: marker for key in self.keys}
         # Several inputs whose rows are rearranged: a join or a concatenation of rows.
         positions = [m.positions if isinstance(m, Positions) else np.full(length, -1) for _, m, _ in known]
         choose = np.full(length, -1, dtype=np.int64)
@@ -138,7 +158,10 @@ class InspectionExecutor:
         combined = {}
         for key in self.keys:
             columns = [a.get(key) for _, _, a in known]
-            if key == LINEAGE:
+            marker = unknown_of(columns)
+            if marker is not None:
+                combined[key] = marker
+            elif key == LINEAGE:
                 lineages = [c if c is not None else Lineage((), length) for c in columns]
                 combined[key] = (join_lineages(lineages, length) if node.operator_type is T.JOIN
                                  else union_lineages(lineages, length, choose))
@@ -153,14 +176,11 @@ class InspectionExecutor:
                 combined[key] = column
         return combined
 
-    def _unknown(self, length: int) -> Dict:
-        # Nothing is known of these rows; columns still in the data are read from it.
-        return {}
-
     def _values_from_data(self, annotations: Dict, data: Any, refresh: bool) -> None:
+        # A column present in the data is a fact about these rows, also below a provenance cut.
         for column in self.value_columns:
             key = ("value", column)
-            if key in annotations and not refresh:
+            if key in annotations and not refresh and not is_unknown(annotations[key]):
                 continue
             if isinstance(data, pd.DataFrame) and column in data.columns:
                 annotations[key] = ValueColumn.from_values(data[column])
@@ -227,14 +247,18 @@ def _rows(executor: InspectionExecutor, node: DagNode, columns, output: Any, len
     for item, positions, known in columns:
         materialized = list(executor.row_tuples(item.data)) if item.data is not None else []
         generic = {key[1]: value for key, value in known.items() if key[0] == "generic"}
-        inputs.append((materialized, positions, generic))
+        unknown = {inspection: value for inspection, value in generic.items() if is_unknown(value)}
+        inputs.append((materialized, positions, generic, unknown))
     outputs = executor.row_tuples(output) if output is not None else itertools.repeat(None, length)
     for index, output_row in enumerate(outputs):
         rows, notes = [], []
-        for materialized, positions, generic in inputs:
+        for materialized, positions, generic, unknown in inputs:
             position = positions[index] if positions is not None else -1
             rows.append(materialized[position] if position >= 0 else None)
-            notes.append({i: a[position] for i, a in generic.items()} if position >= 0 and generic else None)
+            if position >= 0 and generic:
+                notes.append({i: (a if i in unknown else a[position]) for i, a in generic.items()})
+            else:
+                notes.append(dict(unknown) or None)
         yield InspectionRow(tuple(rows), tuple(notes), output_row)
 
 

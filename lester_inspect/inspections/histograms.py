@@ -1,11 +1,11 @@
 """Value distributions of (sensitive) columns at every operator, also after the column was dropped."""
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, Optional, Tuple
+from typing import Any, Dict, Iterable, Optional, Tuple, Union
 
 import numpy as np
 
-from lester_inspect.inspections.annotations import value_key
+from lester_inspect.inspections.annotations import UnknownProvenance, unknown_of, value_key
 from lester_inspect.inspections.base import OperatorData, VectorizedInspection
 
 
@@ -14,7 +14,8 @@ class HistogramForColumns(VectorizedInspection):
 
     The values travel with the rows as annotations, so the histogram is known after
     the column was projected away, through joins and filters, and for the rows of
-    feature matrices. Missing values are counted under ``None``.
+    feature matrices. Missing values are counted under ``None``. Below a provenance
+    cut, a column no longer in the data is ``{column: UnknownProvenance}``.
     """
 
     def __init__(self, columns: Iterable[str]):
@@ -26,12 +27,19 @@ class HistogramForColumns(VectorizedInspection):
 
     def inspect(self, operator: OperatorData) -> Optional[Dict[str, Dict[Any, int]]]:
         annotations = operator.annotations or {}
-        histograms = {c: annotations[value_key(c)].counts() for c in self.columns if value_key(c) in annotations}
+        histograms = {}
+        for column in self.columns:
+            values = annotations.get(value_key(column))
+            if values is not None:
+                histograms[column] = values if isinstance(values, UnknownProvenance) else values.counts()
         return histograms or None
 
 
 class IntersectionalHistogramForColumns(VectorizedInspection):
-    """``{(value of column 1, value of column 2, ...): row count}`` for every operator."""
+    """``{(value of column 1, value of column 2, ...): row count}`` for every operator.
+
+    ``UnknownProvenance`` where one of the columns is unknown below a provenance cut.
+    """
 
     def __init__(self, columns: Iterable[str]):
         self.columns = tuple(columns)
@@ -40,11 +48,13 @@ class IntersectionalHistogramForColumns(VectorizedInspection):
     def annotation_keys(self):
         return tuple(value_key(c) for c in self.columns)
 
-    def inspect(self, operator: OperatorData) -> Optional[Dict[Tuple, int]]:
+    def inspect(self, operator: OperatorData) -> Union[Dict[Tuple, int], UnknownProvenance, None]:
         annotations = operator.annotations or {}
         parts = [annotations.get(value_key(c)) for c in self.columns]
         if any(p is None for p in parts):
             return None
+        if unknown_of(parts) is not None:
+            return unknown_of(parts)
         combined = np.zeros(len(parts[0]), dtype=np.int64)
         for part in parts:  # mixed radix over (code + 1), 0 standing for missing
             combined = combined * (len(part.categories) + 1) + (part.codes + 1)

@@ -1,13 +1,13 @@
 """Row provenance: which source rows each row was made from."""
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, Optional
+from typing import Any, Dict, Iterable, Optional, Union
 
 import numpy as np
 
-from lester_inspect.inspections._frames import first_rows, row_count
-from lester_inspect.inspections.annotations import LINEAGE
-from lester_inspect.inspections.base import OperatorData, VectorizedInspection
+from lester_inspect.inspections._frames import first_rows, head_snapshot, row_count
+from lester_inspect.inspections.annotations import LINEAGE, Lineage, UnknownProvenance
+from lester_inspect.inspections.base import Deferred, OperatorData, VectorizedInspection
 from lester_inspect.instrumentation.dag import OperatorType
 
 
@@ -18,7 +18,8 @@ class RowLineage(VectorizedInspection):
     (``patients[3] * histories[3]``); an aggregation or a duplicate elimination
     adds the rows it folded (``(histories[0] + histories[4])``). The result is the
     operator's first rows with a ``lineage`` column of ``Polynomial`` objects
-    (``str()`` renders them). ``RowLineage.ALL_ROWS`` materialises every row.
+    (``str()`` renders them), or of ``UnknownProvenance`` (naming the cuts) below a
+    provenance cut. ``RowLineage.ALL_ROWS`` materialises every row.
 
     Examples
     --------
@@ -52,16 +53,28 @@ class RowLineage(VectorizedInspection):
             return None
         lineage = (operator.annotations or {}).get(LINEAGE)
         if hasattr(lineage, "first_rows"):
-            # Lineage an engine keeps (Spark): the rows and their polynomials come from one query.
+            # Lineage an engine keeps (Spark): one query now, while the pipeline's session is alive.
             frame, polynomials = lineage.first_rows(None if self.num_rows == self.ALL_ROWS else self.num_rows,
                                                     operator.source_names)
             frame["lineage"] = polynomials
             return frame
         count = None if self.num_rows == self.ALL_ROWS else min(self.num_rows, row_count(operator.data))
-        frame = first_rows(operator.data, count, operator.node.columns)
-        frame["lineage"] = [lineage.polynomial(row, operator.source_names) if lineage is not None else None
-                            for row in range(len(frame))]
-        return frame
+        # Fixed now (a copy-on-write slice; annotations are never changed in place), built when read.
+        rows = operator.data if count is None else head_snapshot(operator.data, count)
+        lineage, names, columns = (operator.annotations or {}).get(LINEAGE), operator.source_names, operator.node.columns
+        if isinstance(lineage, Lineage) and count is not None:  # keep only these rows' annotations alive
+            lineage = lineage.take(np.arange(count))
+
+        def build():
+            frame = first_rows(rows, None, columns)
+            if isinstance(lineage, UnknownProvenance):
+                frame["lineage"] = [lineage] * len(frame)
+            else:
+                frame["lineage"] = [lineage.polynomial(row, names) if lineage is not None else None
+                                    for row in range(len(frame))]
+            return frame
+
+        return Deferred(build)
 
 
 class SourceRowUsage(VectorizedInspection):
@@ -69,7 +82,8 @@ class SourceRowUsage(VectorizedInspection):
 
     By default for the training data: ``{source name: bool array over the source's rows}``.
     Rows that only entered an aggregate the data uses (a group mean) count with
-    ``through_aggregates=True``.
+    ``through_aggregates=True``. Below a provenance cut the result is an
+    ``UnknownProvenance`` naming the cuts.
     """
 
     def __init__(self, operator_types: Iterable[OperatorType] = (OperatorType.TRAIN_DATA,),
@@ -81,12 +95,12 @@ class SourceRowUsage(VectorizedInspection):
     def annotation_keys(self):
         return (LINEAGE,)
 
-    def inspect(self, operator: OperatorData) -> Optional[Dict[str, np.ndarray]]:
+    def inspect(self, operator: OperatorData) -> Union[Dict[str, np.ndarray], UnknownProvenance, None]:
         if operator.node.operator_type not in self.operator_types:
             return None
         lineage = (operator.annotations or {}).get(LINEAGE)
-        if lineage is None:
-            return None
+        if lineage is None or isinstance(lineage, UnknownProvenance):
+            return lineage
         usage = {}
         for source, rows in lineage.source_rows(self.through_aggregates).items():
             used = np.zeros(operator.source_sizes[source], dtype=bool)

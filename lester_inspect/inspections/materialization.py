@@ -6,7 +6,7 @@ from typing import Iterable, Optional
 import pandas as pd
 
 from lester_inspect.inspections._frames import first_rows, row_count
-from lester_inspect.inspections.annotations import value_key
+from lester_inspect.inspections.annotations import UnknownProvenance, value_key
 from lester_inspect.inspections.base import OperatorData, VectorizedInspection
 
 
@@ -44,5 +44,8 @@ class ColumnPropagation(VectorizedInspection):
         annotations = operator.annotations or {}
         for column in self.columns:
             values = annotations.get(value_key(column))
-            frame[f"annotation_{column}"] = values.values()[:count] if values is not None else None
+            if isinstance(values, UnknownProvenance):
+                frame[f"annotation_{column}"] = [values] * len(frame)
+            else:
+                frame[f"annotation_{column}"] = values.values()[:count] if values is not None else None
         return frame

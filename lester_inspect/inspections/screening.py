@@ -10,7 +10,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from lester_inspect.inspections.annotations import LINEAGE, Factor, value_key
+from lester_inspect.inspections.annotations import LINEAGE, Factor, UnknownProvenance, value_key
 from lester_inspect.inspections.base import OperatorData, VectorizedInspection
 from lester_inspect.inspections.provenance import ColumnProvenance, MatrixColumnProvenance
 from lester_inspect.instrumentation.dag import DagNode, OperatorType
@@ -115,6 +115,8 @@ def _array(values) -> Optional[np.ndarray]:
 
 def _lineage(annotations: Optional[Dict], names: Dict[int, str]) -> Tuple[Dict[str, np.ndarray], List[str]]:
     lineage = (annotations or {}).get(LINEAGE)
+    if isinstance(lineage, UnknownProvenance):  # below a provenance cut: no source rows are known
+        lineage = None
     rows: Dict[str, np.ndarray] = {}
     aggregated: set = set()
     for factor in (lineage.factors if lineage is not None else ()):
@@ -364,7 +366,7 @@ def rows_to_fix(result, source: str, n: int = 10) -> pd.DataFrame:
 def group_values(annotations: Optional[Dict], column: str) -> Optional[np.ndarray]:
     """The values of a source column for each row (None where a row's value is not known)."""
     found = (annotations or {}).get(value_key(column))
-    return None if found is None else found.values()
+    return None if found is None or isinstance(found, UnknownProvenance) else found.values()
 
 
 class TestGroups(VectorizedInspection):

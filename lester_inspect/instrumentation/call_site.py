@@ -35,6 +35,7 @@ class CallSites:
         self._is_user_file: Dict[str, bool] = {source.filename: True}
         self._positions: Dict[object, List] = {}
         self._helper_sources: Dict[str, Optional[PipelineSource]] = {}
+        self._snippets: Dict[CodeLocation, str] = {}
 
     def is_user_code(self, code) -> bool:
         filename = code.co_filename
@@ -62,10 +63,13 @@ class CallSites:
                 positions = self._positions[code] = list(code.co_positions())
             lineno, end_lineno, col, end_col = positions[frame.f_lasti // 2]
             if lineno is not None and col is not None:
-                return CodeLocation(lineno, col, end_lineno, end_col, file)
+                return self.source.locate(lineno, col, end_lineno, end_col) if file is None else CodeLocation(
+                    lineno, col, end_lineno, end_col, file)
         # Python 3.10 (or an instruction without a position): the whole line.
         line = linecache.getline(code.co_filename, frame.f_lineno)
         indent = len(line) - len(line.lstrip())
+        if file is None:
+            return self.source.locate(frame.f_lineno, indent, frame.f_lineno, len(line.rstrip().encode("utf-8")))
         return CodeLocation(frame.f_lineno, indent, frame.f_lineno, len(line.rstrip().encode("utf-8")), file)
 
     def source_for(self, location: CodeLocation) -> Optional[PipelineSource]:
@@ -79,6 +83,11 @@ class CallSites:
         return self._helper_sources[location.file]
 
     def snippet(self, location: Optional[CodeLocation]) -> str:
-        source = self.source_for(location) if location else None
-        return source.segment(location) if source else ""
+        if location is None:
+            return ""
+        text = self._snippets.get(location)
+        if text is None:  # a loop calls the same place thousands of times
+            source = self.source_for(location)
+            text = self._snippets[location] = source.segment(location) if source else ""
+        return text
 

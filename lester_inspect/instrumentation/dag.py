@@ -37,7 +37,10 @@ class CodeLocation(NamedTuple):
     """Where in the user's source an operator was called (1-based lines, 0-based byte columns).
 
     ``file`` is None for the pipeline file itself and the path of another user
-    module (a helper imported from the pipeline's folder) otherwise.
+    module (a helper imported from the pipeline's folder) otherwise. In a notebook,
+    ``lineno`` counts lines of the cells' concatenated code and ``cell`` /
+    ``cell_lineno`` say where that is for the user: the cell's number among all the
+    notebook's cells (1-based, markdown included) and the line within it.
     """
 
     lineno: int
@@ -45,8 +48,12 @@ class CodeLocation(NamedTuple):
     end_lineno: int
     end_col_offset: int
     file: Optional[str] = None
+    cell: Optional[int] = None
+    cell_lineno: Optional[int] = None
 
     def __str__(self) -> str:
+        if self.cell is not None:
+            return f"cell {self.cell}, line {self.cell_lineno}:{self.col_offset}"
         where = f"{self.file}:" if self.file else "line "
         return f"{where}{self.lineno}:{self.col_offset}"
 
@@ -74,8 +81,8 @@ class DagNode:
     columns: Tuple[str, ...]
 
     def __hash__(self) -> int:
-        # Hash only the cheap identifying fields: feature-name tuples can be long.
-        return hash((self.node_id, self.operator_type, self.code_location))
+        # The id alone: nodes are hashed several times per operator, and ids are unique within a run.
+        return self.node_id
 
     def __str__(self) -> str:
         where = f" ({self.code_location})" if self.code_location else ""

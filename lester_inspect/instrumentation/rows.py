@@ -7,9 +7,12 @@ them over as thunks and nothing is computed unless an inspection asks.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable, Optional, Union
 
 import numpy as np
+
+from lester_inspect.instrumentation.dag import CodeLocation, FunctionInfo
 
 
 class Identity:
@@ -22,10 +25,18 @@ class Identity:
 class Positions:
     """Output row i is input row ``positions[i]``; -1 where no input row matches (outer joins)."""
 
-    __slots__ = ("positions",)
+    __slots__ = ("positions", "_has_missing")
 
     def __init__(self, positions: np.ndarray):
         self.positions = np.asarray(positions, dtype=np.int64)
+        self._has_missing: Optional[bool] = None
+
+    @property
+    def has_missing(self) -> bool:
+        """Whether some output row has no input row (-1); found once, asked for every annotation column."""
+        if self._has_missing is None:
+            self._has_missing = bool(len(self.positions)) and bool(self.positions.min() < 0)
+        return self._has_missing
 
     def __repr__(self) -> str:
         return f"Positions({self.positions!r})"
@@ -69,6 +80,52 @@ class Unknown:
         return f"Unknown({self.reason!r})"
 
 
+RowMapping = Union[Identity, Positions, Groups, Unknown, "Carried"]
+
+
+def positions_of_labels(source_index, labels) -> RowMapping:
+    """Where each of ``labels`` is in ``source_index`` (a pandas Index), as ``Positions``; -1 where absent.
+
+    Integer labels (the default index and what selections leave of it) are looked up in
+    an array indexed by label: a few microseconds, where a hash lookup costs ~100 per
+    call (a loop of small pandas calls makes thousands).
+    """
+    source, wanted = source_index.to_numpy(), labels.to_numpy()
+    if source.dtype.kind in "iu" and wanted.dtype.kind in "iu" and len(source):
+        low, high = int(source.min()), int(source.max())
+        if low >= 0 and high <= 4 * len(source) + 1024:
+            lookup = np.full(high + 1, -1, dtype=np.int64)
+            lookup[source] = np.arange(len(source))
+            if np.count_nonzero(lookup >= 0) != len(source):
+                return Unknown("the input's row index has duplicate labels")
+            if len(wanted) and (wanted.min() < 0 or wanted.max() > high):
+                inside = (wanted >= 0) & (wanted <= high)
+                return Positions(np.where(inside, lookup[np.clip(wanted, 0, high)], -1))
+            return Positions(lookup[wanted])
+    if not source_index.is_unique:
+        return Unknown("the input's row index has duplicate labels")
+    return Positions(source_index.get_indexer(labels))
+
+
+@dataclasses.dataclass(frozen=True)
+class ProvenanceCut:
+    """Where row provenance stops: node ``node_id``'s rows are not linked to (some of) its input rows.
+
+    Recorded on the DAG as the node attribute ``provenance_cut`` for an operator with
+    an input whose mapping is ``Unknown`` and for an untracked data source (data made
+    by code the runtime does not follow). Everything downstream inherits it.
+    """
+
+    reason: str                       # plain words, naming the call: "DataFrame.sort_values: ..."
+    function: FunctionInfo            # the call that cut it
+    location: Optional[CodeLocation]  # where the user called it
+    node_id: int                      # the DAG node whose rows are not mapped to their input
+
+    def __str__(self) -> str:
+        where = str(self.location) if self.location is not None else "unknown location"
+        return f"{where}: {self.reason}"
+
+
 class Carried:
     """Known to the engine, which moved the annotations itself (Spark's hidden id columns), not as positions."""
 
@@ -76,9 +133,19 @@ class Carried:
         return "Carried()"
 
 
-RowMapping = Union[Identity, Positions, Groups, Unknown, Carried]
 IDENTITY = Identity()
 CARRIED = Carried()
+
+
+def segment(offset: int, length: int, total: int) -> Callable[[], Positions]:
+    """A thunk for one input of a row concatenation: it owns output rows ``offset .. offset+length``."""
+
+    def positions():
+        mapped = np.full(total, -1, dtype=np.int64)
+        mapped[offset:offset + length] = np.arange(length)
+        return Positions(mapped)
+
+    return positions
 
 
 class Input:
@@ -89,12 +156,20 @@ class Input:
     thunk returning one.
     """
 
-    __slots__ = ("node", "data", "_rows")
+    __slots__ = ("node", "data", "_rows", "_on_unknown")
 
     def __init__(self, node, data=None, rows: Union[RowMapping, Callable[[], RowMapping], None] = IDENTITY):
         self.node = node
         self.data = data
         self._rows = rows
+        self._on_unknown: Optional[Callable[[Unknown], None]] = None
+
+    def on_unknown(self, callback: Callable[[Unknown], None]) -> None:
+        """Call ``callback(mapping)`` when the mapping is, or once computed turns out to be, Unknown."""
+        if isinstance(self._rows, Unknown):
+            callback(self._rows)
+        elif callable(self._rows):
+            self._on_unknown = callback
 
     @property
     def carries_rows(self) -> bool:
@@ -106,7 +181,10 @@ class Input:
             try:
                 self._rows = self._rows()
             except Exception as error:  # a mapping we cannot compute must not break the run
-                self._rows = Unknown(f"{type(error).__name__}: {error}")
+                self._rows = Unknown(f"computing the row mapping failed: {type(error).__name__}: {error}")
+            if isinstance(self._rows, Unknown) and self._on_unknown is not None:
+                self._on_unknown(self._rows)
+            self._on_unknown = None
         return self._rows
 
     def __repr__(self) -> str:

@@ -19,8 +19,9 @@ import networkx as nx
 from lester_inspect.instrumentation.ast_transform import ARRAY_METHOD_HOOK
 from lester_inspect.instrumentation.call_site import CallSites
 from lester_inspect.instrumentation.dag import CodeLocation, DagNode, FunctionInfo, OperatorType
+from lester_inspect.instrumentation.imports import ImportWatcher
 from lester_inspect.instrumentation.patching import PatchSet
-from lester_inspect.instrumentation.rows import IDENTITY, Input
+from lester_inspect.instrumentation.rows import IDENTITY, Input, ProvenanceCut, Unknown
 from lester_inspect.instrumentation.source import PipelineSource
 from lester_inspect.instrumentation.tracking import ObjectTable, Tracked
 
@@ -87,10 +88,11 @@ class InstrumentedRun:
         self.annotation_keys = frozenset()
         # A thunk giving the arguments of the operator being recorded (for ArgumentCapturing).
         self.current_arguments: Optional[Callable[[], dict]] = None
+        # The user's frame making the operator call being recorded: names untracked inputs.
+        self._caller = None
         self._node_count = 0
-        from lester_inspect.backends import all_backends
-
-        self.backends = [backend(self) for backend in all_backends()]
+        # The backends installed so far: each when its library is first imported (``patched``).
+        self.backends: list = []
 
     # -- what user code calls ------------------------------------------------------------------
 
@@ -114,6 +116,7 @@ class InstrumentedRun:
     def call_operator(self, handler, function: FunctionInfo, original: Callable, caller, args, kwargs):
         call = OperatorCall(self, function, self.call_sites.location(caller), args, kwargs)
         self.busy = True
+        self._caller = caller
         try:
             result = self._call_prepared(handler, call, original) if self.tracks_rows and hasattr(
                 handler, "prepare") else original(*args, **kwargs)
@@ -124,6 +127,7 @@ class InstrumentedRun:
                 self.report_internal_error(call.location, function, error)
         finally:
             self.busy = False
+            self._caller = None
         return result
 
     def _call_prepared(self, handler, call: OperatorCall, original: Callable):
@@ -169,8 +173,15 @@ class InstrumentedRun:
             if item.node not in parents:
                 self.dag.add_edge(item.node, node, input_index=len(parents))
                 parents.append(item.node)
+            if item.carries_rows:
+                item.on_unknown(lambda unknown, node=node: self.record_cut(
+                    node, f"{node.function.name}: {unknown.reason}", node.function, node.code_location))
         if output is not None:
             self.set_producer(output, node)
+        self._observe(node, inputs, output)
+        return node
+
+    def _observe(self, node: DagNode, inputs: Sequence[Input], output: Any) -> None:
         if self.observers:
             # What observers call (a capture predicting with the model) is theirs, not the pipeline's.
             was_busy, self.busy, self.observing = self.busy, True, True
@@ -179,7 +190,16 @@ class InstrumentedRun:
                     observer(node, inputs, output)
             finally:
                 self.busy, self.observing = was_busy, False
-        return node
+
+    def record_cut(self, node: DagNode, reason: str, function: FunctionInfo,
+                   location: Optional[CodeLocation]) -> ProvenanceCut:
+        """Mark ``node`` as a place where row provenance stops (see ``ProvenanceCut``)."""
+        earlier = self.dag.nodes[node].get("provenance_cut")
+        if earlier is not None and reason not in earlier.reason.split("; "):
+            reason = f"{earlier.reason}; {reason}"
+        cut = ProvenanceCut(reason, function, location, node.node_id)
+        self.dag.nodes[node]["provenance_cut"] = cut
+        return cut
 
     def input(self, obj: Any, location: Optional[CodeLocation], rows=IDENTITY) -> Input:
         """``obj`` as an operator input (see ``input_node``), with how the output's rows relate to it."""
@@ -199,8 +219,9 @@ class InstrumentedRun:
         """The node that produced ``obj`` as an operator input, creating it where needed.
 
         A pending Series expression becomes its node now; data from an operation we
-        do not patch becomes a generic data source (unless ``untracked_as_source`` is
-        False), so the DAG never loses an input.
+        do not patch becomes an *untracked* data source (unless ``untracked_as_source``
+        is False), so the DAG never loses an input: a source that is also a provenance
+        cut, saying what made the data and where it was first used.
         """
         tracked = self.objects.get(obj)
         if tracked is None:
@@ -209,11 +230,57 @@ class InstrumentedRun:
             if tracked.node is None:
                 tracked.node = tracked.expression.materialize(self, obj)
             return tracked.node
-        if not untracked_as_source or not _is_data(obj):
+        if not _is_data(obj):
             return None
-        return self.add_node(OperatorType.DATA_SOURCE, UNKNOWN_FUNCTION, location,
-                             f"Untracked {type(obj).__name__} (made by an operation lester-inspect does not patch)",
-                             columns_of(obj), (), obj)
+        for backend in self.backends:
+            # A backend that knows where untracked data came from (a random draw) makes its source.
+            found = backend.find_source(obj) if hasattr(backend, "find_source") else None
+            if found is not None:
+                return found
+        if not untracked_as_source:
+            return None
+        return self._untracked_source(obj, location)
+
+    def _untracked_source(self, obj: Any, location: Optional[CodeLocation]) -> DagNode:
+        kind = type(obj).__name__
+        made_by = self._assignment_that_made(obj, location)
+        first_use = f"first used at {location}" if location is not None else "first used by lester-inspect"
+        if made_by is None:
+            function, where = UNKNOWN_FUNCTION, location
+            description = f"Untracked {kind} (made by code lester-inspect does not follow), {first_use}"
+            reason = f"{kind} made by code lester-inspect does not follow, {first_use}"
+        else:
+            where, callee = made_by
+            function = FunctionInfo("", callee) if callee else UNKNOWN_FUNCTION
+            made = f"`{self.call_sites.snippet(where)}` ({where})"
+            description = f"Untracked {kind} made by {made}, which lester-inspect does not follow; {first_use}"
+            reason = (f"{callee or kind}: made by `{self.call_sites.snippet(where)}`, which lester-inspect does not "
+                      f"follow; {first_use}")
+        # Cuts are recorded before the observers see the node: they must not mistake it for a real source.
+        was_observed, self.observers = self.observers, []
+        try:
+            # No patched function made this node; the cut names the call that did, where it is known.
+            node = self.add_node(OperatorType.DATA_SOURCE, UNKNOWN_FUNCTION, location, description, columns_of(obj),
+                                 (), obj)
+        finally:
+            self.observers = was_observed
+        self.record_cut(node, f"{reason}; its rows are not linked to any data source", function, where)
+        self._observe(node, [], obj)
+        return node
+
+    def _assignment_that_made(self, obj: Any, location: Optional[CodeLocation]):
+        """The user's ``name = call(...)`` statement that bound ``obj`` before its first use, if found."""
+        frame = self._caller
+        source = self.call_sites.source_for(location) if location is not None else None
+        if frame is None or source is None:
+            return None
+        for name in source.names_in(location):
+            value = frame.f_locals.get(name, frame.f_globals.get(name))
+            if value is obj:
+                found = source.assignment_before(name, location)
+                if found is not None:
+                    return found[0]._replace(file=location.file), found[1]
+        return None
 
     def _tracked_view_base(self, obj: Any) -> Optional[Tracked]:
         # ``label_binarize(...).ravel()`` and friends return numpy views of a tracked
@@ -240,20 +307,68 @@ class InstrumentedRun:
 
     @contextlib.contextmanager
     def patched(self):
+        """Patch the libraries already imported now, the others when the pipeline imports them."""
+        from lester_inspect.backends import BACKENDS
+
+        watcher = None
         try:
             self.patches.apply(warnings, "warn", _warn_past_our_frames(warnings.warn))
-            for backend in self.backends:
-                backend.install(self.patches)
+            waiting = {}
+            for module, backend in BACKENDS.items():
+                if module in sys.modules:
+                    self._install(backend)
+                else:
+                    waiting[module] = backend
+            if waiting:
+                watcher = ImportWatcher(waiting, self._install)
+                sys.meta_path.insert(0, watcher)
             yield
         finally:
+            if watcher is not None:
+                sys.meta_path.remove(watcher)
             self.patches.revert()
 
-    def execute(self, args: Sequence[str] = ()) -> None:
-        """Run the pipeline as ``python pipeline.py ARGS`` would, with every patch reverted afterwards."""
+    def _install(self, path: str) -> None:
+        from lester_inspect.backends import load_backend
+
+        backend = load_backend(path)(self)
+        try:
+            backend.install(self.patches)
+        except Exception as error:  # a library version we cannot patch must not break the user's import
+            self.report_internal_error(None, FunctionInfo(path, "install"), error)
+        self.backends.append(backend)
+
+    def execute(self, args: Sequence[str] = (), namespace: Optional[dict] = None) -> None:
+        """Run the pipeline as ``python pipeline.py ARGS`` would, with every patch reverted afterwards.
+
+        With ``namespace`` (a notebook's variables), the code runs in it instead of a new ``__main__``.
+        """
+        if namespace is not None:
+            from lester_inspect.backends.hooks import UserCodeHooks
+
+            hooks = UserCodeHooks(self)
+            holder = _NamespaceHolder()
+            holder.__dict__ = namespace  # functions() reads the namespace as a module's
+            added = {ARRAY_METHOD_HOOK: self.array_method, **hooks.functions(holder)}
+            namespace.update(added)
+            try:
+                with self.patched(), hooks.active():
+                    exec(self.source.compile(), namespace)
+            except BaseException as error:
+                raise error.with_traceback(_without_our_frames(error.__traceback__))
+            finally:
+                for name in added:
+                    namespace.pop(name, None)
+            return
         code = self.source.compile()
         module = types.ModuleType("__main__")
         module.__builtins__ = builtins
         setattr(module, ARRAY_METHOD_HOOK, self.array_method)
+        from lester_inspect.backends.hooks import UserCodeHooks
+
+        hooks = UserCodeHooks(self)
+        for name, hook in hooks.functions(module).items():
+            setattr(module, name, hook)
         script_dir = None
         if self.source.path is not None:
             module.__file__ = self.source.path
@@ -264,7 +379,7 @@ class InstrumentedRun:
         if script_dir is not None:
             sys.path.insert(0, script_dir)
         try:
-            with self.patched():
+            with self.patched(), hooks.active():
                 exec(code, module.__dict__)
         except SystemExit as error:
             if error.code not in (None, 0):
@@ -277,6 +392,10 @@ class InstrumentedRun:
             sys.argv = saved_argv
             if script_dir is not None and script_dir in sys.path:
                 sys.path.remove(script_dir)
+
+
+class _NamespaceHolder:
+    """Stands for a module whose ``__dict__`` is a notebook's namespace."""
 
 
 _RUNTIME = tuple(os.path.join(_PACKAGE_DIR, part) for part in

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import ast
+import bisect
 import itertools
 import linecache
 import os
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from lester_inspect.instrumentation.dag import CodeLocation
 
@@ -19,8 +20,11 @@ class PipelineSourceError(Exception):
 class PipelineSource:
     """The text of a pipeline, its parsed AST and the filename its code objects carry."""
 
-    def __init__(self, text: str, filename: str, path: Optional[str]):
+    def __init__(self, text: str, filename: str, path: Optional[str],
+                 cells: Optional[List[Tuple[int, int]]] = None):
         self.text = text
+        # A notebook's code cells: (first line in ``text``, the cell's number in the notebook).
+        self.cells = cells
         self.filename = filename
         self.path = path
         self.lines = text.splitlines(keepends=True)
@@ -31,18 +35,21 @@ class PipelineSource:
                 f"{filename}, line {error.lineno}: syntax error: {error.msg}"
             ) from error
         self._assignment_of_target: Optional[Dict[Tuple[int, int], CodeLocation]] = None
+        self._names: Optional[List[Tuple[CodeLocation, str]]] = None
+        self._assignments_of_name: Optional[Dict[str, List[Tuple[CodeLocation, Optional[str]]]]] = None
 
     @classmethod
     def from_path(cls, path: str) -> "PipelineSource":
         path = os.path.abspath(path)
         if not os.path.isfile(path):
             raise PipelineSourceError(f"{path}: no such pipeline file")
+        cells = None
         if path.endswith(".ipynb"):
-            text = _notebook_to_script(path)
+            text, cells = _notebook_to_script(path)
         else:
             with open(path, encoding="utf-8") as handle:
                 text = handle.read()
-        source = cls(text, path, path)
+        source = cls(text, path, path, cells)
         if path.endswith(".ipynb"):
             source._register_in_linecache()
         return source
@@ -65,6 +72,17 @@ class PipelineSource:
 
         return compile(instrument(copy.deepcopy(self.tree)), self.filename, "exec", dont_inherit=True)
 
+    def locate(self, lineno: int, col_offset: int, end_lineno: int, end_col_offset: int,
+               file: Optional[str] = None) -> CodeLocation:
+        """A code location in this source; in a notebook it also names the cell and the line in it."""
+        if not self.cells:
+            return CodeLocation(lineno, col_offset, end_lineno, end_col_offset, file)
+        first_line, cell = self.cells[max(bisect.bisect_right(self.cells, (lineno, float("inf"))) - 1, 0)]
+        return CodeLocation(lineno, col_offset, end_lineno, end_col_offset, file, cell, lineno - first_line + 1)
+
+    def node_location(self, node: ast.AST) -> CodeLocation:
+        return self.locate(node.lineno, node.col_offset, node.end_lineno, node.end_col_offset)
+
     def segment(self, location: CodeLocation) -> str:
         """The exact source text of ``location`` (columns are UTF-8 byte offsets, as in ``ast``)."""
         first, last = location.lineno - 1, location.end_lineno - 1
@@ -85,25 +103,55 @@ class PipelineSource:
             for node in ast.walk(self.tree):
                 if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
                     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                    statement = CodeLocation(node.lineno, node.col_offset, node.end_lineno, node.end_col_offset)
+                    statement = self.node_location(node)
                     for item in targets:
                         self._assignment_of_target[(item.lineno, item.col_offset)] = statement
         return self._assignment_of_target.get((target.lineno, target.col_offset), target)
 
+    def names_in(self, location: CodeLocation) -> List[str]:
+        """The variable names read inside ``location`` (a call's receiver and arguments), in order."""
+        if self._names is None:
+            self._names = sorted((self.node_location(node), node.id) for node in ast.walk(self.tree)
+                                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load))
+        start, end = (location.lineno, location.col_offset), (location.end_lineno, location.end_col_offset)
+        return [name for where, name in self._names
+                if (where.lineno, where.col_offset) >= start and (where.end_lineno, where.end_col_offset) <= end]
 
-def _notebook_to_script(path: str) -> str:
+    def assignment_before(self, name: str, location: CodeLocation) -> Optional[Tuple[CodeLocation, Optional[str]]]:
+        """The last ``name = ...`` statement ending before ``location``, and the callee it calls (if a call)."""
+        if self._assignments_of_name is None:
+            self._assignments_of_name = {}
+            for node in ast.walk(self.tree):
+                if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    callee = ast.unparse(node.value.func) if isinstance(node.value, ast.Call) else None
+                    for target in targets:
+                        for bound in ast.walk(target):
+                            if isinstance(bound, ast.Name):
+                                self._assignments_of_name.setdefault(bound.id, []).append(
+                                    (self.node_location(node), callee))
+        before = [(where, callee) for where, callee in self._assignments_of_name.get(name, ())
+                  if (where.end_lineno, where.end_col_offset) <= (location.lineno, location.col_offset)]
+        return max(before, key=lambda item: (item[0].lineno, item[0].col_offset)) if before else None
+
+
+
+def _notebook_to_script(path: str) -> Tuple[str, List[Tuple[int, int]]]:
+    """The code cells joined into one script, and where each cell starts in it (line, cell number)."""
     import nbformat
 
     try:
         notebook = nbformat.read(path, as_version=4)
     except Exception as error:  # nbformat raises several unrelated types
         raise PipelineSourceError(f"{path}: not a readable notebook: {error}") from error
-    cells = []
-    for cell in notebook.cells:
+    cells, starts, line = [], [], 1
+    for number, cell in enumerate(notebook.cells, 1):
         if cell.cell_type != "code":
             continue
         # IPython magics and shell escapes are not Python; keep the line so line numbers stay put.
         lines = [("# " + line) if line.lstrip().startswith(("%", "!")) else line
                  for line in cell.source.splitlines()]
         cells.append("\n".join(lines))
-    return "\n\n".join(cells) + "\n"
+        starts.append((line, number))
+        line += len(lines) + 1  # cells are joined by a blank line
+    return "\n\n".join(cells) + "\n", starts

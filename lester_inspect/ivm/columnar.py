@@ -15,7 +15,7 @@ scrub again is idempotent.
 from __future__ import annotations
 
 import os
-from typing import Dict, Iterable, List, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -60,7 +60,9 @@ def write_frame(folder: str, frame: pd.DataFrame) -> Dict:
 
 def read_frame(folder: str) -> pd.DataFrame:
     layout, state = read_json(os.path.join(folder, "layout.json")), read_state(folder)
-    frame = pd.DataFrame({column["name"]: _read_column(folder, layout, column, state) for column in layout["columns"]})
+    replaced = read_replacements(folder)["values"]
+    frame = pd.DataFrame({column["name"]: _read_column(folder, layout, column, state, replaced.get(column["name"]))
+                          for column in layout["columns"]})
     if state["deleted_rows"]:
         frame = frame.drop(index=state["deleted_rows"]).reset_index(drop=True)
     return frame
@@ -70,14 +72,15 @@ def read_column(folder: str, name: str) -> pd.Series:
     """One column with removed cells and deleted rows null (rows kept, so that they match the stored lineage)."""
     layout, state = read_json(os.path.join(folder, "layout.json")), read_state(folder)
     [column] = [c for c in layout["columns"] if c["name"] == name]
-    series = _read_column(folder, layout, column, state)
+    series = _read_column(folder, layout, column, state, read_replacements(folder)["values"].get(name))
     if state["deleted_rows"]:
         series = series.astype("float64") if series.dtype.kind in "iub" else series
         series.iloc[state["deleted_rows"]] = None
     return series
 
 
-def _read_column(folder: str, layout: Dict, column: Dict, state: Dict) -> pd.Series:
+def _read_column(folder: str, layout: Dict, column: Dict, state: Dict, replaced: Optional[Dict]) -> pd.Series:
+    """A column's stored values with its nulled cells missing and its rectified cells' new values."""
     base = os.path.join(folder, column["file"])
     nulled = np.asarray(state["nulled"].get(column["name"], []), dtype=np.int64)
     if column["kind"] == "number":
@@ -85,18 +88,31 @@ def _read_column(folder: str, layout: Dict, column: Dict, state: Dict) -> pd.Ser
         if len(nulled):
             series = series.astype("float64") if series.dtype.kind in "iub" else series
             series.iloc[nulled] = np.nan
-        return series
+        return _with_replacements(series, replaced, nulled)
     offsets = np.load(base + ".offsets.npy")
     missing = np.load(base + ".missing.npy").copy()
     missing[nulled] = True
     with open(base + ".bytes", "rb") as handle:
         blob = handle.read()
-    return pd.Series([None if missing[i] else blob[offsets[i]:offsets[i + 1]].decode("utf-8")
-                      for i in range(layout["rows"])], dtype="str")
+    return _with_replacements(pd.Series([None if missing[i] else blob[offsets[i]:offsets[i + 1]].decode("utf-8")
+                                         for i in range(layout["rows"])], dtype="str"), replaced, nulled)
 
 
 def scrub_cells(folder: str, column_names: Iterable[str], rows: Sequence[int]) -> int:
-    """Overwrite the given cells where they lie: text bytes with zeros, numbers with 0."""
+    """Overwrite the given cells where they lie (text bytes with zeros, numbers with 0), rectified values too."""
+    column_names = list(column_names)
+    replaced = read_replacements(folder)
+    dropped = False
+    for column in column_names:
+        cells = replaced["values"].get(column, {})
+        for row in rows:
+            dropped |= cells.pop(str(int(row)), None) is not None
+    if dropped:
+        write_json(os.path.join(folder, REPLACED), replaced)
+    return _scrub_base(folder, column_names, rows)
+
+
+def _scrub_base(folder: str, column_names: Iterable[str], rows: Sequence[int]) -> int:
     layout = read_json(os.path.join(folder, "layout.json"))
     rows = np.asarray(sorted(set(int(r) for r in rows)), dtype=np.int64)
     wanted, scrubbed = set(column_names), 0
@@ -143,6 +159,7 @@ def read_matrix(folder: str, drop_deleted: bool = True):
         matrix = sp.csr_matrix(tuple(parts), shape=tuple(layout["shape"]))
     else:
         matrix = np.load(os.path.join(folder, "dense.npy"))
+    matrix = _apply_row_replacements(folder, matrix)
     for rows, ranges in state["zeroed"]:
         zero_entries(matrix, np.asarray(rows), ranges)
     if drop_deleted and state["deleted_rows"]:
@@ -165,6 +182,11 @@ def matrix_rows(folder: str, rows: Sequence[int]) -> np.ndarray:
             dense[out, indices[start:stop]] = data[start:stop]
     else:
         dense = np.array(np.load(os.path.join(folder, "dense.npy"), mmap_mode="r")[rows], dtype=np.float64)
+    replaced = read_row_replacements(folder)
+    if replaced is not None:
+        hit = np.flatnonzero(np.isin(rows, replaced["rows"]))
+        if len(hit):
+            dense[hit] = replaced["values"][np.searchsorted(replaced["rows"], rows[hit])].toarray()
     state = read_state(folder)
     for zeroed_rows, ranges in state["zeroed"]:
         hit = np.isin(rows, zeroed_rows)
@@ -174,7 +196,20 @@ def matrix_rows(folder: str, rows: Sequence[int]) -> np.ndarray:
 
 
 def scrub_matrix(folder: str, rows: Sequence[int], ranges: Sequence[Tuple[int, int]]) -> int:
-    """Zero the entries of ``rows`` in the column ``ranges`` in place; the count of entries zeroed."""
+    """Zero the entries of ``rows`` in the column ``ranges`` in place (rectified rows too); the count zeroed."""
+    replaced = read_row_replacements(folder)
+    if replaced is not None and np.isin(replaced["rows"], rows).any():
+        values = replaced["values"].tolil()
+        for position in np.flatnonzero(np.isin(replaced["rows"], rows)):
+            for low, high in ranges:
+                values[position, low:high] = 0
+        replaced["values"] = sp.csr_matrix(values)
+        replaced["values"].eliminate_zeros()
+        _write_row_replacements(folder, replaced)
+    return _scrub_matrix_base(folder, rows, ranges)
+
+
+def _scrub_matrix_base(folder: str, rows: Sequence[int], ranges: Sequence[Tuple[int, int]]) -> int:
     layout = read_json(os.path.join(folder, "layout.json"))
     rows = np.asarray(sorted(set(int(r) for r in rows)), dtype=np.int64)
     if layout["format"] == "csr":
@@ -196,6 +231,68 @@ def scrub_matrix(folder: str, rows: Sequence[int], ranges: Sequence[Tuple[int, i
     lengths = np.asarray([high - low for _ in rows for low, high in ranges], dtype=np.int64)
     zero_array_entries(os.path.join(folder, "dense.npy"), starts, lengths)
     return len(rows) * sum(high - low for low, high in ranges)
+
+
+ROWS_REPLACED = "replaced.npz"
+
+
+def read_row_replacements(folder: str) -> Optional[Dict]:
+    """Rectified rows of a feature matrix: ``{"rows", "values" (CSR, one row each), "requests"}``."""
+    path = os.path.join(folder, ROWS_REPLACED)
+    if not os.path.exists(path):
+        return None
+    with np.load(path, allow_pickle=False) as stored:
+        values = sp.csr_matrix((stored["data"], stored["indices"], stored["indptr"]), shape=tuple(stored["shape"]))
+        return {"rows": stored["rows"], "values": values, "requests": stored["requests"].tolist()}
+
+
+def _write_row_replacements(folder: str, replaced: Dict) -> None:
+    import io
+
+    values = sp.csr_matrix(replaced["values"])
+    buffer = io.BytesIO()
+    np.savez(buffer, rows=np.asarray(replaced["rows"], dtype=np.int64), data=values.data, indices=values.indices,
+             indptr=values.indptr, shape=np.asarray(values.shape), requests=np.asarray(replaced["requests"], dtype=str))
+    write_atomically(os.path.join(folder, ROWS_REPLACED), buffer.getvalue())
+
+
+def replace_matrix_rows(folder: str, request: str, rows: Sequence[int], values) -> int:
+    """Give matrix rows new values: recorded atomically with the request, then the old rows zeroed in place.
+
+    Returns the rows changed; 0 when ``request`` was applied already.
+    """
+    layout = read_json(os.path.join(folder, "layout.json"))
+    replaced = read_row_replacements(folder) or {"rows": np.zeros(0, np.int64),
+                                                  "values": sp.csr_matrix((0, layout["shape"][1])), "requests": []}
+    if request in replaced["requests"]:
+        return 0
+    rows = np.asarray(rows, dtype=np.int64)
+    keep = ~np.isin(replaced["rows"], rows)
+    merged_rows = np.concatenate([replaced["rows"][keep], rows])
+    merged = sp.vstack([replaced["values"][np.flatnonzero(keep)], sp.csr_matrix(values)]).tocsr()
+    order = np.argsort(merged_rows, kind="stable")
+    _write_row_replacements(folder, {"rows": merged_rows[order], "values": merged[order],
+                                     "requests": replaced["requests"] + [request]})
+    _scrub_matrix_base(folder, rows, [(0, layout["shape"][1])])
+    return len(rows)
+
+
+def _apply_row_replacements(folder: str, matrix):
+    replaced = read_row_replacements(folder)
+    if replaced is None or not len(replaced["rows"]):
+        return matrix
+    return with_rows(matrix, replaced["rows"], replaced["values"])
+
+
+def with_rows(matrix, rows: np.ndarray, values):
+    """``matrix`` with ``rows`` replaced by ``values`` (dense in place; CSR as a new matrix)."""
+    if sp.issparse(matrix):
+        n = matrix.shape[0]
+        pick = np.arange(n)
+        pick[np.asarray(rows, dtype=np.int64)] = n + np.arange(len(rows))
+        return sp.vstack([matrix, sp.csr_matrix(values)]).tocsr()[pick]
+    matrix[np.asarray(rows, dtype=np.int64)] = values.toarray() if sp.issparse(values) else values
+    return matrix
 
 
 def zero_entries(matrix, rows: np.ndarray, ranges) -> None:
@@ -234,3 +331,92 @@ def record_change(folder: str, request: str, deleted_rows=(), nulled: Dict[str, 
         state["zeroed"].append([[int(r) for r in zeroed[0]], [[int(a), int(b)] for a, b in zeroed[1]]])
     write_json(os.path.join(folder, STATE), state)
     return True
+
+
+# -- cells of maintained and rectified columns ------------------------------------------------------
+
+def read_cells(folder: str, names: Sequence[str], rows: Sequence[int]) -> Dict[str, pd.Series]:
+    """The current values of some columns at ``rows`` (reading only those cells)."""
+    layout, state = read_json(os.path.join(folder, "layout.json")), read_state(folder)
+    replacements = read_replacements(folder)["values"]
+    columns = {c["name"]: c for c in layout["columns"]}
+    missing = [n for n in names if n not in columns]
+    if missing:
+        raise KeyError(f"{folder}: no column {', '.join(map(repr, missing))}")
+    rows = np.asarray(rows, dtype=np.int64)
+    return {name: _cells(folder, columns[name], rows, state, replacements.get(name) or {}) for name in names}
+
+
+def _cells(folder: str, column: Dict, rows: np.ndarray, state: Dict, replaced: Dict) -> pd.Series:
+    base = os.path.join(folder, column["file"])
+    nulled = np.isin(rows, state["nulled"].get(column["name"], []))
+    if column["kind"] == "number":
+        values = pd.Series(np.array(np.load(base + ".npy", mmap_mode="r")[rows]))
+        if nulled.any():
+            values = values.astype("float64") if values.dtype.kind in "iub" else values
+            values[nulled] = np.nan
+    else:
+        offsets = np.load(base + ".offsets.npy", mmap_mode="r")
+        missing = np.load(base + ".missing.npy", mmap_mode="r")[rows] | nulled
+        texts = []
+        with open(base + ".bytes", "rb") as handle:
+            for row, gone in zip(rows.tolist(), missing.tolist()):
+                texts.append(None if gone else os.pread(handle.fileno(), int(offsets[row + 1] - offsets[row]),
+                                                        int(offsets[row])).decode("utf-8"))
+        values = pd.Series(texts, dtype="str")
+    for position, row in enumerate(rows.tolist()):
+        if str(row) in replaced and not nulled[position]:
+            values.iloc[position] = replaced[str(row)]
+    return values
+
+
+def column_dtypes(folder: str) -> Dict[str, str]:
+    return {c["name"]: c["dtype"] for c in read_json(os.path.join(folder, "layout.json"))["columns"]}
+
+
+# -- rectified cells: new values kept beside the scrubbed old ones --------------------------------------
+
+REPLACED = "replaced.json"
+
+
+def read_replacements(folder: str) -> Dict:
+    """``{"requests": [...], "values": {column: {row: new value}}}`` of the folder's rectified cells."""
+    path = os.path.join(folder, REPLACED)
+    return read_json(path) if os.path.exists(path) else {"requests": [], "values": {}}
+
+
+def replace_cells(folder: str, request: str, values: Dict[str, Dict[int, object]]) -> int:
+    """Give cells new values: recorded atomically with the request first, then the old bytes scrubbed.
+
+    Returns the cells changed; 0 when ``request`` was applied already.
+    """
+    replaced = read_replacements(folder)
+    if request in replaced["requests"]:
+        return 0
+    replaced["requests"].append(request)
+    for column, cells in values.items():
+        replaced["values"].setdefault(column, {}).update({str(int(r)): _plain(v) for r, v in cells.items()})
+    write_json(os.path.join(folder, REPLACED), replaced)
+    for column, cells in values.items():
+        _scrub_base(folder, [column], sorted(int(r) for r in cells))
+    return sum(len(cells) for cells in values.values())
+
+
+def _plain(value):
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _with_replacements(series: pd.Series, replaced: Optional[Dict], nulled) -> pd.Series:
+    if not replaced:
+        return series
+    rows = np.asarray([int(r) for r in replaced], dtype=np.int64)
+    keep = ~np.isin(rows, nulled)
+    values = [v for v, k in zip(replaced.values(), keep) if k]
+    if series.dtype.kind in "iub" and any(v is None for v in values):
+        series = series.astype("float64")
+    series = series.copy()
+    series.iloc[rows[keep]] = values
+    return series
+

@@ -31,10 +31,11 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from lester_inspect.ivm import catalog, columnar
+from lester_inspect.ivm import catalog, columnar, maintenance
 from lester_inspect.ivm.files import (crash_point, locked, read_json, read_pickle, write_array, write_atomically,
                                       write_json, write_pickle, zero_array_entries)
 from lester_inspect.ivm.specs import ColumnSpec, RowSpec, SpecError, as_text
+from lester_inspect.progress import progress, steps
 
 
 class ModelUpdateError(RuntimeError):
@@ -194,7 +195,7 @@ class ArtifactStore:
     def save(self, run_id: str, name: str, pipeline: str, group: str, artifacts: Dict, sources: List[Dict],
              manifest_update: Dict) -> None:
         """Write one group's artifacts (train or test) of a run and register the run in the catalog."""
-        with self._writing():
+        with self._writing(), steps(5, f"capture {group}") as bar:
             folder = self._run_folder(run_id)
             os.makedirs(os.path.join(folder, group), exist_ok=True)
             manifest_path = os.path.join(folder, "manifest.json")
@@ -202,18 +203,23 @@ class ArtifactStore:
                 "run_id": run_id, "name": name, "pipeline": pipeline, "groups": {}}
             group_folder = os.path.join(folder, group)
             stored = {}
+            bar.step("data")
             if artifacts.get("data") is not None:
                 columnar.write_frame(os.path.join(group_folder, "data"), artifacts["data"])
                 stored["data"] = len(artifacts["data"])
+            bar.step("X")
             if artifacts.get("X") is not None:
                 columnar.write_matrix(os.path.join(group_folder, "X"), artifacts["X"])
                 stored["X"] = artifacts["X"].shape[0]
             for part in ("y", "predictions"):
                 if artifacts.get(part) is not None:
                     write_array(os.path.join(group_folder, f"{part}.npy"), np.asarray(artifacts[part]))
+            bar.step("lineage")
             _write_lineage(os.path.join(group_folder, "lineage"), artifacts.get("lineage") or {})
+            bar.step("model")
             if artifacts.get("model") is not None:
                 write_pickle(os.path.join(folder, "model.pkl"), {"model": artifacts["model"], "applied": []})
+            bar.step("source fingerprints")
             lookup = catalog.Lookup(self.path)
             sources = [{**s, "fingerprint": lookup.fingerprint(s["path"]), "from_store": lookup.from_store(s["path"])}
                        for s in sources]
@@ -434,7 +440,29 @@ class ArtifactStore:
         model_path = os.path.join(folder, "model.pkl")
         if os.path.exists(model_path):
             loaded["model"] = read_pickle(model_path)["model"]
+        from lester_inspect.ivm.rectify import predictions_note
+
+        loaded["notes"] = [note for note in [predictions_note(folder)] if note]
         return loaded
+
+    def predict(self, run_id: str, frame: pd.DataFrame) -> np.ndarray:
+        """Predict raw rows (a frame like the one the featuriser was fitted on) with a run's stored
+        featuriser and its current (possibly updated) model."""
+        from lester_inspect.ivm.rectify import FEATURISER, load_featuriser
+
+        folder = self._run_folder(run_id)
+        if not os.path.exists(os.path.join(folder, FEATURISER)):
+            raise FileNotFoundError(f"{self.path}: run {run_id} has no stored featuriser (none was captured, or it "
+                                    "was deleted because it had learned forgotten values)")
+        featuriser = load_featuriser(folder, read_json(os.path.join(folder, "manifest.json"))["pipeline"])
+        return read_pickle(os.path.join(folder, "model.pkl"))["model"].predict(featuriser.transform(frame))
+
+    def rectify(self, rows: RowSpec, column: ColumnSpec, correction, run_ids: Optional[Sequence[str]] = None,
+                order: str = "first", tau: Optional[float] = None) -> ForgetReport:
+        """Correct ``column``'s values of ``rows`` (``rectify.Correction``) in the affected runs; see rectify.py."""
+        from lester_inspect.ivm.rectify import rectify
+
+        return rectify(self, rows, column, correction, run_ids, order, tau)
 
     def verify(self, run_id: str):
         """The run's updated model against one fitted from scratch on its corrected data (see verify.py)."""
@@ -489,7 +517,7 @@ class ArtifactStore:
             timings["find affected runs"] = time.perf_counter() - started
             request = _request_id(resolution, column)
             changes = []
-            for run_id in targets:
+            for run_id in progress(targets, "forget", unit="run"):
                 change = self._forget_in_run(run_id, request, resolution, column, order, tau, max_residual,
                                              timings)
                 entry = catalog.log_change(self.path, {
@@ -507,6 +535,7 @@ class ArtifactStore:
 
     def _forget_in_run(self, run_id, request, resolution: Resolution, column, order, tau, max_residual,
                        timings) -> RunChange:
+        kind = "feature deletion" if column else "instance deletion"
         folder = self._run_folder(run_id)
         manifest = read_json(os.path.join(folder, "manifest.json"))
         row_sources, column_sources = _sources_in_run(manifest, resolution, column)
@@ -523,7 +552,7 @@ class ArtifactStore:
         for group, info in manifest["groups"].items():
             group_folder = os.path.join(folder, group)
             derived_rows = _lookup_rows(os.path.join(group_folder, "lineage"), row_sources)
-            if info.get("aggregated_sources"):
+            if info.get("aggregated_sources") and not maintenance.has_views(folder):
                 notes.append(f"{group}: aggregates over {', '.join(info['aggregated_sources'])} are not "
                              "maintained; values computed from the removed data by a group-by stay as they were")
             if column is None:
@@ -542,20 +571,51 @@ class ArtifactStore:
                     "through aggregates, or not at all); nothing could be changed"))
             return RunChange(run_id, {g: 0 for g in plan}, {}, None, notes, status="holds none")
 
+        # Group-by aggregates and the columns computed from them (maintenance.py): planned before any write.
+        relabel = None
+        if maintenance.has_views(folder):
+            step = time.perf_counter()
+            maintained = maintenance.plan(folder, request, row_sources, column_sources if column else None,
+                                          {g: p[0] for g, p in plan.items()} if column is None else {})
+            for group, columns in maintained.rederived.items():
+                rows_of_group, derived_columns, ranges = plan[group]
+                if derived_columns is not None:
+                    plan[group] = (rows_of_group, [c for c in derived_columns if c not in columns], ranges)
+            relabel = maintained.relabel
+            notes.extend(maintained.lines)
+            if not maintained.covers_aggregates and any(i.get("aggregated_sources") for i in manifest["groups"].values()):
+                notes.append("values computed by a group-by that is not maintained stay as they were")
+            timings[f"{run_id}: aggregates planned"] = time.perf_counter() - step
+
+        if "train" in plan:  # a featuriser value learned only from these rows must not stay in the store
+            from lester_inspect.ivm.rectify import guard_learned_values
+
+            notes.extend(guard_learned_values(folder, request, plan["train"][0],
+                                              None if column is None else set(plan["train"][1])))
+
         step = time.perf_counter()
         try:
-            model_summary = self._update_model(folder, request, plan.get("train"), order, tau, max_residual)
+            model_summary = self._update_model(folder, request, plan.get("train"), order, tau, max_residual, relabel)
         except ModelUpdateError as error:
             return RunChange(run_id, {}, {}, None, notes, status="failed", problem=str(error))
         timings[f"{run_id}: model update"] = time.perf_counter() - step
         crash_point("after_model")
         if model_summary and "skipped" not in model_summary and os.path.exists(
                 os.path.join(folder, "test", "predictions.npy")):
-            notes.append("test: the stored predictions are the captured model's; predict with the updated model "
-                         "(load(run)['model']) for current ones")
+            from lester_inspect.ivm.rectify import mark_predictions_stale
+
+            mark_predictions_stale(folder, f"the model was updated by {kind} {request[:12]}")
+            notes.append("test: the stored predictions are the captured model's (marked stale); predict with the "
+                         "updated model (load(run)['model']) for current ones")
 
         step = time.perf_counter()
-        rows_changed, cells, resumed = {}, {}, bool(model_summary and "skipped" in model_summary)
+        cells: Dict[str, int] = {}
+        if maintenance.has_views(folder):
+            maintained.apply()
+            cells.update({f"{g}/maintained": n for g, n in maintained.changed.items() if n})
+            timings[f"{run_id}: aggregates maintained"] = time.perf_counter() - step
+            step = time.perf_counter()
+        rows_changed, resumed = {}, bool(model_summary and "skipped" in model_summary)
         for group, (derived_rows, derived_columns, ranges) in plan.items():
             group_folder = os.path.join(folder, group)
             data_folder, matrix_folder = os.path.join(group_folder, "data"), os.path.join(group_folder, "X")
@@ -599,9 +659,9 @@ class ArtifactStore:
         return RunChange(run_id, rows_changed, cells, model_summary, notes, status="resumed" if resumed else "changed")
 
     def _update_model(self, folder: str, request: str, train_plan, order: str, tau: Optional[float],
-                      max_residual: Optional[float] = None):
+                      max_residual: Optional[float] = None, relabel=None):
         model_path = os.path.join(folder, "model.pkl")
-        if train_plan is None or not os.path.exists(model_path) or not len(train_plan[0]):
+        if train_plan is None or not os.path.exists(model_path) or (not len(train_plan[0]) and relabel is None):
             return None
         stored = read_pickle(model_path)
         if request in stored["applied"]:
@@ -611,18 +671,21 @@ class ArtifactStore:
         derived_rows, derived_columns, ranges = train_plan
         ranges = None if derived_columns is None else ranges
         if derived_columns is not None and not ranges:
-            return None
+            if relabel is None:
+                return None
+            derived_rows = []  # only labels change
         group_folder = os.path.join(folder, "train")
         removed_before = _deleted_rows(group_folder)
         reason = unlearning.unsupported_reason(stored["model"], order)
         if reason is None:
-            summary = _unlearn(stored["model"], group_folder, derived_rows, ranges, removed_before, order, tau)
+            summary = _unlearn(stored["model"], group_folder, derived_rows, ranges, removed_before, order, tau, relabel)
             if max_residual is not None:
-                summary.update(_check_residual(stored, group_folder, derived_rows, ranges, removed_before, max_residual))
+                summary.update(_check_residual(stored, group_folder, derived_rows, ranges, removed_before, max_residual,
+                                               relabel))
         else:
             # Without an unlearning update only the final estimator is fitted again, with its parameters, on
             # the stored corrected feature matrix (the pipeline is not re-run); this reads the whole matrix.
-            corrected = _corrected_training_data(group_folder, derived_rows, ranges, removed_before)
+            corrected = _corrected_training_data(group_folder, derived_rows, ranges, removed_before, relabel)
             stored["model"] = _refit(stored["model"], corrected, os.path.basename(folder), reason)
             summary = {"refitted on the corrected training data": reason}
         stored["applied"].append(request)
@@ -631,11 +694,12 @@ class ArtifactStore:
         return summary
 
 
-def _check_residual(stored: Dict, group_folder: str, derived_rows, ranges, removed_before, max_residual: float) -> Dict:
+def _check_residual(stored: Dict, group_folder: str, derived_rows, ranges, removed_before, max_residual: float,
+                    relabel=None) -> Dict:
     """Measure the updated model's gradient residual; fit it again when the residual exceeds ``max_residual``."""
     from lester_inspect.ivm import unlearning
 
-    corrected = _corrected_training_data(group_folder, derived_rows, ranges, removed_before)
+    corrected = _corrected_training_data(group_folder, derived_rows, ranges, removed_before, relabel)
     try:
         gradient = unlearning.objective_gradient(stored["model"], corrected["X_train"], corrected["y_train"])
     except TypeError as error:
@@ -660,22 +724,37 @@ def _refit(model, corrected: Dict, run_id: str, reason: str):
             f"on the corrected training data failed: {error!r}. The run was left unchanged.") from error
 
 
-def _unlearn(model, group_folder: str, derived_rows, ranges, removed_before, order: str, tau: Optional[float]) -> Dict:
-    """The unlearning update of the model for the affected training rows (see unlearning.py)."""
+def _unlearn(model, group_folder: str, derived_rows, ranges, removed_before, order: str, tau: Optional[float],
+             relabel=None) -> Dict:
+    """The unlearning update of the model for the affected training rows (see unlearning.py).
+
+    ``relabel`` (rows, new labels): training rows whose label a maintained aggregate changed;
+    they are unlearned with their old label and learned with the new one in the same update.
+    """
     from lester_inspect.ivm.unlearning import parameter_vector, removal_bound, update_model
 
     matrix_folder = os.path.join(group_folder, "X")
-    x_old = columnar.matrix_rows(matrix_folder, derived_rows)
-    x_new = None
+    relabel_rows = np.asarray(relabel[0] if relabel is not None else [], dtype=np.int64)
+    rows = np.union1d(np.asarray(derived_rows, dtype=np.int64), relabel_rows).astype(np.int64)
+    x_old = columnar.matrix_rows(matrix_folder, rows)
+    hit = np.isin(rows, derived_rows)
+    x_new, removed = x_old, None
     if ranges is not None:
         x_new = x_old.copy()
         for low, high in ranges:
-            x_new[:, low:high] = 0
-    y = np.load(os.path.join(group_folder, "y.npy"), mmap_mode="r")[derived_rows]
+            x_new[np.ix_(hit, np.arange(low, high))] = 0
+    elif len(derived_rows):
+        removed = hit
+    y = np.asarray(np.load(os.path.join(group_folder, "y.npy"), mmap_mode="r")[rows])
+    y_new = y.copy()
+    if len(relabel_rows):
+        y_new[np.searchsorted(rows, relabel_rows)] = relabel[1]
     n_train = read_json(os.path.join(matrix_folder, "layout.json"))["shape"][0] - len(removed_before)
-    corrected = {} if order == "first" else _corrected_training_data(group_folder, derived_rows, ranges, removed_before)
+    corrected = {} if order == "first" else _corrected_training_data(group_folder, derived_rows, ranges, removed_before,
+                                                                     relabel)
     before = parameter_vector(model)
-    update = update_model(model, x_old, x_new, np.asarray(y), n_train=n_train, order=order,
+    update = update_model(model, x_old, x_new if removed is None or not removed.all() else None, y,
+                          y_new=y_new, removed=removed, n_train=n_train, order=order,
                           **({"tau": tau} if order == "first" else corrected))
     summary = {"order": update.order, "tau": update.tau, "gradient_norm": float(update.gradient_norm),
                "parameters_changed": int(update.parameters_changed)}
@@ -684,16 +763,20 @@ def _unlearn(model, group_folder: str, derived_rows, ranges, removed_before, ord
     return summary
 
 
-def _corrected_training_data(group_folder: str, rows: List[int], ranges, removed_before: List[int]) -> Dict:
+def _corrected_training_data(group_folder: str, rows: List[int], ranges, removed_before: List[int],
+                             relabel=None) -> Dict:
     """The whole training data as it will be after this change (for the second-order Hessian)."""
     matrix = columnar.read_matrix(os.path.join(group_folder, "X"), drop_deleted=False)
     removed = set(removed_before)
     if ranges is None:
         removed |= set(rows)
-    else:
+    elif len(rows):
         columnar.zero_entries(matrix, np.asarray(rows), ranges)
+    y = np.load(os.path.join(group_folder, "y.npy"))
+    if relabel is not None:
+        y[relabel[0]] = relabel[1]
     keep = np.setdiff1d(np.arange(matrix.shape[0]), sorted(removed))
-    return {"X_train": matrix[keep], "y_train": np.load(os.path.join(group_folder, "y.npy"))[keep]}
+    return {"X_train": matrix[keep], "y_train": y[keep]}
 
 
 def _deleted_rows(group_folder: str) -> List[int]:

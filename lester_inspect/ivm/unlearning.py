@@ -156,7 +156,8 @@ class ModelUpdate:
 
 
 def update_model(
-    model, X_old, X_new, y, *, n_train: int, X_train=None, y_train=None, order: str = "first", tau: float | None = None
+    model, X_old, X_new, y, *, n_train: int, X_train=None, y_train=None, order: str = "first", tau: float | None = None,
+    y_new=None, removed=None,
 ) -> ModelUpdate:
     """Unlearn changed or removed training rows from a fitted model, in place.
 
@@ -175,6 +176,12 @@ def update_model(
         regressor fitted on ``t`` targets).
     n_train : int
         Number of rows the model was fitted on, before the change.
+    y_new : array-like of shape (k,), optional
+        The rows' corrected labels (label unlearning); default ``y``. With
+        ``X_new=None`` and ``y_new`` given, only the labels change.
+    removed : bool array of shape (k,), optional
+        Rows that are removed rather than corrected (their new term is left
+        out), to unlearn removals and corrections in one update.
     X_train, y_train : array-like, optional
         The whole corrected training data (``n_train`` rows, or ``n_train - k``
         after instance deletion). Required for, and only used by,
@@ -227,6 +234,11 @@ def update_model(
 
     X_old = _check_rows(X_old, "X_old", adapter.n_features)
     k = X_old.shape[0]
+    if X_new is None and (y_new is not None or removed is not None):
+        X_new = X_old
+    keep = np.ones(k, dtype=bool) if removed is None else ~np.asarray(removed, dtype=bool)
+    if keep.shape != (k,):
+        raise ValueError(f"removed has shape {keep.shape} but there are {k} rows.")
     if X_new is not None:
         X_new = _check_rows(X_new, "X_new", adapter.n_features)
         if X_new.shape != X_old.shape:
@@ -234,12 +246,15 @@ def update_model(
     if k > n_train:
         raise ValueError(f"X_old has {k} rows but the model was fitted on only n_train={n_train} rows.")
     targets = adapter.encode_targets(y, k, "y")
+    new_targets = targets if y_new is None else adapter.encode_targets(y_new, k, "y_new")
+    n_removed = k if X_new is None else int(k - keep.sum())
     if order == "second":
-        X_train, train_targets = _check_training_data(adapter, X_train, y_train, n_train, k if X_new is None else 0)
+        X_train, train_targets = _check_training_data(adapter, X_train, y_train, n_train, n_removed)
 
     gradient = -adapter.loss_gradient(X_old, targets)
-    if X_new is not None:
-        gradient += adapter.loss_gradient(X_new, targets)
+    if X_new is not None and keep.any():
+        kept = np.flatnonzero(keep)
+        gradient += adapter.loss_gradient(X_new[kept], new_targets[kept])
     if order == "first":
         step = tau * gradient
     else:

@@ -50,7 +50,15 @@ h5 { margin: 10px 0 4px; font-size: 13px; }
 .error-box { border: 1px solid var(--error); background: #fbf5fd; padding: 10px 14px; border-radius: 6px; }
 pre.code { background: #f1f3f7; padding: 8px 10px; border-radius: 4px; overflow-x: auto; font-size: 12.5px;
            margin: 6px 0; }
-.dag-frame { overflow: auto; border: 1px solid #e3e6eb; background: #fff; border-radius: 6px; padding: 6px; }
+.dag-frame { overflow: auto; max-height: 85vh; border: 1px solid #e3e6eb; background: #fff; border-radius: 6px;
+             padding: 6px; cursor: grab; }
+.dag-frame.dragging { cursor: grabbing; user-select: none; }
+.dag-frame svg.dag { display: block; max-width: 100%; height: auto; margin: 0 auto; }
+.dag-frame.zoomed svg.dag { max-width: none; }
+.dag-tools { display: flex; align-items: center; gap: 6px; margin: 4px 0; font-size: 12px; color: var(--muted); }
+.dag-tools button { font: inherit; padding: 1px 9px; border: 1px solid #c9ced6; border-radius: 4px; background: #fff;
+                    cursor: pointer; color: #1f2430; }
+.badge-unchecked { background: #8792a2; }
 svg.dag text { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; fill: #1f2430; }
 svg.dag a { cursor: pointer; } svg.dag a:hover rect { stroke-width: 3; }
 .legend span { display: inline-block; margin-right: 14px; font-size: 12px; color: var(--muted); }
@@ -83,6 +91,51 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 
 _SCRIPT = """
 (function () {
+  // Each DAG starts fitted to the page; the buttons and Ctrl + wheel zoom, dragging pans.
+  document.querySelectorAll('.dag-frame').forEach(function (frame) {
+    var svg = frame.querySelector('svg.dag');
+    if (!svg) return;
+    var natural = Number(svg.getAttribute('width'));
+    function scale() { return svg.getBoundingClientRect().width / natural; }
+    function zoomTo(factor, x, y) {  // keep the drawing's point under (x, y) of the frame in place
+      var before = scale(), left = frame.scrollLeft + x, top = frame.scrollTop + y;
+      factor = Math.min(4, Math.max(0.1, factor));
+      frame.classList.add('zoomed');
+      svg.style.width = (natural * factor) + 'px';
+      frame.scrollLeft = left * factor / before - x;
+      frame.scrollTop = top * factor / before - y;
+    }
+    function fit() { frame.classList.remove('zoomed'); svg.style.width = ''; }
+    var tools = frame.previousElementSibling;
+    if (tools && tools.classList.contains('dag-tools')) {
+      tools.addEventListener('click', function (event) {
+        var action = event.target.getAttribute && event.target.getAttribute('data-zoom');
+        var middle = [frame.clientWidth / 2, frame.clientHeight / 2];
+        if (action === 'in') zoomTo(scale() * 1.25, middle[0], middle[1]);
+        else if (action === 'out') zoomTo(scale() / 1.25, middle[0], middle[1]);
+        else if (action === 'actual') zoomTo(1, 0, 0);
+        else if (action === 'fit') fit();
+      });
+    }
+    frame.addEventListener('wheel', function (event) {
+      if (!event.ctrlKey && !event.metaKey) return;
+      event.preventDefault();
+      var box = frame.getBoundingClientRect();
+      zoomTo(scale() * (event.deltaY < 0 ? 1.15 : 1 / 1.15), event.clientX - box.left, event.clientY - box.top);
+    }, {passive: false});
+    var drag = null;
+    frame.addEventListener('mousedown', function (event) {
+      if (event.button !== 0 || (event.target.closest && event.target.closest('a'))) return;
+      drag = {x: event.clientX, y: event.clientY, left: frame.scrollLeft, top: frame.scrollTop};
+      frame.classList.add('dragging');
+    });
+    window.addEventListener('mousemove', function (event) {
+      if (!drag) return;
+      frame.scrollLeft = drag.left - (event.clientX - drag.x);
+      frame.scrollTop = drag.top - (event.clientY - drag.y);
+    });
+    window.addEventListener('mouseup', function () { drag = null; frame.classList.remove('dragging'); });
+  });
   function open(id) {
     var target = document.getElementById(id);
     if (!target || target.tagName !== 'DETAILS') return;
@@ -103,17 +156,18 @@ _SCRIPT = """
 def html_report(reports: Sequence[PipelineReport], title: str = "lester-inspect report",
                 fail_on_warning: bool = False) -> str:
     """The whole report as one HTML document."""
-    overall = worst(r.status for r in reports)
+    judged = [r for r in reports if r.verdicts or r.error]
+    overall = worst(r.status for r in judged)
     if overall is Status.WARNING and not fail_on_warning:
         overall = Status.PASSED
     created = datetime.datetime.now().replace(microsecond=0).isoformat(sep=" ")
-    navigation = " ".join(f'<a href="#pipeline-{i}">{_badge(r.status)} {e(r.name)}</a>' for i, r in enumerate(reports))
+    navigation = " ".join(f'<a href="#pipeline-{i}">{_report_badge(r)} {e(r.name)}</a>' for i, r in enumerate(reports))
     totals: Dict[Status, int] = {}
     for report in reports:
         for verdict in report.verdicts:
             totals[verdict.status] = totals.get(verdict.status, 0) + 1
     counted = ", ".join(f"{n} {status.value}" for status, n in sorted(totals.items(), key=lambda i: -i[0].severity))
-    body = [f"<header><h1>{e(title)} {_badge(overall)}</h1>",
+    body = [f"<header><h1>{e(title)} {_badge(overall) if judged else _UNCHECKED}</h1>",
             f"<p>{len(reports)} pipeline{'s' if len(reports) != 1 else ''}; {counted or 'no checks'}. "
             f"Created {e(created)}.</p><nav>{navigation}</nav></header><main>"]
     body += [_pipeline_section(index, report) for index, report in enumerate(reports)]
@@ -128,11 +182,19 @@ def _badge(status: Status) -> str:
     return f'<span class="badge badge-{status.value}">{status.value}</span>'
 
 
+# A pipeline without checks neither passed nor failed anything.
+_UNCHECKED = '<span class="badge badge-unchecked">no checks</span>'
+
+
+def _report_badge(report: PipelineReport) -> str:
+    return _badge(report.status) if report.verdicts or report.error else _UNCHECKED
+
+
 def _pipeline_section(index: int, report: PipelineReport) -> str:
     prefix = f"p{index}"
     result = report.result
     parts = [f'<section class="pipeline" id="pipeline-{index}">',
-             f"<h2>{e(report.name)} {_badge(report.status)}</h2>",
+             f"<h2>{e(report.name)} {_report_badge(report)}</h2>",
              f'<p class="more">{e(report.path)} · {report.seconds:.1f} s</p>']
     if report.error:
         parts.append(f'<div class="error-box"><b>Error:</b> {e(report.error)}'
@@ -148,9 +210,15 @@ def _pipeline_section(index: int, report: PipelineReport) -> str:
             f'<span><i style="background:{COLOURS[s][0]};border-color:{COLOURS[s][1]}"></i>{label}</span>'
             for s, label in ((Status.FAILED, "failed check"), (Status.WARNING, "warning"),
                              (Status.PASSED, "checked, fine"), (None, "not checked")))
-                     + "<span>Hover an operator for its code; click it for its inspection results.</span></p>")
+                     + "<span>Hover an operator for its description and code; click it for its inspection "
+                       "results.</span></p>")
         svg = dag_svg(result.nodes, result.parents, statuses, lambda node: f"#{prefix}-op-{node.node_id}",
                       element_id=f"{prefix}-dag")
+        parts.append('<div class="dag-tools"><button type="button" data-zoom="in" title="zoom in">+</button>'
+                     '<button type="button" data-zoom="out" title="zoom out">−</button>'
+                     '<button type="button" data-zoom="fit">fit</button>'
+                     '<button type="button" data-zoom="actual">100%</button>'
+                     "<span>Ctrl + wheel zooms, dragging pans.</span></div>")
         parts.append(f'<div class="dag-frame">{svg}</div>')
         parts.append("<h3>Operators</h3>")
         parts += [_operator(prefix, node, result, statuses.get(node)) for node in result.nodes]
@@ -215,8 +283,9 @@ def _inspection_result(inspection, value: Any) -> str:
 
     title = f"<h5>{e(type(inspection).__name__)}</h5>"
     if isinstance(inspection, HistogramForColumns):
-        body = "".join(_bars(column, counts) for column, counts in value.items())
-    elif isinstance(inspection, IntersectionalHistogramForColumns):
+        body = "".join(_bars(column, counts) if isinstance(counts, Mapping)
+                       else f'<p>{e(column)}: {e(repr(counts))}</p>' for column, counts in value.items())
+    elif isinstance(inspection, IntersectionalHistogramForColumns) and isinstance(value, Mapping):
         body = _bars(" × ".join(inspection.columns), {" × ".join(map(str, k)): v for k, v in value.items()})
     elif isinstance(inspection, CompletenessOfColumns):
         body = _share_bars("share of non-missing values", value)

@@ -24,8 +24,8 @@ def markdown_summary(reports: Sequence[PipelineReport], fail_on_warning: bool = 
              "| pipeline | check | status | reason |", "|---|---|---|---|"]
     for report in reports:
         if not report.verdicts:
-            status = Status.ERROR if report.error else Status.PASSED
-            lines.append(f"| {_cell(report.name)} | (no checks) | {_ICONS[status]} | {_cell(report.error or 'ran')} |")
+            status = _ICONS[Status.ERROR] if report.error else "➖ not checked"
+            lines.append(f"| {_cell(report.name)} | (no checks) | {status} | {_cell(report.error or 'ran')} |")
         for verdict in report.verdicts:
             lines.append(f"| {_cell(report.name)} | {_cell(verdict.name)} | {_ICONS[verdict.status]} "
                          f"| {_cell(verdict.message)} |")

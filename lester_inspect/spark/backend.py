@@ -7,15 +7,13 @@ the inputs' shadows (``shadow.py``) and hands the user the result without the
 hidden columns. If the shadow step fails, the call is made as the user wrote it and
 the output's rows are unknown, and said so.
 
-pyspark is patched only once the pipeline imports it (a watch on ``__import__``
-while the run lasts), so pipelines without Spark never import it. The backend never
+pyspark is patched only once the pipeline imports it (``pyspark`` and ``pyspark.ml``
+in ``backends.BACKENDS``), so pipelines without Spark never import it. The backend never
 creates a SparkSession: every query runs on the session of the user's DataFrames.
 """
 from __future__ import annotations
 
-import builtins
 import functools
-import importlib.util
 import os
 import sys
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -34,7 +32,6 @@ from lester_inspect.spark.shadow import (GROUP, ID, VALUE, F, GroupFactor, IdFac
                                          quoted, ref)
 
 T = OperatorType
-_HAS_PYSPARK = importlib.util.find_spec("pyspark") is not None
 
 
 class Operator:
@@ -59,7 +56,6 @@ class SparkBackend:
         self.grouped = ObjectTable()   # user GroupedData -> (Shadow, grouping arguments)
         self._context: Optional[ShadowContext] = None
         self._patches = None
-        self.sql_installed = self.ml_installed = False
         self.failure: Optional[str] = None  # why the last shadow step failed
         self.pandas_rows_unknown: Optional[str] = None  # why the last toPandas has no row lineage
 
@@ -73,36 +69,9 @@ class SparkBackend:
     # -- installation --------------------------------------------------------------------------------
 
     def install(self, patches) -> None:
-        if not _HAS_PYSPARK:
-            return
+        """Patch pyspark.sql; the run calls this once the pipeline imports pyspark (``BACKENDS``)."""
         self._patches = patches
-        self._install_imported()
-        if not (self.sql_installed and self.ml_installed):
-            patches.apply(builtins, "__import__", self._watching_imports(builtins.__import__))
-
-    def _watching_imports(self, original):
-        backend, is_user_code = self, self.run.call_sites.is_user_code
-
-        @functools.wraps(original)
-        def __import__(name, globals=None, locals=None, fromlist=(), level=0):
-            module = original(name, globals, locals, fromlist, level)
-            # Only the user's own import, once it is complete: pyspark importing itself is half-done.
-            if (level == 0 and name.startswith("pyspark") and not (backend.sql_installed and backend.ml_installed)
-                    and is_user_code(sys._getframe(1).f_code)):
-                backend._install_imported()
-            return module
-
-        return __import__
-
-    def _install_imported(self) -> None:
-        if not self.sql_installed and "pyspark.sql" in sys.modules:
-            self.sql_installed = True
-            self._install_sql()
-        if not self.ml_installed and "pyspark.ml" in sys.modules:
-            self.ml_installed = True
-            from lester_inspect.spark.ml import install_ml
-
-            install_ml(self)
+        self._install_sql()
 
     def _install_sql(self) -> None:
         from pyspark.sql.classic.dataframe import DataFrame

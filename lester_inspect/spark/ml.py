@@ -19,14 +19,25 @@ from lester_inspect.spark.backend import Operator, SparkBackend, _finish
 T = OperatorType
 
 
-def install_ml(backend: SparkBackend) -> None:
-    from pyspark.ml.base import Estimator, Transformer
-    from pyspark.ml.evaluation import Evaluator
+class SparkMlBackend:
+    """Spark ML's stages, patched once the pipeline imports pyspark.ml (``BACKENDS``).
 
-    backend.column_origins = {}
-    backend.patch(Estimator, "fit", Operator(_record_fit))
-    backend.patch(Transformer, "transform", Operator(_record_transform, _shadow_transform))
-    backend.patch(Evaluator, "evaluate", Operator(_record_evaluate))
+    Its nodes are made by the run's ``SparkBackend`` (installed with pyspark itself,
+    which pyspark.ml imports first): DataFrames and ML stages share one table of shadows.
+    """
+
+    def __init__(self, run):
+        self.run = run
+
+    def install(self, patches) -> None:
+        from pyspark.ml.base import Estimator, Transformer
+        from pyspark.ml.evaluation import Evaluator
+
+        backend = next(b for b in self.run.backends if isinstance(b, SparkBackend))
+        backend.column_origins = {}
+        backend.patch(Estimator, "fit", Operator(_record_fit))
+        backend.patch(Transformer, "transform", Operator(_record_transform, _shadow_transform))
+        backend.patch(Evaluator, "evaluate", Operator(_record_evaluate))
 
 
 def _shadow_transform(backend: SparkBackend, original, args, kwargs):

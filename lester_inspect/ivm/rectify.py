@@ -1,0 +1,619 @@
+"""Rectification (GDPR Art. 16): correct leaked values in captured runs instead of deleting them.
+
+``lester-inspect rectify --rows customers.csv:customer_id=2 --column mails.csv:mail_subject
+--replace '\\d{4} \\d{4} \\d{4} \\d{4}=>'`` removes the card numbers from those customers'
+mail subjects in every captured run that used them:
+
+1. the rectified column's cells get their corrected value (the regex replacement, or the
+   values of ``--values-from FILE``), the old bytes are overwritten where they lie;
+2. every captured column computed from it (``title = mail_subject.str.lower()``, ``text =
+   title + ' ' + ...``) is re-derived for those rows from the expression capture recorded and
+   checked against the captured data (``derivations.json``); a column without a checked
+   expression is nulled instead, and the report says so;
+3. the rows' feature-matrix rows are re-encoded with the fitted featuriser the capture stored
+   (``featuriser.pkl``), after checking that it reproduces the stored rows from the old values;
+4. the model is updated with the corrected rows (the old rows unlearned, the new ones
+   learned: first or second order, see unlearning.py), never with zeros.
+
+Featuriser statistics (a scaler's mean, an encoder's categories) stay as fitted on the old
+values; the report names the ones fed by the rectified columns. Like ``forget``, a rerun
+after a crash completes the request and never applies it twice: each artifact records the
+request together with its new values, atomically, before the old values are overwritten.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import time
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from lester_inspect.ivm import catalog, columnar
+from lester_inspect.ivm.derivation import Derivation, changed_positions, same_values
+from lester_inspect.ivm.files import crash_point, locked, read_json, read_pickle, write_atomically, write_json, \
+    write_pickle
+from lester_inspect.ivm.specs import ColumnSpec, RowSpec, SpecError
+
+DERIVATIONS = "derivations.json"
+FEATURISER = "featuriser.pkl"
+LEARNED = "learned.json"
+STALE = "predictions.stale"
+_LEARNED_VALUES = ("categories_", "vocabulary_", "stop_words_")
+
+
+@dataclasses.dataclass(frozen=True)
+class Correction:
+    """How the rectified column's values change: a regex replacement, or new values per source row."""
+
+    described: str
+    pattern: Optional[str] = None
+    replacement: str = ""
+    values: Optional[Dict[int, str]] = None
+
+    @classmethod
+    def replace(cls, text: str) -> "Correction":
+        pattern, separator, replacement = text.partition("=>")
+        if not separator or not pattern:
+            raise SpecError(f"{text!r}: expected REGEX=>REPLACEMENT, e.g. '\\d{{4}} \\d{{4}} \\d{{4}} \\d{{4}}=>'")
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise SpecError(f"{text!r}: {pattern!r} is not a regular expression ({error})") from None
+        return cls(f"replace /{pattern}/ by {replacement!r}", pattern=pattern, replacement=replacement)
+
+    @classmethod
+    def values_from(cls, path: str, rows: RowSpec, column: ColumnSpec) -> "Correction":
+        """Corrected values from a CSV with the rows' key column and the rectified column."""
+        if rows.key is None or os.path.abspath(rows.path) != os.path.abspath(column.path):
+            raise SpecError("--values-from needs --rows of the rectified column's own file by key "
+                            f"(e.g. {column.path}:ID=...), to match the corrected values to its rows")
+        if not os.path.isfile(path):
+            raise SpecError(f"{path}: no such file")
+        corrected = pd.read_csv(path, dtype=str, keep_default_na=False)
+        missing = [c for c in (rows.key, column.column) if c not in corrected.columns]
+        if missing:
+            raise SpecError(f"{path}: has no column {', '.join(map(repr, missing))} (it has "
+                            f"{', '.join(map(repr, corrected.columns))})")
+        keys = pd.read_csv(rows.path, usecols=[rows.key], dtype=str, keep_default_na=False)[rows.key]
+        wanted = set(rows.values)
+        given = corrected[corrected[rows.key].isin(wanted)]
+        if set(given[rows.key]) != wanted:
+            raise SpecError(f"{path}: no corrected {column.column} for {rows.key} = "
+                            f"{', '.join(sorted(wanted - set(given[rows.key])))}")
+        by_key = dict(zip(given[rows.key], given[column.column]))
+        values = {int(position): by_key[key] for position, key in enumerate(keys) if key in by_key}
+        return cls(f"values from {os.path.basename(path)}", values=values)
+
+    @property
+    def key(self) -> str:
+        return json.dumps([self.pattern, self.replacement, sorted((self.values or {}).items())])
+
+    def apply(self, old: pd.Series, source_rows: Optional[np.ndarray]) -> pd.Series:
+        if self.pattern is not None:
+            return old.str.replace(self.pattern, self.replacement, regex=True)
+        return pd.Series([self.values.get(int(r), v) for r, v in zip(source_rows, old)], dtype="str")
+
+
+# -- capture: what rectify needs ------------------------------------------------------------------------
+
+def save_for_rectify(store: str, run_id: str, group: str, data: Optional[pd.DataFrame], derivations: Dict,
+                     featuriser, X=None) -> None:
+    """The checked expressions of the captured columns, and (with the training data) the fitted featuriser.
+
+    The featuriser's learned values (one-hot categories, vocabularies) are data: beside it the
+    store keeps, per learned value, how many training rows have it (``learned.json``, counts
+    only), so that ``forget`` can tell when a value was learned only from forgotten rows.
+    """
+    folder = os.path.join(store, "runs", run_id)
+    with locked(store):
+        path = os.path.join(folder, DERIVATIONS)
+        recorded = read_json(path) if os.path.exists(path) else {}
+        recorded[group] = _checked(derivations, data) if data is not None else {}
+        write_json(path, recorded)
+        if featuriser is not None and group == "train":
+            try:
+                # The counts first: a featuriser is never stored without them.
+                write_json(os.path.join(folder, LEARNED), {"requests": [], "parts": _learned_values(featuriser, X)})
+                write_pickle(os.path.join(folder, FEATURISER), featuriser)
+            except Exception as error:  # rectify then zeroes feature ranges and says why
+                write_json(os.path.join(folder, FEATURISER + ".missing"), f"not stored: {error!r}")
+
+
+def _learned_values(featuriser, X) -> Dict:
+    """Per featuriser part holding learned values: its matrix columns and the training rows per value."""
+    if not hasattr(featuriser, "transformers_"):
+        raise TypeError(f"only a ColumnTransformer's learned values can be matched to matrix columns, not a "
+                        f"{type(featuriser).__name__}'s")
+    parts = {}
+    slices = getattr(featuriser, "output_indices_", {})
+    for name, transformer, inputs in getattr(featuriser, "transformers_", []):
+        if transformer in ("drop", "passthrough"):
+            continue
+        steps = [step for _, step in transformer.steps] if hasattr(transformer, "steps") else [transformer]
+        holders = [step for step in steps if any(getattr(step, a, None) is not None for a in _LEARNED_VALUES)]
+        if not holders:
+            continue
+        inputs = [inputs] if isinstance(inputs, str) else [str(c) for c in inputs]
+        block = slices.get(name)
+        last = steps[-1]
+        width = None if block is None else block.stop - block.start
+        values = (sum(len(c) for c in last.categories_) if hasattr(last, "categories_") and
+                  getattr(last, "drop_idx_", None) is None and not getattr(last, "_infrequent_enabled", False)
+                  else len(last.vocabulary_) if hasattr(last, "vocabulary_") and not getattr(last, "stop_words_", None)
+                  else None)
+        if X is None or block is None or last is not holders[-1] or len(holders) > 1 or values != width:
+            parts[name] = {"columns": inputs, "counts": None,
+                           "reason": f"{name}: the values {type(holders[-1]).__name__} learned cannot be matched "
+                                     "to feature-matrix columns"}
+            continue
+        part = X[:, block.start:block.stop]
+        counts = np.asarray((part != 0).sum(axis=0)).ravel()
+        parts[name] = {"columns": inputs, "slice": [block.start, block.stop], "counts": counts.tolist(), "reason": None}
+    return parts
+
+
+def guard_learned_values(run_folder: str, request: str, rows: Sequence[int], columns: Optional[set],
+                         new_rows=None) -> List[str]:
+    """Count the training rows leaving (and, rectified, re-entering) each learned value; drop the stored
+    featuriser when a value was learned only from rows that no longer have it.
+
+    ``columns`` None: the rows are removed; else only the featuriser parts fed by these columns lose
+    the rows' values. ``new_rows`` (rectify): the rows' re-encoded feature rows.
+    """
+    path, featuriser_path = os.path.join(run_folder, LEARNED), os.path.join(run_folder, FEATURISER)
+    if not os.path.exists(path) or not os.path.exists(featuriser_path) or not len(rows):
+        return []
+    learned = read_json(path)
+    if request in learned["requests"]:
+        return []
+    hit = {name: part for name, part in learned["parts"].items() if columns is None or set(part["columns"]) & columns}
+    if not hit:
+        return []
+    old_rows = columnar.matrix_rows(os.path.join(run_folder, "train", "X"), rows)
+    reasons = []
+    for name, part in hit.items():
+        if part["counts"] is None:
+            reasons.append(part["reason"])
+            continue
+        low, high = part["slice"]
+        counts = np.asarray(part["counts"]) - (old_rows[:, low:high] != 0).sum(axis=0)
+        if new_rows is not None:
+            counts += (np.asarray(new_rows)[:, low:high] != 0).sum(axis=0)
+        part["counts"] = counts.tolist()
+        if np.any(counts <= 0):
+            reasons.append(f"{name}: {int(np.sum(counts <= 0))} value(s) it learned came only from these rows")
+    learned["requests"].append(request)
+    if reasons:
+        os.remove(featuriser_path)
+        write_json(path, {"requests": learned["requests"], "parts": {}})
+        return [f"the stored featuriser was deleted, as its learned values would keep the data ({'; '.join(reasons)}); "
+                "rectify zeroes feature ranges from now on instead of re-encoding"]
+    write_json(path, learned)
+    return []
+
+
+_LOADED: Dict[tuple, object] = {}
+
+
+def load_featuriser(run_folder: str, pipeline: str):
+    """The stored fitted featuriser; classes the pipeline script defined come from its definitions only.
+
+    Kept in memory per file version: a service answering requests loads it once.
+    """
+    import pickle
+
+    path = os.path.join(run_folder, FEATURISER)
+    status = os.stat(path)
+    key = (os.path.abspath(path), status.st_mtime_ns, status.st_size, status.st_ino)
+    if key in _LOADED:
+        return _LOADED[key]
+
+    class Unpickler(pickle.Unpickler):
+        def find_class(self, module, name):
+            if module == "__main__":
+                return getattr(_definitions_of(pipeline), name)
+            return super().find_class(module, name)
+
+    with open(path, "rb") as handle:
+        _LOADED.clear()
+        _LOADED[key] = Unpickler(handle).load()
+    return _LOADED[key]
+
+
+def _definitions_of(pipeline: str):
+    """A module with the script's imports, classes and functions, without running the pipeline."""
+    import ast
+    import types
+
+    with open(pipeline, encoding="utf-8") as handle:
+        tree = ast.parse(handle.read(), filename=pipeline)
+    kept = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom, ast.ClassDef, ast.FunctionDef))]
+    module = types.ModuleType("__lester_pipeline_definitions__")
+    module.__file__ = pipeline
+    exec(compile(ast.Module(body=kept, type_ignores=[]), pipeline, "exec"), module.__dict__)
+    return module
+
+
+def _checked(derivations: Dict, data: pd.DataFrame) -> Dict:
+    checked = {}
+    for column, derivation in derivations.items():
+        if column not in data.columns:
+            continue
+        if isinstance(derivation, str):
+            checked[column] = {"reason": derivation}
+            continue
+        missing = [r for r in derivation.reads if r not in data.columns]
+        if missing:
+            checked[column] = {"reason": f"{derivation.text!r} reads {', '.join(missing)}, not captured"}
+            continue
+        try:
+            again = derivation.evaluate({r: data[r].reset_index(drop=True) for r in derivation.reads})
+            reproduced = again.equals(data[column].reset_index(drop=True)) or same_values(again, data[column])
+        except Exception as error:
+            checked[column] = {"reason": f"{derivation.text!r} failed on the captured data ({error!r})"}
+            continue
+        checked[column] = {"text": derivation.text} if reproduced else {
+            "reason": f"{derivation.text!r} does not reproduce the captured column"}
+    return checked
+
+
+# -- rectify ------------------------------------------------------------------------------------------
+
+def rectify(store, rows: RowSpec, column: ColumnSpec, correction: Correction,
+            run_ids: Optional[Sequence[str]] = None, order: str = "first", tau: Optional[float] = None):
+    """Correct ``column``'s values of ``rows`` in the affected runs (see the module docstring)."""
+    from lester_inspect.ivm.store import ForgetIncomplete, ForgetReport
+
+    if order == "second" and tau is not None:
+        raise SpecError("tau is the step of the first-order update; the second-order update takes none")
+    timings: Dict[str, float] = {}
+    started = time.perf_counter()
+    store._require()
+    with store._writing():
+        lookup = catalog.Lookup(store.path)
+        resolution = store._resolve(lookup, rows, column, persist_index=column.column != rows.key)
+        store._drop_key_indexes(lookup, column)  # they would hold (hashed) old values
+        lookup.save()
+        affected = resolution.affected
+        targets = affected if run_ids is None else [r for r in run_ids if r in affected]
+        unknown = [r for r in (run_ids or []) if r not in affected]
+        if unknown:
+            raise SpecError(f"run(s) {', '.join(unknown)} did not read these rows and column {column.column}")
+        timings["find affected runs"] = time.perf_counter() - started
+        request = hashlib.sha256(json.dumps([sorted((f, p.tolist()) for f, p in resolution.rows.items()), column.column,
+                                             resolution.column_fingerprints, correction.key]).encode("utf-8")).hexdigest()
+        changes = []
+        for run_id in targets:
+            try:
+                change = _rectify_run(store, run_id, request, resolution, column, correction, order, tau, timings)
+            except SpecError as error:
+                from lester_inspect.ivm.store import RunChange
+
+                change = RunChange(run_id, {}, {}, None, [], status="failed", problem=str(error))
+            catalog.log_change(store.path, {"run_id": run_id, "request": request, "kind": "rectification",
+                                            "status": change.status,
+                                            "rows_changed": sum(change.rows.values()),
+                                            "cells_changed": sum(change.cells.values()),
+                                            "model_updated": bool(change.model) and "skipped" not in change.model,
+                                            **({"problem": change.problem} if change.problem else {})})
+            changes.append(change)
+    report = ForgetReport(request, "rectification", changes, timings, resolution.notes)
+    if report.problems:
+        raise ForgetIncomplete(report)
+    return report
+
+
+def _rectify_run(store, run_id, request, resolution, column, correction, order, tau, timings):
+    from lester_inspect.ivm.store import RunChange, _deleted_rows, _lookup_rows, _relevant_cuts, _source_rows, \
+        _sources_in_run
+
+    folder = store._run_folder(run_id)
+    manifest = read_json(os.path.join(folder, "manifest.json"))
+    row_sources, column_sources = _sources_in_run(manifest, resolution, column)
+    column_names = sorted(name for name, _ in column_sources)
+    cuts = _relevant_cuts(manifest, set(row_sources) | set(column_names))
+    if cuts:
+        return RunChange(run_id, {}, {}, None, [], status="refused",
+                         problem=f"run {run_id}: {cuts[0]}; nothing was changed in this run")
+    derivations = read_json(os.path.join(folder, DERIVATIONS)) if os.path.exists(
+        os.path.join(folder, DERIVATIONS)) else {}
+    featuriser = load_featuriser(folder, manifest["pipeline"]) if os.path.exists(
+        os.path.join(folder, FEATURISER)) else None
+    notes: List[str] = []
+    step = time.perf_counter()
+    plans = {}
+    for group, info in manifest["groups"].items():
+        group_folder = os.path.join(folder, group)
+        found = _lookup_rows(os.path.join(group_folder, "lineage"), row_sources)
+        found = np.setdiff1d(np.asarray(found, dtype=np.int64), _deleted_rows(group_folder)).astype(np.int64)
+        provenance = {c: {tuple(p) for p in prov} for c, prov in info.get("column_provenance", {}).items()}
+        derived = [c for c, prov in provenance.items() if column_sources & prov]
+        data_folder = os.path.join(group_folder, "data")
+        if not len(found) or not derived or not os.path.exists(data_folder):
+            continue
+        if column.column not in derived or not provenance[column.column] <= column_sources:
+            raise SpecError(f"run {run_id}: {column.path}:{column.column} is not a column of its captured {group} "
+                            "data as read from the file, so its values cannot be corrected there; use forget")
+        checked = derivations.get(group, {})
+        reads = {r for c in derived if "text" in checked.get(c, {})
+                 for r in Derivation.parse(c, checked[c]["text"]).reads}
+        features = list(getattr(featuriser, "feature_names_in_", [])) if featuriser is not None else []
+        present = set(columnar.frame_columns(data_folder))
+        needed = sorted((set(derived) | reads | set(features)) & present)
+        current = columnar.read_cells(data_folder, needed, found)
+        new = dict(current)
+        already = request in columnar.read_replacements(data_folder)["requests"]
+        nulled: List[str] = []
+        if not already:
+            source_rows = _source_rows(os.path.join(group_folder, "lineage"), column_names[0])[found] \
+                if correction.values is not None else None
+            new[column.column] = correction.apply(current[column.column], source_rows)
+            pending = [c for c in derived if c != column.column]
+            progress = True
+            while pending and progress:
+                progress = False
+                for name in list(pending):
+                    entry = checked.get(name, {})
+                    if "text" not in entry:
+                        continue
+                    derivation = Derivation.parse(name, entry["text"])
+                    if any(r in pending for r in derivation.reads):
+                        continue
+                    new[name] = derivation.evaluate({r: new[r] for r in derivation.reads})
+                    pending.remove(name)
+                    progress = True
+            for name in pending:
+                reason = checked.get(name, {}).get("reason", "capture recorded no expression for it")
+                notes.append(f"{group}: {name} cannot be re-derived ({reason}); its {len(found)} cell(s) nulled")
+                nulled.append(name)
+        cells = {}
+        for name in derived:
+            if name in nulled:
+                continue
+            changed = changed_positions(current[name].to_numpy(), new[name].to_numpy())
+            if len(changed):
+                cells[name] = {int(found[i]): new[name].iloc[i] for i in changed}
+        plans[group] = {"rows": found, "current": current, "new": new, "cells": cells, "nulled": nulled,
+                        "derived": derived, "already": already,
+                        "ranges": sorted({tuple(r) for c in derived for r in info.get("matrix_provenance", {}).get(c, [])})}
+    if not plans:
+        raise SpecError(f"run {run_id}: none of its captured rows come from these rows; nothing to rectify")
+    if not any(p["cells"] or p["nulled"] or p["already"] for p in plans.values()):
+        raise SpecError(f"run {run_id}: the correction ({correction.described}) changes none of the "
+                        f"{sum(len(p['rows']) for p in plans.values())} {column.column} value(s) of these rows; "
+                        "nothing rectified")
+    timings[f"{run_id}: provenance lookup"] = time.perf_counter() - step
+
+    step = time.perf_counter()
+    encoded = _encode_all(featuriser, folder, plans) if featuriser is not None else {}
+    for group, group_plan in plans.items():
+        group_plan["matrix"] = _reencode(folder, group, group_plan, featuriser, encoded.get(group, (None, None)), notes)
+    if featuriser is not None:
+        notes.extend(_featuriser_notes(featuriser, {c for p in plans.values() for c in p["derived"]}))
+    timings[f"{run_id}: re-encoding"] = time.perf_counter() - step
+
+    train = plans.get("train")
+    if train is not None and train["matrix"] is not None and len(train["matrix"][0]):
+        notes.extend(guard_learned_values(folder, request, train["matrix"][0], set(train["derived"]), train["matrix"][1]))
+
+    step = time.perf_counter()
+    model = _update_model(folder, request, plans.get("train"), order, tau)
+    timings[f"{run_id}: model update"] = time.perf_counter() - step
+    crash_point("after_model")
+
+    step = time.perf_counter()
+    rows_changed, cells_changed = {}, {}
+    for group, group_plan in plans.items():
+        group_folder = os.path.join(folder, group)
+        data_folder = os.path.join(group_folder, "data")
+        if group_plan["nulled"]:
+            columnar.record_change(data_folder, request, nulled={c: group_plan["rows"] for c in group_plan["nulled"]})
+            columnar.scrub_cells(data_folder, group_plan["nulled"], group_plan["rows"])
+        written = columnar.replace_cells(data_folder, request, group_plan["cells"]) if group_plan["cells"] else 0
+        crash_point("after_state")
+        cells_changed[f"{group}/data"] = written or sum(len(v) for v in group_plan["cells"].values())
+        matrix = group_plan["matrix"]
+        if matrix is not None and len(matrix[0]):
+            columnar.replace_matrix_rows(os.path.join(group_folder, "X"), request, matrix[0], matrix[1])
+            cells_changed[f"{group}/X rows"] = len(matrix[0])
+        rows_changed[group] = len(group_plan["rows"])
+        crash_point(f"after_{group}")
+    if model and "skipped" not in model and os.path.exists(os.path.join(folder, "test", "predictions.npy")):
+        mark_predictions_stale(folder, f"the model was updated by rectification {request[:12]}")
+    if os.path.exists(os.path.join(folder, "test", STALE)):
+        notes.append("test: the stored predictions are the captured model's (marked stale); predict with "
+                     "load(run)['model'] for current ones")
+    timings[f"{run_id}: artifacts"] = time.perf_counter() - step
+    if all(p["already"] for p in plans.values()) and (model is None or "skipped" in model):
+        status = "already applied"
+    else:
+        status = "resumed" if any(p["already"] for p in plans.values()) else "changed"
+    return RunChange(run_id, rows_changed, cells_changed, model, notes, status=status)
+
+
+def _encode_all(featuriser, folder: str, plans: Dict) -> Dict:
+    """Per group, the old and new values' feature rows (or why not): one ``transform`` for all of them."""
+    parts = [(group, which, plan[which]) for group, plan in plans.items() for which in ("current", "new")
+             if not (which == "current" and plan["already"])]
+    names = list(featuriser.feature_names_in_)
+    missing = sorted({n for _, _, values in parts for n in names if n not in values})
+    if missing:
+        return {group: (f"its input columns {', '.join(missing)} are not captured",) * 2 for group in plans}
+    frames = []
+    for group, _, values in parts:
+        dtypes = columnar.column_dtypes(os.path.join(folder, group, "data"))
+        frame = pd.DataFrame({n: values[n].reset_index(drop=True) for n in names})
+        for name in names:
+            try:
+                frame[name] = frame[name].astype(dtypes[name])
+            except (TypeError, ValueError):
+                pass
+        frames.append(frame)
+    try:
+        encoded = featuriser.transform(pd.concat(frames, ignore_index=True))
+    except Exception as error:
+        return {group: (f"transform failed: {error!r}",) * 2 for group in plans}
+    encoded = encoded.toarray() if sp.issparse(encoded) else np.asarray(encoded, dtype=np.float64)
+    result, start = {group: [None, None] for group in plans}, 0
+    for (group, which, _), frame in zip(parts, frames):
+        result[group][0 if which == "current" else 1] = encoded[start:start + len(frame)]
+        start += len(frame)
+    return {group: tuple(pair) for group, pair in result.items()}
+
+
+def _reencode(folder: str, group: str, plan: Dict, featuriser, encoded, notes: List[str]):
+    """``(rows, new feature rows)`` for the rows whose features change, or None when there is no matrix."""
+    matrix_folder = os.path.join(folder, group, "X")
+    if not os.path.exists(matrix_folder) or not plan["ranges"]:
+        return None
+    rows = plan["rows"]
+    stored = columnar.matrix_rows(matrix_folder, rows)
+    if featuriser is None:
+        notes.append(f"{group}: no fitted featuriser was captured; the rectified rows' feature ranges "
+                     f"{plan['ranges']} are zeroed, not re-encoded")
+        return rows, _zeroed(stored, plan["ranges"])
+    old, new = encoded
+    if isinstance(new, str) or (old is not None and (isinstance(old, str) or not np.allclose(old, stored, rtol=1e-9,
+                                                                                            atol=1e-12))):
+        reason = new if isinstance(new, str) else old if isinstance(old, str) else \
+            "it does not reproduce the stored feature rows from the old values"
+        notes.append(f"{group}: the stored featuriser cannot re-encode these rows ({reason}); their feature ranges "
+                     f"{plan['ranges']} are zeroed instead")
+        return rows, _zeroed(stored, plan["ranges"])
+    changed = np.flatnonzero(np.any(new != stored, axis=1))
+    notes.append(f"{group}: {len(changed)} feature row(s) re-encoded with the stored featuriser")
+    return rows[changed], new[changed]
+
+
+def _zeroed(stored: np.ndarray, ranges) -> np.ndarray:
+    zeroed = stored.copy()
+    for low, high in ranges:
+        zeroed[:, low:high] = 0
+    return zeroed
+
+
+def _featuriser_notes(featuriser, columns) -> List[str]:
+    """The fitted statistics of the featuriser parts fed by changed columns, which stay as fitted."""
+    notes = []
+    for name, transformer, inputs in getattr(featuriser, "transformers_", []):
+        inputs = [inputs] if isinstance(inputs, str) else list(inputs) if not callable(inputs) else []
+        if not set(map(str, inputs)) & set(columns) or transformer in ("drop", "passthrough"):
+            continue
+        steps = transformer.steps if hasattr(transformer, "steps") else [(name, transformer)]
+        for step_name, step in steps:
+            fitted = sorted(a for a in vars(step) if a.endswith("_") and not a.startswith("_")
+                            and a not in ("n_features_in_", "feature_names_in_", "n_samples_seen_"))
+            if fitted:
+                notes.append(f"featuriser {name}/{step_name} ({type(step).__name__}): {', '.join(fitted)} stay as "
+                             "fitted on the old values (a run from scratch refits them; not maintained)")
+    return notes
+
+
+def _update_model(folder: str, request: str, plan: Optional[Dict], order: str, tau: Optional[float]):
+    """Unlearn the training rows as they were and learn them as corrected (rows whose features changed)."""
+    from sklearn.base import clone
+
+    from lester_inspect.ivm import unlearning
+    from lester_inspect.ivm.store import ModelUpdateError, _deleted_rows
+
+    model_path = os.path.join(folder, "model.pkl")
+    if plan is None or plan["matrix"] is None or not os.path.exists(model_path):
+        return None
+    stored = read_pickle(model_path)
+    if request in stored["applied"]:
+        return {"skipped": "already applied"}
+    if not len(plan["matrix"][0]):
+        return None
+    group_folder = os.path.join(folder, "train")
+    rows, x_new = plan["matrix"]
+    x_old = columnar.matrix_rows(os.path.join(group_folder, "X"), rows)
+    y = np.load(os.path.join(group_folder, "y.npy"), mmap_mode="r")
+    removed_before = _deleted_rows(group_folder)
+    n_train = len(y) - len(removed_before)
+    reason = unlearning.unsupported_reason(stored["model"], order)
+    corrected = None
+    if order == "second" or reason is not None:
+        matrix = columnar.with_rows(columnar.read_matrix(os.path.join(group_folder, "X"), drop_deleted=False),
+                                    rows, x_new)
+        keep = np.setdiff1d(np.arange(matrix.shape[0]), removed_before)
+        corrected = {"X_train": matrix[keep], "y_train": np.asarray(y)[keep]}
+    if reason is None:
+        update = unlearning.update_model(stored["model"], x_old, x_new, np.asarray(y[rows]), n_train=n_train,
+                                         order=order, **({"tau": tau} if order == "first" else corrected))
+        summary = {"order": update.order, "tau": update.tau, "gradient_norm": float(update.gradient_norm),
+                   "parameters_changed": int(update.parameters_changed)}
+    else:
+        try:
+            stored["model"] = clone(stored["model"]).fit(corrected["X_train"], corrected["y_train"])
+        except Exception as error:
+            raise ModelUpdateError(f"run {os.path.basename(folder)}: {reason}, and fitting "
+                                   f"{type(stored['model']).__name__} again failed: {error!r}. "
+                                   "The run was left unchanged.") from error
+        summary = {"refitted on the corrected training data": reason}
+    stored["applied"].append(request)
+    write_pickle(model_path, stored)
+    return summary
+
+
+# -- stored test predictions ------------------------------------------------------------------------------
+
+def mark_predictions_stale(run_folder: str, why: str) -> None:
+    path = os.path.join(run_folder, "test", STALE)
+    if os.path.isdir(os.path.dirname(path)):
+        write_atomically(path, why.encode("utf-8"))
+
+
+def predictions_note(run_folder: str) -> Optional[str]:
+    """A one-line note when a run's stored test predictions are not the current model's."""
+    path = os.path.join(run_folder, "test", STALE)
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return (f"test predictions are stale: {handle.read().strip()}; predict with load(run)['model'] "
+                "on load(run)['test']['X'] for current ones")
+
+
+# -- command line -----------------------------------------------------------------------------------------
+
+def add_rectify_command(commands, with_store) -> None:
+    from lester_inspect.ivm.cli import add_change_options
+
+    parser = with_store(commands.add_parser(
+        "rectify", help="correct leaked values in captured runs (re-derive, re-encode, update the model)"))
+    parser.add_argument("--rows", required=True, metavar="FILE:KEY=V1,V2|FILE:@R1,R2",
+                        help="source rows by key values or 0-based positions, e.g. customers.csv:customer_id=2,4,6")
+    parser.add_argument("--column", required=True, metavar="FILE:COLUMN", help="the column whose values to correct")
+    how = parser.add_mutually_exclusive_group(required=True)
+    how.add_argument("--replace", metavar="REGEX=>REPLACEMENT", help="replace the leaked part of the values")
+    how.add_argument("--values-from", metavar="FILE", help="a CSV with the rows' key column and corrected values")
+    add_change_options(parser)
+    parser.set_defaults(handler=_rectify_command)
+
+
+def _rectify_command(arguments) -> int:
+    import sys
+
+    from lester_inspect.ivm import ArtifactStore, ForgetIncomplete, ModelUpdateError
+
+    try:
+        rows, column = RowSpec.parse(arguments.rows), ColumnSpec.parse(arguments.column)
+        correction = Correction.replace(arguments.replace) if arguments.replace is not None else \
+            Correction.values_from(arguments.values_from, rows, column)
+        report = rectify(ArtifactStore(arguments.store), rows, column, correction,
+                         None if arguments.all_affected else arguments.run, order=arguments.order, tau=arguments.tau)
+    except (SpecError, ModelUpdateError, FileNotFoundError) as error:
+        print(f"lester-inspect: {error}", file=sys.stderr)
+        return 2
+    except ForgetIncomplete as incomplete:
+        print(incomplete.report)
+        for problem in incomplete.report.problems:
+            print(f"lester-inspect: {problem}", file=sys.stderr)
+        return incomplete.report.exit_code
+    print(report)
+    return 0 if report.runs else 1
