@@ -140,4 +140,7 @@ class PipelineInspector:
                 raise error
             for check in self._checks:
                 result.check_to_check_results[check] = check.evaluate(result)
+            for inspection in self._all_inspections():  # e.g. ArtifactCapture(mlflow=True) logs the verdicts
+                if hasattr(inspection, "after_checks"):
+                    inspection.after_checks(result)
         return result
