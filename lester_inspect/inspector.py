@@ -89,9 +89,10 @@ class PipelineInspector:
         return self
 
     def _all_inspections(self) -> List[Inspection]:
-        """The inspections asked for directly and by checks, each once."""
+        """The inspections asked for directly and by checks and what-if analyses, each once."""
         unique: List[Inspection] = []
-        for inspection in [*self._inspections, *(i for c in self._checks for i in c.required_inspections)]:
+        for inspection in [*self._inspections, *(i for c in [*self._checks, *self._what_ifs]
+                                                 for i in c.required_inspections)]:
             if inspection not in unique:
                 unique.append(inspection)
         return unique
@@ -123,7 +124,7 @@ class PipelineInspector:
         if capture is not None:
             from lester_inspect.whatif import run_analyses
 
-            result.what_if_execution, result.what_if = run_analyses(capture, self._what_ifs)
+            result.what_if_execution, result.what_if = run_analyses(capture, self._what_ifs, result)
         return result
 
     def _result(self, run: InstrumentedRun, executor: Optional[InspectionExecutor],

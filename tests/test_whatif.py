@@ -10,38 +10,42 @@ import pandas as pd
 import pytest
 
 from lester_inspect import PipelineInspector
-from lester_inspect.whatif import DataCorruption, Variant, WhatIfError
+from lester_inspect.whatif import DataCorruption, FeasibilityStudy, PermutationFeatureImportance, Variant, WhatIfError
+from lester_inspect.whatif.analyses import cover_hart_lower_bound
 from lester_inspect.whatif.patches import apply_patches, make_patch
 from lester_inspect.whatif.scratch import modified_source, run_from_scratch
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "example_pipelines"
 
-# Per example: test-side corruptions of several kinds, and one train-side corruption.
+# Per example: test-side corruptions of several kinds, one train-side corruption, and the
+# columns permuted for feature importance (two, to keep the from-scratch runs few).
 CORRUPTIONS = {
     "healthcare": (
         {"income": "gaussian_noise", "last_name": "broken_characters", "smoker": "category_shift",
          "county": ("swapped_columns", {"other": "race"})},
-        {"income": "scaling"}),
+        {"income": "scaling"}, ["smoker", "income"]),
     "compas_like": (
         {"priors_count": "missing_values", "race": "category_shift",
          "sex": ("swapped_columns", {"other": "c_charge_degree"})},
-        {"age": "gaussian_noise"}),
+        {"age": "gaussian_noise"}, ["age", "race"]),
     "adult_like": (
         {"hours_per_week": "scaling", "education": "broken_characters", "workclass": "category_shift",
          "age": "missing_values"},
-        {"capital_gain": "scaling"}),
+        {"capital_gain": "scaling"}, ["education_num", "workclass"]),
 }
 
 
 @pytest.fixture(scope="module", params=sorted(CORRUPTIONS))
 def example(request):
     name = request.param
-    test_side, train_side = CORRUPTIONS[name]
+    test_side, train_side, permuted = CORRUPTIONS[name]
     test_analysis = DataCorruption(test_side, fractions=[0.3])
     train_analysis = DataCorruption(train_side, fractions=[0.5], also_train=True)
+    importance = PermutationFeatureImportance(permuted)
     path = EXAMPLES / name / "pipeline.py"
-    result = PipelineInspector.on_pipeline(path).add_what_if(test_analysis).add_what_if(train_analysis).execute()
-    return path, result, test_analysis, train_analysis
+    result = (PipelineInspector.on_pipeline(path).add_what_if(test_analysis).add_what_if(train_analysis)
+              .add_what_if(importance).execute())
+    return path, result, test_analysis, train_analysis, importance
 
 
 def _from_scratch(path, result, variant):
@@ -67,7 +71,7 @@ def _check_against_scratch(path, result, analysis):
 
 
 def test_test_side_corruptions_equal_the_modified_script_from_scratch(example):
-    path, result, test_analysis, _ = example
+    path, result, test_analysis, _, _ = example
     _check_against_scratch(path, result, test_analysis)
     frame = result.what_if[test_analysis]
     # The corruptions change the data: at least one variant scores differently from the plain run.
@@ -75,21 +79,38 @@ def test_test_side_corruptions_equal_the_modified_script_from_scratch(example):
 
 
 def test_train_side_corruptions_refit_and_equal_the_modified_script_from_scratch(example):
-    path, result, _, train_analysis = example
+    path, result, _, train_analysis, _ = example
     _check_against_scratch(path, result, train_analysis)
     assert list(result.what_if[train_analysis]["corrupted"].iloc[1:]) == ["train+test"]
 
 
 def test_plain_variant_equals_the_script_and_test_side_variants_reuse_the_fitted_model(example):
-    path, result, _, _ = example
+    path, result, _, _, _ = example
     execution = result.what_if_execution
     assert _from_scratch(path, result, Variant("plain"))["score"] == execution.plain_score
     assert execution.model_for(Variant("x", test=[make_patch("missing_values", "a", 0.5)])) is execution.model
     assert execution.notes == []  # every example's featuriser is reused branch by branch
 
 
+def test_permutation_importance_equals_the_modified_script_and_names_matrix_and_source_columns(example):
+    path, result, _, _, importance = example
+    _check_against_scratch(path, result, importance)
+    frame = result.what_if[importance].iloc[1:]
+    assert (frame["importance"] == -frame["score_change"]).all()
+    source = {"healthcare": "patients", "compas_like": "compas", "adult_like": "adult"}[path.parent.name]
+    histories = {"smoker": "histories"}
+    for row in frame.itertuples():
+        assert row.sources == f"{histories.get(row.column, source)}.{row.column}"
+        start, stop = map(int, row.matrix_columns.split(":"))
+        assert 0 <= start < stop
+    # The importance analysis reads the matrix columns each input column feeds from the featuriser.
+    widths = {row.column: row.matrix_columns for row in frame.itertuples()}
+    if path.parent.name == "adult_like":
+        assert widths == {"education_num": "66:67", "workclass": "0:7"}
+
+
 def test_summary_names_the_analysis_and_its_worst_variants(example):
-    _, result, test_analysis, _ = example
+    _, result, test_analysis, _, _ = example
     summary = result.summary()
     assert f"What-if {test_analysis!r}" in summary
     frame = result.what_if[test_analysis]
@@ -131,7 +152,7 @@ def test_bad_configurations_are_clear_errors():
 
 
 def test_a_misspelt_column_names_the_frames_columns(example):
-    path, result, _, _ = example
+    path, result, _, _, _ = example
     analysis = DataCorruption({"incme": "scaling"})
     with pytest.raises(WhatIfError, match="column 'incme' is not in the frame the model is scored on at line"):
         analysis.variants(result.what_if_execution)
@@ -156,3 +177,33 @@ def test_the_modified_source_only_wraps_the_model_calls():
     assert lines[0] == "x = 1"
     assert lines[1] == "model = p.fit(__lester_whatif__.train(train), y)"
     assert lines[2] == "print(f'{__lester_whatif__.score(model.score(__lester_whatif__.test(test), t)):.2f}')"
+
+
+def test_cover_hart_bound_recovers_a_known_bayes_error():
+    # Labels are x0 > 0.5, flipped with probability 0.2: the Bayes error is 0.2.
+    from sklearn.neighbors import KNeighborsClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.random((8000, 2))
+    y = (X[:, 0] > 0.5) ^ (rng.random(8000) < 0.2)
+    error = np.mean(KNeighborsClassifier(1).fit(X[:6000], y[:6000]).predict(X[6000:]) != y[6000:])
+    assert abs(cover_hart_lower_bound(error, 2) - 0.2) < 0.03
+    assert cover_hart_lower_bound(0.0, 3) == 0.0 and cover_hart_lower_bound(2 / 3, 3) == pytest.approx(2 / 3)
+
+
+def test_feasibility_study_measures_the_pipelines_own_features_as_the_script_computes_them():
+    from sklearn.neighbors import KNeighborsClassifier
+
+    path = EXAMPLES / "compas_like" / "pipeline.py"
+    study = FeasibilityStudy(0.99)
+    result = PipelineInspector.on_pipeline(path).add_what_if(study).execute()
+    frame = result.what_if[study].set_index("variant")
+    assert list(frame.index) == ["pipeline features", "raw numeric columns", "all columns, one-hot"]
+    scratch = _from_scratch(path, result, Variant("plain"))["namespace"]
+    featurise = scratch["model"][:-1]
+    neighbour = KNeighborsClassifier(1).fit(featurise.transform(scratch["train_data"]), scratch["train_labels"])
+    error = np.mean(neighbour.predict(featurise.transform(scratch["test_data"])) != scratch["test_labels"])
+    assert frame.loc["pipeline features", "nn_error"] == error
+    assert frame.loc["pipeline features", "bayes_error_lower_bound"] == cover_hart_lower_bound(error, 2)
+    assert not frame["target_realistic"].any()  # no encoding allows 99% on this noisy task
+    assert "target accuracy 0.9900 is NOT realistic" in result.summary()

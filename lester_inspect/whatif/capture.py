@@ -7,6 +7,7 @@ those calls (reading, joining, filtering, splitting) is the prefix all variants 
 """
 from __future__ import annotations
 
+import ast
 import dataclasses
 from typing import Any, List, Optional
 
@@ -69,4 +70,25 @@ class ModelCapture:
         fit, score = self.fits[0], self.scores[0]
         if score.estimator is not fit.estimator:
             raise WhatIfError(f"the model scored at {score.location} is not the one fitted at {fit.location}")
+        for call in (fit, score):
+            if call.location is not None and call.location.file is None:
+                _check_arguments(call_at(self._run.source.tree, call.location), call)
         return fit, score
+
+
+def call_at(tree: ast.AST, location: CodeLocation) -> ast.Call:
+    """The call expression spanning exactly ``location`` in ``tree``."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and (node.lineno, node.col_offset, node.end_lineno, node.end_col_offset) == (
+                location.lineno, location.col_offset, location.end_lineno, location.end_col_offset):
+            return node
+    raise WhatIfError(f"no call at line {location.lineno}:{location.col_offset} of the pipeline's source")
+
+
+def _check_arguments(call: ast.Call, model_call: ModelCall) -> None:
+    """Variants call ``fit(X, y)`` / ``score(X, y)``: other arguments (sample weights) would be dropped."""
+    extra = [ast.unparse(arg) for arg in call.args[2:]] + [
+        f"{keyword.arg}=..." if keyword.arg else "**..." for keyword in call.keywords if keyword.arg not in ("X", "y")]
+    if extra or any(isinstance(arg, ast.Starred) for arg in call.args):
+        raise WhatIfError(f"the model's {model_call.method} at {model_call.location} passes arguments besides X "
+                          f"and y ({', '.join(extra) or '*args'}); what-if variants support only {model_call.method}(X, y)")

@@ -20,6 +20,14 @@ The optimisation rules, each applied only where it gives the identical result:
    checking that the blocks reassemble into exactly ``transform(test frame)``.
 4. One refit per distinct training change: variants that change the train side the same
    way share one clone of the model fitted on the changed frame.
+5. Row-local re-execution: when, in addition to rule 3, every branch reading a changed
+   column is a known row-wise transformer (``ROW_WISE_TRANSFORMERS``: each output row is
+   computed from its input row alone, by the same element-wise arithmetic whatever the
+   other rows), the final model is a known row-wise predictor (``ROW_WISE_MODELS``: trees
+   and their ensembles, whose prediction of a row never mixes in other rows' floats) and its
+   ``score`` is sklearn's accuracy / R^2, then only the rows whose changed columns differ
+   from the plain test frame are featurised and predicted; the other rows keep their plain
+   predictions.
 
 A pipeline shape outside these rules is an error (``WhatIfError``), or, where the rules
 only lose their speed, a stated fallback recorded in ``SharedExecution.notes``.
@@ -71,6 +79,52 @@ def _branch_columns(transformer, columns) -> List[str]:
     return [str(c) for c in selected]
 
 
+#: Fitted transformers whose ``transform`` computes each output row from its input row alone.
+ROW_WISE_TRANSFORMERS = frozenset({
+    "OneHotEncoder", "OrdinalEncoder", "StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler",
+    "SimpleImputer", "KBinsDiscretizer", "Binarizer"})
+#: Models whose prediction of a row reads that row alone, without floating-point work shared across rows.
+ROW_WISE_MODELS = frozenset({
+    "DecisionTreeClassifier", "DecisionTreeRegressor", "RandomForestClassifier", "RandomForestRegressor",
+    "ExtraTreesClassifier", "ExtraTreesRegressor", "GradientBoostingClassifier", "GradientBoostingRegressor"})
+
+
+def _row_wise(transformer) -> bool:
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    if isinstance(transformer, Pipeline):
+        return all(_row_wise(step) for _, step in transformer.steps if step not in (None, "passthrough"))
+    if isinstance(transformer, FunctionTransformer):
+        return transformer.func is None and transformer.inverse_func is None
+    return type(transformer).__module__.startswith("sklearn.") and type(transformer).__name__ in ROW_WISE_TRANSFORMERS
+
+
+def _score_function(model):
+    """accuracy_score / r2_score when ``model.score`` is sklearn's own (rule 5), else None."""
+    from sklearn.base import ClassifierMixin, RegressorMixin
+    from sklearn.metrics import accuracy_score, r2_score
+
+    score = getattr(type(model), "score", None)
+    return {ClassifierMixin.score: accuracy_score, RegressorMixin.score: r2_score}.get(score)
+
+
+def _changed_rows(plain: pd.DataFrame, patched: pd.DataFrame, columns) -> np.ndarray:
+    """Positions of the rows whose ``columns`` differ (a column whose kind of values changed: all rows)."""
+    same = np.ones(len(plain), dtype=bool)
+    for column in columns:
+        before, after = plain[column].reset_index(drop=True), patched[column].reset_index(drop=True)
+        numeric = pd.api.types.is_numeric_dtype(before) and pd.api.types.is_numeric_dtype(after)
+        if before.dtype != after.dtype and not numeric:
+            return np.arange(len(plain))
+        try:
+            equal = before.eq(after).fillna(False).to_numpy(dtype=bool)
+        except TypeError:
+            return np.arange(len(plain))
+        same &= equal | (before.isna() & after.isna()).to_numpy(dtype=bool)
+    return np.flatnonzero(~same)
+
+
 class _Branches:
     """The plain test frame featurised by a ColumnTransformer, kept as one block per branch (rule 3)."""
 
@@ -101,11 +155,17 @@ class _Branches:
                               for block in blocks]).tocsr()
         return np.hstack([block.toarray() if sp.issparse(block) else np.asarray(block) for block in blocks])
 
-    def transform(self, frame: pd.DataFrame, changed: set):
-        """``frame`` featurised; only the branches reading a column in ``changed`` run."""
-        blocks = [self._transform(branch, frame[columns]) if changed.intersection(columns) else block
+    def transform(self, frame: pd.DataFrame, changed: set, rows: Optional[np.ndarray] = None):
+        """``frame`` featurised (only its ``rows``, if given); only the branches reading a column in ``changed`` run."""
+        if rows is not None:
+            frame = frame.iloc[rows]
+        blocks = [self._transform(branch, frame[columns]) if changed.intersection(columns)
+                  else (block if rows is None else block[rows])
                   for (_, branch, columns), block in zip(self.branches, self.blocks)]
         return self._assemble(blocks)
+
+    def row_wise(self, changed: set) -> bool:
+        return all(_row_wise(branch) for _, branch, columns in self.branches if changed.intersection(columns))
 
 
 def _identical(left, right) -> bool:
@@ -131,15 +191,16 @@ class SharedExecution:
         self._refits: Dict[str, object] = {}
         self._branches: Optional[_Branches] = None
         self._branches_tried = False
+        self._plain_predictions = None
         self.plain_score = self.run(Variant("plain"))
 
-    def _featurise_with_reuse(self, frame, changed: set):
-        """Rule 3, set up on first use; a pipeline it does not fit falls back to a full featurisation."""
-        steps, _ = _steps(self.model)
+    def _reused_branches(self) -> Optional[_Branches]:
+        """Rule 3's plain test blocks, set up on first use; None (and a note) where the rule does not apply."""
         if not self._branches_tried:
             self._branches_tried = True
             from sklearn.compose import ColumnTransformer
 
+            steps, _ = _steps(self.model)
             if steps and isinstance(steps[0], ColumnTransformer) and isinstance(self.score.X, pd.DataFrame):
                 try:
                     self._branches = _Branches(steps[0], self.score.X)
@@ -148,9 +209,14 @@ class SharedExecution:
             else:
                 self.notes.append("the model's first step is not a ColumnTransformer: each test-side variant "
                                   "featurises its whole test frame")
-        if self._branches is None:
+        return self._branches
+
+    def _featurise_with_reuse(self, frame, changed: set):
+        steps, _ = _steps(self.model)
+        branches = self._reused_branches()
+        if branches is None:
             return _featurise(steps, frame)
-        return _featurise(steps[1:], self._branches.transform(frame, changed))
+        return _featurise(steps[1:], branches.transform(frame, changed))
 
     def model_for(self, variant: Variant):
         """The fitted model of ``variant``: the plain one (rule 2) or one refit per training change (rule 4)."""
@@ -182,7 +248,42 @@ class SharedExecution:
     def run(self, variant: Variant) -> float:
         """What ``model.score(X_test, y_test)`` returns in ``variant``."""
         model = self.model_for(variant)
+        if model is self.model and variant.test and self._row_local(touched_columns(variant.test)):
+            return self._run_row_local(variant)
         return float(_steps(model)[1].score(self.features(variant), self.score.y))
+
+    def _row_local(self, changed: set) -> bool:
+        """Whether rule 5 applies to a test-side change of ``changed`` columns."""
+        steps, final = _steps(self.model)
+        branches = self._reused_branches()
+        return (branches is not None and len(steps) == 1 and branches.row_wise(changed)
+                and type(final).__module__.startswith("sklearn.") and type(final).__name__ in ROW_WISE_MODELS
+                and _score_function(final) is not None)
+
+    def _run_row_local(self, variant: Variant) -> float:
+        final = _steps(self.model)[1]
+        if self._plain_predictions is None:
+            self._plain_predictions = final.predict(self._branches.transform(self.score.X, set()))
+        frame, changed = self.test_frame(variant), touched_columns(variant.test)
+        rows = _changed_rows(self.score.X, frame, changed)
+        predictions = self._plain_predictions.copy()
+        if len(rows):
+            predictions[rows] = final.predict(self._branches.transform(frame, changed, rows))
+        return float(_score_function(final)(self.score.y, predictions))
+
+    def featurising_steps(self) -> list:
+        return _steps(self.model)[0]
+
+    @staticmethod
+    def featurise(steps, frame):
+        return _featurise(steps, frame)
+
+    def featuriser_columns(self) -> List[str]:
+        """The test frame's columns the featuriser reads (all of them without a ColumnTransformer)."""
+        branches = self._reused_branches()
+        if branches is None:
+            return self.test_columns()
+        return list(dict.fromkeys(c for _, _, columns in branches.branches for c in columns))
 
     def test_columns(self) -> List[str]:
         if not isinstance(self.score.X, pd.DataFrame):

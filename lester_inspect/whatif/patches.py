@@ -62,7 +62,7 @@ def _broken_characters(frame, column, mask, rng, params):
     series = frame[column]
     if pd.api.types.is_numeric_dtype(series):
         raise WhatIfError(f"broken_characters needs a text column; '{column}' has dtype {series.dtype}")
-    frame[column] = series.where(~mask, series.map(lambda v: v.translate(_BROKEN) if isinstance(v, str) else v))
+    frame[column] = series.where(~mask, series.astype(object).str.translate(_BROKEN))
 
 
 def _swapped_columns(frame, column, mask, rng, params):

@@ -9,7 +9,8 @@ from lester_inspect.whatif.capture import ModelCapture
 from lester_inspect.whatif.execution import SharedExecution
 
 
-def run_analyses(capture: ModelCapture, analyses: Sequence) -> Tuple[SharedExecution, Dict[object, pd.DataFrame]]:
+def run_analyses(capture: ModelCapture, analyses: Sequence, result=None
+                 ) -> Tuple[SharedExecution, Dict[object, pd.DataFrame]]:
     """The execution the variants share, and one result frame per analysis.
 
     A frame's ``attrs["notes"]`` say which optimisation rules did not apply to it.
@@ -17,7 +18,7 @@ def run_analyses(capture: ModelCapture, analyses: Sequence) -> Tuple[SharedExecu
     execution = SharedExecution(*capture.model_calls())
     results = {}
     for analysis in analyses:
-        frame = analysis.evaluate(execution)
+        frame = analysis.evaluate(execution, result)
         frame.attrs["notes"] = list(execution.notes)
         results[analysis] = frame
     return execution, results

@@ -17,6 +17,7 @@ import sys
 from typing import List, Optional, Sequence, Tuple
 
 from lester_inspect.instrumentation.dag import CodeLocation
+from lester_inspect.whatif.capture import call_at
 from lester_inspect.whatif.execution import Variant
 from lester_inspect.whatif.patches import WhatIfError, apply_patches
 
@@ -41,14 +42,6 @@ class _Injected:
     def score(self, value):
         self.recorded["score"] = value
         return value
-
-
-def _call_at(tree: ast.AST, location: CodeLocation) -> ast.Call:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and (node.lineno, node.col_offset, node.end_lineno, node.end_col_offset) == (
-                location.lineno, location.col_offset, location.end_lineno, location.end_col_offset):
-            return node
-    raise WhatIfError(f"no call at line {location.lineno}:{location.col_offset} of the pipeline's source")
 
 
 def _x_argument(call: ast.Call, location: CodeLocation) -> ast.expr:
@@ -78,9 +71,9 @@ def modified_source(source: str, fit_location: Optional[CodeLocation], score_loc
     if variant.train:
         if fit_location is None:
             raise WhatIfError("a train-side variant needs the model's fit call in the pipeline file")
-        argument = _x_argument(_call_at(tree, fit_location), fit_location)
+        argument = _x_argument(call_at(tree, fit_location), fit_location)
         wrap(argument, f"{_INJECTED}.train(", ")")
-    score_call = _call_at(tree, score_location)
+    score_call = call_at(tree, score_location)
     if variant.test:
         wrap(_x_argument(score_call, score_location), f"{_INJECTED}.test(", ")")
     wrap(score_call, f"{_INJECTED}.score(", ")")
@@ -96,7 +89,7 @@ def run_from_scratch(path: str, fit_location: Optional[CodeLocation], score_loca
     """Run ``path`` modified for ``variant``, plainly, in this process, as ``__main__``.
 
     Returns what the modified script recorded: ``score`` and the patched frames
-    (``train_data``/``test_data``), plus ``stdout``. The script sees its own path as
+    (``train_data``/``test_data``), plus ``stdout`` and the script's globals (``namespace``). The script sees its own path as
     ``__file__`` (its data is found next to it) and ``sys.argv == [path, *args]``.
     """
     path = os.path.abspath(path)
@@ -112,7 +105,7 @@ def run_from_scratch(path: str, fit_location: Optional[CodeLocation], score_loca
             exec(code, namespace)
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
-    recorded = dict(injected.recorded, stdout=output.getvalue())
+    recorded = dict(injected.recorded, stdout=output.getvalue(), namespace=namespace)
     if "score" not in recorded:
         raise WhatIfError(f"{path}: the modified script finished without reaching its score call")
     return recorded
