@@ -44,7 +44,10 @@ def _pandas_classes(*names: str) -> tuple:
 
 
 def _is_sparse(obj: Any) -> bool:
-    return hasattr(obj, "tocsr") and hasattr(obj, "nnz")
+    # Asked of the type: on a pandas object a missing attribute costs a trip through
+    # ``NDFrame.__getattr__`` and an exception, and every Series operator result is asked.
+    kind = type(obj)
+    return hasattr(kind, "tocsr") and hasattr(kind, "nnz")
 
 
 def _is_matrix_like(obj: Any) -> bool:
