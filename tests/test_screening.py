@@ -277,7 +277,8 @@ model.score(X_test, y_test)
     verdict = run(leaky, [NoPreprocessingLeakage()]).check_to_check_results[NoPreprocessingLeakage()]
     assert verdict.status is CheckStatus.FAILURE
     assert verdict.description.startswith("Transformer at line 10:9 (StandardScaler: fit_transform) was fitted on "
-                                          "test rows: 50 of its 200 rows are test rows of source0")
+                                          "test rows: 50 of its 200 rows of source0 are test rows of Score at line "
+                                          "13:0 (LogisticRegression: score), e.g. rows [")
     assert verdict.operator.code_location.lineno == 10
     clean = LEAK + """
 X_train, X_test, y_train, y_test = train_test_split(data[["a", "b"]], data["label"], random_state=0)
@@ -286,6 +287,40 @@ model = LogisticRegression().fit(scaler.transform(X_train), y_train)
 model.score(scaler.transform(X_test), y_test)
 """
     assert run(clean, [NoPreprocessingLeakage()]).passed
+
+
+CROSS_VALIDATED = LEAK + """
+from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
+from sklearn.pipeline import make_pipeline
+scaled = StandardScaler().fit_transform(data[["a", "b"]])
+EVALUATION
+"""
+
+
+@pytest.mark.parametrize("evaluation, held_out_by", [
+    ('cross_val_score(LogisticRegression(), scaled, data["label"], cv=3)', "the cross-validation at line 13"),
+    ('cross_validate(LogisticRegression(), scaled, data["label"], cv=4)', "the cross-validation at line 13"),
+    ('GridSearchCV(LogisticRegression(), {"C": [0.1, 1]}, cv=3).fit(scaled, data["label"])', "GridSearchCV at line 13"),
+])
+def test_preprocessing_fitted_on_rows_a_cross_validation_holds_out(evaluation, held_out_by):
+    verdict = run(CROSS_VALIDATED.replace("EVALUATION", evaluation),
+                  [NoPreprocessingLeakage()]).check_to_check_results[NoPreprocessingLeakage()]
+    assert verdict.status is CheckStatus.FAILURE and verdict.operator.code_location.lineno == 12
+    assert verdict.description == (
+        "Transformer at line 12:9 (StandardScaler: fit_transform) was fitted on rows a cross-validation holds out: "
+        f"200 of its 200 rows of source0 are held out by {held_out_by}, e.g. rows [0, 1, 2]; fit it inside the "
+        "folds, e.g. in a Pipeline with the model")
+    assert len(verdict.details["leakage"]) == 1  # the folds of one cross-validation are one leak
+
+
+@pytest.mark.parametrize("evaluation", [
+    'cross_val_score(make_pipeline(StandardScaler(), LogisticRegression()), data[["a", "b"]], data["label"], cv=3)',
+    'GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression()), {"logisticregression__C": [0.1, 1]}, '
+    'cv=3).fit(data[["a", "b"]], data["label"])',
+])
+def test_scalers_fitted_inside_the_folds_and_unused_ones_do_not_leak(evaluation):
+    # ``scaled`` is fitted on all rows but never evaluated; each fold's own scaler sees only its training rows.
+    assert run(CROSS_VALIDATED.replace("EVALUATION", evaluation), [NoPreprocessingLeakage()]).passed
 
 
 def test_target_leakage_through_column_provenance():
@@ -359,7 +394,10 @@ def test_covariate_shift_names_the_separating_source_column():
 
 SEEDED = [  # script, check, start of the failure, the text of the operator's line in the script
     ("leaky_scaler", NoPreprocessingLeakage(), "Transformer at line 13:9 (StandardScaler: fit_transform) was fitted "
-     "on test rows: 150 of its 600 rows", "StandardScaler().fit_transform"),
+     "on test rows: 150 of its 600 rows of source0 are test rows of Score", "StandardScaler().fit_transform"),
+    ("leaky_cross_validation", NoPreprocessingLeakage(), "Transformer at line 14:9 (StandardScaler: fit_transform) "
+     "was fitted on rows a cross-validation holds out: 600 of its 600 rows of source0 are held out by GridSearchCV "
+     "at line 15", "StandardScaler().fit_transform"),
     ("label_feature", NoPreprocessingLeakage(), "Estimator at line 14:8 (LogisticRegression: fit): target leakage, "
      "matrix column 1 (churn_score) is computed from the label's source column source0.label", ".fit(train"),
     ("shifted_test", NoCovariateShift(), "A classifier tells the training rows", "model.score"),

@@ -44,10 +44,9 @@ def _pandas_classes(*names: str) -> tuple:
 
 
 def _is_sparse(obj: Any) -> bool:
-    # Asked of the type: on a pandas object a missing attribute costs a trip through
-    # ``NDFrame.__getattr__`` and an exception, and every Series operator result is asked.
-    kind = type(obj)
-    return hasattr(kind, "tocsr") and hasattr(kind, "nnz")
+    # Asked of scipy, not by duck typing: a Spark Column answers every attribute with a Column.
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(obj)
 
 
 def _is_matrix_like(obj: Any) -> bool:

@@ -68,6 +68,17 @@ def unknown_of(columns: Sequence[Any]) -> Optional[UnknownProvenance]:
     return found
 
 
+class CarriedAnnotations(dict):
+    """Annotations an engine computed itself for its output (Spark's hidden columns), not moved here.
+
+    ``carrier`` is the input node whose rows the output's rows are (None: several).
+    """
+
+    def __init__(self, *args, carrier=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.carrier = carrier
+
+
 def value_key(column: Hashable) -> tuple:
     return ("value", column)
 

@@ -30,12 +30,28 @@ class ArtifactCapture(VectorizedInspection):
 
     The result at the estimator's node is the run id (also ``ArtifactCapture.run_id_of(result)``).
     Token vocabularies and feature names are not stored: they may contain the data.
+
+    With ``mlflow=True``, the check results, HTML report and DAG are also logged to MLflow after the run
+    (into the active MLflow run, else a new one; ``lester_inspect.export.mlflow``), tagged with the run id.
     """
 
-    def __init__(self, store: str = ".lester", name: Optional[str] = None):
+    def __init__(self, store: str = ".lester", name: Optional[str] = None, mlflow: bool = False):
         self.store = store
         self.name = name
+        self.mlflow = bool(mlflow)
+        if self.mlflow:
+            from lester_inspect.export.mlflow import require_mlflow
+
+            require_mlflow()  # a missing package is an error now, not after the pipeline ran
         self._runs: Dict[int, dict] = {}
+
+    def after_checks(self, result) -> None:
+        """Log the finished run to MLflow (with ``mlflow=True``); a failure there is an internal error, not the run's."""
+        if not self.mlflow:
+            return
+        from lester_inspect.export.mlflow import log_to_mlflow
+
+        log_to_mlflow(result, self.name, {"lester_inspect.capture_run_id": self.run_id_of(result) or "none"})
 
     @property
     def annotation_keys(self):

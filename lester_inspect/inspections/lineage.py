@@ -51,6 +51,13 @@ class RowLineage(VectorizedInspection):
             return None
         if operator.data is None:
             return None
+        lineage = (operator.annotations or {}).get(LINEAGE)
+        if hasattr(lineage, "first_rows"):
+            # Lineage an engine keeps (Spark): one query now, while the pipeline's session is alive.
+            frame, polynomials = lineage.first_rows(None if self.num_rows == self.ALL_ROWS else self.num_rows,
+                                                    operator.source_names)
+            frame["lineage"] = polynomials
+            return frame
         count = None if self.num_rows == self.ALL_ROWS else min(self.num_rows, row_count(operator.data))
         # Fixed now (a copy of the first rows; annotations are never changed in place), built when read.
         rows = operator.data if count is None else head_snapshot(operator.data, count)

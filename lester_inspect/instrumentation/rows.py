@@ -81,7 +81,7 @@ class Unknown:
         return f"Unknown({self.reason!r})"
 
 
-RowMapping = Union[Identity, Positions, Groups, Unknown]
+RowMapping = Union[Identity, Positions, Groups, Unknown, "Carried"]
 
 
 def positions_of_labels(source_index, labels) -> RowMapping:
@@ -125,7 +125,17 @@ class ProvenanceCut:
     def __str__(self) -> str:
         where = str(self.location) if self.location is not None else "unknown location"
         return f"{where}: {self.reason}"
+
+
+class Carried:
+    """Known to the engine, which moved the annotations itself (Spark's hidden id columns), not as positions."""
+
+    def __repr__(self) -> str:
+        return "Carried()"
+
+
 IDENTITY = Identity()
+CARRIED = Carried()
 
 
 def segment(offset: int, length: int, total: int) -> Callable[[], Positions]:

@@ -84,6 +84,8 @@ class InstrumentedRun:
         # Set by observers that need row mappings (annotation propagation); handlers with a
         # ``prepare`` step then push row ids through the call.
         self.tracks_rows = False
+        # The annotation keys observers propagate (engines that carry annotations carry these).
+        self.annotation_keys = frozenset()
         # A thunk giving the arguments of the operator being recorded (for ArgumentCapturing).
         self.current_arguments: Optional[Callable[[], dict]] = None
         # The user's frame making the operator call being recorded: names untracked inputs.
@@ -418,7 +420,8 @@ class _NamespaceHolder:
 
 
 _RUNTIME = tuple(os.path.join(_PACKAGE_DIR, part) for part in
-                 ("instrumentation" + os.sep, "backends" + os.sep, "inspections" + os.sep, "inspector.py"))
+                 ("instrumentation" + os.sep, "backends" + os.sep, "inspections" + os.sep, "spark" + os.sep,
+                  "inspector.py"))
 
 
 def _is_ours(frame) -> bool:
