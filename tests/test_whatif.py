@@ -3,6 +3,7 @@
 The modified script is the example's source with the variant's patches written into its
 model.fit / model.score calls (``whatif.scratch``); it runs plainly, without instrumentation.
 """
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -207,3 +208,17 @@ def test_feasibility_study_measures_the_pipelines_own_features_as_the_script_com
     assert frame.loc["pipeline features", "bayes_error_lower_bound"] == cover_hart_lower_bound(error, 2)
     assert not frame["target_realistic"].any()  # no encoding allows 99% on this noisy task
     assert "target accuracy 0.9900 is NOT realistic" in result.summary()
+
+
+def test_the_html_report_shows_each_analysis_with_its_chart_and_table(example):
+    from lester_inspect.report.html import html_report
+    from lester_inspect.report.model import PipelineReport
+
+    path, result, test_analysis, _, importance = example
+    page = html_report([PipelineReport(path.parent.name, str(path), [], result)])
+    assert page.count('<div class="what-if">') == 3
+    assert f"<h4>{escape(repr(test_analysis))}</h4>" in page and f"<h4>{escape(repr(importance))}</h4>" in page
+    assert "score by fraction corrupted" in page and "<polyline" in page
+    assert "importance (score drop when permuted)" in page
+    for variant in result.what_if[test_analysis]["variant"]:
+        assert f"<td>{escape(variant)}</td>" in page

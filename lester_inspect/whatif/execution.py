@@ -157,9 +157,11 @@ class _Branches:
 
     def transform(self, frame: pd.DataFrame, changed: set, rows: Optional[np.ndarray] = None):
         """``frame`` featurised (only its ``rows``, if given); only the branches reading a column in ``changed`` run."""
-        if rows is not None:
-            frame = frame.iloc[rows]
-        blocks = [self._transform(branch, frame[columns]) if changed.intersection(columns)
+        def part(columns):  # the branch's columns first: taking rows of the whole frame copies every column
+            selected = frame[columns]
+            return selected if rows is None else selected.iloc[rows]
+
+        blocks = [self._transform(branch, part(columns)) if changed.intersection(columns)
                   else (block if rows is None else block[rows])
                   for (_, branch, columns), block in zip(self.branches, self.blocks)]
         return self._assemble(blocks)
