@@ -269,3 +269,15 @@ def test_the_html_report_shows_each_analysis_with_its_chart_and_table(example):
     assert "importance (score drop when permuted)" in page
     for variant in result.what_if[test_analysis]["variant"]:
         assert f"<td>{escape(variant)}</td>" in page
+
+
+def test_the_readme_example_runs(monkeypatch, capsys):
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## What-if analyses", 1)[1]
+    example = section.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(EXAMPLES.parent)
+    exec(compile(example, "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "What-if DataCorruption(age, race, 3 fractions): 9 variants, plain score 0.8629" in printed
+    assert "What-if PermutationFeatureImportance(all columns): plain score 0.8629" in printed
+    assert "What-if FeasibilityStudy(0.9): target accuracy 0.9000 is NOT realistic" in printed
