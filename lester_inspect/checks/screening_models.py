@@ -29,6 +29,9 @@ class NoCovariateShift(Check):
     (by the forest's importance) are named with their source columns. Fits a model of its own (5 folds, up to
     5000 rows per side)."""
 
+    #: Fits models of its own: never run unless asked for (``run --check``, ``ci``).
+    fits_models = True
+
     def __init__(self, threshold: float = 0.6):
         self.threshold = _require_share("NoCovariateShift", "threshold", threshold)
         if self.threshold < 0.5:
@@ -149,6 +152,9 @@ class NoLabelErrors(Check):
     Labels drawn at random given the features (most real outcomes) carry the less likely class in many rows;
     both methods flag those too, and a wrong label that happens to be the more likely class is found by none.
     """
+
+    #: Fits models of its own: never run unless asked for (``run --check``, ``ci``).
+    fits_models = True
 
     def __init__(self, max_fraction: float = 0.01, method: str = "noise-rate"):
         self.max_fraction = _require_share("NoLabelErrors", "max_fraction", max_fraction)
