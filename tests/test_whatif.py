@@ -269,3 +269,45 @@ def test_the_html_report_shows_each_analysis_with_its_chart_and_table(example):
     assert "importance (score drop when permuted)" in page
     for variant in result.what_if[test_analysis]["variant"]:
         assert f"<td>{escape(variant)}</td>" in page
+
+
+def test_the_readme_example_runs(monkeypatch, capsys):
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## What-if analyses", 1)[1]
+    example = section.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(EXAMPLES.parent)
+    exec(compile(example, "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "What-if DataCorruption(age, race, 3 fractions): 9 variants, plain score 0.8629" in printed
+    assert "What-if PermutationFeatureImportance(all columns): plain score 0.8629" in printed
+    assert "What-if FeasibilityStudy(0.9): target accuracy 0.9000 is NOT realistic" in printed
+
+
+FALLBACK_PIPELINE = """
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+rng = np.random.default_rng(0)
+data = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+data["y"] = (data["a"] + 0.5 * data["b"] + rng.normal(scale=0.5, size=300)) > 0
+train, test = data.iloc[:200], data.iloc[200:]
+model = Pipeline([("scale", StandardScaler()), ("learner", LogisticRegression())])
+model.fit(train[["a", "b"]], train["y"])
+print(model.score(test[["a", "b"]], test["y"]))
+"""
+
+
+def test_a_model_without_a_column_transformer_featurises_each_variant_whole_and_says_so(tmp_path):
+    path = tmp_path / "pipeline.py"
+    path.write_text(FALLBACK_PIPELINE)
+    analysis = DataCorruption({"a": ["gaussian_noise", "scaling"]}, fractions=[0.5])
+    result = PipelineInspector.on_pipeline(path).add_what_if(analysis).execute()
+    frame = result.what_if[analysis]
+    assert frame.attrs["notes"] == ["the model's first step is not a ColumnTransformer: each test-side variant "
+                                    "featurises its whole test frame"]
+    assert "note: the model's first step is not a ColumnTransformer" in result.summary()
+    _check_against_scratch(path, result, analysis)
+    assert (frame["score_change"].iloc[1:] < 0).all()
