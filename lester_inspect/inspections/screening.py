@@ -106,6 +106,29 @@ class FittedRows(VectorizedInspection):
         return {source: np.unique(ids[ids >= 0]) for source, ids in lineage.items()}
 
 
+SEARCH_FIT = re.compile(r"SearchCV\.fit$")
+
+
+class SearchRows(VectorizedInspection):
+    """At the training data of a hyperparameter search's ``fit`` (``GridSearchCV``, ``RandomizedSearchCV``,
+    ``HalvingGridSearchCV``, ...): ``{source name: its source rows}``. The search cross-validates on them, so
+    each is a validation row of one of its folds (its folds run inside scikit-learn, not in the DAG)."""
+
+    def __init__(self):
+        pass
+
+    @property
+    def annotation_keys(self):
+        return (LINEAGE,)
+
+    def inspect(self, operator: OperatorData) -> Optional[Dict[str, np.ndarray]]:
+        node = operator.node
+        if node.operator_type is not T.TRAIN_DATA or not SEARCH_FIT.search(node.function.name):
+            return None
+        lineage, _ = _lineage(operator.annotations, operator.source_names)
+        return {source: np.unique(ids[ids >= 0]) for source, ids in lineage.items()}
+
+
 def _array(values) -> Optional[np.ndarray]:
     if values is None:
         return None

@@ -27,9 +27,10 @@ class Positions:
 
     __slots__ = ("positions", "_has_missing")
 
-    def __init__(self, positions: np.ndarray):
+    def __init__(self, positions: np.ndarray, has_missing: Optional[bool] = None):
         self.positions = np.asarray(positions, dtype=np.int64)
-        self._has_missing: Optional[bool] = None
+        # Given by a handler that knows (a mask's row numbers never miss), else found when asked.
+        self._has_missing = has_missing
 
     @property
     def has_missing(self) -> bool:

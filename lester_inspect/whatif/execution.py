@@ -41,18 +41,30 @@ import pandas as pd
 import scipy.sparse as sp
 
 from lester_inspect.whatif.capture import ModelCall
-from lester_inspect.whatif.patches import WhatIfError, apply_patches, touched_columns
+from lester_inspect.whatif.patches import WhatIfError, apply_patches, apply_patches_keeping, rows_kept, touched_columns
 
 
 class Variant:
-    """One pipeline variant: a name, labels (shown as result columns) and its patches."""
+    """One pipeline variant: a name, labels (shown as result columns) and what it changes.
+
+    ``train`` / ``test``: patches to the frames the model is fitted / scored on;
+    ``model_params``: ``set_params`` of the model before it is fitted (a step replaced);
+    ``removed_filters``: locations of filters the variant drops from the script — a change
+    before the model's fit, run as a full re-run of the modified script.
+    """
 
     def __init__(self, name: str, labels: Optional[dict] = None, train: Sequence[dict] = (),
-                 test: Sequence[dict] = ()):
+                 test: Sequence[dict] = (), model_params: Optional[dict] = None, removed_filters: Sequence = ()):
         self.name = name
         self.labels = dict(labels or {})
         self.train = tuple(train)
         self.test = tuple(test)
+        self.model_params = dict(model_params or {})
+        self.removed_filters = tuple(removed_filters)
+
+    @property
+    def refits(self) -> bool:
+        return bool(self.train or self.model_params)
 
     def __repr__(self) -> str:
         return f"Variant({self.name!r})"
@@ -157,9 +169,11 @@ class _Branches:
 
     def transform(self, frame: pd.DataFrame, changed: set, rows: Optional[np.ndarray] = None):
         """``frame`` featurised (only its ``rows``, if given); only the branches reading a column in ``changed`` run."""
-        if rows is not None:
-            frame = frame.iloc[rows]
-        blocks = [self._transform(branch, frame[columns]) if changed.intersection(columns)
+        def part(columns):  # the branch's columns first: taking rows of the whole frame copies every column
+            selected = frame[columns]
+            return selected if rows is None else selected.iloc[rows]
+
+        blocks = [self._transform(branch, part(columns)) if changed.intersection(columns)
                   else (block if rows is None else block[rows])
                   for (_, branch, columns), block in zip(self.branches, self.blocks)]
         return self._assemble(blocks)
@@ -184,8 +198,13 @@ def _identical(left, right) -> bool:
 class SharedExecution:
     """Runs variants from the plain run's captured fit and score calls under the rules above."""
 
-    def __init__(self, fit: ModelCall, score: ModelCall):
+    def __init__(self, fit: ModelCall, score: ModelCall, path: Optional[str] = None, args: Sequence[str] = ()):
         self.fit, self.score = fit, score
+        # The pipeline file and its arguments, for variants that must re-run it (a dropped filter).
+        self.path, self.args = path, list(args)
+        self.rerun_train_frames: Dict[str, pd.DataFrame] = {}
+        #: What analyses compute once per run from its captured frames (e.g. the mislabelled rows).
+        self.memo: dict = {}
         self.model = fit.estimator
         self.notes: List[str] = []
         self._refits: Dict[str, object] = {}
@@ -220,19 +239,29 @@ class SharedExecution:
 
     def model_for(self, variant: Variant):
         """The fitted model of ``variant``: the plain one (rule 2) or one refit per training change (rule 4)."""
-        if not variant.train:
+        if not variant.refits:
             return self.model
-        key = repr(variant.train)  # patches are dicts of literals: equal patches, equal repr
+        # Patches are dicts of literals: equal changes, equal repr.
+        key = repr((variant.train, sorted(variant.model_params.items(), key=repr)))
         if key not in self._refits:
             from sklearn.base import clone
 
             try:
-                fresh = clone(self.model)
+                fresh = clone(self.model).set_params(**variant.model_params)
             except Exception as error:
                 raise WhatIfError(f"the model fitted at {self.fit.location} cannot be cloned to refit a "
                                   f"train-side variant: {error}") from error
-            self._refits[key] = fresh.fit(apply_patches(variant.train, self.fit.X), self.fit.y)
+            frame, kept = apply_patches_keeping(variant.train, self.fit.X)
+            self._refits[key] = fresh.fit(frame, rows_kept(self.fit.y, kept))
         return self._refits[key]
+
+    def train_frame(self, variant: Variant):
+        """The frame the variant's model is fitted on."""
+        if variant.removed_filters:
+            if variant.name not in self.rerun_train_frames:
+                self.run(variant)
+            return self.rerun_train_frames[variant.name]
+        return apply_patches(variant.train, self.fit.X)
 
     def test_frame(self, variant: Variant):
         return apply_patches(variant.test, self.score.X)
@@ -247,10 +276,23 @@ class SharedExecution:
 
     def run(self, variant: Variant) -> float:
         """What ``model.score(X_test, y_test)`` returns in ``variant``."""
+        if variant.removed_filters:
+            return self._rerun(variant)
         model = self.model_for(variant)
         if model is self.model and variant.test and self._row_local(touched_columns(variant.test)):
             return self._run_row_local(variant)
         return float(_steps(model)[1].score(self.features(variant), self.score.y))
+
+    def _rerun(self, variant: Variant) -> float:
+        """A change before the model's fit: the modified script runs from scratch (no shared work)."""
+        from lester_inspect.whatif.scratch import run_from_scratch
+
+        if self.path is None:
+            raise WhatIfError(f"variant {variant.name} changes the script before the model's fit and must re-run "
+                              "it, which needs a pipeline file (not a code string)")
+        recorded = run_from_scratch(self.path, self.fit.location, self.score.location, variant, self.args)
+        self.rerun_train_frames[variant.name] = recorded["train_data"]
+        return float(recorded["score"])
 
     def _row_local(self, changed: set) -> bool:
         """Whether rule 5 applies to a test-side change of ``changed`` columns."""
@@ -273,6 +315,10 @@ class SharedExecution:
 
     def featurising_steps(self) -> list:
         return _steps(self.model)[0]
+
+    @property
+    def final_estimator(self):
+        return _steps(self.model)[1]
 
     @staticmethod
     def featurise(steps, frame):
