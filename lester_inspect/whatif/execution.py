@@ -137,23 +137,54 @@ def _changed_rows(plain: pd.DataFrame, patched: pd.DataFrame, columns) -> np.nda
     return np.flatnonzero(~same)
 
 
+def _split_one_hot(part: slice, encoder, columns: List[str]) -> Optional[list]:
+    """A fitted multi-column OneHotEncoder as one single-column encoder per column, with its output slice.
+
+    Each column's one-hot block depends on that column alone; an encoder fitted with exactly
+    that column's categories (and the same unknown handling and output type) gives the same
+    block. Only encoders without dropped or infrequent categories are split.
+    """
+    from sklearn.preprocessing import OneHotEncoder
+
+    if (type(encoder) is not OneHotEncoder or len(columns) < 2 or encoder.drop is not None
+            or encoder.min_frequency is not None or encoder.max_categories is not None):
+        return None
+    split, start = [], part.start
+    for column, categories in zip(columns, encoder.categories_):
+        single = OneHotEncoder(categories=[categories], handle_unknown=encoder.handle_unknown,
+                               sparse_output=encoder.sparse_output, dtype=encoder.dtype)
+        single.fit(pd.DataFrame({column: pd.Series(categories, dtype=object)}))
+        split.append((slice(start, start + len(categories)), single, [column]))
+        start += len(categories)
+    return split if start == part.stop else None
+
+
 class _Branches:
-    """The plain test frame featurised by a ColumnTransformer, kept as one block per branch (rule 3)."""
+    """The plain test frame featurised by a ColumnTransformer, kept as one block per branch (rule 3).
+
+    A multi-column OneHotEncoder branch is kept as one block per column when it can be split
+    (``_split_one_hot``), so that a change of one column re-encodes that column alone; the
+    split is used only if the blocks reassemble into exactly the ColumnTransformer's output.
+    """
 
     def __init__(self, transformer, frame: pd.DataFrame):
         self.transformer = transformer
-        self.branches = []  # (slice, fitted branch transformer, its input columns)
+        whole = []  # (slice, fitted branch transformer, its input columns)
         for name, branch, columns in transformer.transformers_:
             if isinstance(branch, str) and branch == "drop":
                 continue
             part = transformer.output_indices_[name]
             if part.stop > part.start:
-                self.branches.append((part, branch, _branch_columns(transformer, columns)))
-        self.branches.sort(key=lambda item: item[0].start)
-        self.blocks = [self._transform(branch, frame[columns]) for _, branch, columns in self.branches]
+                whole.append((part, branch, _branch_columns(transformer, columns)))
+        split = [item for part, branch, columns in whole
+                 for item in (_split_one_hot(part, branch, columns) or [(part, branch, columns)])]
         expected = transformer.transform(frame)
-        if not _identical(self._assemble(self.blocks), expected):
-            raise WhatIfError("the ColumnTransformer's blocks do not reassemble into its output")
+        for branches in ([split, whole] if len(split) > len(whole) else [whole]):
+            self.branches = sorted(branches, key=lambda item: item[0].start)
+            self.blocks = [self._transform(branch, frame[columns]) for _, branch, columns in self.branches]
+            if _identical(self._assemble(self.blocks), expected):
+                return
+        raise WhatIfError("the ColumnTransformer's blocks do not reassemble into its output")
 
     @staticmethod
     def _transform(branch, frame):
