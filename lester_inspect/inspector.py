@@ -124,7 +124,7 @@ class PipelineInspector:
         if capture is not None:
             from lester_inspect.whatif import run_analyses
 
-            result.what_if_execution, result.what_if = run_analyses(capture, self._what_ifs, result)
+            result.what_if_execution, result.what_if = run_analyses(capture, self._what_ifs, result, self._args)
         return result
 
     def _result(self, run: InstrumentedRun, executor: Optional[InspectionExecutor],

@@ -200,6 +200,14 @@ def test_unreachable_endpoint_and_missing_options_are_one_line_errors(pipeline, 
     assert capsys.readouterr().err == "lester-inspect: lineage needs --openlineage FILE or --openlineage-url URL\n"
 
 
+def test_a_disabled_client_is_an_error_not_a_silent_success(pipeline, capsys, monkeypatch):
+    monkeypatch.setenv("OPENLINEAGE_DISABLED", "true")
+    assert main(["lineage", str(pipeline / "train.py"), "--openlineage-url", "http://127.0.0.1:9"]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "lester-inspect: cannot send OpenLineage events to http://127.0.0.1:9: RuntimeError: the OpenLineage client "
+        "is disabled (OPENLINEAGE_DISABLED=true); nothing was sent")
+
+
 def test_missing_client_is_one_clear_line(pipeline, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "openlineage.client", None)  # import fails as if not installed
     assert main(["lineage", str(pipeline / "train.py"), "--openlineage", str(pipeline / "x.jsonl")]) == 2

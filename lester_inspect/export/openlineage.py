@@ -209,6 +209,9 @@ def post(events: List[Any], url: str, timeout: float = 10.0) -> None:
     # No retries (the client's default is five with back-off): a wrong URL fails at once, in one line.
     retry = {"total": 0}
     client = OpenLineageClient(transport=HttpTransport(HttpConfig(url=url, timeout=timeout, retry=retry)))
+    if client.transport.kind != HttpTransport.kind:  # OPENLINEAGE_DISABLED=true: the client would drop them
+        raise RuntimeError(f"the OpenLineage client is disabled (OPENLINEAGE_DISABLED="
+                           f"{os.environ.get('OPENLINEAGE_DISABLED')}); nothing was sent")
     try:
         for event in events:
             client.emit(event)

@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 import pandas as pd
 
+from lester_inspect.inspections._frames import kept_by_engine
 from lester_inspect.inspections.annotations import LINEAGE, Factor, UnknownProvenance
 from lester_inspect.inspections.base import OperatorData, VectorizedInspection
 from lester_inspect.inspections.provenance import ColumnProvenance, MatrixColumnProvenance
@@ -70,6 +71,10 @@ class ArtifactCapture(VectorizedInspection):
 
     def inspect(self, operator: OperatorData) -> Any:
         state = self._state(operator)
+        if kept_by_engine(operator.data):  # a Spark run: Spark writes its artifacts (ivm/spark_store.py)
+            from lester_inspect.ivm import spark_store
+
+            return spark_store.inspect(self, operator, state)
         node = operator.node
         state["views"].observe(operator)  # group-by aggregates to maintain (ivm/maintenance.py)
         if isinstance(operator.data, pd.DataFrame):

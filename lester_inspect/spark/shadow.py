@@ -193,6 +193,17 @@ class ShadowContext:
         address = self.addresses.get(source)
         return address.positions(ids) if address is not None else np.asarray(ids, dtype=np.int64)
 
+    def position_column(self, shadow: Shadow, factor: IdFactor, name: str) -> Shadow:
+        """``shadow`` with column ``name``: each row's position in ``factor``'s source (null where it has none)."""
+        ids = ref(factor.column)[ID]
+        address = self.addresses.get(factor.source)
+        if address is None:  # the ids are positions
+            return Shadow(shadow.frame.withColumn(name, ids.cast("long")), shadow.factors, shadow.values)
+        key = self.name()
+        table = address.table().withColumnRenamed("h", key).withColumnRenamed("row", name)
+        joined = shadow.frame.withColumn(key, ids).join(table, key, "left").drop(key)
+        return Shadow(joined, shadow.factors, shadow.values)
+
     def all_positions(self, source: int, ids: np.ndarray) -> np.ndarray:
         address = self.addresses.get(source)
         return address.all_positions(ids) if address is not None else np.unique(np.asarray(ids, dtype=np.int64))
@@ -262,6 +273,17 @@ class HashPositions:
 
     def count(self) -> int:
         return int(self._partition_offsets()[-1])
+
+    def table(self):
+        """A lazy DataFrame ``(h, row)``: each hash and its row position, computed in Spark (for joins)."""
+        f = F()
+        offsets = f.array(*[f.lit(int(o)) for o in self._partition_offsets()])
+        address = f.col("a")
+        first = (self.frame.select(row_hash(self.frame).alias("h"), f.monotonically_increasing_id().alias("a"))
+                 .groupBy("h").agg(f.min("a").alias("a")))
+        row = (f.element_at(offsets, (f.shiftright(address, _LOCAL_BITS) + 1).cast("int"))
+               + address.bitwiseAND((1 << _LOCAL_BITS) - 1))
+        return first.select("h", row.alias("row"))
 
 
 # -- what inspections see ---------------------------------------------------------------------------

@@ -28,13 +28,22 @@ class WhatIfAnalysis:
         A variant the pipeline itself fails on (a transformer refusing missing values) has
         no score and its ``error`` says why, as the modified script would have failed.
         """
+        self._prepare(execution, result)
         variants = self.variants(execution)
         rows = [{"variant": PLAIN, "score": execution.plain_score, "error": None}]
         for variant in progress(variants, f"what-if: {self!r}", unit="variant"):
             rows.append({"variant": variant.name, **variant.labels, **_scored(execution, variant)})
         frame = pd.DataFrame(rows)
         frame["score_change"] = frame["score"] - execution.plain_score
-        return frame[[c for c in frame.columns if c != "error"] + ["error"]]
+        frame = frame[[c for c in frame.columns if c != "error"] + ["error"]]
+        self._annotate(frame, execution, variants, result)
+        return frame
+
+    def _prepare(self, execution: SharedExecution, result) -> None:
+        """What the variants need from the run (its DAG), before they are listed."""
+
+    def _annotate(self, frame: pd.DataFrame, execution: SharedExecution, variants: List[Variant], result) -> None:
+        """Columns of the analysis' own, added to the result frame (plain row first, then ``variants``)."""
 
     def summary_lines(self, frame: pd.DataFrame) -> List[str]:
         """The analysis, the plain score and the three variants that lower it most."""
@@ -156,13 +165,11 @@ class PermutationFeatureImportance(WhatIfAnalysis):
                         test=[make_patch("permuted", column, 1.0, patch_seed(self.seed, column, repeat))])
                 for column in columns for repeat in range(self.repeats)]
 
-    def evaluate(self, execution: SharedExecution, result=None) -> pd.DataFrame:
-        frame = super().evaluate(execution, result)
+    def _annotate(self, frame, execution, variants, result) -> None:
         frame["importance"] = -frame["score_change"]
         matrix, sources = _provenance_at_score(result)
         frame["matrix_columns"] = [matrix.get(column) for column in frame["column"]]
         frame["sources"] = [sources.get(column) for column in frame["column"]]
-        return frame
 
     def summary_lines(self, frame: pd.DataFrame) -> List[str]:
         means = frame.iloc[1:].groupby("column")["importance"].mean().sort_values(ascending=False)
@@ -305,3 +312,186 @@ def _filled(frame: pd.DataFrame, numeric: List[str]) -> pd.DataFrame:
         values = frame[column]
         frame[column] = values.fillna(0) if column in numeric else values.astype(object).fillna("(missing)").astype(str)
     return frame
+
+
+#: Transformers with a neutral replacement: the columns pass through unchanged.
+NEUTRAL_REPLACEMENTS = frozenset({"StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler", "Normalizer",
+                                  "KBinsDiscretizer", "PowerTransformer", "QuantileTransformer"})
+
+
+class _GroupShares:
+    """Per variant, the share of each group's rows in the training frame (the fairness of preprocessing)."""
+
+    def __init__(self, groups: Sequence[str]):
+        self.groups = list(groups)
+
+    def check(self, frame: pd.DataFrame, where) -> None:
+        for group in self.groups:
+            if not isinstance(frame, pd.DataFrame) or group not in frame.columns:
+                columns = ", ".join(map(str, getattr(frame, "columns", [])))
+                raise WhatIfError(f"group column '{group}' is not in the frame the model is fitted on at {where}; "
+                                  f"its columns are {columns}")
+
+    def add(self, frame: pd.DataFrame, execution: SharedExecution, variants: List[Variant]) -> None:
+        frames = [execution.fit.X, *(execution.train_frame(v) if not isinstance(e, str) else None
+                                     for v, e in zip(variants, frame["error"].iloc[1:]))]
+        frame["train_rows"] = [len(f) if f is not None else np.nan for f in frames]
+        for group in self.groups:
+            shares = [f[group].value_counts(normalize=True, dropna=False) if f is not None else pd.Series(dtype=float)
+                      for f in frames]
+            for value in shares[0].index:
+                frame[f"{group}={value} share"] = [float(s.get(value, 0.0)) if f is not None else np.nan
+                                                   for s, f in zip(shares, frames)]
+
+
+class OperatorImpact(WhatIfAnalysis):
+    """What each preprocessing operator does to the score and to the groups' shares of the training data.
+
+    Variants: each filter (a ``Selection`` upstream of the model's fit in the pipeline file)
+    dropped, and each transformer with a neutral replacement (scalers, discretisers:
+    ``NEUTRAL_REPLACEMENTS``) replaced by ``'passthrough'``. A dropped filter changes the script
+    before the model's fit, so that variant is a full re-run of the modified script (its
+    ``execution`` column says so); a replaced transformer refits the model on the captured
+    training frame. ``groups`` are columns of the training frame whose values' shares are
+    reported per variant (with ``train_rows``).
+    """
+
+    def __init__(self, groups: Sequence[str] = ()):
+        self.groups = _GroupShares(groups)
+        self._filters: List = []
+
+    def variants(self, execution: SharedExecution) -> List[Variant]:
+        variants = [Variant(f"without filter at {node.code_location}: {node.source_code.splitlines()[0]}",
+                            {"operator": f"{node.operator_type.value} {node.node_id}", "change": "filter dropped",
+                             "execution": "full re-run (the change precedes the model's fit)"},
+                            removed_filters=[node.code_location]) for node in self._filters]
+        for name, step in execution.model.get_params(deep=True).items():
+            if type(step).__name__ in NEUTRAL_REPLACEMENTS and type(step).__module__.startswith("sklearn."):
+                variants.append(Variant(f"passthrough instead of {type(step).__name__} ({name})",
+                                        {"operator": name, "change": f"{type(step).__name__} -> passthrough",
+                                         "execution": "refit on the captured training frame"},
+                                        model_params={name: "passthrough"}))
+        return variants
+
+    def _prepare(self, execution, result) -> None:
+        import networkx
+
+        from lester_inspect.instrumentation.dag import OperatorType
+
+        self.groups.check(execution.fit.X, execution.fit.location)
+        fits = [node for node in result.nodes if node.operator_type is OperatorType.ESTIMATOR] if result else []
+        upstream = networkx.ancestors(result.dag, fits[0]) if len(fits) == 1 else set()
+        self._filters = sorted((node for node in upstream if node.operator_type is OperatorType.SELECTION
+                                and node.code_location is not None and node.code_location.file is None),
+                               key=lambda node: node.node_id)
+
+    def _annotate(self, frame, execution, variants, result) -> None:
+        self.groups.add(frame, execution, variants)
+
+    def __repr__(self) -> str:
+        return "OperatorImpact(" + (f"groups: {', '.join(self.groups.groups)}" if self.groups.groups else "") + ")"
+
+
+
+class DataCleaning(WhatIfAnalysis):
+    """How the score changes when the training data is cleaned one way or another.
+
+    ``cleanings`` maps a column of the frame the model is fitted on to a method (or a list):
+    ``"drop_missing"`` (training rows missing the value go), ``"impute_mean"`` /
+    ``"impute_median"`` / ``"impute_mode"`` (missing values, in the training and the test
+    frame, get the training frame's statistic), ``"drop_outliers"`` (training rows outside
+    the Tukey fences ``[q1 - 1.5 iqr, q3 + 1.5 iqr]`` of the training column go). Methods
+    about whole rows are keyed ``"*"``: ``"drop_duplicates"`` (training rows repeating an
+    earlier row go) and ``"drop_mislabels"`` (training rows the ``NoLabelErrors`` screening
+    check's confident learning flags — out-of-fold probabilities of clones of the model on
+    its own feature matrix — go). Each variant refits the model on the cleaned frame; the
+    rows dropped and values filled are in its row.
+    """
+
+    COLUMN_METHODS = ("drop_missing", "impute_mean", "impute_median", "impute_mode", "drop_outliers")
+    ROW_METHODS = ("drop_duplicates", "drop_mislabels")
+
+    def __init__(self, cleanings: Dict[str, Union[str, List[str]]]):
+        if not cleanings:
+            raise WhatIfError("DataCleaning needs at least one {column: method}")
+        self.cleanings = {column: methods if isinstance(methods, list) else [methods]
+                          for column, methods in cleanings.items()}
+        for column, methods in self.cleanings.items():
+            allowed = self.ROW_METHODS if column == "*" else self.COLUMN_METHODS
+            for method in methods:
+                if method not in allowed:
+                    raise WhatIfError(f"DataCleaning: {method!r} is not a method for "
+                                      f"{'whole rows' if column == '*' else 'column ' + repr(column)}; "
+                                      f"known: {', '.join(allowed)}"
+                                      + ("" if column == "*" or method not in self.ROW_METHODS
+                                         else f" ({method} is keyed '*')"))
+
+    def variants(self, execution: SharedExecution) -> List[Variant]:
+        train = execution.fit.X
+        if not isinstance(train, pd.DataFrame):
+            raise WhatIfError(f"DataCleaning needs the model to be fitted on a DataFrame at {execution.fit.location}, "
+                              f"got {type(train).__name__}")
+        variants = []
+        for column, methods in self.cleanings.items():
+            if column != "*" and column not in train.columns:
+                raise WhatIfError(f"DataCleaning: column '{column}' is not in the frame the model is fitted on at "
+                                  f"{execution.fit.location}; its columns are {', '.join(map(str, train.columns))}")
+            for method in methods:
+                train_patches, test_patches = _cleaning(method, column, train, execution)
+                variants.append(Variant(f"{method}({column})", {"column": column, "method": method},
+                                        train=train_patches, test=test_patches))
+        return variants
+
+    def _annotate(self, frame, execution, variants, result) -> None:
+        train = execution.fit.X
+        dropped, filled = [0], [0]
+        for variant in variants:
+            dropped.append(len(train) - len(execution.train_frame(variant)))
+            filled.append(sum(int(train[p["column"]].isna().sum()) for p in variant.train if p["change"] == "fill"))
+        frame["train_rows_dropped"], frame["train_values_filled"] = dropped, filled
+
+    def __repr__(self) -> str:
+        return "DataCleaning(" + ", ".join(f"{c}: {'/'.join(m)}" for c, m in self.cleanings.items()) + ")"
+
+
+def _cleaning(method: str, column: str, train: pd.DataFrame, execution: SharedExecution) -> Tuple[list, list]:
+    """The train-side and test-side patches of one cleaning; statistics come from the training frame."""
+    if method == "drop_missing":
+        return [make_patch("drop_missing", column)], []
+    if method == "drop_duplicates":
+        return [make_patch("drop_duplicates", "*")], []
+    if method == "drop_mislabels":
+        if "mislabelled" not in execution.memo:  # five cross-validated fits: once per run
+            execution.memo["mislabelled"] = [int(p) for p in _mislabelled(execution)]
+        return [make_patch("drop_positions", "*", positions=execution.memo["mislabelled"])], []
+    values = train[column]
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    if method in ("impute_mean", "impute_median", "drop_outliers") and not numeric:
+        raise WhatIfError(f"DataCleaning: {method} needs a numeric column; '{column}' has dtype {values.dtype}")
+    if method == "drop_outliers":
+        low, high = values.quantile(0.25), values.quantile(0.75)
+        spread = 1.5 * (high - low)
+        return [make_patch("drop_outside", column, low=float(low - spread), high=float(high + spread))], []
+    if values.dropna().empty:
+        raise WhatIfError(f"DataCleaning: {method} on '{column}': the training frame has no value to impute from")
+    statistic = {"impute_mean": values.mean, "impute_median": values.median,
+                 "impute_mode": lambda: values.mode().iloc[0]}[method]()
+    statistic = statistic.item() if hasattr(statistic, "item") else statistic
+    patch = make_patch("fill", column, value=statistic)
+    test_columns = execution.test_columns()
+    return [patch], [patch] if column in test_columns else []
+
+
+def _mislabelled(execution: SharedExecution) -> np.ndarray:
+    """Training rows ``NoLabelErrors`` would flag, on the model's own feature matrix (all rows)."""
+    import types
+
+    import scipy.sparse as sp
+
+    from lester_inspect.checks.screening_models import _probabilities, label_issues
+
+    X = execution.featurise(execution.featurising_steps(), execution.fit.X)
+    X = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=float)
+    y = np.asarray(execution.fit.y)
+    probabilities, _ = _probabilities(types.SimpleNamespace(model=execution.final_estimator), np.nan_to_num(X), y)
+    return label_issues(y, probabilities, np.unique(y))

@@ -59,6 +59,10 @@ class ModelCapture:
             by_role = list(inputs)
             calls.append(ModelCall(by_role[-1].data, "score", by_role[0].data, by_role[1].data, node.code_location))
 
+    @property
+    def pipeline_path(self) -> Optional[str]:
+        return self._run.source.path
+
     def model_calls(self):
         """The one fit and the one score the analyses vary; a clear error for any other shape."""
         if len(self.fits) != 1 or len(self.scores) != 1:

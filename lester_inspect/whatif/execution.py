@@ -41,18 +41,30 @@ import pandas as pd
 import scipy.sparse as sp
 
 from lester_inspect.whatif.capture import ModelCall
-from lester_inspect.whatif.patches import WhatIfError, apply_patches, touched_columns
+from lester_inspect.whatif.patches import WhatIfError, apply_patches, apply_patches_keeping, rows_kept, touched_columns
 
 
 class Variant:
-    """One pipeline variant: a name, labels (shown as result columns) and its patches."""
+    """One pipeline variant: a name, labels (shown as result columns) and what it changes.
+
+    ``train`` / ``test``: patches to the frames the model is fitted / scored on;
+    ``model_params``: ``set_params`` of the model before it is fitted (a step replaced);
+    ``removed_filters``: locations of filters the variant drops from the script — a change
+    before the model's fit, run as a full re-run of the modified script.
+    """
 
     def __init__(self, name: str, labels: Optional[dict] = None, train: Sequence[dict] = (),
-                 test: Sequence[dict] = ()):
+                 test: Sequence[dict] = (), model_params: Optional[dict] = None, removed_filters: Sequence = ()):
         self.name = name
         self.labels = dict(labels or {})
         self.train = tuple(train)
         self.test = tuple(test)
+        self.model_params = dict(model_params or {})
+        self.removed_filters = tuple(removed_filters)
+
+    @property
+    def refits(self) -> bool:
+        return bool(self.train or self.model_params)
 
     def __repr__(self) -> str:
         return f"Variant({self.name!r})"
@@ -125,23 +137,54 @@ def _changed_rows(plain: pd.DataFrame, patched: pd.DataFrame, columns) -> np.nda
     return np.flatnonzero(~same)
 
 
+def _split_one_hot(part: slice, encoder, columns: List[str]) -> Optional[list]:
+    """A fitted multi-column OneHotEncoder as one single-column encoder per column, with its output slice.
+
+    Each column's one-hot block depends on that column alone; an encoder fitted with exactly
+    that column's categories (and the same unknown handling and output type) gives the same
+    block. Only encoders without dropped or infrequent categories are split.
+    """
+    from sklearn.preprocessing import OneHotEncoder
+
+    if (type(encoder) is not OneHotEncoder or len(columns) < 2 or encoder.drop is not None
+            or encoder.min_frequency is not None or encoder.max_categories is not None):
+        return None
+    split, start = [], part.start
+    for column, categories in zip(columns, encoder.categories_):
+        single = OneHotEncoder(categories=[categories], handle_unknown=encoder.handle_unknown,
+                               sparse_output=encoder.sparse_output, dtype=encoder.dtype)
+        single.fit(pd.DataFrame({column: pd.Series(categories, dtype=object)}))
+        split.append((slice(start, start + len(categories)), single, [column]))
+        start += len(categories)
+    return split if start == part.stop else None
+
+
 class _Branches:
-    """The plain test frame featurised by a ColumnTransformer, kept as one block per branch (rule 3)."""
+    """The plain test frame featurised by a ColumnTransformer, kept as one block per branch (rule 3).
+
+    A multi-column OneHotEncoder branch is kept as one block per column when it can be split
+    (``_split_one_hot``), so that a change of one column re-encodes that column alone; the
+    split is used only if the blocks reassemble into exactly the ColumnTransformer's output.
+    """
 
     def __init__(self, transformer, frame: pd.DataFrame):
         self.transformer = transformer
-        self.branches = []  # (slice, fitted branch transformer, its input columns)
+        whole = []  # (slice, fitted branch transformer, its input columns)
         for name, branch, columns in transformer.transformers_:
             if isinstance(branch, str) and branch == "drop":
                 continue
             part = transformer.output_indices_[name]
             if part.stop > part.start:
-                self.branches.append((part, branch, _branch_columns(transformer, columns)))
-        self.branches.sort(key=lambda item: item[0].start)
-        self.blocks = [self._transform(branch, frame[columns]) for _, branch, columns in self.branches]
+                whole.append((part, branch, _branch_columns(transformer, columns)))
+        split = [item for part, branch, columns in whole
+                 for item in (_split_one_hot(part, branch, columns) or [(part, branch, columns)])]
         expected = transformer.transform(frame)
-        if not _identical(self._assemble(self.blocks), expected):
-            raise WhatIfError("the ColumnTransformer's blocks do not reassemble into its output")
+        for branches in ([split, whole] if len(split) > len(whole) else [whole]):
+            self.branches = sorted(branches, key=lambda item: item[0].start)
+            self.blocks = [self._transform(branch, frame[columns]) for _, branch, columns in self.branches]
+            if _identical(self._assemble(self.blocks), expected):
+                return
+        raise WhatIfError("the ColumnTransformer's blocks do not reassemble into its output")
 
     @staticmethod
     def _transform(branch, frame):
@@ -186,8 +229,13 @@ def _identical(left, right) -> bool:
 class SharedExecution:
     """Runs variants from the plain run's captured fit and score calls under the rules above."""
 
-    def __init__(self, fit: ModelCall, score: ModelCall):
+    def __init__(self, fit: ModelCall, score: ModelCall, path: Optional[str] = None, args: Sequence[str] = ()):
         self.fit, self.score = fit, score
+        # The pipeline file and its arguments, for variants that must re-run it (a dropped filter).
+        self.path, self.args = path, list(args)
+        self.rerun_train_frames: Dict[str, pd.DataFrame] = {}
+        #: What analyses compute once per run from its captured frames (e.g. the mislabelled rows).
+        self.memo: dict = {}
         self.model = fit.estimator
         self.notes: List[str] = []
         self._refits: Dict[str, object] = {}
@@ -222,19 +270,29 @@ class SharedExecution:
 
     def model_for(self, variant: Variant):
         """The fitted model of ``variant``: the plain one (rule 2) or one refit per training change (rule 4)."""
-        if not variant.train:
+        if not variant.refits:
             return self.model
-        key = repr(variant.train)  # patches are dicts of literals: equal patches, equal repr
+        # Patches are dicts of literals: equal changes, equal repr.
+        key = repr((variant.train, sorted(variant.model_params.items(), key=repr)))
         if key not in self._refits:
             from sklearn.base import clone
 
             try:
-                fresh = clone(self.model)
+                fresh = clone(self.model).set_params(**variant.model_params)
             except Exception as error:
                 raise WhatIfError(f"the model fitted at {self.fit.location} cannot be cloned to refit a "
                                   f"train-side variant: {error}") from error
-            self._refits[key] = fresh.fit(apply_patches(variant.train, self.fit.X), self.fit.y)
+            frame, kept = apply_patches_keeping(variant.train, self.fit.X)
+            self._refits[key] = fresh.fit(frame, rows_kept(self.fit.y, kept))
         return self._refits[key]
+
+    def train_frame(self, variant: Variant):
+        """The frame the variant's model is fitted on."""
+        if variant.removed_filters:
+            if variant.name not in self.rerun_train_frames:
+                self.run(variant)
+            return self.rerun_train_frames[variant.name]
+        return apply_patches(variant.train, self.fit.X)
 
     def test_frame(self, variant: Variant):
         return apply_patches(variant.test, self.score.X)
@@ -249,10 +307,23 @@ class SharedExecution:
 
     def run(self, variant: Variant) -> float:
         """What ``model.score(X_test, y_test)`` returns in ``variant``."""
+        if variant.removed_filters:
+            return self._rerun(variant)
         model = self.model_for(variant)
         if model is self.model and variant.test and self._row_local(touched_columns(variant.test)):
             return self._run_row_local(variant)
         return float(_steps(model)[1].score(self.features(variant), self.score.y))
+
+    def _rerun(self, variant: Variant) -> float:
+        """A change before the model's fit: the modified script runs from scratch (no shared work)."""
+        from lester_inspect.whatif.scratch import run_from_scratch
+
+        if self.path is None:
+            raise WhatIfError(f"variant {variant.name} changes the script before the model's fit and must re-run "
+                              "it, which needs a pipeline file (not a code string)")
+        recorded = run_from_scratch(self.path, self.fit.location, self.score.location, variant, self.args)
+        self.rerun_train_frames[variant.name] = recorded["train_data"]
+        return float(recorded["score"])
 
     def _row_local(self, changed: set) -> bool:
         """Whether rule 5 applies to a test-side change of ``changed`` columns."""
@@ -275,6 +346,10 @@ class SharedExecution:
 
     def featurising_steps(self) -> list:
         return _steps(self.model)[0]
+
+    @property
+    def final_estimator(self):
+        return _steps(self.model)[1]
 
     @staticmethod
     def featurise(steps, frame):

@@ -85,6 +85,32 @@ def _category_shift(frame, column, mask, rng, params):
     frame[column] = pd.Series(values, index=series.index).astype(series.dtype)
 
 
+def _fill(frame, column, mask, rng, params):
+    """Missing values of the column get ``value`` (a statistic of the training frame, computed once)."""
+    frame[column] = frame[column].fillna(params["value"])
+
+
+# Row-dropping changes (data cleaning of the training side) return the rows they keep.
+def _drop_missing(frame, column, mask, rng, params):
+    return frame[column].notna().to_numpy()
+
+
+def _drop_outside(frame, column, mask, rng, params):
+    """Rows whose value lies outside [low, high] go (missing values stay)."""
+    values = frame[column]
+    return (values.isna() | values.between(params["low"], params["high"])).to_numpy()
+
+
+def _drop_duplicates(frame, column, mask, rng, params):
+    return ~frame.duplicated().to_numpy()
+
+
+def _drop_positions(frame, column, mask, rng, params):
+    keep = np.ones(len(frame), dtype=bool)
+    keep[np.asarray(params["positions"], dtype=int)] = False
+    return keep
+
+
 def _permuted(frame, column, mask, rng, params):
     """The column's values in a random order (rows keep every other column): permutation importance."""
     series = frame[column]
@@ -102,7 +128,14 @@ CHANGES: Dict[str, Change] = {
     "swapped_columns": _swapped_columns,
     "category_shift": _category_shift,
     "permuted": _permuted,
+    "fill": _fill,
+    "drop_missing": _drop_missing,
+    "drop_outside": _drop_outside,
+    "drop_duplicates": _drop_duplicates,
+    "drop_positions": _drop_positions,
 }
+#: Changes about whole rows rather than one column: their patches name the column ``"*"``.
+ROW_CHANGES = frozenset({"drop_duplicates", "drop_positions"})
 
 
 def make_patch(change: str, column: str, fraction: float = 1.0, seed: int = 0, **params) -> dict:
@@ -110,24 +143,30 @@ def make_patch(change: str, column: str, fraction: float = 1.0, seed: int = 0, *
         raise WhatIfError(f"unknown change {change!r}; known: {', '.join(sorted(CHANGES))}")
     if not 0.0 <= fraction <= 1.0:
         raise WhatIfError(f"{change} on '{column}': fraction must be between 0 and 1, got {fraction}")
+    required = {"fill": "value", "drop_positions": "positions", "drop_outside": "high"}
+    if change in required and required[change] not in params:
+        raise WhatIfError(f"{change} on '{column}' needs {required[change]}=...")
     if change == "swapped_columns" and "other" not in params:
         raise WhatIfError(f"swapped_columns on '{column}' needs the column to swap with (other=...)")
     return {"change": change, "column": column, "fraction": float(fraction), "seed": int(seed), **params}
 
 
 def patch_columns(patch: dict) -> List[str]:
-    """The columns a patch writes."""
+    """The columns a patch writes or reads (none named for a whole-row change)."""
+    if patch["change"] in ROW_CHANGES:
+        return []
     return [patch["column"], *([patch["other"]] if "other" in patch else [])]
 
 
-def apply_patches(patches: Sequence[dict], frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with ``patches`` applied in order, as a new frame (the input is not changed)."""
+def apply_patches_keeping(patches: Sequence[dict], frame: pd.DataFrame):
+    """``frame`` with ``patches`` applied in order (a new frame), and the positions of the rows kept
+    (None when no patch drops rows)."""
     if not patches:
-        return frame
+        return frame, None
     if not isinstance(frame, pd.DataFrame):
         raise WhatIfError(f"a what-if change of column '{patches[0]['column']}' needs a DataFrame, "
                           f"got {type(frame).__name__}")
-    frame = frame.copy()
+    frame, kept = frame.copy(), None
     for patch in patches:
         missing = [c for c in patch_columns(patch) if c not in frame.columns]
         if missing:
@@ -136,8 +175,25 @@ def apply_patches(patches: Sequence[dict], frame: pd.DataFrame) -> pd.DataFrame:
         rng = np.random.default_rng(patch["seed"])
         mask = _rows(frame, patch["fraction"], rng)
         params = {k: v for k, v in patch.items() if k not in ("change", "column", "fraction", "seed")}
-        CHANGES[patch["change"]](frame, patch["column"], mask, rng, params)
-    return frame
+        keep = CHANGES[patch["change"]](frame, patch["column"], mask, rng, params)
+        if keep is not None:
+            frame = frame.iloc[np.flatnonzero(keep)]
+            kept = np.flatnonzero(keep) if kept is None else kept[np.flatnonzero(keep)]
+    return frame, kept
+
+
+def apply_patches(patches: Sequence[dict], frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with ``patches`` applied in order, as a new frame (the input is not changed)."""
+    return apply_patches_keeping(patches, frame)[0]
+
+
+def rows_kept(labels, kept):
+    """``labels`` (a Series, array or list) at the positions a row-dropping patch kept."""
+    if kept is None:
+        return labels
+    if isinstance(labels, (pd.Series, pd.DataFrame)):
+        return labels.iloc[kept]
+    return np.asarray(labels)[kept]
 
 
 def touched_columns(patches: Iterable[dict]) -> set:

@@ -9,13 +9,13 @@ from lester_inspect.whatif.capture import ModelCapture
 from lester_inspect.whatif.execution import SharedExecution
 
 
-def run_analyses(capture: ModelCapture, analyses: Sequence, result=None
+def run_analyses(capture: ModelCapture, analyses: Sequence, result=None, args: Sequence[str] = ()
                  ) -> Tuple[SharedExecution, Dict[object, pd.DataFrame]]:
     """The execution the variants share, and one result frame per analysis.
 
     A frame's ``attrs["notes"]`` say which optimisation rules did not apply to it.
     """
-    execution = SharedExecution(*capture.model_calls())
+    execution = SharedExecution(*capture.model_calls(), path=capture.pipeline_path, args=args)
     results = {}
     for analysis in analyses:
         frame = analysis.evaluate(execution, result)
