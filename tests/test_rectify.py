@@ -28,7 +28,7 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 
 class WordCount(TransformerMixin, BaseEstimator):
@@ -50,7 +50,8 @@ if __name__ == "__main__":
     train, test = train_test_split(data, test_size=0.2, random_state=42)
     features = ColumnTransformer([("title", HashingVectorizer(n_features=2**5), "title"),
                                   ("text", HashingVectorizer(n_features=2**6), "text"),
-                                  ("words", WordCount(), ["title"]),
+                                  ("words", Pipeline([("count", WordCount()), ("scale", StandardScaler())]),
+                                   ["title"]),
                                   ("country", OneHotEncoder(handle_unknown="ignore"), ["country"]),
                                   ("is_premium", "passthrough", ["is_premium"])])
     pipeline = Pipeline([("features", features), ("model", LogisticRegression(max_iter=2000))])

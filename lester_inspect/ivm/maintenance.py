@@ -38,7 +38,7 @@ import pandas as pd
 
 from lester_inspect.ivm import columnar
 from lester_inspect.ivm.derivation import Derivation, NotDerivable, changed_positions, same_values
-from lester_inspect.ivm.files import read_json, write_array, write_json
+from lester_inspect.ivm.files import read_json, write_array, write_array_entries, write_json
 
 VIEWS = "views"
 AGGREGATIONS = ("mean", "sum", "count", "min", "max", "var", "std", "nunique", "median")
@@ -330,17 +330,19 @@ def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
         affected = affected[affected >= 0]
         groups_folder = os.path.join(base, "groups")
         groups = columnar.read_frame(groups_folder)
-        alive = np.ones(len(codes), dtype=bool)
-        alive[np.fromiter(gone, dtype=np.int64, count=len(gone))] = False
-        selected = np.isin(codes, affected) & alive
-        remaining = np.bincount(codes[selected], minlength=len(groups)) if selected.any() else np.zeros(len(groups))
+        selected = _in_groups(codes, affected, len(groups))
+        selected[np.fromiter(gone, dtype=np.int64, count=len(gone))] = False
+        kept_codes = codes[selected]
+        remaining = np.bincount(kept_codes, minlength=len(groups)) if len(kept_codes) else np.zeros(len(groups))
         vanished = [g for g in affected.tolist() if remaining[g] == 0]
         for output, (column, function) in meta["specs"].items():
-            values = columnar.read_column(inputs, column)
+            if not len(affected):
+                break
+            values = columnar.read_column(inputs, column, deleted_as_null=False)  # deleted rows are not selected
             if column in nulled_inputs and touched:
                 values = values.astype("float64") if values.dtype.kind in "iub" else values.copy()
                 values.iloc[touched] = np.nan
-            recomputed = values[selected].groupby(codes[selected]).agg(function)
+            recomputed = _aggregate(values.to_numpy()[selected], kept_codes, function, len(groups))
             column_values = groups[output].astype("float64") if groups[output].dtype.kind in "iub" \
                 else groups[output].copy()
             column_values.iloc[recomputed.index.to_numpy()] = recomputed.to_numpy()
@@ -359,24 +361,26 @@ def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
         nulled_reads = [] if column_sources is None else [
             c for c, prov in meta["read_provenance"].items() if column_sources & {tuple(p) for p in prov}]
         dgone = set(dstate["deleted_rows"]) | (set(dtouched) if column_sources is None else set())
-        candidates = np.flatnonzero(np.isin(dcodes, affected))
+        candidate_mask = _in_groups(dcodes, affected, len(groups))
         if nulled_reads:
-            candidates = np.union1d(candidates, dtouched)
-        candidates = np.setdiff1d(candidates, sorted(dgone)).astype(np.int64)
+            candidate_mask[np.asarray(dtouched, dtype=np.int64)] = True
+        candidate_mask[np.fromiter(dgone, dtype=np.int64, count=len(dgone))] = False
+        candidates = np.flatnonzero(candidate_mask)  # masks, not set operations: no sort of 1M rows
         environment = {}
         for column in derivation.reads:
             if column in meta["specs"]:
                 at = dcodes[candidates]
                 environment[column] = pd.Series(groups[column].to_numpy()[at])
             else:
-                values = columnar.read_column(derived_folder, column)
+                values = columnar.read_column(derived_folder, column, deleted_as_null=False)
                 if column in nulled_reads and dtouched:
                     values = values.astype("float64") if values.dtype.kind in "iub" else values.copy()
                     values.iloc[dtouched] = np.nan
-                environment[column] = values.iloc[candidates].reset_index(drop=True)
+                environment[column] = pd.Series(values.to_numpy()[candidates])
         new_values = derivation.evaluate(environment).to_numpy() if len(candidates) else np.zeros(0)
-        derived_values = columnar.read_column(derived_folder, meta["column"]).to_numpy().copy()
-        stale_vanished = int(np.count_nonzero(np.isin(dcodes[candidates], vanished)))
+        # Deleted rows keep their scrubbed bytes here: they are never candidates.
+        derived_values = columnar.read_column(derived_folder, meta["column"], deleted_as_null=False).to_numpy()
+        stale_vanished = int(np.count_nonzero(_in_groups(dcodes[candidates], vanished, len(groups))))
         derived_new = derived_values.copy()
         if len(candidates):
             derived_new[candidates] = new_values.astype(derived_values.dtype)
@@ -386,10 +390,11 @@ def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
             mapping = np.load(os.path.join(base, f"map_{group}.npy"))
             is_candidate = np.zeros(len(dcodes) + 1, dtype=bool)  # the last entry stands for -1 (no row)
             is_candidate[candidates] = True
-            captured = np.flatnonzero(is_candidate[mapping])
-            captured = np.setdiff1d(captured, removed.get(group, ())).astype(np.int64)
+            keep = is_candidate[mapping]
             group_folder = os.path.join(run_folder, group)
-            captured = np.setdiff1d(captured, columnar.read_state(group_folder)["deleted_rows"]).astype(np.int64)
+            keep[np.asarray(removed.get(group, ()), dtype=np.int64)] = False
+            keep[np.asarray(columnar.read_state(group_folder)["deleted_rows"], dtype=np.int64)] = False
+            captured = np.flatnonzero(keep)
             target = derived_new[mapping[captured]]
             changed = np.zeros(0, dtype=np.int64)
             if "y" in carried:
@@ -401,7 +406,8 @@ def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
                     if group == "train":
                         relabel_rows.append(changed)
                         relabel_values.append(labels)
-                    result._writes.append(lambda path=y_path, rows=changed, labels=labels: _set_entries(path, rows, labels))
+                    result._writes.append(lambda path=y_path, rows=changed, labels=labels:
+                                          write_array_entries(path, rows, labels))
             if "data" in carried:
                 data_folder = os.path.join(group_folder, "data")
                 current = columnar.read_column(data_folder, meta["column"]).to_numpy()
@@ -409,7 +415,8 @@ def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
                 changed = np.union1d(changed, changed_cells)
                 if len(changed_cells):
                     result._writes.append(lambda path=_column_file(data_folder, meta["column"]), rows=changed_cells,
-                                          values=derived_new[mapping[changed_cells]]: _set_entries(path, rows, values))
+                                          values=derived_new[mapping[changed_cells]]:
+                                          write_array_entries(path, rows, values))
                 result.rederived.setdefault(group, set()).add(meta["column"])
             counts[group] = len(changed)
             result.changed[group] = result.changed.get(group, 0) + len(changed)
@@ -432,9 +439,10 @@ def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
             elif nulled_reads:
                 columnar.record_change(derived_folder, request, nulled={c: dtouched for c in nulled_reads})
                 columnar.scrub_cells(derived_folder, nulled_reads, dtouched)
-            rows = np.setdiff1d(candidates, columnar.read_state(derived_folder)["deleted_rows"]).astype(np.int64)
-            _set_entries(_column_file(derived_folder, column), rows, derived_new[rows])
-            columnar.write_frame(groups_folder, groups)
+            # Only the entries that differ from what is stored (a rerun after a crash finds the rest written).
+            rows = candidates[changed_positions(derived_values[candidates], derived_new[candidates])]
+            write_array_entries(_column_file(derived_folder, column), rows, derived_new[rows])
+            columnar.update_frame(groups_folder, groups)
 
         if len(affected) or len(dtouched):
             result._writes.insert(0, write_view)
@@ -461,24 +469,31 @@ def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
     return result
 
 
-def _set_entries(path: str, rows: np.ndarray, values: np.ndarray) -> None:
-    """Overwrite entries of a stored ``.npy`` array where they lie, then sync: work proportional to the change.
+def _in_groups(codes: np.ndarray, groups: np.ndarray, count: int) -> np.ndarray:
+    """Which rows' group code is one of ``groups`` (code -1: no group): a table lookup, one pass."""
+    table = np.zeros(count + 1, dtype=bool)  # the last entry stands for -1
+    table[np.asarray(groups, dtype=np.int64)] = True
+    return table[codes]
 
-    Not atomic as a whole, but idempotent: a rerun recomputes the same values and compares
-    them with what is stored, so an interrupted write is completed by the next ``forget``.
+
+def _aggregate(values: np.ndarray, codes: np.ndarray, function: str, count: int) -> pd.Series:
+    """The aggregate of ``values`` per group code, as ``Series.groupby(codes).agg(function)`` computes it.
+
+    Integer sums, counts and means by ``np.bincount``: every partial sum of integers below 2**53 is
+    exact in float64, so the result is the one pandas' compensated sum gives, bit for bit.
     """
-    if not len(rows):
-        return
-    with open(path, "rb") as handle:
-        version = np.lib.format.read_magic(handle)
-        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        _, _, dtype = read_header(handle)
-        start = handle.tell()
-    encoded = np.asarray(values).astype(dtype)
-    with open(path, "r+b") as handle:
-        for row, value in zip(np.asarray(rows, dtype=np.int64).tolist(), encoded):
-            os.pwrite(handle.fileno(), value.tobytes(), start + row * dtype.itemsize)
-        os.fdatasync(handle.fileno())
+    if values.dtype.kind in "iub" and function in ("sum", "count", "mean") and len(values):
+        weights = values.astype(np.float64)
+        if np.abs(weights).sum() < 2.0 ** 52:
+            counts = np.bincount(codes, minlength=count)
+            present = np.flatnonzero(counts)
+            if function == "count":
+                return pd.Series(counts[present], index=present)
+            sums = np.bincount(codes, weights=weights, minlength=count)[present]
+            if function == "sum":
+                return pd.Series(sums.astype(np.int64), index=present)
+            return pd.Series(sums / counts[present], index=present)
+    return pd.Series(values).groupby(codes).agg(function)
 
 
 def _column_file(folder: str, name: str) -> str:

@@ -103,7 +103,7 @@ class Correction:
 # -- capture: what rectify needs ------------------------------------------------------------------------
 
 def save_for_rectify(store: str, run_id: str, group: str, data: Optional[pd.DataFrame], derivations: Dict,
-                     featuriser, X=None) -> None:
+                     featuriser, X=None, virtual=()) -> None:
     """The checked expressions of the captured columns, and (with the training data) the fitted featuriser.
 
     The featuriser's learned values (one-hot categories, vocabularies) are data: beside it the
@@ -120,7 +120,9 @@ def save_for_rectify(store: str, run_id: str, group: str, data: Optional[pd.Data
             try:
                 # The counts first: a featuriser is never stored without them.
                 write_json(os.path.join(folder, LEARNED), {"requests": [], "parts": _learned_values(featuriser, X)})
-                write_pickle(os.path.join(folder, FEATURISER), featuriser)
+                from lester_inspect.ivm.featuriser import strip_statistics
+
+                write_pickle(os.path.join(folder, FEATURISER), strip_statistics(featuriser, virtual))
             except Exception as error:  # rectify then zeroes feature ranges and says why
                 write_json(os.path.join(folder, FEATURISER + ".missing"), f"not stored: {error!r}")
 
@@ -211,8 +213,6 @@ def load_featuriser(run_folder: str, pipeline: str):
     path = os.path.join(run_folder, FEATURISER)
     status = os.stat(path)
     key = (os.path.abspath(path), status.st_mtime_ns, status.st_size, status.st_ino)
-    if key in _LOADED:
-        return _LOADED[key]
 
     class Unpickler(pickle.Unpickler):
         def find_class(self, module, name):
@@ -220,9 +220,13 @@ def load_featuriser(run_folder: str, pipeline: str):
                 return getattr(_definitions_of(pipeline), name)
             return super().find_class(module, name)
 
-    with open(path, "rb") as handle:
-        _LOADED.clear()
-        _LOADED[key] = Unpickler(handle).load()
+    if key not in _LOADED:
+        with open(path, "rb") as handle:
+            _LOADED.clear()
+            _LOADED[key] = Unpickler(handle).load()
+    from lester_inspect.ivm.featuriser import restore_statistics
+
+    restore_statistics(_LOADED[key], run_folder)  # the maintained scaler statistics (featuriser.py)
     return _LOADED[key]
 
 
@@ -379,7 +383,7 @@ def _rectify_run(store, run_id, request, resolution, column, correction, order, 
             changed = changed_positions(current[name].to_numpy(), new[name].to_numpy())
             if len(changed):
                 cells[name] = {int(found[i]): new[name].iloc[i] for i in changed}
-        plans[group] = {"rows": found, "current": current, "new": new, "cells": cells, "nulled": nulled,
+        plans[group] = {"rows": found, "current": current, "new": new, "cells": cells, "nulled": nulled, "inputs": None,
                         "derived": derived, "already": already,
                         "ranges": sorted({tuple(r) for c in derived for r in info.get("matrix_provenance", {}).get(c, [])})}
     if not plans:
@@ -395,7 +399,7 @@ def _rectify_run(store, run_id, request, resolution, column, correction, order, 
     for group, group_plan in plans.items():
         group_plan["matrix"] = _reencode(folder, group, group_plan, featuriser, encoded.get(group, (None, None)), notes)
     if featuriser is not None:
-        notes.extend(_featuriser_notes(featuriser, {c for p in plans.values() for c in p["derived"]}))
+        notes.extend(featuriser_notes(featuriser, {c for p in plans.values() for c in p["derived"]}, folder))
     timings[f"{run_id}: re-encoding"] = time.perf_counter() - step
 
     train = plans.get("train")
@@ -421,6 +425,10 @@ def _rectify_run(store, run_id, request, resolution, column, correction, order, 
         matrix = group_plan["matrix"]
         if matrix is not None and len(matrix[0]):
             columnar.replace_matrix_rows(os.path.join(group_folder, "X"), request, matrix[0], matrix[1])
+            if featuriser is not None and group_plan["inputs"] is not None:  # scaler inputs (featuriser.py)
+                from lester_inspect.ivm.featuriser import set_block_inputs
+
+                set_block_inputs(os.path.join(group_folder, "X"), group_plan["rows"], featuriser, group_plan["inputs"])
             cells_changed[f"{group}/X rows"] = len(matrix[0])
         rows_changed[group] = len(group_plan["rows"])
         crash_point(f"after_{group}")
@@ -430,6 +438,12 @@ def _rectify_run(store, run_id, request, resolution, column, correction, order, 
         notes.append("test: the stored predictions are the captured model's (marked stale); predict with "
                      "load(run)['model'] for current ones")
     timings[f"{run_id}: artifacts"] = time.perf_counter() - step
+    if "train" in plans:
+        from lester_inspect.ivm import featuriser as statistics
+
+        step = time.perf_counter()
+        notes.extend(statistics.refresh(folder, _deleted_rows(os.path.join(folder, "train"))))
+        timings[f"{run_id}: featuriser statistics"] = time.perf_counter() - step
     if all(p["already"] for p in plans.values()) and (model is None or "skipped" in model):
         status = "already applied"
     else:
@@ -446,7 +460,7 @@ def _encode_all(featuriser, folder: str, plans: Dict) -> Dict:
     if missing:
         return {group: (f"its input columns {', '.join(missing)} are not captured",) * 2 for group in plans}
     frames = []
-    for group, _, values in parts:
+    for group, which, values in parts:
         dtypes = columnar.column_dtypes(os.path.join(folder, group, "data"))
         frame = pd.DataFrame({n: values[n].reset_index(drop=True) for n in names})
         for name in names:
@@ -455,6 +469,8 @@ def _encode_all(featuriser, folder: str, plans: Dict) -> Dict:
             except (TypeError, ValueError):
                 pass
         frames.append(frame)
+        if which == "new":
+            plans[group]["inputs"] = frame
     try:
         encoded = featuriser.transform(pd.concat(frames, ignore_index=True))
     except Exception as error:
@@ -485,6 +501,7 @@ def _reencode(folder: str, group: str, plan: Dict, featuriser, encoded, notes: L
             "it does not reproduce the stored feature rows from the old values"
         notes.append(f"{group}: the stored featuriser cannot re-encode these rows ({reason}); their feature ranges "
                      f"{plan['ranges']} are zeroed instead")
+        plan["inputs"] = None
         return rows, _zeroed(stored, plan["ranges"])
     changed = np.flatnonzero(np.any(new != stored, axis=1))
     notes.append(f"{group}: {len(changed)} feature row(s) re-encoded with the stored featuriser")
@@ -498,20 +515,29 @@ def _zeroed(stored: np.ndarray, ranges) -> np.ndarray:
     return zeroed
 
 
-def _featuriser_notes(featuriser, columns) -> List[str]:
-    """The fitted statistics of the featuriser parts fed by changed columns, which stay as fitted."""
+def featuriser_notes(featuriser, columns, folder: str, counted: bool = False) -> List[str]:
+    """The fitted statistics of the featuriser parts fed by changed columns, which stay as fitted: all but
+    the scalers that featuriser.py maintains and (``counted``: rows only leave) the categories and
+    vocabularies whose training-row counts ``guard_learned_values`` keeps."""
+    from lester_inspect.ivm.featuriser import read_blocks
+
+    maintained = {block["part"] for block in read_blocks(os.path.join(folder, "train", "X"))}
+    learned = read_json(os.path.join(folder, LEARNED))["parts"] if counted and os.path.exists(
+        os.path.join(folder, LEARNED)) else {}
+    counts_kept = {name for name, part in learned.items() if part["counts"] is not None}
     notes = []
     for name, transformer, inputs in getattr(featuriser, "transformers_", []):
         inputs = [inputs] if isinstance(inputs, str) else list(inputs) if not callable(inputs) else []
-        if not set(map(str, inputs)) & set(columns) or transformer in ("drop", "passthrough"):
+        if not set(map(str, inputs)) & set(columns) or transformer in ("drop", "passthrough") or name in maintained:
             continue
         steps = transformer.steps if hasattr(transformer, "steps") else [(name, transformer)]
         for step_name, step in steps:
             fitted = sorted(a for a in vars(step) if a.endswith("_") and not a.startswith("_")
-                            and a not in ("n_features_in_", "feature_names_in_", "n_samples_seen_"))
+                            and a not in ("n_features_in_", "feature_names_in_", "n_samples_seen_")
+                            and not (name in counts_kept and a in (*_LEARNED_VALUES, "drop_idx_")))
             if fitted:
-                notes.append(f"featuriser {name}/{step_name} ({type(step).__name__}): {', '.join(fitted)} stay as "
-                             "fitted on the old values (a run from scratch refits them; not maintained)")
+                notes.append(f"NOT MAINTAINED: featuriser {name}/{step_name} ({type(step).__name__}): "
+                             f"{', '.join(fitted)} stay as fitted on the old values (a run from scratch refits them)")
     return notes
 
 

@@ -209,6 +209,11 @@ class ArtifactStore:
                 stored["data"] = len(artifacts["data"])
             bar.step("X")
             if artifacts.get("X") is not None:
+                if artifacts.get("virtual"):  # before the matrix's layout, which makes it readable
+                    from lester_inspect.ivm.featuriser import write_blocks
+
+                    os.makedirs(os.path.join(group_folder, "X"), exist_ok=True)
+                    write_blocks(os.path.join(group_folder, "X"), artifacts["virtual"])
                 columnar.write_matrix(os.path.join(group_folder, "X"), artifacts["X"])
                 stored["X"] = artifacts["X"].shape[0]
             for part in ("y", "predictions"):
@@ -592,6 +597,7 @@ class ArtifactStore:
 
             notes.extend(guard_learned_values(folder, request, plan["train"][0],
                                               None if column is None else set(plan["train"][1])))
+            notes.extend(_unmaintained_statistics(folder, manifest, None if column is None else set(plan["train"][1])))
 
         step = time.perf_counter()
         try:
@@ -617,6 +623,9 @@ class ArtifactStore:
             step = time.perf_counter()
         rows_changed, resumed = {}, bool(model_summary and "skipped" in model_summary)
         for group, (derived_rows, derived_columns, ranges) in plan.items():
+            if not len(derived_rows):  # nothing of this group derives from the rows: no state to record
+                rows_changed[group] = 0
+                continue
             group_folder = os.path.join(folder, group)
             data_folder, matrix_folder = os.path.join(group_folder, "data"), os.path.join(group_folder, "X")
             has_data, has_matrix = os.path.exists(data_folder), os.path.exists(matrix_folder)
@@ -652,6 +661,12 @@ class ArtifactStore:
             rows_changed[group] = len(derived_rows)
             crash_point(f"after_{group}")
         timings[f"{run_id}: artifacts"] = time.perf_counter() - step
+        if "train" in plan and len(plan["train"][0]):
+            from lester_inspect.ivm import featuriser
+
+            step = time.perf_counter()
+            notes.extend(featuriser.refresh(folder, _deleted_rows(os.path.join(folder, "train"))))
+            timings[f"{run_id}: featuriser statistics"] = time.perf_counter() - step
         if not resumed and not any(cells.values()) and not (model_summary and "skipped" not in model_summary):
             return RunChange(run_id, rows_changed, cells, model_summary, notes, status="failed", problem=(
                 f"run {run_id}: {sum(rows_changed.values())} of its rows derive from these rows, but no stored cell "
@@ -692,6 +707,22 @@ class ArtifactStore:
         stored.setdefault("updates", []).append({"request": request, **summary})
         write_pickle(model_path, stored)
         return summary
+
+
+def _unmaintained_statistics(folder: str, manifest: Dict, columns: Optional[set]) -> List[str]:
+    """Report lines for the stored featuriser's statistics that removing training rows leaves stale."""
+    from lester_inspect.ivm.rectify import FEATURISER, featuriser_notes, load_featuriser
+
+    if not os.path.exists(os.path.join(folder, FEATURISER)):
+        return []
+    try:
+        featuriser = load_featuriser(folder, manifest["pipeline"])
+    except Exception as error:
+        return [f"NOT MAINTAINED: the stored featuriser could not be loaded ({error!r}); its fitted statistics "
+                "stay as they were"]
+    if columns is None:
+        columns = {str(c) for c in getattr(featuriser, "feature_names_in_", [])}
+    return featuriser_notes(featuriser, columns, folder, counted=True)
 
 
 def _check_residual(stored: Dict, group_folder: str, derived_rows, ranges, removed_before, max_residual: float,
