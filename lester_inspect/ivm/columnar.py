@@ -352,16 +352,21 @@ def read_state(folder: str) -> Dict:
     path = os.path.join(folder, STATE)
     state = read_json(path) if os.path.exists(path) else {}
     return {"deleted_rows": state.get("deleted_rows", []), "nulled": state.get("nulled", {}),
-            "zeroed": state.get("zeroed", []), "requests": state.get("requests", [])}
+            "zeroed": state.get("zeroed", []), "requests": state.get("requests", []),
+            "statistics": state.get("statistics", {})}
 
 
 def record_change(folder: str, request: str, deleted_rows=(), nulled: Dict[str, Sequence[int]] = None,
-                  zeroed: Tuple[Sequence[int], Sequence[Tuple[int, int]]] = None) -> bool:
-    """Add a change to the artifact's state atomically; False when ``request`` was recorded already."""
+                  zeroed: Tuple[Sequence[int], Sequence[Tuple[int, int]]] = None, statistics: Dict = None) -> bool:
+    """Add a change to the artifact's state atomically; False when ``request`` was recorded already.
+
+    ``statistics``: new statistics of a feature matrix's scalers (featuriser.py), replacing the old.
+    """
     state = read_state(folder)
     if request in state["requests"]:
         return False
     state["requests"].append(request)
+    state["statistics"].update(statistics or {})
     state["deleted_rows"] = sorted(set(state["deleted_rows"]) | {int(r) for r in deleted_rows})
     for column, rows in (nulled or {}).items():
         state["nulled"][column] = sorted(set(state["nulled"].get(column, [])) | {int(r) for r in rows})

@@ -10,15 +10,19 @@ minus the new one gives them away).
 
 So capture stores such a block *unscaled*: the scaler's input per row goes to
 ``X/virtual_<n>.npy`` (float64, rows x block width), the block's bytes in the matrix
-are zero, and ``X/virtual.json`` holds the block's place and the scaler's current
-``mean_``/``scale_``. Reading the matrix (columnar.py) computes the block as the
-scaler does (``(x - mean_) / scale_``, bit for bit). Capture checks that this gives back
-exactly the matrix the model was fitted on, and otherwise leaves the block as it was.
-Removing a row writes NaN over its inputs (a nulled cell too: a scaler skips NaN, as a
-run from scratch on the nulled source does); afterwards ``refresh`` fits a copy of the
-scaler on the remaining training rows' inputs, in their order, which is what a run from
-scratch computes, and stores its statistics for train and test. The stored featuriser is
-pickled without them and gets the current ones when loaded, so no stale statistic stays.
+are zero, ``X/virtual.json`` holds the block's place, and the scaler's statistics live in
+the matrix's ``state.json`` only. Reading the matrix (columnar.py) computes the block as
+the scaler does (``(x - mean_) / scale_``, bit for bit). Capture checks that this gives
+back exactly the matrix the model was fitted on (and that fitting a scaler on the inputs
+gives back exactly its statistics), and otherwise leaves the block as it was.
+
+A request fits the scalers again (``refitted``) on the training rows' inputs as they will
+be: deleted rows left out, nulled cells NaN (a scaler skips NaN, as a run from scratch on
+the nulled source does), rectified rows' new inputs. In their order, that is what a run
+from scratch computes. The new statistics are recorded with the change of each matrix
+(train and test) in the same atomic ``state.json`` write, so a matrix is always read in
+its old or its new state. The stored featuriser is pickled without these statistics and
+gets the current ones when loaded, so no stale statistic stays in the store.
 """
 from __future__ import annotations
 
@@ -145,17 +149,26 @@ def virtual_blocks(featuriser, data, X, fitted_here: bool) -> Tuple[object, List
 
 
 def write_blocks(folder: str, blocks: List[Dict]) -> None:
-    """The virtual blocks' inputs and ``virtual.json`` (before the matrix's layout, which makes it readable)."""
-    described = []
+    """The virtual blocks' inputs, their places (``virtual.json``) and the scalers' statistics, which live in the
+    matrix's ``state.json`` only: they change with its rows, in one atomic write (columnar.record_change)."""
+    described, statistics = [], {}
     for number, block in enumerate(blocks):
         write_array(os.path.join(folder, f"virtual_{number}.npy"), block["inputs"])
-        described.append({k: v for k, v in block.items() if k != "inputs"} | {"file": f"virtual_{number}.npy"})
+        described.append({k: block[k] for k in ("part", "start", "stop", "order")} | {"file": f"virtual_{number}.npy"})
+        statistics[block["part"]] = {k: block[k] for k in ("statistics", "mean", "scale")}
     write_json(os.path.join(folder, VIRTUAL), {"blocks": described})
+    write_json(os.path.join(folder, "state.json"), {"statistics": statistics})
 
 
 def read_blocks(folder: str) -> List[Dict]:
+    """The virtual blocks of a matrix folder with their scalers' current statistics."""
+    from lester_inspect.ivm.columnar import read_state
+
     path = os.path.join(folder, VIRTUAL)
-    return read_json(path)["blocks"] if os.path.exists(path) else []
+    if not os.path.exists(path):
+        return []
+    statistics = read_state(folder)["statistics"]
+    return [block | statistics[block["part"]] for block in read_json(path)["blocks"]]
 
 
 def fill(folder: str, matrix, rows: Optional[np.ndarray] = None):
@@ -199,8 +212,21 @@ def scrub_blocks(folder: str, rows, ranges) -> None:
         write_array_entries(os.path.join(folder, block["file"]), flat, np.full(len(flat), np.nan))
 
 
+def block_inputs(run_folder: str, rows, featuriser, frame) -> Dict:
+    """Rectified rows: ``{part: (rows, inputs)}`` of the training matrix's virtual blocks, from the corrected
+    values (``frame``, one row per row)."""
+    parts = {name: (transformer, columns) for name, transformer, columns in getattr(featuriser, "transformers_", [])}
+    found = {}
+    for block in read_blocks(os.path.join(run_folder, "train", "X")):
+        transformer, columns = parts[block["part"]]
+        columns = [columns] if isinstance(columns, str) else list(columns)
+        found[block["part"]] = (np.asarray(rows, dtype=np.int64),
+                                scaler_inputs(transformer, frame[columns].reset_index(drop=True)))
+    return found
+
+
 def set_block_inputs(folder: str, rows, featuriser, frame) -> None:
-    """Rectified rows: their virtual blocks' inputs from the corrected values (``frame``, one row per row)."""
+    """Rectified rows: write their virtual blocks' inputs from the corrected values (``frame``, one row per row)."""
     from lester_inspect.ivm.files import write_array_entries
 
     rows = np.asarray(rows, dtype=np.int64)
@@ -214,38 +240,48 @@ def set_block_inputs(folder: str, rows, featuriser, frame) -> None:
         write_array_entries(os.path.join(folder, block["file"]), flat, inputs.ravel())
 
 
-def refresh(run_folder: str, deleted_rows) -> List[str]:
-    """Fit the scalers of the virtual blocks again on the remaining training rows' inputs, and store their
-    statistics for train and test (the stored featuriser gets them when loaded). Returns what changed."""
+def refitted(run_folder: str, deleted_rows=(), nulled_rows=(), ranges=(), inputs: Optional[Dict] = None):
+    """The scalers' statistics after a change, fitted again on the training rows' inputs as they will be:
+    without ``deleted_rows`` (and the rows deleted before), NaN in the block columns of ``ranges`` for
+    ``nulled_rows``, and ``inputs`` (rectify: ``{part: (rows, values)}``) written over.
+
+    Returns ``(statistics of every block, report lines on those that change)``; callers store them
+    with the matrix's change (``columnar.record_change(..., statistics=...)``), for train and test.
+    """
+    from lester_inspect.ivm.columnar import read_state
+
     train = os.path.join(run_folder, "train", "X")
     blocks = read_blocks(train)
     if not blocks:
-        return []
-    alive, lines, fitted = None, [], {}
+        return {}, []
+    gone = np.union1d(np.asarray(read_state(os.path.join(run_folder, "train"))["deleted_rows"], dtype=np.int64),
+                      np.asarray(deleted_rows, dtype=np.int64)).astype(np.int64)
+    nulled_rows = np.asarray(nulled_rows, dtype=np.int64)
+    fitted, lines = {}, []
     for block in blocks:
-        inputs = np.load(os.path.join(train, block["file"]))
-        if alive is None:
-            alive = np.ones(len(inputs), dtype=bool)
-            alive[np.asarray(deleted_rows, dtype=np.int64)] = False
-        statistics = _refitted(np.asarray(inputs[alive], order=block["order"]), block)
-        if statistics == block["statistics"]:
-            continue
+        values = np.load(os.path.join(train, block["file"]))
+        alive = np.ones(len(values), dtype=bool)
+        alive[gone] = False
+        columns = [c - block["start"] for low, high in ranges
+                   for c in range(max(low, block["start"]), min(high, block["stop"]))]
+        if len(nulled_rows) and columns:
+            values[np.ix_(nulled_rows, np.asarray(columns))] = np.nan
+        if inputs and block["part"] in inputs:
+            rows, new = inputs[block["part"]]
+            values[np.asarray(rows, dtype=np.int64)] = new
+        statistics = _refitted(np.asarray(values[alive], order=block["order"]), block)
+        # All blocks, changed or not: a rerun after a crash must still give them to a matrix not yet changed.
         fitted[block["part"]] = {"statistics": statistics,
                                  "mean": statistics["mean_"] if block["mean"] is not None else None,
                                  "scale": statistics["scale_"] if block["scale"] is not None else None}
+        if statistics == block["statistics"]:
+            continue
         described = ", ".join(f"{what}_ {_short(block['statistics'][what + '_'])} -> {_short(statistics[what + '_'])}"
                               for what in ("mean", "var") if block["statistics"][what + "_"] != statistics[what + "_"])
         lines.append(f"featuriser {block['part']} (StandardScaler): fitted again on the {int(alive.sum())} remaining "
                      f"training rows: {described}; matrix columns {block['start']}-{block['stop'] - 1} of every train "
                      "and test row re-encoded (computed from the stored inputs when read)")
-    for group in ("test", "train"):  # train last: a crash in between leaves train stale, so a rerun refreshes again
-        folder = os.path.join(run_folder, group, "X")
-        stored = read_blocks(folder)
-        if fitted and stored:
-            for block in stored:
-                block.update(fitted.get(block["part"], {}))
-            write_json(os.path.join(folder, VIRTUAL), {"blocks": stored})
-    return lines
+    return fitted, lines
 
 
 def _refitted(inputs: np.ndarray, block: Dict) -> Dict:
@@ -258,7 +294,7 @@ def _refitted(inputs: np.ndarray, block: Dict) -> Dict:
 
 def strip_statistics(featuriser, blocks: List[Dict]):
     """A copy of the featuriser without the statistics of its virtual blocks' scalers: those are kept (and
-    maintained) only in ``virtual.json``, so that the stored featuriser holds no stale value."""
+    maintained) only in the matrix's ``state.json``, so that the stored featuriser holds no stale value."""
     if not blocks:
         return featuriser
     stripped = copy.deepcopy(featuriser)

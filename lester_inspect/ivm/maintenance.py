@@ -41,6 +41,7 @@ from lester_inspect.ivm.derivation import Derivation, NotDerivable, changed_posi
 from lester_inspect.ivm.files import read_json, write_array, write_array_entries, write_json
 
 VIEWS = "views"
+SELECTIONS = "selections.json"
 AGGREGATIONS = ("mean", "sum", "count", "min", "max", "var", "std", "nunique", "median")
 
 
@@ -55,6 +56,8 @@ class ViewRecorder:
         #: The latest expression of every computed column, or why it has none (for rectify).
         self.derivations: Dict[str, object] = {}
         self.problems: List[str] = []
+        #: Row selections that read a maintained column: the rows they keep are not maintained.
+        self.selections: List[str] = []
         self._saved = False
 
     def observe(self, operator) -> None:
@@ -68,6 +71,8 @@ class ViewRecorder:
                 self._record_derivations(operator)
                 if self.aggregates:
                     self._derived(operator)
+            elif node.operator_type is T.SELECTION and self.aggregates:
+                self._selection(operator)
         except NotDerivable as error:
             self.problems.append(str(error))
         except Exception as error:  # capture must not fail the user's run; forget reports it
@@ -125,6 +130,22 @@ class ViewRecorder:
             "codes": np.asarray(codes, dtype=np.int64), "lineage": lineage,
             "groups": table[keys + list(specs)].copy(),
             "provenance": {c: sorted(provenance.get(c, ())) for c in keys + [c for c, _ in specs.values()]}})
+
+    def _selection(self, operator) -> None:
+        """A selection that reads a maintained column (an aggregate, or a column computed from one), or a
+        mask lester-inspect cannot read, below an aggregate: the rows it keeps may change with them."""
+        import networkx as nx
+
+        node, dag = operator.node, operator.dag
+        maintained = {d["derivation"].column for d in self.derived} | {o for a in self.aggregates for o in a["specs"]}
+        named = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", node.description.split(":", 1)[-1]))
+        reads = sorted(named & maintained)
+        opaque = node.description.startswith("Select: by boolean mask") or len(list(dag.predecessors(node))) > 1
+        below = any(a["node"] is node or nx.has_path(dag, a["node"], node) for a in self.aggregates)
+        if reads or (opaque and below):
+            what = f"reads {', '.join(reads)}" if reads else "selects by a mask that may be computed from them"
+            self.selections.append(f"line {_line(node)}: {node.description}: {what}, which maintenance changes; "
+                                   "rows it would now keep or drop are not added or removed")
 
     def _record_derivations(self, operator) -> None:
         frame = operator.output if isinstance(operator.output, pd.DataFrame) else operator.data
@@ -188,6 +209,7 @@ class ViewRecorder:
                 problems = self.problems + [f"{a['where']}: no column computed from it is re-derived; its values "
                                             "stay as captured" for a in self.aggregates if id(a) not in used]
                 write_json(os.path.join(folder, "problems.json"), problems)
+                write_json(os.path.join(folder, SELECTIONS), self.selections)
                 for number, derived in enumerate(self.derived):
                     view, base = derived["view"], os.path.join(folder, str(number))
                     columnar.write_frame(os.path.join(base, "input"), view["inputs"])
@@ -310,6 +332,7 @@ def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
     result.lines.extend(f"not maintained: {p}" for p in problems)
     result.covers_aggregates = not problems
     relabel_rows, relabel_values = [], []
+    changed_any = False
     for name in sorted((n for n in os.listdir(folder) if n.isdigit()), key=int):
         base = os.path.join(folder, name)
         meta = read_json(os.path.join(base, "view.json"))
@@ -446,6 +469,7 @@ def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
 
         if len(affected) or len(dtouched):
             result._writes.insert(0, write_view)
+            changed_any = True
         where = meta["aggregate"].split(": ", 1)
         described = ", ".join(f"{output} = {function}({column})" for output, (column, function) in meta["specs"].items())
         if not len(affected):
@@ -462,6 +486,9 @@ def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
         if stale_vanished:
             result.lines.append(f"not maintained: {stale_vanished} row(s) of emptied groups remain; a run from "
                                 "scratch would drop them from the join")
+    selections = os.path.join(folder, SELECTIONS)
+    if changed_any and os.path.exists(selections):
+        result.lines.extend(f"NOT MAINTAINED: {line}" for line in read_json(selections))
     if relabel_rows:
         rows = np.concatenate(relabel_rows)
         order = np.argsort(rows, kind="stable")

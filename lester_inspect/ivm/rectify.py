@@ -406,6 +406,7 @@ def _rectify_run(store, run_id, request, resolution, column, correction, order, 
     if train is not None and train["matrix"] is not None and len(train["matrix"][0]):
         notes.extend(guard_learned_values(folder, request, train["matrix"][0], set(train["derived"]), train["matrix"][1]))
 
+    mark_predictions_stale(folder, f"rectification {request[:12]} changed the model or the test data")
     step = time.perf_counter()
     model = _update_model(folder, request, plans.get("train"), order, tau)
     timings[f"{run_id}: model update"] = time.perf_counter() - step
@@ -432,18 +433,23 @@ def _rectify_run(store, run_id, request, resolution, column, correction, order, 
             cells_changed[f"{group}/X rows"] = len(matrix[0])
         rows_changed[group] = len(group_plan["rows"])
         crash_point(f"after_{group}")
-    if model and "skipped" not in model and os.path.exists(os.path.join(folder, "test", "predictions.npy")):
-        mark_predictions_stale(folder, f"the model was updated by rectification {request[:12]}")
-    if os.path.exists(os.path.join(folder, "test", STALE)):
-        notes.append("test: the stored predictions are the captured model's (marked stale); predict with "
-                     "load(run)['model'] for current ones")
     timings[f"{run_id}: artifacts"] = time.perf_counter() - step
-    if "train" in plans:
-        from lester_inspect.ivm import featuriser as statistics
+    train = plans.get("train")
+    if train is not None and train["inputs"] is not None and featuriser is not None:
+        from lester_inspect.ivm.featuriser import block_inputs, refitted
 
+        # The scalers fitted again with the rectified rows' new inputs (featuriser.py); recorded for test,
+        # then train, with the request: a rerun after a crash records them where they are missing.
         step = time.perf_counter()
-        notes.extend(statistics.refresh(folder, _deleted_rows(os.path.join(folder, "train"))))
+        statistics, lines = refitted(folder, inputs=block_inputs(folder, train["rows"], featuriser, train["inputs"]))
+        notes.extend(lines)
+        for group in ("test", "train"):
+            if statistics and os.path.exists(os.path.join(folder, group, "X")):
+                columnar.record_change(os.path.join(folder, group, "X"), request, statistics=statistics)
         timings[f"{run_id}: featuriser statistics"] = time.perf_counter() - step
+    step = time.perf_counter()
+    notes.extend(recompute_predictions(folder))
+    timings[f"{run_id}: test predictions"] = time.perf_counter() - step
     if all(p["already"] for p in plans.values()) and (model is None or "skipped" in model):
         status = "already applied"
     else:
@@ -591,8 +597,42 @@ def _update_model(folder: str, request: str, plan: Optional[Dict], order: str, t
 
 def mark_predictions_stale(run_folder: str, why: str) -> None:
     path = os.path.join(run_folder, "test", STALE)
-    if os.path.isdir(os.path.dirname(path)):
+    if os.path.exists(os.path.join(run_folder, "test", "predictions.npy")) and not os.path.exists(path):
         write_atomically(path, why.encode("utf-8"))
+
+
+def recompute_predictions(run_folder: str) -> List[str]:
+    """If the stored test predictions are marked stale: predict the stored test matrix (as it is now) with the
+    current model, store them (deleted rows' entries stay empty) and drop the mark. Report lines.
+
+    Callers mark them stale *before* changing the model or the matrix, so a run killed in between
+    finds the mark and recomputes them when the request is run again.
+    """
+    from lester_inspect.ivm.files import write_array
+    from lester_inspect.ivm.store import _deleted_rows
+
+    test = os.path.join(run_folder, "test")
+    path, marker = os.path.join(test, "predictions.npy"), os.path.join(test, STALE)
+    if not os.path.exists(marker) or not os.path.exists(path) or not os.path.exists(os.path.join(test, "X")):
+        return []
+    try:
+        model = read_pickle(os.path.join(run_folder, "model.pkl"))["model"]
+        new = np.asarray(model.predict(columnar.read_matrix(os.path.join(test, "X"), drop_deleted=False)))
+    except Exception as error:
+        return [f"test: the stored predictions could not be recomputed ({error!r}); they stay marked stale"]
+    old = np.load(path)
+    new = new.astype(str) if new.dtype == object else new
+    if new.dtype.kind != old.dtype.kind and not (new.dtype.kind in "biuf" and old.dtype.kind in "biuf"):
+        new = new.astype(old.dtype)
+    deleted = np.asarray(_deleted_rows(test), dtype=np.int64)
+    new[deleted] = np.zeros(1, dtype=new.dtype)[0]
+    alive = np.ones(len(new), dtype=bool)
+    alive[deleted] = False
+    changed = int(np.count_nonzero(changed_positions(old[alive], new[alive])))
+    write_array(path, new)
+    os.remove(marker)
+    return [f"test: the stored predictions recomputed with the current model ({changed} of {int(alive.sum())} "
+            "changed)"]
 
 
 def predictions_note(run_folder: str) -> Optional[str]:
