@@ -14,13 +14,15 @@ from lester_inspect.ivm.rectify import load_featuriser
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# Two scaler parts (a bare one, and one behind a step that learns nothing), a one-hot part; a split that
+# An imputer (not maintained), two scaler parts (a bare one, and one behind a step that learns nothing), a
+# one-hot part (its categories kept by their training-row counts); a split that
 # does not depend on the row count, so that a run from scratch keeps the same rows in the same order.
 PIPELINE = '''
 import os, sys
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
@@ -33,7 +35,8 @@ data["label"] = data["complications"] > 2
 data = data[["id", "county", "num_children", "income", "label"]]
 test = data[data["id"] % 5 == 0]
 train = data[data["id"] % 5 != 0]
-features = ColumnTransformer([("county", OneHotEncoder(handle_unknown="ignore"), ["county"]),
+features = ColumnTransformer([("imputed", SimpleImputer(strategy="mean"), ["num_children"]),
+                              ("county", OneHotEncoder(handle_unknown="ignore"), ["county"]),
                               ("numbers", StandardScaler(), ["num_children", "income"]),
                               ("log_income", Pipeline([("log", FunctionTransformer(np.log1p)),
                                                        ("scale", StandardScaler())]), ["income"])])
@@ -103,6 +106,9 @@ def test_forget_refits_the_scalers_like_a_run_from_scratch(work):
     text = str(report)
     assert "featuriser numbers (StandardScaler): fitted again" in text and "log_income" in text
     assert "re-encoded" in text
+    # What is not maintained is said so, loudly; the one-hot categories are kept by their row counts.
+    assert "NOT MAINTAINED: featuriser imputed/imputed (SimpleImputer): statistics_ stay as fitted" in text, text
+    assert "county/county" not in text
 
     scratch = folder / "scratch"
     shutil.copytree(folder / "data", scratch / "data")

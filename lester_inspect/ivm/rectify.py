@@ -538,8 +538,11 @@ def featuriser_notes(featuriser, columns, folder: str, counted: bool = False) ->
             continue
         steps = transformer.steps if hasattr(transformer, "steps") else [(name, transformer)]
         for step_name, step in steps:
-            fitted = sorted(a for a in vars(step) if a.endswith("_") and not a.startswith("_")
-                            and a not in ("n_features_in_", "feature_names_in_", "n_samples_seen_")
+            learned = set(vars(step)) | ({"idf_"} if hasattr(step, "idf_") else set())  # a property of TF-IDF
+            fitted = sorted(a for a in learned if a.endswith("_") and not a.startswith("_")
+                            and getattr(step, a, None) is not None
+                            and a not in ("n_features_in_", "feature_names_in_", "n_samples_seen_",
+                                          "fixed_vocabulary_")
                             and not (name in counts_kept and a in (*_LEARNED_VALUES, "drop_idx_")))
             if fitted:
                 notes.append(f"NOT MAINTAINED: featuriser {name}/{step_name} ({type(step).__name__}): "
