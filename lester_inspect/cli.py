@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="lester-inspect", description=(
         "Inspect ML pipelines (run, report, ci), capture their artifacts and remove leaked data from them "
-        "(capture, runs, changes, affected, forget, verify, audit, demo), and rewrite messy pipelines (rewrite). "
+        "(capture, runs, changes, affected, forget, verify, audit, demo), rewrite messy pipelines (rewrite), and "
+        "emit their lineage (lineage). "
         "'lester-inspect COMMAND --help' explains a command. " + EXIT_CODES_HELP), allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"lester-inspect {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -67,12 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("args", nargs="*", help=PIPELINE_ARGUMENTS_HELP)
     run.set_defaults(handler=_run)
     from lester_inspect.ci.cli import add_ci_commands
+    from lester_inspect.export.cli import add_export_commands
     from lester_inspect.ivm.cli import add_ivm_commands
     from lester_inspect.rewrite.cli import add_rewrite_command
 
     add_ivm_commands(commands)
     add_rewrite_command(commands)
     add_ci_commands(commands)
+    add_export_commands(commands)
     return parser
 
 

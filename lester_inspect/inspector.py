@@ -32,6 +32,7 @@ class PipelineInspector:
         self._inspections: List[Inspection] = []
         self._checks: List[Check] = []
         self._observers: List[Callable] = []
+        self._what_ifs: list = []
         self._namespace: Optional[dict] = None
 
     @classmethod
@@ -69,6 +70,15 @@ class PipelineInspector:
             self.add_check(check)
         return self
 
+    def add_what_if(self, analysis) -> "PipelineInspector":
+        """Run ``analysis`` (``lester_inspect.whatif``) on the pipeline's variants after the run."""
+        from lester_inspect.whatif import WhatIfAnalysis
+
+        if not isinstance(analysis, WhatIfAnalysis):
+            raise TypeError(f"add_what_if expects a WhatIfAnalysis, got {analysis!r}")
+        self._what_ifs.append(analysis)
+        return self
+
     def add_observer(self, observer: Callable) -> "PipelineInspector":
         """Call ``observer(node, inputs, output)`` for every operator as the pipeline runs.
 
@@ -79,9 +89,10 @@ class PipelineInspector:
         return self
 
     def _all_inspections(self) -> List[Inspection]:
-        """The inspections asked for directly and by checks, each once."""
+        """The inspections asked for directly and by checks and what-if analyses, each once."""
         unique: List[Inspection] = []
-        for inspection in [*self._inspections, *(i for c in self._checks for i in c.required_inspections)]:
+        for inspection in [*self._inspections, *(i for c in [*self._checks, *self._what_ifs]
+                                                 for i in c.required_inspections)]:
             if inspection not in unique:
                 unique.append(inspection)
         return unique
@@ -98,12 +109,23 @@ class PipelineInspector:
         executor = InspectionExecutor(run, inspections) if inspections else None
         if executor is not None:
             run.observers.append(executor)
+        capture = None
+        if self._what_ifs:
+            from lester_inspect.whatif.capture import ModelCapture
+
+            capture = ModelCapture(run)
+            run.observers.append(capture)
         try:
             run.execute(self._args, self._namespace)
         except BaseException as error:
             error.partial_result = self._result(run, executor, evaluate_checks=False)
             raise
-        return self._result(run, executor, evaluate_checks=True)
+        result = self._result(run, executor, evaluate_checks=True)
+        if capture is not None:
+            from lester_inspect.whatif import run_analyses
+
+            result.what_if_execution, result.what_if = run_analyses(capture, self._what_ifs, result, self._args)
+        return result
 
     def _result(self, run: InstrumentedRun, executor: Optional[InspectionExecutor],
                 evaluate_checks: bool) -> InspectorResult:
@@ -118,4 +140,7 @@ class PipelineInspector:
                 raise error
             for check in self._checks:
                 result.check_to_check_results[check] = check.evaluate(result)
+            for inspection in self._all_inspections():  # e.g. ArtifactCapture(mlflow=True) logs the verdicts
+                if hasattr(inspection, "after_checks"):
+                    inspection.after_checks(result)
         return result

@@ -30,9 +30,24 @@ def progress(items: Iterable[T], description: str, unit: str = "it", total: Opti
     return tqdm(items, desc=description, unit=unit, total=total, file=sys.stderr, leave=False, dynamic_ncols=True)
 
 
+def say(message: str) -> None:
+    """A line on stderr, above any bar being drawn (printing past tqdm would tear the bar)."""
+    if shown():
+        from tqdm import tqdm
+
+        tqdm.write(message, file=sys.stderr)
+    else:
+        print(message, file=sys.stderr, flush=True)
+
+
 class _Steps:
     def __init__(self, bar):
         self._bar, self._started = bar, False
+
+    def note(self, label: str) -> None:
+        """Show what the current step is doing, without counting a step."""
+        if self._bar is not None:
+            self._bar.set_postfix_str(label)
 
     def step(self, label: str) -> None:
         """Start step ``label``: the one before it counts as done."""
@@ -44,14 +59,14 @@ class _Steps:
 
 
 @contextlib.contextmanager
-def steps(total: int, description: str) -> Iterator[_Steps]:
+def steps(total: int, description: str, unit: str = "step") -> Iterator[_Steps]:
     """A bar of ``total`` named steps on a terminal: ``with steps(3, "capture") as s: s.step("X") ...``."""
     if not shown():
         yield _Steps(None)
         return
     from tqdm import tqdm
 
-    with tqdm(total=total, desc=description, unit="step", file=sys.stderr, leave=False, dynamic_ncols=True) as bar:
+    with tqdm(total=total, desc=description, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True) as bar:
         counter = _Steps(bar)
         yield counter
         if counter._started:

@@ -31,6 +31,10 @@ class InspectorResult:
         #: Problems lester-inspect had with an operator (never the user's errors); the run went on.
         self.internal_errors = list(internal_errors)
         self._row_carriers = dict(row_carriers or {})
+        #: What-if analysis -> its result frame (variant x metric), for the analyses asked for.
+        self.what_if: Dict[object, "pandas.DataFrame"] = {}
+        #: The fitted model and captured frames the variants ran from (``whatif.SharedExecution``).
+        self.what_if_execution = None
 
     def row_carrier(self, node: DagNode) -> Optional[DagNode]:
         """The input whose rows ``node``'s rows are: its only input, or the fact side of a join.
@@ -112,6 +116,10 @@ class InspectorResult:
                 more = " ..." if "\n" in node.source_code else ""
                 lines.append(f"  {node.code_location}: {first_line}{more}")
         lines.extend(self.provenance_cuts_text())
+        if self.what_if:
+            from lester_inspect.whatif import what_if_summary
+
+            lines.extend(what_if_summary(self.what_if))
         lines.append(f"{len(self.check_to_check_results)} checks: {counts[CheckStatus.SUCCESS]} passed, "
                      f"{counts[CheckStatus.FAILURE]} failed, {counts[CheckStatus.WARNING]} warnings")
         return "\n".join(lines)

@@ -44,20 +44,22 @@ def test_run_and_report_exit_1_when_a_check_fails_and_0_when_all_pass(tmp_path, 
     assert "FAILURE  NoBiasIntroducedFor" in output and "(failed)" in output and "(passed)" in output
 
 
-def test_a_pipelines_exception_shows_only_its_own_frames_and_names_partial_result(raising, tmp_path):
+def test_a_pipelines_exception_shows_only_its_own_frames_and_names_partial_result(raising, tmp_path, capsys,
+                                                                                   monkeypatch):
     environment = dict(os.environ, PYTHONPATH=ROOT)
     plain = subprocess.run([sys.executable, str(raising)], capture_output=True, text=True, env=environment)
+    monkeypatch.chdir(tmp_path)
+    # In this process: the frames shown start below our own, so the caller's (pytest's here) never show either.
     for command in (["run", str(raising)], ["report", str(raising), "-o", str(tmp_path / "r.html")],
                     ["capture", str(raising), "--name", "x", "--store", str(tmp_path / "store")]):
-        completed = subprocess.run([sys.executable, "-m", "lester_inspect.cli", *command], capture_output=True,
-                                   text=True, env=environment, cwd=tmp_path)
-        assert completed.returncode == 2, command
-        traceback_lines = [line for line in completed.stderr.splitlines() if line.startswith("  File ")]
+        assert main(command) == 2, command
+        stderr = capsys.readouterr().err
+        traceback_lines = [line for line in stderr.splitlines() if line.startswith("  File ")]
         assert traceback_lines == [line for line in plain.stderr.splitlines() if line.startswith("  File ")], command
         assert not any("lester_inspect" in line for line in traceback_lines)
-        assert "KeyError: 'no_such_column'" in completed.stderr
+        assert "KeyError: 'no_such_column'" in stderr
         if command[0] != "report":  # report shows the partial DAG in its page instead
-            assert "partial_result" in completed.stderr
+            assert "partial_result" in stderr
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "the pipeline raised KeyError" in page and "Selection" in page  # the DAG up to the failing line
 

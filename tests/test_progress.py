@@ -17,15 +17,19 @@ SCRIPT = ("from lester_inspect.progress import progress, steps\n"
 
 
 def run(stderr_is_a_terminal, **environment):
+    return run_command([sys.executable, "-c", SCRIPT], stderr_is_a_terminal, **environment)
+
+
+def run_command(command, stderr_is_a_terminal, **environment):
+    """``command``'s stdout and stderr, with stderr a pipe or a pseudo-terminal (24 x 100 characters)."""
     env = {key: value for key, value in os.environ.items() if key != "LESTER_INSPECT_PROGRESS"}
     env.update(PYTHONPATH=ROOT, **environment)
     if not stderr_is_a_terminal:
-        completed = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env)
+        completed = subprocess.run(command, capture_output=True, text=True, env=env)
         return completed.stdout, completed.stderr
     controller, terminal = pty.openpty()
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 24 x 100 characters
-    process = subprocess.Popen([sys.executable, "-c", SCRIPT], stdout=subprocess.PIPE, stderr=terminal, env=env,
-                               text=True)
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=terminal, env=env, text=True)
     os.close(terminal)
     drawn = b""
     while True:  # read while it draws: a terminal keeps little
@@ -37,7 +41,7 @@ def run(stderr_is_a_terminal, **environment):
             break
         drawn += chunk
     os.close(controller)
-    stdout = process.communicate(timeout=120)[0]
+    stdout = process.communicate(timeout=300)[0]
     return stdout, drawn.decode("utf-8", "replace")
 
 

@@ -81,8 +81,8 @@ def test_every_readme_command_is_covered_below():
     covered = {"pip", "python", "lester-inspect", "OPENAI_API_KEY=..."}
     assert {command[0] for command in COMMANDS} <= covered
     subcommands = sorted({c[1] for c in COMMANDS if c[0] == "lester-inspect"})
-    assert subcommands == ["affected", "audit", "capture", "changes", "ci", "demo", "forget", "init-ci", "rectify",
-                           "report", "run", "runs", "verify"]
+    assert subcommands == ["affected", "audit", "capture", "changes", "ci", "demo", "forget", "init-ci", "lineage",
+                           "rectify", "report", "run", "runs", "verify"]
 
 
 def test_pip_install_lines_are_satisfied_here():
@@ -231,6 +231,8 @@ SYNOPSIS = re.search(r"## Command line.*?```\n(.*?)```", README, re.S).group(1)
     ("report -o r.html --check no-illegal-features --columns a,b p.py x", ("report", "p.py", ["x"])),
     ("report p.py x -o r.html -- -y", ("report", "p.py", ["x", "-y"])),
     ("rewrite m.py data -o out.py --offline --model m", ("rewrite", "m.py", ["data"])),
+    ("lineage p.py a --openlineage e.jsonl --job j", ("lineage", "p.py", ["a"])),
+    ("lineage --openlineage-url http://x p.py", ("lineage", "p.py", [])),
 ])
 def test_synopsis_forms_parse(form, expected):
     assert f"lester-inspect {form.split()[0]}" in SYNOPSIS
@@ -250,3 +252,14 @@ def test_help_states_the_exit_codes(command, capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args([command, "--help"])
     assert "1: a check" in " ".join(capsys.readouterr().out.split())
+
+
+def test_the_lineage_command_writes_openlineage_events(tmp_path, lester_inspect):
+    import json
+
+    (command,) = commands_starting("lester-inspect", "lineage")
+    assert command[-2:] == ["--openlineage", "lineage.jsonl"]
+    lester_inspect(command[:-1] + [str(tmp_path / "lineage.jsonl")], cwd=ROOT)
+    events = [json.loads(line) for line in (tmp_path / "lineage.jsonl").read_text().splitlines()]
+    assert [e["eventType"] for e in events] == ["START", "COMPLETE"]
+    assert sorted(os.path.basename(d["name"]) for d in events[1]["inputs"]) == ["histories.csv", "patients.csv"]

@@ -327,19 +327,22 @@ def test_command_line_exit_status_when_the_rewrite_cannot_start(tmp_path, capsys
     assert not (tmp_path / "out.py").exists()
 
 
-def test_rerun_with_a_warm_cache_makes_no_network_call(correct, data_dir, tmp_path, capsys):
+def test_rerun_with_a_warm_cache_makes_no_network_call_and_draws_a_bar_on_a_terminal(correct, data_dir, tmp_path):
+    from test_progress import run_command
+
     folder, first, _, _ = correct
     with FakeOpenAIServer([]) as server:
-        status = run_rewrite(parse(["rewrite", str(MESSY), str(data_dir), "-o", str(tmp_path / "pipeline.py"),
-                                    "--base-url", server.base_url, "--cache", str(folder / "cache")]))
-    assert status == 0 and server.requests == []
+        stdout, drawn = run_command([sys.executable, "-m", "lester_inspect.rewrite.cli", "rewrite", str(MESSY),
+                                     str(data_dir), "-o", str(tmp_path / "pipeline.py"), "--base-url",
+                                     server.base_url, "--cache", str(folder / "cache")], stderr_is_a_terminal=True)
+    assert server.requests == []
     assert (tmp_path / "pipeline.py").read_text() == first.code
-    output = capsys.readouterr()
-    assert output.out.startswith(f"{tmp_path / 'pipeline.py'}: attempt 1 of 1 passed:")
-    assert "; 1 request(s): 0 sent, 1 from the cache;" in output.out
-    progress = output.err.splitlines()
-    assert all(line.startswith("lester-inspect rewrite: [") for line in progress)
-    assert any("attempt 1/4: answer from the cache" in line for line in progress)
+    assert stdout.startswith(f"{tmp_path / 'pipeline.py'}: attempt 1 of 1 passed:")
+    assert "; 1 request(s): 0 sent, 1 from the cache;" in stdout
+    # A bar of attempts showing the latest step, and the messages still written above it.
+    assert "rewrite messy_pipeline.py:" in drawn and "/4 [" in drawn and "attempt/s" in drawn and "validating" in drawn
+    assert any("lester-inspect rewrite: [" in line and "attempt 1/4: answer from the cache" in line
+               for line in drawn.split("\n"))
 
 
 def test_command_line_module_reports_failed_attempts(tmp_path, data_dir):
@@ -364,3 +367,5 @@ def test_command_line_module_reports_failed_attempts(tmp_path, data_dir):
         f"  attempt 2: static: {problem}",
     ]
     assert process.stdout == "" and not (tmp_path / "pipeline.py").exists()
+    # In a pipe no bar is drawn: every line is a message.
+    assert all(line.startswith(("lester-inspect rewrite: ", "  attempt ")) for line in process.stderr.splitlines())

@@ -1,5 +1,7 @@
 """Screening checks and data value: each fires on a seeded issue with the source column or rows at fault."""
+import importlib.util
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -277,7 +279,8 @@ model.score(X_test, y_test)
     verdict = run(leaky, [NoPreprocessingLeakage()]).check_to_check_results[NoPreprocessingLeakage()]
     assert verdict.status is CheckStatus.FAILURE
     assert verdict.description.startswith("Transformer at line 10:9 (StandardScaler: fit_transform) was fitted on "
-                                          "test rows: 50 of its 200 rows are test rows of source0")
+                                          "test rows: 50 of its 200 rows of source0 are test rows of Score at line "
+                                          "13:0 (LogisticRegression: score), e.g. rows [")
     assert verdict.operator.code_location.lineno == 10
     clean = LEAK + """
 X_train, X_test, y_train, y_test = train_test_split(data[["a", "b"]], data["label"], random_state=0)
@@ -286,6 +289,40 @@ model = LogisticRegression().fit(scaler.transform(X_train), y_train)
 model.score(scaler.transform(X_test), y_test)
 """
     assert run(clean, [NoPreprocessingLeakage()]).passed
+
+
+CROSS_VALIDATED = LEAK + """
+from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
+from sklearn.pipeline import make_pipeline
+scaled = StandardScaler().fit_transform(data[["a", "b"]])
+EVALUATION
+"""
+
+
+@pytest.mark.parametrize("evaluation, held_out_by", [
+    ('cross_val_score(LogisticRegression(), scaled, data["label"], cv=3)', "the cross-validation at line 13"),
+    ('cross_validate(LogisticRegression(), scaled, data["label"], cv=4)', "the cross-validation at line 13"),
+    ('GridSearchCV(LogisticRegression(), {"C": [0.1, 1]}, cv=3).fit(scaled, data["label"])', "GridSearchCV at line 13"),
+])
+def test_preprocessing_fitted_on_rows_a_cross_validation_holds_out(evaluation, held_out_by):
+    verdict = run(CROSS_VALIDATED.replace("EVALUATION", evaluation),
+                  [NoPreprocessingLeakage()]).check_to_check_results[NoPreprocessingLeakage()]
+    assert verdict.status is CheckStatus.FAILURE and verdict.operator.code_location.lineno == 12
+    assert verdict.description == (
+        "Transformer at line 12:9 (StandardScaler: fit_transform) was fitted on rows a cross-validation holds out: "
+        f"200 of its 200 rows of source0 are held out by {held_out_by}, e.g. rows [0, 1, 2]; fit it inside the "
+        "folds, e.g. in a Pipeline with the model")
+    assert len(verdict.details["leakage"]) == 1  # the folds of one cross-validation are one leak
+
+
+@pytest.mark.parametrize("evaluation", [
+    'cross_val_score(make_pipeline(StandardScaler(), LogisticRegression()), data[["a", "b"]], data["label"], cv=3)',
+    'GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression()), {"logisticregression__C": [0.1, 1]}, '
+    'cv=3).fit(data[["a", "b"]], data["label"])',
+])
+def test_scalers_fitted_inside_the_folds_and_unused_ones_do_not_leak(evaluation):
+    # ``scaled`` is fitted on all rows but never evaluated; each fold's own scaler sees only its training rows.
+    assert run(CROSS_VALIDATED.replace("EVALUATION", evaluation), [NoPreprocessingLeakage()]).passed
 
 
 def test_target_leakage_through_column_provenance():
@@ -310,28 +347,124 @@ def flipped_training_rows(result):
     return flipped & set(result.dag_node_to_inspection_results[fit][ModelInputs()].lineage["source0"].tolist())
 
 
-def test_label_errors_are_found_as_source_rows_and_agree_with_data_value():
+LABEL_ISSUE_PATHS = ["fallback"] + (["cleanlab"] if importlib.util.find_spec("cleanlab") else [])
+
+
+@pytest.fixture(params=LABEL_ISSUE_PATHS)
+def label_issue_path(request, monkeypatch):
+    """Runs a test with cleanlab's find_label_issues and with our own implementation (cleanlab hidden)."""
+    if request.param == "fallback":
+        monkeypatch.setitem(sys.modules, "cleanlab.filter", None)
+    return request.param
+
+
+def test_label_errors_are_found_as_source_rows_and_agree_with_data_value(label_issue_path):
     result = run(NOISY, [NoLabelErrors(), NoLabelErrors(0.5)], [DataValue(5)])
     verdict = result.check_to_check_results[NoLabelErrors()]
-    assert verdict.status is CheckStatus.FAILURE and "(probabilities from clones of LogisticRegression)" in \
-        verdict.description
+    assert verdict.status is CheckStatus.FAILURE and "(noise-rate; probabilities from clones of LogisticRegression)" \
+        in verdict.description
     table = verdict.details["label_issues"]
     people, extra = (c for c in table.columns if c.endswith(" row"))
     assert people == "source0 row" and (table[people] == table[extra]).all()  # both sides of the join
     found, seeded = set(table["source0 row"].tolist()), flipped_training_rows(result)
-    # A flip next to the decision boundary looks like a correct label to any method: recall stays below 1.
-    assert len(found & seeded) / len(found) >= 0.9 and len(found & seeded) / len(seeded) >= 0.5
+    recall, precision = len(found & seeded) / len(seeded), len(found & seeded) / len(found)
+    print(f"{label_issue_path}: recall {recall:.2f}, precision {precision:.2f} on {len(seeded)} flipped labels")
+    # A flip right at the decision boundary looks like a correct label to any method.
+    assert recall >= 0.8 and precision >= 0.85, (recall, precision)
     bottom = set(result.rows_to_fix("source0", 120)["row"].tolist())
     assert len(found & bottom) >= 0.8 * len(found)
     assert result.check_to_check_results[NoLabelErrors(0.5)].status is CheckStatus.SUCCESS
     with pytest.raises(ValueError, match="max_fraction must be a number between 0 and 1"):
         NoLabelErrors(5)
+    with pytest.raises(ValueError, match="method must be one of noise-rate, disagreement, not 'all'"):
+        NoLabelErrors(method="all")
 
 
-def test_label_issues_by_the_confident_joint():
-    labels = np.array([0, 0, 0, 1, 1, 1])
-    probabilities = np.array([[.9, .1], [.8, .2], [.1, .9], [.2, .8], [.3, .7], [.9, .1]])
-    assert label_issues(labels, probabilities, np.array([0, 1])).tolist() == [2, 5]
+def test_label_issues_by_the_confident_joint(label_issue_path):
+    labels = np.array([0, 0, 0, 1, 1, 1, 1, 0])
+    probabilities = np.array([[.9, .1], [.8, .2], [.1, .9], [.2, .8], [.3, .7], [.9, .1], [.55, .45], [.6, .4]])
+    classes = np.array([0, 1])
+    assert label_issues(labels, probabilities, classes).tolist() == [2, 5]
+    assert label_issues(labels, probabilities, classes, "disagreement").tolist() == [2, 5, 6]
+
+
+@pytest.fixture(scope="module")
+def adult_like(tmp_path_factory):
+    """The adult-like data (3000 people) with 5 % of the labels flipped, and each label's true probability.
+
+    The generator draws each label at random from a probability given by the features; we read that
+    probability by wrapping its sigmoid (its last call is the one for the label).
+    """
+    folder = tmp_path_factory.mktemp("adult_like")
+    generator = _load(os.path.join(ROOT, "example_pipelines", "adult_like", "generate_data.py"))
+    calls, sigmoid = [], generator._sigmoid
+    generator._sigmoid = lambda x: (calls.append(np.asarray(x)), sigmoid(x))[1]
+    frame = generator.generate(3000, 42)["adult"]
+    probability = sigmoid(calls[-1])
+    frame["income_bracket"] = frame["income_bracket"] == ">50K"
+    flipped = np.random.default_rng(1).choice(len(frame), len(frame) // 20, replace=False)
+    frame.loc[flipped, "income_bracket"] = ~frame.loc[flipped, "income_bracket"]
+    frame.to_csv(folder / "adult.csv", index=False)
+    given = np.where(frame["income_bracket"], probability, 1 - probability)
+    return folder / "adult.csv", set(flipped.tolist()), given
+
+
+def _load(path):
+    spec = importlib.util.spec_from_file_location("adult_like_generator", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ADULT = """
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+data = pd.read_csv(PATH)
+features = ColumnTransformer([
+    ("c", OneHotEncoder(handle_unknown="ignore"), ["workclass", "education", "marital_status", "occupation",
+                                                   "relationship", "race", "sex", "native_country"]),
+    ("n", StandardScaler(), ["age", "education_num", "capital_gain", "hours_per_week"])])
+train, test = train_test_split(data, random_state=0)
+model = Pipeline([("f", features), ("m", LogisticRegression(max_iter=1000))]).fit(train, train["income_bracket"])
+print(model.score(test, test["income_bracket"]))
+"""
+
+
+def test_label_errors_on_adult_like_data_against_the_bayes_ceiling(adult_like, label_issue_path, capsys):
+    """Recall and precision on 5 % flipped labels of the adult-like data, next to what an oracle that knows
+    each label's true probability gets by flagging every label that is the less likely class.
+
+    The generator's labels are random given the features, so about a fifth of the flips turn a label into
+    the *more* likely class; no method that flags unlikely labels finds those: the oracle's recall (about
+    0.8) is the ceiling, and its precision (about 0.2) too, as many unflipped labels are the less likely class.
+    """
+    path, flipped, given = adult_like
+    checks = [NoLabelErrors(), NoLabelErrors(method="disagreement")]
+    result = run(ADULT.replace("PATH", repr(str(path))), checks)
+    fit = next(n for n in result.nodes if n.operator_type.name == "ESTIMATOR")
+    train = set(result.dag_node_to_inspection_results[fit][ModelInputs()].lineage["adult"].tolist())
+    seeded = flipped & train
+    unlikely = {row for row in train if given[row] < 0.5}  # the oracle's flags
+    ceiling, oracle_precision = len(unlikely & seeded) / len(seeded), len(unlikely & seeded) / len(unlikely)
+    figures = {}
+    for check in checks:
+        verdict = result.check_to_check_results[check]
+        found = set(verdict.details["label_issues"]["adult row"].tolist())
+        figures[check.method] = (len(found & seeded) / len(seeded), len(found & seeded) / len(found),
+                                 len(found & seeded & unlikely) / len(seeded & unlikely))
+    with capsys.disabled():
+        print(f"\n{label_issue_path}: adult-like, {len(seeded)} flipped training labels: oracle recall {ceiling:.2f} precision "
+              f"{oracle_precision:.2f}; " + "; ".join(f"{method}: recall {r:.2f} precision {p:.2f} (recall of "
+                                                     f"the findable {f:.2f})" for method, (r, p, f) in figures.items()))
+    assert 0.75 <= ceiling <= 0.85 and len(seeded) > 80
+    recall, precision, findable = figures["noise-rate"]
+    assert findable >= 0.75 and precision >= 0.9 * oracle_precision
+    recall, precision, findable = figures["disagreement"]
+    assert recall >= 0.8 and recall >= 0.95 * ceiling and findable >= 0.9 and precision >= 0.8 * oracle_precision
 
 
 SHIFT = """
@@ -359,7 +492,10 @@ def test_covariate_shift_names_the_separating_source_column():
 
 SEEDED = [  # script, check, start of the failure, the text of the operator's line in the script
     ("leaky_scaler", NoPreprocessingLeakage(), "Transformer at line 13:9 (StandardScaler: fit_transform) was fitted "
-     "on test rows: 150 of its 600 rows", "StandardScaler().fit_transform"),
+     "on test rows: 150 of its 600 rows of source0 are test rows of Score", "StandardScaler().fit_transform"),
+    ("leaky_cross_validation", NoPreprocessingLeakage(), "Transformer at line 14:9 (StandardScaler: fit_transform) "
+     "was fitted on rows a cross-validation holds out: 600 of its 600 rows of source0 are held out by GridSearchCV "
+     "at line 15", "StandardScaler().fit_transform"),
     ("label_feature", NoPreprocessingLeakage(), "Estimator at line 14:8 (LogisticRegression: fit): target leakage, "
      "matrix column 1 (churn_score) is computed from the label's source column source0.label", ".fit(train"),
     ("shifted_test", NoCovariateShift(), "A classifier tells the training rows", "model.score"),

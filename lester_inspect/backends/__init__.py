@@ -12,6 +12,8 @@ BACKENDS = {
     "pandas": "lester_inspect.backends.pandas_backend:PandasBackend",
     "sklearn": "lester_inspect.backends.sklearn_backend:SklearnBackend",
     "statsmodels": "lester_inspect.backends.statsmodels_backend:StatsmodelsBackend",
+    "pyspark": "lester_inspect.spark.backend:SparkBackend",
+    "pyspark.ml": "lester_inspect.spark.ml:SparkMlBackend",
 }
 
 

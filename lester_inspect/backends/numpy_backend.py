@@ -44,7 +44,9 @@ def _pandas_classes(*names: str) -> tuple:
 
 
 def _is_sparse(obj: Any) -> bool:
-    return hasattr(obj, "tocsr") and hasattr(obj, "nnz")
+    # Asked of scipy, not by duck typing: a Spark Column answers every attribute with a Column.
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(obj)
 
 
 def _is_matrix_like(obj: Any) -> bool:

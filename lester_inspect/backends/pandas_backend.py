@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 import os
 from collections import defaultdict
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 import numpy as np
 import pandas as pd
@@ -55,9 +55,9 @@ def _output(call: OperatorCall, result: Any) -> Any:
     return result
 
 
-def _columns(obj: Any) -> List:
+def _columns(obj: Any) -> Iterable:
     if isinstance(obj, pd.DataFrame):
-        return list(obj.columns)
+        return obj.columns  # the Index itself: add_node turns it into names once per distinct Index array
     if isinstance(obj, pd.Series):
         return [obj.name]
     return []
@@ -72,12 +72,14 @@ def _node(call: OperatorCall, operator_type: OperatorType, description: str, res
                              inputs, output, **attributes)
 
 
-def unary(operator_type: OperatorType, describe: Callable[[OperatorCall], str], keeps_rows: bool = True):
-    """An operator with the receiver as its only input: a map, or (``keeps_rows=False``) a resampling."""
+def unary(operator_type: OperatorType, describe: Callable[[OperatorCall], str], keeps_rows: bool = True,
+          keeps_order: bool = False):
+    """An operator with the receiver as its only input: a map, or (``keeps_rows=False``) a resampling;
+    ``keeps_order``: one that only drops rows."""
 
     def handle(call: OperatorCall, result: Any) -> None:
         source = call.args[0]
-        rows = IDENTITY if keeps_rows else positions_by_index(source, _output(call, result), call)
+        rows = IDENTITY if keeps_rows else positions_by_index(source, _output(call, result), call, keeps_order)
         _node(call, operator_type, describe(call), result, [call.run.input(source, call.location, rows)])
 
     if not keeps_rows:
@@ -132,7 +134,8 @@ def _select(call: OperatorCall, result: Any, frame: Any, rows: Any, columns: Any
     output = _output(call, result)
     if _is_mask(rows):
         description = _mask_description(call, rows)
-        inputs = [call.run.input(frame, call.location, lambda: Positions(np.flatnonzero(np.asarray(rows))))]
+        inputs = [call.run.input(frame, call.location,
+                                 lambda: Positions(np.flatnonzero(np.asarray(rows)), has_missing=False))]
         if _mask_from_elsewhere(call, frame, rows):
             inputs.append(call.run.input(rows, call.location, rows=None))
     else:
@@ -202,7 +205,8 @@ def drop(call: OperatorCall, result: Any) -> None:
         unary(T.PROJECTION, lambda c: f"Drop columns {described}")(call, result)
     else:
         rows = index if index is not None else labels
-        unary(T.SELECTION, lambda c: f"Drop rows {short_repr(rows)}", keeps_rows=False)(call, result)
+        unary(T.SELECTION, lambda c: f"Drop rows {short_repr(rows)}", keeps_rows=False, keeps_order=True)(
+            call, result)
 
 
 def dropna(call: OperatorCall, result: Any) -> None:
@@ -211,7 +215,8 @@ def dropna(call: OperatorCall, result: Any) -> None:
     if call.kwargs.get("axis", 0) in (1, "columns"):
         unary(T.PROJECTION, lambda c: "Drop columns with missing values")(call, result)
     else:
-        unary(T.SELECTION, lambda c: f"Drop rows with missing values{scope}", keeps_rows=False)(call, result)
+        unary(T.SELECTION, lambda c: f"Drop rows with missing values{scope}", keeps_rows=False,
+              keeps_order=True)(call, result)
 
 
 def drop_duplicates(call: OperatorCall, result: Any) -> None:
@@ -241,6 +246,22 @@ drop_duplicates.prepare = keeping_labels
 
 dropna.prepare = keeping_labels
 drop.prepare = keeping_labels
+
+
+def head_or_tail(which: str):
+    """``head``/``tail``: the first or last rows by position, so the mapping needs no row labels."""
+
+    def handle(call: OperatorCall, result: Any) -> None:
+        source, count = call.args[0], len(_output(call, result))
+        start = len(source) - count if which == "Last" else 0  # now: the source may grow later
+
+        def positions():
+            return Positions(np.arange(start, start + count), has_missing=False)
+
+        _node(call, T.SELECTION, f"{which} {call.arg(1, 'n', 5)} rows", result,
+              [call.run.input(source, call.location, positions)])
+
+    return handle
 
 
 def _describe_sample(call: OperatorCall) -> str:
@@ -457,11 +478,11 @@ def _frame_handlers() -> Dict[type, Dict[str, Callable]]:
         "__init__": frame_constructor,
         "__getitem__": frame_getitem,
         "__setitem__": frame_setitem,
-        "query": unary(T.SELECTION, lambda c: f"Select: {c.arg(1, 'expr')}", keeps_rows=False),
+        "query": unary(T.SELECTION, lambda c: f"Select: {c.arg(1, 'expr')}", keeps_rows=False, keeps_order=True),
         "dropna": dropna,
         "drop_duplicates": drop_duplicates,
-        "head": unary(T.SELECTION, lambda c: f"First {c.arg(1, 'n', 5)} rows", keeps_rows=False),
-        "tail": unary(T.SELECTION, lambda c: f"Last {c.arg(1, 'n', 5)} rows", keeps_rows=False),
+        "head": head_or_tail("First"),
+        "tail": head_or_tail("Last"),
         "sample": unary(T.SELECTION, _describe_sample, keeps_rows=False),
         "sort_values": unary(T.SORT, lambda c: f"Sort by {column_list(c.arg(1, 'by'))}", keeps_rows=False),
         "explode": unary(T.RESHAPE, lambda c: f"Explode {column_list(c.arg(1, 'column'))}", keeps_rows=False),

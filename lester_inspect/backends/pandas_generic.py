@@ -100,11 +100,13 @@ def rows_by_index(source: Any, output: Any, call_name: str, kind: str = ""):
     return mapping
 
 
-def positions_by_index(source: Any, output: Any, call: Optional[OperatorCall] = None):
+def positions_by_index(source: Any, output: Any, call: Optional[OperatorCall] = None, keeps_order: bool = False):
     """A thunk for the input positions of ``output``'s rows, found through the row labels.
 
     For ``inplace=True`` and ``ignore_index=True`` the labels are gone after the call;
     ``keeping_labels`` (the handler's ``prepare`` step) kept them in ``call.extra``.
+    With ``keeps_order`` (an operation that only drops rows, as ``dropna``), a result
+    as long as its input has every row in place: the identity, without a label lookup.
     """
 
     def positions():
@@ -116,6 +118,8 @@ def positions_by_index(source: Any, output: Any, call: Optional[OperatorCall] = 
                 return Unknown(f"{call.function}: inplace=True or ignore_index=True replaces the row labels, "
                                "and no row-level inspection kept them")
             source_index, labels = call.extra
+        if keeps_order and len(labels) == len(source_index):
+            return IDENTITY
         return positions_of_labels(source_index, labels)
 
     return positions
@@ -127,9 +131,11 @@ def keeping_labels(call: OperatorCall):
     Labels do not tell duplicate-labelled rows apart: for a frame with such an index a
     hidden row-id column rides through the call instead (as for joins).
     """
-    receiver, ignore = call.args[0], call.kwargs.get("ignore_index")
-    if isinstance(receiver, pd.DataFrame) and not receiver.index.is_unique and not call.kwargs.get("inplace"):
+    receiver, ignore, inplace = call.args[0], call.kwargs.get("ignore_index"), call.kwargs.get("inplace")
+    if isinstance(receiver, pd.DataFrame) and not inplace and not _unique_labels(receiver.index):
         return _with_row_id_column(call)
+    if not ignore and not inplace:  # both objects keep their labels: nothing to keep
+        return call.args, call.kwargs, _unchanged
     before = receiver.index
     kwargs = dict(call.kwargs, ignore_index=False) if ignore else call.kwargs
 
@@ -144,10 +150,26 @@ def keeping_labels(call: OperatorCall):
     return call.args, kwargs, finish
 
 
+def _unchanged(result):
+    return result, None
+
+
+def _unique_labels(index: pd.Index) -> bool:
+    """``index.is_unique``, answered without building a hash table for the labels a default index
+    leaves after selections (increasing integers): a loop of small pandas calls asks it every time."""
+    if isinstance(index, pd.RangeIndex):
+        return True
+    if index.dtype.kind in "iu":
+        labels = index.to_numpy()
+        if len(labels) < 2 or bool((labels[1:] > labels[:-1]).all()):
+            return True
+    return index.is_unique
+
+
 def _with_row_id_column(call: OperatorCall):
     receiver, method = call.args[0], call.function.name.rsplit(".", 1)[-1]
     if method not in _ROW_ID_SAFE or (method == "dropna" and call.kwargs.get("axis", 0) not in (0, "index")):
-        return call.args, call.kwargs, lambda result: (result, None)
+        return call.args, call.kwargs, _unchanged
     name = f"__lester_row_id_{id(call)}"
     marked = receiver.assign(**{name: np.arange(len(receiver), dtype=np.int64)})
     args, kwargs = (marked, *call.args[1:]), dict(call.kwargs)

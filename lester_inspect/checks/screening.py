@@ -5,7 +5,7 @@ Each names the source columns at fault through column and matrix column provenan
 from __future__ import annotations
 
 import re
-from typing import Iterable, List
+from typing import Iterable, List, Optional
 
 import numpy as np
 import pandas as pd
@@ -13,7 +13,7 @@ import pandas as pd
 from lester_inspect.checks._reporting import where
 from lester_inspect.checks.base import Check, CheckResult, CheckStatus
 from lester_inspect.inspections.screening import (FittedRows, ModelData, ModelInputs, PersonalDataColumns,
-                                                  TestGroups, dense)
+                                                  SearchRows, TestGroups, dense)
 from lester_inspect.instrumentation.dag import OperatorType
 
 T = OperatorType
@@ -267,8 +267,10 @@ class GroupFairness(Check):
 class NoPreprocessingLeakage(Check):
     """Fails when information from the test data or the labels reaches the model's training.
 
-    * A transformer fitted on source rows that are also rows of a model's test data (a scaler fitted before
-      the split, ``fit_transform`` on the whole frame): named by its operator and line.
+    * A transformer fitted on source rows that are also rows a model is tested on downstream of it: a scaler
+      fitted before the split, ``fit_transform`` on the whole frame, or on the rows a cross-validation holds
+      out (``cross_val_score``, ``cross_validate``, ``GridSearchCV``... given data transformed beforehand):
+      named by its operator and line, and the test or cross-validation it leaks into.
     * Target leakage: a feature computed from a source column the training labels were computed from.
     """
 
@@ -277,22 +279,26 @@ class NoPreprocessingLeakage(Check):
 
     @property
     def required_inspections(self):
-        return [FittedRows(), ModelInputs()]
+        return [FittedRows(), SearchRows(), ModelInputs()]
 
     def evaluate(self, result) -> CheckResult:
-        tests = _model_data(result, (T.SCORE, T.PREDICT))
-        test_rows = {}
-        for data in tests:
-            for source, ids in data.lineage.items():
-                test_rows[source] = np.union1d(test_rows.get(source, np.empty(0, int)), ids[ids >= 0])
+        import networkx as nx
+
+        held_out = _held_out_rows(result)
+        fitted = [(node, rows) for node in result.nodes
+                  for rows in [result.dag_node_to_inspection_results[node].get(FittedRows())] if rows]
         rows = []
-        for node in result.nodes:
-            for source, fitted in (result.dag_node_to_inspection_results[node].get(FittedRows()) or {}).items():
-                both = np.intersect1d(fitted, test_rows.get(source, np.empty(0, int)))
-                if len(both):
-                    rows.append({"operator": node.node_id, "kind": "fitted on test rows", "source": source,
-                                 "detail": f"{len(both)} of its {len(fitted)} rows are test rows",
-                                 "rows": both[:10].tolist()})
+        for (kind, holder), sets in held_out.items():
+            for transformer, fitted_rows in fitted:
+                # Only a transformer upstream of the evaluation can leak into it (a fold's own scaler cannot).
+                reached = [found for node, found in sets if transformer in nx.ancestors(result.dag, node)]
+                for source, ids in fitted_rows.items():
+                    seen = np.unique(np.concatenate([f[source] for f in reached if source in f] or [np.empty(0, int)]))
+                    both = np.intersect1d(ids, seen)
+                    if len(both):
+                        rows.append({"operator": transformer.node_id, "kind": kind, "source": source,
+                                     "detail": f"{len(both)} of its {len(ids)} rows of {source} are {holder}",
+                                     "rows": both[:10].tolist()})
         for data in _model_data(result):
             for index, sources in enumerate(data.feature_sources or ()):
                 shared = sources & data.label_sources
@@ -306,12 +312,52 @@ class NoPreprocessingLeakage(Check):
             first = rows[0]
             node = next(n for n in result.nodes if n.node_id == first["operator"])
             more = f" (and {len(rows) - 1} more leaks)" if len(rows) > 1 else ""
-            text = (f"{where(node)} was fitted on test rows: {first['detail']} of {first['source']}, e.g. rows "
-                    f"{first['rows'][:3]}" if first["kind"] == "fitted on test rows"
-                    else f"{where(node)}: target leakage, {first['detail']}")
+            if first["kind"] == "target leakage":
+                text = f"{where(node)}: target leakage, {first['detail']}"
+            else:
+                text = f"{where(node)} was {first['kind']}: {first['detail']}, e.g. rows {first['rows'][:3]}"
+                if first["kind"] == CROSS_VALIDATION:
+                    text += "; fit it inside the folds, e.g. in a Pipeline with the model"
             return CheckResult(self, CheckStatus.FAILURE, text + more, details, node)
-        if not tests:
+        if not held_out:
             return CheckResult(self, CheckStatus.SUCCESS, "No feature is computed from the labels' source columns; "
                                "no test data to compare transformer fits with.", details)
         return CheckResult(self, CheckStatus.SUCCESS, "No transformer was fitted on test rows and no feature is "
                            "computed from the labels' source columns.", details)
+
+
+CROSS_VALIDATION = "fitted on rows a cross-validation holds out"
+
+
+def _held_out_rows(result) -> dict:
+    """``{(kind, whose rows): [(node, {source: rows}), ...]}``: the rows each test or cross-validation evaluates
+    on, with the node they enter at. The folds of a ``cross_val_*`` call are grouped as one cross-validation."""
+    held_out: dict = {}
+    for data in _model_data(result, (T.SCORE, T.PREDICT)):
+        fold = _fold_split(result, data.node)
+        key = (CROSS_VALIDATION, f"held out by the cross-validation at line {fold.code_location.lineno}") \
+            if fold is not None and fold.code_location else ("fitted on test rows", f"test rows of {where(data.node)}")
+        found = {source: ids[ids >= 0] for source, ids in data.lineage.items()}
+        held_out.setdefault(key, []).append((data.node, found))
+    for node in result.nodes:
+        found = result.dag_node_to_inspection_results[node].get(SearchRows())
+        if found:
+            search = node.function.name.split(".")[0]
+            line = node.code_location.lineno if node.code_location else "?"
+            held_out.setdefault((CROSS_VALIDATION, f"held out by {search} at line {line}"), []).append((node, found))
+    return held_out
+
+
+def _fold_split(result, node) -> Optional["DagNode"]:
+    """The ``Fold i/k: test rows`` split a score's test data comes from (cross_val_score and friends), if any."""
+    stack, seen = list(result.parents(node)), set()
+    while stack:
+        parent = stack.pop()
+        if parent in seen:
+            continue
+        seen.add(parent)
+        if parent.operator_type is T.TRAIN_TEST_SPLIT and parent.description.startswith("Fold "):
+            return parent
+        if parent.operator_type in (T.TEST_DATA, T.TRAIN_TEST_SPLIT):
+            stack.extend(result.parents(parent))
+    return None

@@ -29,6 +29,9 @@ class NoCovariateShift(Check):
     (by the forest's importance) are named with their source columns. Fits a model of its own (5 folds, up to
     5000 rows per side)."""
 
+    #: Fits models of its own: never run unless asked for (``run --check``, ``ci``).
+    fits_models = True
+
     def __init__(self, threshold: float = 0.6):
         self.threshold = _require_share("NoCovariateShift", "threshold", threshold)
         if self.threshold < 0.5:
@@ -77,34 +80,87 @@ class NoCovariateShift(Check):
         return CheckResult(self, CheckStatus.SUCCESS, f"{text} <= {self.threshold}.", details, test.node)
 
 
-def label_issues(labels: np.ndarray, probabilities: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """Rows whose label is likely wrong, by confident learning (Northcutt et al., JAIR 2021).
+METHODS = ("noise-rate", "disagreement")
 
-    With ``cleanlab`` installed, its ``find_label_issues``; otherwise the off-diagonal of the confident joint,
-    without cleanlab's pruning by noise rate: of the classes whose predicted probability reaches the class's
-    threshold (its mean probability over the rows labelled with it), the most probable is not the row's label.
+
+def label_issues(labels: np.ndarray, probabilities: np.ndarray, classes: np.ndarray,
+                 method: str = "noise-rate") -> np.ndarray:
+    """Rows whose label is likely wrong, from out-of-fold predicted probabilities (confident learning,
+    Northcutt et al., JAIR 2021), sorted.
+
+    ``noise-rate`` (cleanlab's default, "prune by noise rate"): estimate how many rows of each given class
+    belong to each other class from the confident joint, calibrated to the class sizes, and flag that many
+    rows per pair, those where the other class's probability exceeds the given one's by the most (and only
+    rows whose most probable class is not their label).
+    ``disagreement``: every row whose most probable class is not its label (higher recall, lower precision:
+    on labels that are noisy by nature it flags the model's out-of-fold errors).
+    With ``cleanlab`` installed, its ``find_label_issues`` does the work; otherwise our own implementation
+    of the same rules (tests/test_screening.py compares the two).
     """
+    if method not in METHODS:
+        raise ValueError(f"label_issues: method must be one of {', '.join(METHODS)}, not {method!r}")
     codes = np.searchsorted(classes, labels)
     try:
         from cleanlab.filter import find_label_issues
     except ImportError:
-        thresholds = np.array([probabilities[codes == c, c].mean() if (codes == c).any() else 1.0
-                               for c in range(len(classes))])
-        confident = probabilities >= thresholds
-        likely = np.where(confident, probabilities, -np.inf).argmax(axis=1)
-        return np.flatnonzero(confident.any(axis=1) & (likely != codes))
-    return np.flatnonzero(find_label_issues(codes, probabilities))
+        return _label_issues(codes, probabilities, method)
+    by = {"noise-rate": "prune_by_noise_rate", "disagreement": "predicted_neq_given"}[method]
+    return np.flatnonzero(find_label_issues(codes, probabilities, filter_by=by))
+
+
+def _label_issues(codes: np.ndarray, probabilities: np.ndarray, method: str) -> np.ndarray:
+    """``label_issues`` without cleanlab."""
+    if method == "disagreement":
+        return np.flatnonzero(probabilities.argmax(axis=1) != codes)
+    k = probabilities.shape[1]
+    sizes = np.bincount(codes, minlength=k)
+    # Per-class threshold: the mean probability of the class over the rows labelled with it.
+    thresholds = np.array([probabilities[codes == c, c].mean() if sizes[c] else 1.0 for c in range(k)])
+    confident = probabilities >= thresholds
+    likely = np.where(confident, probabilities, -np.inf).argmax(axis=1)
+    counted = confident.any(axis=1)
+    joint = np.zeros((k, k))
+    np.add.at(joint, (codes[counted], likely[counted]), 1)
+    # Calibrated: each given class's row of the joint sums to that class's size.
+    totals = joint.sum(axis=1, keepdims=True)
+    joint = np.divide(joint * sizes[:, None], totals, out=np.zeros_like(joint), where=totals > 0)
+    flagged = []
+    for given in range(k):
+        rows = np.flatnonzero(codes == given)
+        for other in range(k):
+            count = int(round(joint[given, other]))
+            if other == given or count == 0:
+                continue
+            margin = probabilities[rows, other] - probabilities[rows, given]
+            flagged.append(rows[np.argsort(-margin, kind="stable")[:count]])
+    if not flagged:
+        return np.empty(0, dtype=int)
+    flagged = np.unique(np.concatenate(flagged))
+    # A row whose label is the model's most probable class is no issue, whatever its margin.
+    return flagged[probabilities[flagged].argmax(axis=1) != codes[flagged]]
 
 
 class NoLabelErrors(Check):
     """Fails when more than ``max_fraction`` of a model's training rows are likely mislabelled (confident
     learning on 5-fold cross-validated predicted probabilities of a clone of the model, or of a logistic
     regression where the model cannot be cloned or gives no probabilities). The rows are reported as source
-    rows through lineage. Uses ``cleanlab`` when installed (``pip install lester-inspect[screening]``),
-    otherwise the documented fallback in ``label_issues``. Fits models of its own (up to 5000 rows)."""
+    rows through lineage. ``method`` is ``noise-rate`` (flags as many rows as the estimated noise rate says)
+    or ``disagreement`` (every row the out-of-fold model predicts otherwise); see ``label_issues``. Uses
+    ``cleanlab`` when installed (``pip install lester-inspect[screening]``), otherwise our implementation of
+    the same rules. Fits models of its own (up to 5000 rows).
 
-    def __init__(self, max_fraction: float = 0.01):
+    Labels drawn at random given the features (most real outcomes) carry the less likely class in many rows;
+    both methods flag those too, and a wrong label that happens to be the more likely class is found by none.
+    """
+
+    #: Fits models of its own: never run unless asked for (``run --check``, ``ci``).
+    fits_models = True
+
+    def __init__(self, max_fraction: float = 0.01, method: str = "noise-rate"):
         self.max_fraction = _require_share("NoLabelErrors", "max_fraction", max_fraction)
+        if method not in METHODS:
+            raise ValueError(f"NoLabelErrors: method must be one of {', '.join(METHODS)}, not {method!r}")
+        self.method = method
 
     @property
     def required_inspections(self):
@@ -127,12 +183,12 @@ class NoLabelErrors(Check):
             return CheckResult(self, CheckStatus.WARNING, f"Cannot check {where(fit.node)}: fewer than two classes "
                                "with five or more rows", operator=fit.node)
         probabilities, model = _probabilities(fit, X, y)
-        issues = rows[label_issues(y, probabilities, classes)]
+        issues = rows[label_issues(y, probabilities, classes, self.method)]
         fraction = len(issues) / len(rows)
         table = _source_rows(fit, issues)
         details = {"label_issues": table}
         text = (f"{len(issues)} of {len(rows)} training rows of {where(fit.node)} ({fraction:.1%}) are likely "
-                f"mislabelled (probabilities from {model})")
+                f"mislabelled ({self.method}; probabilities from {model})")
         if fraction > self.max_fraction:
             first = table.iloc[0]
             return CheckResult(self, CheckStatus.FAILURE, f"{text}, more than the allowed {self.max_fraction:.1%}; "

@@ -17,9 +17,15 @@ def _ci(arguments: argparse.Namespace) -> int:
     from lester_inspect.ci.config import ConfigError, load_config
     from lester_inspect.ci.gate import exit_code, run_ci
 
+    from lester_inspect.export import MissingPackageError
+
     try:
         config = load_config(arguments.config)
-    except ConfigError as error:
+        if arguments.mlflow:
+            from lester_inspect.export.mlflow import require_mlflow
+
+            require_mlflow()
+    except (ConfigError, MissingPackageError) as error:
         print(f"lester-inspect: {error}", file=sys.stderr)
         return 2
     reports = run_ci(config.pipelines, capture=arguments.capture)
@@ -27,8 +33,28 @@ def _ci(arguments: argparse.Namespace) -> int:
     written = _write_reports(reports, arguments)
     if written is not None:
         return written
+    if arguments.mlflow:
+        logged = _log_to_mlflow(reports)
+        if logged is not None:
+            return logged
     _print_outcome(reports, code)
     return code
+
+
+def _log_to_mlflow(reports: Sequence[PipelineReport]) -> Optional[int]:
+    """Log every pipeline's verdicts, report and DAG as an MLflow run; 2 if that fails."""
+    from lester_inspect.export.mlflow import log_reports
+
+    import mlflow
+
+    try:
+        ids = log_reports(reports)
+    except Exception as error:  # an unreachable tracking server, a read-only store, ...
+        print(f"lester-inspect: cannot log to MLflow at {mlflow.get_tracking_uri()}: {type(error).__name__}: "
+              f"{str(error).strip().splitlines()[0] if str(error).strip() else ''}", file=sys.stderr)
+        return 2
+    print(f"logged to MLflow at {mlflow.get_tracking_uri()}: runs {', '.join(ids)}", file=sys.stderr)
+    return None
 
 
 def _write_reports(reports: Sequence[PipelineReport], arguments: argparse.Namespace) -> Optional[int]:
@@ -138,6 +164,9 @@ def add_ci_commands(commands) -> None:
     ci.add_argument("--capture", action="store_true",
                     help="record the models' test predictions in the store as the baseline for model conditions "
                          "(on the main branch) instead of evaluating the conditions")
+    ci.add_argument("--mlflow", action="store_true",
+                    help="also log each pipeline's check results (tags, metrics), HTML report and DAG (artifacts) as "
+                         "an MLflow run at the active tracking URI (MLFLOW_TRACKING_URI); needs mlflow-skinny")
     ci.set_defaults(handler=_ci)
 
     init = commands.add_parser("init-ci", help="write an example lester.toml and a GitHub Actions workflow")

@@ -68,6 +68,17 @@ def unknown_of(columns: Sequence[Any]) -> Optional[UnknownProvenance]:
     return found
 
 
+class CarriedAnnotations(dict):
+    """Annotations an engine computed itself for its output (Spark's hidden columns), not moved here.
+
+    ``carrier`` is the input node whose rows the output's rows are (None: several).
+    """
+
+    def __init__(self, *args, carrier=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.carrier = carrier
+
+
 def value_key(column: Hashable) -> tuple:
     return ("value", column)
 
@@ -153,6 +164,9 @@ class Factor:
     def take(self, positions: np.ndarray, has_missing: Optional[bool] = None) -> "Factor":
         return Factor(self.source, _take(self.ids, positions, -1, has_missing))
 
+    def head(self, count: int) -> "Factor":
+        return Factor(self.source, self.ids[:count].copy())
+
 
 class GroupFactor:
     """Each row stands for a group of rows of an aggregated input: a sum of their monomials."""
@@ -166,6 +180,9 @@ class GroupFactor:
 
     def take(self, positions: np.ndarray, has_missing: Optional[bool] = None) -> "GroupFactor":
         return GroupFactor(_take(self.groups, positions, -1, has_missing), self.members, self.member_groups)
+
+    def head(self, count: int) -> "GroupFactor":
+        return GroupFactor(self.groups[:count].copy(), self.members, self.member_groups)
 
 
 class Lineage:
@@ -182,7 +199,11 @@ class Lineage:
         return cls((Factor(source, np.arange(length, dtype=np.int64)),), length)
 
     def take(self, positions: np.ndarray, has_missing: Optional[bool] = None) -> "Lineage":
-        return Lineage(tuple(f.take(positions, has_missing) for f in self.factors), len(positions))
+        return Lineage(tuple([f.take(positions, has_missing) for f in self.factors]), len(positions))
+
+    def head(self, count: int) -> "Lineage":
+        """The first ``count`` rows' lineage, in arrays of its own (not views keeping all rows alive)."""
+        return Lineage(tuple([f.head(count) for f in self.factors]), min(count, self.length))
 
     def polynomial(self, row: int, names: Dict[int, str]) -> "Polynomial":
         """Row ``row``'s polynomial, its variables named ``(source name, source row)``."""

@@ -104,14 +104,19 @@ class Deferred:
 
     Building a small DataFrame per operator costs as much as the operator itself in a
     loop of small pandas calls; most per-operator results are never looked at. What
-    ``compute`` reads must be fixed at the operator (a copy-on-write slice, immutable
-    annotations), not the live object.
+    ``function`` reads (``args``) must be fixed at the operator (copies, immutable
+    annotations), not the live object. A module-level function and its arguments, not a
+    closure: thousands of them are kept, and every object kept makes garbage collection dearer.
     """
 
-    __slots__ = ("compute",)
+    __slots__ = ("function", "args")
 
-    def __init__(self, compute: Callable[[], Any]):
-        self.compute = compute
+    def __init__(self, function: Callable[..., Any], *args: Any):
+        self.function = function
+        self.args = args
+
+    def compute(self) -> Any:
+        return self.function(*self.args)
 
 
 class Results(dict):

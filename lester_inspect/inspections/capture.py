@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 import pandas as pd
 
+from lester_inspect.inspections._frames import kept_by_engine
 from lester_inspect.inspections.annotations import LINEAGE, Factor, UnknownProvenance
 from lester_inspect.inspections.base import OperatorData, VectorizedInspection
 from lester_inspect.inspections.provenance import ColumnProvenance, MatrixColumnProvenance
@@ -30,12 +31,28 @@ class ArtifactCapture(VectorizedInspection):
 
     The result at the estimator's node is the run id (also ``ArtifactCapture.run_id_of(result)``).
     Token vocabularies and feature names are not stored: they may contain the data.
+
+    With ``mlflow=True``, the check results, HTML report and DAG are also logged to MLflow after the run
+    (into the active MLflow run, else a new one; ``lester_inspect.export.mlflow``), tagged with the run id.
     """
 
-    def __init__(self, store: str = ".lester", name: Optional[str] = None):
+    def __init__(self, store: str = ".lester", name: Optional[str] = None, mlflow: bool = False):
         self.store = store
         self.name = name
+        self.mlflow = bool(mlflow)
+        if self.mlflow:
+            from lester_inspect.export.mlflow import require_mlflow
+
+            require_mlflow()  # a missing package is an error now, not after the pipeline ran
         self._runs: Dict[int, dict] = {}
+
+    def after_checks(self, result) -> None:
+        """Log the finished run to MLflow (with ``mlflow=True``); a failure there is an internal error, not the run's."""
+        if not self.mlflow:
+            return
+        from lester_inspect.export.mlflow import log_to_mlflow
+
+        log_to_mlflow(result, self.name, {"lester_inspect.capture_run_id": self.run_id_of(result) or "none"})
 
     @property
     def annotation_keys(self):
@@ -54,6 +71,10 @@ class ArtifactCapture(VectorizedInspection):
 
     def inspect(self, operator: OperatorData) -> Any:
         state = self._state(operator)
+        if kept_by_engine(operator.data):  # a Spark run: Spark writes its artifacts (ivm/spark_store.py)
+            from lester_inspect.ivm import spark_store
+
+            return spark_store.inspect(self, operator, state)
         node = operator.node
         state["views"].observe(operator)  # group-by aggregates to maintain (ivm/maintenance.py)
         if isinstance(operator.data, pd.DataFrame):

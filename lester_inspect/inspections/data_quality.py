@@ -6,16 +6,9 @@ from typing import Any, Dict, Iterable, Optional
 import numpy as np
 import pandas as pd
 
+from lester_inspect.inspections._frames import distinct_counts, non_missing_shares
 from lester_inspect.inspections.base import OperatorData, VectorizedInspection
 from lester_inspect.instrumentation.dag import OperatorType
-
-
-def _present(data: Any, columns) -> Dict[str, pd.Series]:
-    if isinstance(data, pd.DataFrame):
-        return {c: data[c] for c in columns if c in data.columns}
-    if isinstance(data, pd.Series) and data.name in columns:
-        return {data.name: data}
-    return {}
 
 
 class CompletenessOfColumns(VectorizedInspection):
@@ -25,8 +18,7 @@ class CompletenessOfColumns(VectorizedInspection):
         self.columns = tuple(columns)
 
     def inspect(self, operator: OperatorData) -> Optional[Dict[str, float]]:
-        present = _present(operator.data, self.columns)
-        return {c: float(s.notna().mean()) if len(s) else 1.0 for c, s in present.items()} or None
+        return non_missing_shares(operator.data, self.columns) or None
 
 
 class CountDistinctOfColumns(VectorizedInspection):
@@ -36,8 +28,7 @@ class CountDistinctOfColumns(VectorizedInspection):
         self.columns = tuple(columns)
 
     def inspect(self, operator: OperatorData) -> Optional[Dict[str, int]]:
-        present = _present(operator.data, self.columns)
-        return {c: int(s.nunique()) for c, s in present.items()} or None
+        return distinct_counts(operator.data, self.columns) or None
 
 
 class DuplicateRowCount(VectorizedInspection):

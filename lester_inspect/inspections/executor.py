@@ -14,10 +14,10 @@ from typing import Any, Dict, Iterator, List, Optional
 import numpy as np
 import pandas as pd
 
-from lester_inspect.inspections._frames import row_count
-from lester_inspect.inspections.annotations import (LINEAGE, Lineage, UnknownProvenance, ValueColumn, aligned,
-                                                    aligned_product, combine_values, is_unknown, join_lineages,
-                                                    union_lineages, unknown_of)
+from lester_inspect.inspections._frames import has_rows, kept_by_engine, row_count
+from lester_inspect.inspections.annotations import (LINEAGE, CarriedAnnotations, Lineage, UnknownProvenance,
+                                                    ValueColumn, aligned, aligned_product, combine_values,
+                                                    is_unknown, join_lineages, union_lineages, unknown_of)
 from lester_inspect.inspections.base import (Inspection, InspectionInput, InspectionRow, OperatorData, Results,
                                              VectorizedInspection, data_columns)
 from lester_inspect.instrumentation.dag import DagNode, OperatorType
@@ -44,15 +44,23 @@ class InspectionExecutor:
         self.source_names: Dict[int, str] = {}
         self.source_sizes: Dict[int, int] = {}
         run.tracks_rows = bool(self.keys)
+        # Engines that carry annotations themselves (Spark) carry only these.
+        run.annotation_keys = frozenset(self.keys)
 
     # -- the observer ------------------------------------------------------------------------------
 
     def __call__(self, node: DagNode, inputs: List[Input], output: Any) -> None:
         row_inputs = [item for item in inputs if item.carries_rows]
-        data = output if output is not None and _has_rows(output) else (row_inputs[0].data if row_inputs else None)
+        data = output if output is not None and has_rows(output) else (row_inputs[0].data if row_inputs else None)
         if node.operator_type is T.DATA_SOURCE:
             self._register_source(node, data)
-        annotations = self._annotations(node, row_inputs, data) if self.keys and data is not None else None
+        carried = self._carried(output, row_inputs) if self.keys else None
+        if carried is not None:
+            # In-memory data (pandas from toPandas) is annotated as usual from here on.
+            annotations = carried if kept_by_engine(data) else dict(carried)
+            self.carriers[node] = carried.carrier
+        else:
+            annotations = self._annotations(node, row_inputs, data) if self.keys and data is not None else None
         if annotations is not None and output is not None:
             tracked = self.run.tracked(output)
             if tracked is not None:
@@ -64,7 +72,25 @@ class InspectionExecutor:
         for inspection in self.vectorized:
             results[inspection] = inspection.inspect(view)
         if self.row_wise:
-            self._scan(node, row_inputs, output, annotations, results)
+            if kept_by_engine(data):
+                # Scanning an engine's rows in Python would bring the whole dataset to the driver.
+                self.run.report_internal_error(node.code_location, node.function, NotImplementedError(
+                    "row-wise inspections are not run on Spark operators (only vectorised ones)"))
+            else:
+                self._scan(node, row_inputs, output, annotations, results)
+
+    def _carried(self, output: Any, row_inputs: List[Input]) -> Optional[CarriedAnnotations]:
+        """Annotations an engine computed for the output, or passed on from the only input (fit, markers)."""
+        carried = self._annotations_of(output) if output is not None else None
+        if isinstance(carried, CarriedAnnotations):
+            return carried
+        if (row_inputs and (output is None or not has_rows(output))
+                and all(item.data is row_inputs[0].data for item in row_inputs)):
+            # A marker or a fit (features and labels are the same rows): the input's annotations are theirs.
+            known = self._annotations_of(row_inputs[0].data)
+            if isinstance(known, CarriedAnnotations):
+                return CarriedAnnotations(known, carrier=row_inputs[0].node)
+        return None
 
     def _annotations_of(self, obj: Any) -> Optional[Dict]:
         tracked = self.run.tracked(obj) if obj is not None else None
@@ -165,7 +191,7 @@ class InspectionExecutor:
 
     def _scan(self, node: DagNode, row_inputs: List[Input], output: Any, annotations, results) -> None:
         """One pass over the operator's rows, shared by all row-wise inspections (itertools.tee)."""
-        has_output = output is not None and _has_rows(output)
+        has_output = output is not None and has_rows(output)
         length = row_count(output) if has_output else (row_count(row_inputs[0].data) if row_inputs else 0)
         columns = []
         for item in row_inputs:
@@ -260,10 +286,6 @@ def _carrier(node: DagNode, parts) -> Optional[DagNode]:
             if share > best_share:
                 best, best_share = item.node, share
     return best
-
-
-def _has_rows(obj: Any) -> bool:
-    return hasattr(obj, "shape") and len(getattr(obj, "shape", ())) >= 1
 
 
 def _source_name(node: DagNode) -> str:

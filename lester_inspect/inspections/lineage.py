@@ -51,23 +51,31 @@ class RowLineage(VectorizedInspection):
             return None
         if operator.data is None:
             return None
+        lineage = (operator.annotations or {}).get(LINEAGE)
+        if hasattr(lineage, "first_rows"):
+            # Lineage an engine keeps (Spark): one query now, while the pipeline's session is alive.
+            frame, polynomials = lineage.first_rows(None if self.num_rows == self.ALL_ROWS else self.num_rows,
+                                                    operator.source_names)
+            frame["lineage"] = polynomials
+            return frame
         count = None if self.num_rows == self.ALL_ROWS else min(self.num_rows, row_count(operator.data))
-        # Fixed now (a copy-on-write slice; annotations are never changed in place), built when read.
+        # Fixed now (a copy of the first rows; annotations are never changed in place), built when read.
         rows = operator.data if count is None else head_snapshot(operator.data, count)
         lineage, names, columns = (operator.annotations or {}).get(LINEAGE), operator.source_names, operator.node.columns
         if isinstance(lineage, Lineage) and count is not None:  # keep only these rows' annotations alive
-            lineage = lineage.take(np.arange(count))
+            lineage = lineage.head(count)
 
-        def build():
-            frame = first_rows(rows, None, columns)
-            if isinstance(lineage, UnknownProvenance):
-                frame["lineage"] = [lineage] * len(frame)
-            else:
-                frame["lineage"] = [lineage.polynomial(row, names) if lineage is not None else None
-                                    for row in range(len(frame))]
-            return frame
+        return Deferred(_lineage_frame, rows, lineage, names, columns)
 
-        return Deferred(build)
+
+def _lineage_frame(rows: Any, lineage: Any, names: Dict[int, str], columns) -> Any:
+    frame = first_rows(rows, None, columns)
+    if isinstance(lineage, UnknownProvenance):
+        frame["lineage"] = [lineage] * len(frame)
+    else:
+        frame["lineage"] = [lineage.polynomial(row, names) if lineage is not None else None
+                            for row in range(len(frame))]
+    return frame
 
 
 class SourceRowUsage(VectorizedInspection):

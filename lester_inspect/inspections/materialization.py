@@ -19,7 +19,7 @@ class MaterializeFirstOutputRows(VectorizedInspection):
     def inspect(self, operator: OperatorData) -> Optional[pd.DataFrame]:
         if operator.data is None:
             return None
-        return first_rows(operator.data, min(self.num_rows, row_count(operator.data)), operator.node.columns)
+        return first_rows(operator.data, self.num_rows, operator.node.columns)
 
 
 class ColumnPropagation(VectorizedInspection):

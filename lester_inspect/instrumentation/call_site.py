@@ -34,6 +34,8 @@ class CallSites:
         self._user_root = os.path.dirname(source.path) + os.sep if source.path else None
         self._is_user_file: Dict[str, bool] = {source.filename: True}
         self._positions: Dict[object, List] = {}
+        # (code, instruction offset) -> location: a loop calls the same place thousands of times.
+        self._locations: Dict[tuple, CodeLocation] = {}
         self._helper_sources: Dict[str, Optional[PipelineSource]] = {}
         self._snippets: Dict[CodeLocation, str] = {}
 
@@ -55,6 +57,13 @@ class CallSites:
 
     def location(self, frame) -> CodeLocation:
         """The span of the instruction ``frame`` is executing: the call or subscript itself."""
+        key = (frame.f_code, frame.f_lasti)
+        found = self._locations.get(key)
+        if found is None:
+            found = self._locations[key] = self._location(frame)
+        return found
+
+    def _location(self, frame) -> CodeLocation:
         code = frame.f_code
         file = None if code.co_filename == self.source.filename else code.co_filename
         if _HAS_POSITIONS:

@@ -68,7 +68,7 @@ class FunctionInfo(NamedTuple):
         return f"{self.module}.{self.name}"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class DagNode:
     """One operator of the extracted pipeline, in execution order (``node_id``)."""
 

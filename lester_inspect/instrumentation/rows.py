@@ -27,9 +27,10 @@ class Positions:
 
     __slots__ = ("positions", "_has_missing")
 
-    def __init__(self, positions: np.ndarray):
+    def __init__(self, positions: np.ndarray, has_missing: Optional[bool] = None):
         self.positions = np.asarray(positions, dtype=np.int64)
-        self._has_missing: Optional[bool] = None
+        # Given by a handler that knows (a mask's row numbers never miss), else found when asked.
+        self._has_missing = has_missing
 
     @property
     def has_missing(self) -> bool:
@@ -80,7 +81,7 @@ class Unknown:
         return f"Unknown({self.reason!r})"
 
 
-RowMapping = Union[Identity, Positions, Groups, Unknown]
+RowMapping = Union[Identity, Positions, Groups, Unknown, "Carried"]
 
 
 def positions_of_labels(source_index, labels) -> RowMapping:
@@ -124,7 +125,17 @@ class ProvenanceCut:
     def __str__(self) -> str:
         where = str(self.location) if self.location is not None else "unknown location"
         return f"{where}: {self.reason}"
+
+
+class Carried:
+    """Known to the engine, which moved the annotations itself (Spark's hidden id columns), not as positions."""
+
+    def __repr__(self) -> str:
+        return "Carried()"
+
+
 IDENTITY = Identity()
+CARRIED = Carried()
 
 
 def segment(offset: int, length: int, total: int) -> Callable[[], Positions]:

@@ -31,7 +31,7 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from lester_inspect.ivm import catalog, columnar, featuriser, maintenance
+from lester_inspect.ivm import catalog, columnar, featuriser, maintenance, spark_store
 from lester_inspect.ivm.files import (crash_point, locked, read_json, read_pickle, write_array, write_atomically,
                                       write_json, write_pickle, zero_array_entries)
 from lester_inspect.ivm.specs import FORGOTTEN_ROWS, ColumnSpec, RowSpec, SpecError, as_text
@@ -311,8 +311,11 @@ class ArtifactStore:
         cuts = _relevant_cuts(manifest, set(row_sources) | {name for name, _ in column_sources})
         if cuts:
             return AffectedRun(run_id, "possibly affected", {}, "; ".join(cuts))
-        held = {group: len(_lookup_rows(os.path.join(folder, group, "lineage"), row_sources))
-                for group in manifest["groups"]}
+        if spark_store.is_spark(manifest):
+            held = spark_store.held_rows(folder, manifest, row_sources)
+        else:
+            held = {group: len(_lookup_rows(os.path.join(folder, group, "lineage"), row_sources))
+                    for group in manifest["groups"]}
         if not any(held.values()):
             return AffectedRun(run_id, "holds none", held)
         forgotten = _covering_requests(folder, manifest, resolution, column)
@@ -449,6 +452,9 @@ class ArtifactStore:
         loaded = {"manifest": read_json(os.path.join(folder, "manifest.json"))}
         for group in loaded["manifest"]["groups"]:
             group_folder = os.path.join(folder, group)
+            if spark_store.is_spark(loaded["manifest"]):
+                loaded[group] = {"data": spark_store.load_group(group_folder).to_pandas()}
+                continue
             deleted = _deleted_rows(group_folder)
             parts = {}
             if os.path.exists(os.path.join(group_folder, "data")):
@@ -573,6 +579,8 @@ class ArtifactStore:
             return RunChange(run_id, {}, {}, None, [], status="refused",
                              problem=f"run {run_id}: {cuts[0]}; nothing was changed in this run"
                              + (f" ({len(cuts) - 1} more cut(s))" if len(cuts) > 1 else ""))
+        if spark_store.is_spark(manifest):  # Parquet written by Spark (ivm/spark_store.py)
+            return spark_store.forget_in_run(run_id, folder, manifest, request, row_sources, column, tau, timings)
         notes: List[str] = []
         step = time.perf_counter()
         plan = {}

@@ -203,6 +203,10 @@ def _pipeline_section(index: int, report: PipelineReport) -> str:
     if not report.verdicts:
         parts.append('<p class="more">No checks configured.</p>')
     parts += [_verdict(prefix, number, verdict) for number, verdict in enumerate(report.verdicts)]
+    if result is not None and result.what_if:
+        from lester_inspect.whatif.report import what_if_html
+
+        parts.append(what_if_html(result.what_if))
     if result is not None:
         statuses = operator_statuses(result, report.verdicts)
         parts.append(f"<h3>Dataflow ({result.dag.number_of_nodes()} operators)</h3>")

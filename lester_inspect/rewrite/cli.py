@@ -81,7 +81,9 @@ def run_rewrite(arguments: argparse.Namespace) -> int:
 
 
 def _print_progress(message: str) -> None:
-    print(f"lester-inspect rewrite: {message}", file=sys.stderr, flush=True)
+    from lester_inspect.progress import say
+
+    say(f"lester-inspect rewrite: {message}")
 
 
 def _non_negative(text: str) -> int:

@@ -7,6 +7,7 @@ import tempfile
 import time
 from typing import Callable, Dict, List, Optional, Sequence
 
+from lester_inspect.progress import steps
 from lester_inspect.rewrite.answers import NoCodeError, assemble, extract_code
 from lester_inspect.rewrite.cache import ResponseCache
 from lester_inspect.rewrite.client import DEFAULT_MODEL, ChatClient, Completion, RetryPolicy
@@ -166,44 +167,52 @@ def rewrite_pipeline(path: str, *, output: Optional[str] = None, args: Sequence[
 
     messages = rewrite_messages(split, path, args)
     try:
-        validator.start()
-        for number in range(1, total + 1):
-            report.attempt = number
-            attempt_started = time.monotonic()
-            report(f"asking {model}" + (" for a repair" if number > 1 else " for the rewrite"))
-            completion = client.complete(messages)
-            report(f"answer {'from the cache' if completion.cached else 'received'} "
-                   f"({completion.completion_tokens} tokens); validating")
-            code, validation = _validate_answer(completion, validator, os.path.basename(path), model)
-            attempts.append(Attempt(number, messages, completion.content, code, validation, completion.cached,
-                                    completion.prompt_tokens, completion.completion_tokens,
-                                    time.monotonic() - attempt_started))
-            report(("passed: " if validation.passed else f"failed at {validation.stage}: ") + validation.summary)
-            if validation.passed:
-                if output:
-                    _write_atomically(output, code)
-                    report(f"wrote {output}")
-                return result(code, number)
-            messages = repair_messages(messages, completion.content, validation.stage, validation.evidence)
+        with steps(total, f"rewrite {os.path.basename(path)}", unit="attempt") as bar:
+            report.bar = bar
+            validator.start()
+            for number in range(1, total + 1):
+                report.attempt = number
+                bar.step(f"attempt {number}")
+                attempt_started = time.monotonic()
+                report(f"asking {model}" + (" for a repair" if number > 1 else " for the rewrite"))
+                completion = client.complete(messages)
+                report(f"answer {'from the cache' if completion.cached else 'received'} "
+                       f"({completion.completion_tokens} tokens); validating")
+                code, validation = _validate_answer(completion, validator, os.path.basename(path), model)
+                attempts.append(Attempt(number, messages, completion.content, code, validation, completion.cached,
+                                        completion.prompt_tokens, completion.completion_tokens,
+                                        time.monotonic() - attempt_started))
+                report(("passed: " if validation.passed else f"failed at {validation.stage}: ") + validation.summary)
+                if validation.passed:
+                    if output:
+                        _write_atomically(output, code)
+                        report(f"wrote {output}")
+                    return result(code, number)
+                messages = repair_messages(messages, completion.content, validation.stage, validation.evidence)
     except RewriteError as error:
         error.partial_result = result(failure=str(error))
         raise
     finally:
+        report.bar = None
         validator.close()
     last = attempts[-1].validation
     return result(failure=f"attempt {len(attempts)} failed at the {last.stage} check: {last.summary}")
 
 
 class _Progress:
-    """Passes messages on, prefixed with the elapsed time and the current attempt."""
+    """Passes messages on, prefixed with the elapsed time and the current attempt; the bar of attempts drawn on a
+    terminal (``lester_inspect.progress``) shows the latest."""
 
     def __init__(self, say: Optional[Callable[[str], None]], started: float, total: int):
         self.say = say
         self.started = started
         self.total = total
         self.attempt = 0
+        self.bar = None
 
     def __call__(self, message: str) -> None:
+        if self.bar is not None:
+            self.bar.note(message.splitlines()[0][:60] if message else "")
         if self.say is not None:
             where = f"attempt {self.attempt}/{self.total}" if self.attempt else "setup"
             self.say(f"[{time.monotonic() - self.started:6.1f}s] {where}: {message}")

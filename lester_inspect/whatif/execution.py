@@ -1,0 +1,375 @@
+"""Running what-if variants, sharing all the work a variant does not change.
+
+A variant is a set of patches to the frame the model is fitted on (train side) and to the
+frame it is scored on (test side). Its result is what the script's ``model.score(...)``
+call would return if the script applied those patches right at its fit and score calls;
+``scratch.py`` builds that modified script and runs it from scratch, and the tests check
+that both agree exactly.
+
+The optimisation rules, each applied only where it gives the identical result:
+
+1. Shared prefix: everything the script computes before the model's fit (reading, joins,
+   filters, the split) ran once, in the plain run; every variant starts from the captured
+   fit and score frames.
+2. Test side only after fitting once: a variant that changes only the test side reuses the
+   model fitted in the plain run (no refit); only featurise + predict + score run.
+3. Reuse fitted transformers, branch by branch: when the model's first step is a fitted
+   ColumnTransformer and the training side is unchanged, only the branches reading a
+   changed column transform the variant's test frame; the other branches' blocks come from
+   the plain test frame's featurisation, computed once. This rule is switched on only after
+   checking that the blocks reassemble into exactly ``transform(test frame)``.
+4. One refit per distinct training change: variants that change the train side the same
+   way share one clone of the model fitted on the changed frame.
+5. Row-local re-execution: when, in addition to rule 3, every branch reading a changed
+   column is a known row-wise transformer (``ROW_WISE_TRANSFORMERS``: each output row is
+   computed from its input row alone, by the same element-wise arithmetic whatever the
+   other rows), the final model is a known row-wise predictor (``ROW_WISE_MODELS``: trees
+   and their ensembles, whose prediction of a row never mixes in other rows' floats) and its
+   ``score`` is sklearn's accuracy / R^2, then only the rows whose changed columns differ
+   from the plain test frame are featurised and predicted; the other rows keep their plain
+   predictions.
+
+A pipeline shape outside these rules is an error (``WhatIfError``), or, where the rules
+only lose their speed, a stated fallback recorded in ``SharedExecution.notes``.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from lester_inspect.whatif.capture import ModelCall
+from lester_inspect.whatif.patches import WhatIfError, apply_patches, apply_patches_keeping, rows_kept, touched_columns
+
+
+class Variant:
+    """One pipeline variant: a name, labels (shown as result columns) and what it changes.
+
+    ``train`` / ``test``: patches to the frames the model is fitted / scored on;
+    ``model_params``: ``set_params`` of the model before it is fitted (a step replaced);
+    ``removed_filters``: locations of filters the variant drops from the script — a change
+    before the model's fit, run as a full re-run of the modified script.
+    """
+
+    def __init__(self, name: str, labels: Optional[dict] = None, train: Sequence[dict] = (),
+                 test: Sequence[dict] = (), model_params: Optional[dict] = None, removed_filters: Sequence = ()):
+        self.name = name
+        self.labels = dict(labels or {})
+        self.train = tuple(train)
+        self.test = tuple(test)
+        self.model_params = dict(model_params or {})
+        self.removed_filters = tuple(removed_filters)
+
+    @property
+    def refits(self) -> bool:
+        return bool(self.train or self.model_params)
+
+    def __repr__(self) -> str:
+        return f"Variant({self.name!r})"
+
+
+def _steps(model):
+    """The model's steps as (featurising steps, final estimator); a bare model has no featurising steps."""
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(model, Pipeline):
+        steps = [step for _, step in model.steps[:-1] if step is not None and step != "passthrough"]
+        return steps, model.steps[-1][1]
+    return [], model
+
+
+def _branch_columns(transformer, columns) -> List[str]:
+    names = list(getattr(transformer, "feature_names_in_", []))
+    if isinstance(columns, str):
+        return [columns]
+    if callable(columns) or not names:
+        raise WhatIfError(f"cannot tell which columns a ColumnTransformer branch reads from {columns!r}")
+    selected = np.asarray(names, dtype=object)[columns] if not all(isinstance(c, str) for c in columns) \
+        else columns
+    return [str(c) for c in selected]
+
+
+#: Fitted transformers whose ``transform`` computes each output row from its input row alone.
+ROW_WISE_TRANSFORMERS = frozenset({
+    "OneHotEncoder", "OrdinalEncoder", "StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler",
+    "SimpleImputer", "KBinsDiscretizer", "Binarizer"})
+#: Models whose prediction of a row reads that row alone, without floating-point work shared across rows.
+ROW_WISE_MODELS = frozenset({
+    "DecisionTreeClassifier", "DecisionTreeRegressor", "RandomForestClassifier", "RandomForestRegressor",
+    "ExtraTreesClassifier", "ExtraTreesRegressor", "GradientBoostingClassifier", "GradientBoostingRegressor"})
+
+
+def _row_wise(transformer) -> bool:
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    if isinstance(transformer, Pipeline):
+        return all(_row_wise(step) for _, step in transformer.steps if step not in (None, "passthrough"))
+    if isinstance(transformer, FunctionTransformer):
+        return transformer.func is None and transformer.inverse_func is None
+    return type(transformer).__module__.startswith("sklearn.") and type(transformer).__name__ in ROW_WISE_TRANSFORMERS
+
+
+def _score_function(model):
+    """accuracy_score / r2_score when ``model.score`` is sklearn's own (rule 5), else None."""
+    from sklearn.base import ClassifierMixin, RegressorMixin
+    from sklearn.metrics import accuracy_score, r2_score
+
+    score = getattr(type(model), "score", None)
+    return {ClassifierMixin.score: accuracy_score, RegressorMixin.score: r2_score}.get(score)
+
+
+def _changed_rows(plain: pd.DataFrame, patched: pd.DataFrame, columns) -> np.ndarray:
+    """Positions of the rows whose ``columns`` differ (a column whose kind of values changed: all rows)."""
+    same = np.ones(len(plain), dtype=bool)
+    for column in columns:
+        before, after = plain[column].reset_index(drop=True), patched[column].reset_index(drop=True)
+        numeric = pd.api.types.is_numeric_dtype(before) and pd.api.types.is_numeric_dtype(after)
+        if before.dtype != after.dtype and not numeric:
+            return np.arange(len(plain))
+        try:
+            equal = before.eq(after).fillna(False).to_numpy(dtype=bool)
+        except TypeError:
+            return np.arange(len(plain))
+        same &= equal | (before.isna() & after.isna()).to_numpy(dtype=bool)
+    return np.flatnonzero(~same)
+
+
+def _split_one_hot(part: slice, encoder, columns: List[str]) -> Optional[list]:
+    """A fitted multi-column OneHotEncoder as one single-column encoder per column, with its output slice.
+
+    Each column's one-hot block depends on that column alone; an encoder fitted with exactly
+    that column's categories (and the same unknown handling and output type) gives the same
+    block. Only encoders without dropped or infrequent categories are split.
+    """
+    from sklearn.preprocessing import OneHotEncoder
+
+    if (type(encoder) is not OneHotEncoder or len(columns) < 2 or encoder.drop is not None
+            or encoder.min_frequency is not None or encoder.max_categories is not None):
+        return None
+    split, start = [], part.start
+    for column, categories in zip(columns, encoder.categories_):
+        single = OneHotEncoder(categories=[categories], handle_unknown=encoder.handle_unknown,
+                               sparse_output=encoder.sparse_output, dtype=encoder.dtype)
+        single.fit(pd.DataFrame({column: pd.Series(categories, dtype=object)}))
+        split.append((slice(start, start + len(categories)), single, [column]))
+        start += len(categories)
+    return split if start == part.stop else None
+
+
+class _Branches:
+    """The plain test frame featurised by a ColumnTransformer, kept as one block per branch (rule 3).
+
+    A multi-column OneHotEncoder branch is kept as one block per column when it can be split
+    (``_split_one_hot``), so that a change of one column re-encodes that column alone; the
+    split is used only if the blocks reassemble into exactly the ColumnTransformer's output.
+    """
+
+    def __init__(self, transformer, frame: pd.DataFrame):
+        self.transformer = transformer
+        whole = []  # (slice, fitted branch transformer, its input columns)
+        for name, branch, columns in transformer.transformers_:
+            if isinstance(branch, str) and branch == "drop":
+                continue
+            part = transformer.output_indices_[name]
+            if part.stop > part.start:
+                whole.append((part, branch, _branch_columns(transformer, columns)))
+        split = [item for part, branch, columns in whole
+                 for item in (_split_one_hot(part, branch, columns) or [(part, branch, columns)])]
+        expected = transformer.transform(frame)
+        for branches in ([split, whole] if len(split) > len(whole) else [whole]):
+            self.branches = sorted(branches, key=lambda item: item[0].start)
+            self.blocks = [self._transform(branch, frame[columns]) for _, branch, columns in self.branches]
+            if _identical(self._assemble(self.blocks), expected):
+                return
+        raise WhatIfError("the ColumnTransformer's blocks do not reassemble into its output")
+
+    @staticmethod
+    def _transform(branch, frame):
+        if isinstance(branch, str):  # 'passthrough' as given, not replaced by sklearn
+            return frame.to_numpy()
+        return branch.transform(frame)
+
+    def _assemble(self, blocks):
+        if getattr(self.transformer, "sparse_output_", False):
+            return sp.hstack([sp.csr_matrix(block) if not sp.issparse(block) else block
+                              for block in blocks]).tocsr()
+        return np.hstack([block.toarray() if sp.issparse(block) else np.asarray(block) for block in blocks])
+
+    def transform(self, frame: pd.DataFrame, changed: set, rows: Optional[np.ndarray] = None):
+        """``frame`` featurised (only its ``rows``, if given); only the branches reading a column in ``changed`` run."""
+        def part(columns):  # the branch's columns first: taking rows of the whole frame copies every column
+            selected = frame[columns]
+            return selected if rows is None else selected.iloc[rows]
+
+        blocks = [self._transform(branch, part(columns)) if changed.intersection(columns)
+                  else (block if rows is None else block[rows])
+                  for (_, branch, columns), block in zip(self.branches, self.blocks)]
+        return self._assemble(blocks)
+
+    def row_wise(self, changed: set) -> bool:
+        return all(_row_wise(branch) for _, branch, columns in self.branches if changed.intersection(columns))
+
+
+def _identical(left, right) -> bool:
+    if sp.issparse(left) != sp.issparse(right):
+        return False
+    if sp.issparse(left):
+        left, right = left.tocsr(), right.tocsr()
+        return (left.shape == right.shape and left.dtype == right.dtype
+                and (left != right).nnz == 0)
+    right = np.asarray(right) if not isinstance(right, pd.DataFrame) else None
+    if right is None:
+        return False
+    return left.shape == right.shape and left.dtype == right.dtype and np.array_equal(left, right, equal_nan=True)
+
+
+class SharedExecution:
+    """Runs variants from the plain run's captured fit and score calls under the rules above."""
+
+    def __init__(self, fit: ModelCall, score: ModelCall, path: Optional[str] = None, args: Sequence[str] = ()):
+        self.fit, self.score = fit, score
+        # The pipeline file and its arguments, for variants that must re-run it (a dropped filter).
+        self.path, self.args = path, list(args)
+        self.rerun_train_frames: Dict[str, pd.DataFrame] = {}
+        #: What analyses compute once per run from its captured frames (e.g. the mislabelled rows).
+        self.memo: dict = {}
+        self.model = fit.estimator
+        self.notes: List[str] = []
+        self._refits: Dict[str, object] = {}
+        self._branches: Optional[_Branches] = None
+        self._branches_tried = False
+        self._plain_predictions = None
+        self.plain_score = self.run(Variant("plain"))
+
+    def _reused_branches(self) -> Optional[_Branches]:
+        """Rule 3's plain test blocks, set up on first use; None (and a note) where the rule does not apply."""
+        if not self._branches_tried:
+            self._branches_tried = True
+            from sklearn.compose import ColumnTransformer
+
+            steps, _ = _steps(self.model)
+            if steps and isinstance(steps[0], ColumnTransformer) and isinstance(self.score.X, pd.DataFrame):
+                try:
+                    self._branches = _Branches(steps[0], self.score.X)
+                except WhatIfError as error:
+                    self.notes.append(f"fitted transformers are not reused branch by branch: {error}")
+            else:
+                self.notes.append("the model's first step is not a ColumnTransformer: each test-side variant "
+                                  "featurises its whole test frame")
+        return self._branches
+
+    def _featurise_with_reuse(self, frame, changed: set):
+        steps, _ = _steps(self.model)
+        branches = self._reused_branches()
+        if branches is None:
+            return _featurise(steps, frame)
+        return _featurise(steps[1:], branches.transform(frame, changed))
+
+    def model_for(self, variant: Variant):
+        """The fitted model of ``variant``: the plain one (rule 2) or one refit per training change (rule 4)."""
+        if not variant.refits:
+            return self.model
+        # Patches are dicts of literals: equal changes, equal repr.
+        key = repr((variant.train, sorted(variant.model_params.items(), key=repr)))
+        if key not in self._refits:
+            from sklearn.base import clone
+
+            try:
+                fresh = clone(self.model).set_params(**variant.model_params)
+            except Exception as error:
+                raise WhatIfError(f"the model fitted at {self.fit.location} cannot be cloned to refit a "
+                                  f"train-side variant: {error}") from error
+            frame, kept = apply_patches_keeping(variant.train, self.fit.X)
+            self._refits[key] = fresh.fit(frame, rows_kept(self.fit.y, kept))
+        return self._refits[key]
+
+    def train_frame(self, variant: Variant):
+        """The frame the variant's model is fitted on."""
+        if variant.removed_filters:
+            if variant.name not in self.rerun_train_frames:
+                self.run(variant)
+            return self.rerun_train_frames[variant.name]
+        return apply_patches(variant.train, self.fit.X)
+
+    def test_frame(self, variant: Variant):
+        return apply_patches(variant.test, self.score.X)
+
+    def features(self, variant: Variant):
+        """The variant's test feature matrix (what the final estimator scores)."""
+        model = self.model_for(variant)
+        frame = self.test_frame(variant)
+        if model is self.model:
+            return self._featurise_with_reuse(frame, touched_columns(variant.test))
+        return _featurise(_steps(model)[0], frame)
+
+    def run(self, variant: Variant) -> float:
+        """What ``model.score(X_test, y_test)`` returns in ``variant``."""
+        if variant.removed_filters:
+            return self._rerun(variant)
+        model = self.model_for(variant)
+        if model is self.model and variant.test and self._row_local(touched_columns(variant.test)):
+            return self._run_row_local(variant)
+        return float(_steps(model)[1].score(self.features(variant), self.score.y))
+
+    def _rerun(self, variant: Variant) -> float:
+        """A change before the model's fit: the modified script runs from scratch (no shared work)."""
+        from lester_inspect.whatif.scratch import run_from_scratch
+
+        if self.path is None:
+            raise WhatIfError(f"variant {variant.name} changes the script before the model's fit and must re-run "
+                              "it, which needs a pipeline file (not a code string)")
+        recorded = run_from_scratch(self.path, self.fit.location, self.score.location, variant, self.args)
+        self.rerun_train_frames[variant.name] = recorded["train_data"]
+        return float(recorded["score"])
+
+    def _row_local(self, changed: set) -> bool:
+        """Whether rule 5 applies to a test-side change of ``changed`` columns."""
+        steps, final = _steps(self.model)
+        branches = self._reused_branches()
+        return (branches is not None and len(steps) == 1 and branches.row_wise(changed)
+                and type(final).__module__.startswith("sklearn.") and type(final).__name__ in ROW_WISE_MODELS
+                and _score_function(final) is not None)
+
+    def _run_row_local(self, variant: Variant) -> float:
+        final = _steps(self.model)[1]
+        if self._plain_predictions is None:
+            self._plain_predictions = final.predict(self._branches.transform(self.score.X, set()))
+        frame, changed = self.test_frame(variant), touched_columns(variant.test)
+        rows = _changed_rows(self.score.X, frame, changed)
+        predictions = self._plain_predictions.copy()
+        if len(rows):
+            predictions[rows] = final.predict(self._branches.transform(frame, changed, rows))
+        return float(_score_function(final)(self.score.y, predictions))
+
+    def featurising_steps(self) -> list:
+        return _steps(self.model)[0]
+
+    @property
+    def final_estimator(self):
+        return _steps(self.model)[1]
+
+    @staticmethod
+    def featurise(steps, frame):
+        return _featurise(steps, frame)
+
+    def featuriser_columns(self) -> List[str]:
+        """The test frame's columns the featuriser reads (all of them without a ColumnTransformer)."""
+        branches = self._reused_branches()
+        if branches is None:
+            return self.test_columns()
+        return list(dict.fromkeys(c for _, _, columns in branches.branches for c in columns))
+
+    def test_columns(self) -> List[str]:
+        if not isinstance(self.score.X, pd.DataFrame):
+            raise WhatIfError(f"the model is scored at {self.score.location} on a {type(self.score.X).__name__}, "
+                              "not a DataFrame: its columns cannot be changed by name")
+        return [str(c) for c in self.score.X.columns]
+
+
+def _featurise(steps, frame):
+    for step in steps:
+        frame = step.transform(frame)
+    return frame

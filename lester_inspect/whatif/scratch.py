@@ -1,0 +1,151 @@
+"""A variant as the user would write it: the pipeline's source with the changes inserted, run from scratch.
+
+The modified script differs from the original only in these places: the model's fit and
+score calls get their ``X`` (and the fit its ``y``) wrapped in a call applying the
+variant's patches, the fit's receiver is wrapped when the variant sets model parameters,
+the score call's value is recorded, and a dropped filter's expression is replaced by the
+frame it filters. The wrappers are methods of one object the runner puts into the
+script's globals (``__lester_whatif__``): the inserted text holds no string literal, so it
+is valid inside any f-string. This is what naive re-execution of a variant means (the
+benchmark's baseline), what the tests compare the shared execution against, and how a
+variant changing the script before the model's fit runs (a stated full re-run).
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import os
+import sys
+from typing import List, Optional, Sequence, Tuple
+
+from lester_inspect.instrumentation.dag import CodeLocation
+from lester_inspect.instrumentation.source import PipelineSource
+from lester_inspect.whatif.capture import call_at
+from lester_inspect.whatif.execution import Variant
+from lester_inspect.whatif.patches import WhatIfError, apply_patches_keeping, rows_kept
+
+_INJECTED = "__lester_whatif__"
+
+
+class _Injected:
+    """What the modified script calls: patch a frame, set model parameters, record the score."""
+
+    def __init__(self, variant: Variant):
+        self.variant = variant
+        self.recorded: dict = {}
+        self._kept = None
+
+    def train(self, frame):
+        self.recorded["train_data"], self._kept = apply_patches_keeping(self.variant.train, frame)
+        return self.recorded["train_data"]
+
+    def train_labels(self, labels):
+        return rows_kept(labels, self._kept)  # the fit's X is evaluated, and patched, before its y
+
+    def test(self, frame):
+        self.recorded["test_data"] = result = apply_patches_keeping(self.variant.test, frame)[0]
+        return result
+
+    def model(self, estimator):
+        return estimator.set_params(**self.variant.model_params)
+
+    def score(self, value):
+        self.recorded["score"] = value
+        return value
+
+
+def _argument(call: ast.Call, position: int, name: str, location: CodeLocation) -> ast.expr:
+    if len(call.args) > position and not isinstance(call.args[position], ast.Starred):
+        return call.args[position]
+    for keyword in call.keywords:
+        if keyword.arg == name:
+            return keyword.value
+    raise WhatIfError(f"the model call at line {location.lineno} passes no {name} argument to patch")
+
+
+def _filtered_frame(tree: ast.AST, location: CodeLocation) -> Tuple[ast.AST, ast.expr]:
+    """The filter expression at ``location`` (``df[mask]``, ``df.dropna()``) and the frame it filters."""
+    span = (location.lineno, location.col_offset, location.end_lineno, location.end_col_offset)
+    for node in ast.walk(tree):
+        if getattr(node, "lineno", None) is None:
+            continue
+        if (node.lineno, node.col_offset, node.end_lineno, node.end_col_offset) != span:
+            continue
+        if isinstance(node, ast.Subscript):
+            return node, node.value
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            return node, node.func.value
+    raise WhatIfError(f"the filter at line {location.lineno}:{location.col_offset} is neither df[...] nor df.method(...)")
+
+
+def modified_source(source: str, fit_location: Optional[CodeLocation], score_location: CodeLocation,
+                    variant: Variant) -> str:
+    """``source`` changed for ``variant`` (see the module's docstring), recording the score and frames."""
+    for location in (fit_location, score_location, *variant.removed_filters):
+        if location is not None and location.file is not None:
+            raise WhatIfError(f"the call at {location} is in a helper module; only the pipeline file itself "
+                              "can be modified")
+    tree = ast.parse(source)
+    lines = source.encode("utf-8").splitlines(keepends=True)
+    # (line, column, end line, end column, text) replacements in bytes, applied from the end.
+    edits: List[Tuple[int, int, int, int, str]] = []
+
+    def wrap(node: ast.AST, before: str, after: str) -> None:
+        edits.append((node.lineno, node.col_offset, node.lineno, node.col_offset, before))
+        edits.append((node.end_lineno, node.end_col_offset, node.end_lineno, node.end_col_offset, after))
+
+    def text_of(node: ast.AST) -> str:
+        if node.lineno == node.end_lineno:
+            return lines[node.lineno - 1][node.col_offset:node.end_col_offset].decode("utf-8")
+        return b"".join([lines[node.lineno - 1][node.col_offset:], *lines[node.lineno:node.end_lineno - 1],
+                         lines[node.end_lineno - 1][:node.end_col_offset]]).decode("utf-8")
+
+    if fit_location is not None:
+        fit_call = call_at(tree, fit_location)
+        wrap(_argument(fit_call, 0, "X", fit_location), f"{_INJECTED}.train(", ")")
+        wrap(_argument(fit_call, 1, "y", fit_location), f"{_INJECTED}.train_labels(", ")")
+        if variant.model_params:
+            if not isinstance(fit_call.func, ast.Attribute):
+                raise WhatIfError(f"the model's fit at line {fit_location.lineno} is not model.fit(...)")
+            wrap(fit_call.func.value, f"{_INJECTED}.model(", ")")
+    elif variant.train or variant.model_params:
+        raise WhatIfError("a variant changing the training side needs the model's fit call in the pipeline file")
+    score_call = call_at(tree, score_location)
+    wrap(_argument(score_call, 0, "X", score_location), f"{_INJECTED}.test(", ")")
+    wrap(score_call, f"{_INJECTED}.score(", ")")
+    for location in variant.removed_filters:
+        expression, frame = _filtered_frame(tree, location)
+        edits.append((expression.lineno, expression.col_offset, expression.end_lineno, expression.end_col_offset,
+                      f"({text_of(frame)})"))
+    for lineno, column, end_lineno, end_column, text in sorted(edits, key=lambda edit: edit[:2], reverse=True):
+        before, after = lines[lineno - 1][:column], lines[end_lineno - 1][end_column:]
+        lines[lineno - 1:end_lineno] = [before + text.encode("utf-8") + after]
+    return b"".join(lines).decode("utf-8")
+
+
+def run_from_scratch(path: str, fit_location: Optional[CodeLocation], score_location: CodeLocation,
+                     variant: Variant, args: Sequence[str] = ()) -> dict:
+    """Run ``path`` modified for ``variant``, plainly, in this process, as ``__main__``.
+
+    Returns what the modified script recorded: ``score`` and the patched frames
+    (``train_data``/``test_data``), plus ``stdout`` and the script's globals (``namespace``). The script sees its own path as
+    ``__file__`` (its data is found next to it) and ``sys.argv == [path, *args]``.
+    """
+    path = os.path.abspath(path)
+    text = PipelineSource.from_path(path).text  # a notebook's cells as one script, as its locations count
+    code = compile(modified_source(text, fit_location, score_location, variant), path, "exec")
+    injected = _Injected(variant)
+    namespace = {"__name__": "__main__", "__file__": path, "__builtins__": __builtins__, _INJECTED: injected}
+    saved_argv, saved_path = sys.argv, list(sys.path)
+    sys.argv, sys.path[0:0] = [path, *map(str, args)], [os.path.dirname(path)]
+    output = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(output):
+            exec(code, namespace)
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+    recorded = dict(injected.recorded, stdout=output.getvalue(), namespace=namespace)
+    if "score" not in recorded:
+        raise WhatIfError(f"{path}: the modified script finished without reaching its score call")
+    return recorded
