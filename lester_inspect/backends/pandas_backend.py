@@ -79,7 +79,8 @@ def unary(operator_type: OperatorType, describe: Callable[[OperatorCall], str], 
 
     def handle(call: OperatorCall, result: Any) -> None:
         source = call.args[0]
-        rows = IDENTITY if keeps_rows else positions_by_index(source, _output(call, result), call, keeps_order)
+        rows = IDENTITY if keeps_rows else positions_by_index(source, _output(call, result), call, keeps_order,
+                                                              picks_rows=True)
         _node(call, operator_type, describe(call), result, [call.run.input(source, call.location, rows)])
 
     if not keeps_rows:

@@ -100,13 +100,15 @@ def rows_by_index(source: Any, output: Any, call_name: str, kind: str = ""):
     return mapping
 
 
-def positions_by_index(source: Any, output: Any, call: Optional[OperatorCall] = None, keeps_order: bool = False):
+def positions_by_index(source: Any, output: Any, call: Optional[OperatorCall] = None, keeps_order: bool = False,
+                       picks_rows: bool = False):
     """A thunk for the input positions of ``output``'s rows, found through the row labels.
 
     For ``inplace=True`` and ``ignore_index=True`` the labels are gone after the call;
     ``keeping_labels`` (the handler's ``prepare`` step) kept them in ``call.extra``.
-    With ``keeps_order`` (an operation that only drops rows, as ``dropna``), a result
-    as long as its input has every row in place: the identity, without a label lookup.
+    ``picks_rows``: the operation only picks, reorders or repeats the input's rows, so
+    every output label is an input label. ``keeps_order`` (it only drops rows, as
+    ``dropna``): a result as long as its input has every row in place, the identity.
     """
 
     def positions():
@@ -120,7 +122,7 @@ def positions_by_index(source: Any, output: Any, call: Optional[OperatorCall] = 
             source_index, labels = call.extra
         if keeps_order and len(labels) == len(source_index):
             return IDENTITY
-        return positions_of_labels(source_index, labels)
+        return positions_of_labels(source_index, labels, subset=picks_rows)
 
     return positions
 
