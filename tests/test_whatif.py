@@ -17,7 +17,7 @@ from lester_inspect import PipelineInspector
 from lester_inspect.whatif import (DataCleaning, DataCorruption, FeasibilityStudy, OperatorImpact,
                                    PermutationFeatureImportance, Variant, WhatIfError)
 from lester_inspect.whatif.analyses import cover_hart_lower_bound
-from lester_inspect.whatif.patches import apply_patches, make_patch
+from lester_inspect.whatif.patches import apply_patches, make_patch, permutation
 from lester_inspect.whatif.scratch import modified_source, run_from_scratch
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "example_pipelines"
@@ -123,6 +123,10 @@ def test_permutation_importance_equals_the_modified_script_and_names_matrix_and_
     widths = {row.column: row.matrix_columns for row in frame.itertuples()}
     if path.parent.name == "adult_like":
         assert widths == {"education_num": "66:67", "workclass": "0:7"}
+        # workclass has a one-hot block of its own: its permutation reorders that block (rule 6).
+        branches = result.what_if_execution._reused_branches()
+        order = np.arange(len(result.what_if_execution.score.X))[::-1]
+        assert branches.permuted("workclass", order) is not None and branches.permuted("education_num", order) is None
 
 
 def test_cleaning_variants_refit_and_equal_the_modified_script_from_scratch(example):
@@ -183,6 +187,9 @@ def test_patches_are_seeded_and_leave_their_input_unchanged():
     assert (shifted["b"] != frame["b"]).all() and set(shifted["b"]) <= set(frame["b"])
     swapped = apply_patches([make_patch("swapped_columns", "b", 1.0, other="a")], frame)
     assert swapped["b"].tolist() == frame["a"].tolist()
+    permuting = make_patch("permuted", "b", 1.0, seed=5)
+    permuted = apply_patches([permuting], frame)["b"].tolist()
+    assert permuted == frame["b"].to_numpy()[permutation(permuting, 10)].tolist() != frame["b"].tolist()
 
 
 def test_bad_configurations_are_clear_errors():
