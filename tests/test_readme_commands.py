@@ -231,6 +231,8 @@ SYNOPSIS = re.search(r"## Command line.*?```\n(.*?)```", README, re.S).group(1)
     ("report -o r.html --check no-illegal-features --columns a,b p.py x", ("report", "p.py", ["x"])),
     ("report p.py x -o r.html -- -y", ("report", "p.py", ["x", "-y"])),
     ("rewrite m.py data -o out.py --offline --model m", ("rewrite", "m.py", ["data"])),
+    ("lineage p.py a --openlineage e.jsonl --job j", ("lineage", "p.py", ["a"])),
+    ("lineage --openlineage-url http://x p.py", ("lineage", "p.py", [])),
 ])
 def test_synopsis_forms_parse(form, expected):
     assert f"lester-inspect {form.split()[0]}" in SYNOPSIS

@@ -3,6 +3,9 @@
 The modified script is the example's source with the variant's patches written into its
 model.fit / model.score calls (``whatif.scratch``); it runs plainly, without instrumentation.
 """
+import contextlib
+import io
+import os
 from html import escape
 from pathlib import Path
 
@@ -14,7 +17,7 @@ from lester_inspect import PipelineInspector
 from lester_inspect.whatif import (DataCleaning, DataCorruption, FeasibilityStudy, OperatorImpact,
                                    PermutationFeatureImportance, Variant, WhatIfError)
 from lester_inspect.whatif.analyses import cover_hart_lower_bound
-from lester_inspect.whatif.patches import apply_patches, make_patch
+from lester_inspect.whatif.patches import apply_patches, make_patch, permutation
 from lester_inspect.whatif.scratch import modified_source, run_from_scratch
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "example_pipelines"
@@ -85,6 +88,10 @@ def test_test_side_corruptions_equal_the_modified_script_from_scratch(example):
     frame = result.what_if[test_analysis]
     # The corruptions change the data: at least one variant scores differently from the plain run.
     assert (frame["score_change"].iloc[1:].abs() > 0).any()
+    if path.parent.name == "adult_like":
+        # KBinsDiscretizer refuses missing ages: the variant is an error row, as the script raises.
+        row = frame.set_index("variant").loc["missing_values(age, 0.3)"]
+        assert np.isnan(row["score"]) and row["error"].startswith("ValueError: Input X contains NaN")
 
 
 def test_train_side_corruptions_refit_and_equal_the_modified_script_from_scratch(example):
@@ -116,6 +123,10 @@ def test_permutation_importance_equals_the_modified_script_and_names_matrix_and_
     widths = {row.column: row.matrix_columns for row in frame.itertuples()}
     if path.parent.name == "adult_like":
         assert widths == {"education_num": "66:67", "workclass": "0:7"}
+        # workclass has a one-hot block of its own: its permutation reorders that block (rule 6).
+        branches = result.what_if_execution._reused_branches()
+        order = np.arange(len(result.what_if_execution.score.X))[::-1]
+        assert branches.permuted("workclass", order) is not None and branches.permuted("education_num", order) is None
 
 
 def test_cleaning_variants_refit_and_equal_the_modified_script_from_scratch(example):
@@ -166,18 +177,6 @@ def test_summary_names_the_analysis_and_its_worst_variants(example):
     assert f"{worst['variant']}: score {worst['score']:.4f}" in summary
 
 
-def test_a_variant_the_pipeline_fails_on_is_an_error_row_as_in_the_script():
-    # adult_like's KBinsDiscretizer refuses missing ages: the modified script raises the same error.
-    path = EXAMPLES / "adult_like" / "pipeline.py"
-    analysis = DataCorruption({"age": "missing_values"}, fractions=[0.5])
-    result = PipelineInspector.on_pipeline(path).add_what_if(analysis).execute()
-    row = result.what_if[analysis].iloc[1]
-    assert np.isnan(row["score"]) and row["error"].startswith("ValueError: Input X contains NaN")
-    (variant,) = analysis.variants(result.what_if_execution)
-    with pytest.raises(ValueError, match="Input X contains NaN"):
-        _from_scratch(path, result, variant)
-
-
 def test_patches_are_seeded_and_leave_their_input_unchanged():
     frame = pd.DataFrame({"a": np.arange(10.0), "b": list("abcdefghij")})
     patch = make_patch("gaussian_noise", "a", 0.5, seed=3)
@@ -188,6 +187,9 @@ def test_patches_are_seeded_and_leave_their_input_unchanged():
     assert (shifted["b"] != frame["b"]).all() and set(shifted["b"]) <= set(frame["b"])
     swapped = apply_patches([make_patch("swapped_columns", "b", 1.0, other="a")], frame)
     assert swapped["b"].tolist() == frame["a"].tolist()
+    permuting = make_patch("permuted", "b", 1.0, seed=5)
+    permuted = apply_patches([permuting], frame)["b"].tolist()
+    assert permuted == frame["b"].to_numpy()[permutation(permuting, 10)].tolist() != frame["b"].tolist()
 
 
 def test_bad_configurations_are_clear_errors():
@@ -239,22 +241,22 @@ def test_cover_hart_bound_recovers_a_known_bayes_error():
     assert cover_hart_lower_bound(0.0, 3) == 0.0 and cover_hart_lower_bound(2 / 3, 3) == pytest.approx(2 / 3)
 
 
-def test_feasibility_study_measures_the_pipelines_own_features_as_the_script_computes_them():
+def test_feasibility_study_measures_the_pipelines_own_features_as_the_script_computes_them(readme):
     from sklearn.neighbors import KNeighborsClassifier
 
-    path = EXAMPLES / "compas_like" / "pipeline.py"
-    study = FeasibilityStudy(0.99)
-    result = PipelineInspector.on_pipeline(path).add_what_if(study).execute()
+    namespace, _ = readme
+    result = namespace["result"]
+    (study,) = [analysis for analysis in result.what_if if isinstance(analysis, FeasibilityStudy)]
     frame = result.what_if[study].set_index("variant")
     assert list(frame.index) == ["pipeline features", "raw numeric columns", "all columns, one-hot"]
-    scratch = _from_scratch(path, result, Variant("plain"))["namespace"]
+    scratch = _from_scratch(EXAMPLES / "compas_like" / "pipeline.py", result, Variant("plain"))["namespace"]
     featurise = scratch["model"][:-1]
     neighbour = KNeighborsClassifier(1).fit(featurise.transform(scratch["train_data"]), scratch["train_labels"])
     error = np.mean(neighbour.predict(featurise.transform(scratch["test_data"])) != scratch["test_labels"])
     assert frame.loc["pipeline features", "nn_error"] == error
     assert frame.loc["pipeline features", "bayes_error_lower_bound"] == cover_hart_lower_bound(error, 2)
-    assert not frame["target_realistic"].any()  # no encoding allows 99% on this noisy task
-    assert "target accuracy 0.9900 is NOT realistic" in result.summary()
+    assert not frame["target_realistic"].any()  # no encoding allows 90% on this noisy task
+    assert (frame["max_accuracy"] >= result.what_if_execution.plain_score).all()  # the model stays below the bound
 
 
 def test_the_html_report_shows_each_analysis_with_its_chart_and_table(example):
@@ -271,13 +273,23 @@ def test_the_html_report_shows_each_analysis_with_its_chart_and_table(example):
         assert f"<td>{escape(variant)}</td>" in page
 
 
-def test_the_readme_example_runs(monkeypatch, capsys):
-    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## What-if analyses", 1)[1]
-    example = section.split("```python\n", 1)[1].split("```", 1)[0]
-    monkeypatch.chdir(EXAMPLES.parent)
-    exec(compile(example, "README.md", "exec"), {})
-    printed = capsys.readouterr().out
+@pytest.fixture(scope="module")
+def readme():
+    """The README's what-if example, run from the repository's root: its globals and what it printed."""
+    text = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    example = text.split("## What-if analyses", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    namespace, output, cwd = {}, io.StringIO(), os.getcwd()
+    os.chdir(EXAMPLES.parent)
+    try:
+        with contextlib.redirect_stdout(output):
+            exec(compile(example, "README.md", "exec"), namespace)
+    finally:
+        os.chdir(cwd)
+    return namespace, output.getvalue()
+
+
+def test_the_readme_example_prints_each_analysis(readme):
+    _, printed = readme
     assert "What-if DataCorruption(age, race, 3 fractions): 9 variants, plain score 0.8629" in printed
     assert "What-if PermutationFeatureImportance(all columns): plain score 0.8629" in printed
     assert "What-if FeasibilityStudy(0.9): target accuracy 0.9000 is NOT realistic" in printed

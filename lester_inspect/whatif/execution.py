@@ -28,6 +28,10 @@ The optimisation rules, each applied only where it gives the identical result:
    ``score`` is sklearn's accuracy / R^2, then only the rows whose changed columns differ
    from the plain test frame are featurised and predicted; the other rows keep their plain
    predictions.
+6. Permutation through matrix column provenance: permuting a test column whose matrix
+   columns are a block of their own (a single-column branch, or one column of a split
+   OneHotEncoder) made by a row-wise transformer permutes that block's rows; nothing is
+   featurised again.
 
 A pipeline shape outside these rules is an error (``WhatIfError``), or, where the rules
 only lose their speed, a stated fallback recorded in ``SharedExecution.notes``.
@@ -41,7 +45,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from lester_inspect.whatif.capture import ModelCall
-from lester_inspect.whatif.patches import WhatIfError, apply_patches, apply_patches_keeping, rows_kept, touched_columns
+from lester_inspect.whatif.patches import (WhatIfError, apply_patches, apply_patches_keeping, permutation, rows_kept,
+                                          touched_columns)
 
 
 class Variant:
@@ -137,23 +142,54 @@ def _changed_rows(plain: pd.DataFrame, patched: pd.DataFrame, columns) -> np.nda
     return np.flatnonzero(~same)
 
 
+def _split_one_hot(part: slice, encoder, columns: List[str]) -> Optional[list]:
+    """A fitted multi-column OneHotEncoder as one single-column encoder per column, with its output slice.
+
+    Each column's one-hot block depends on that column alone; an encoder fitted with exactly
+    that column's categories (and the same unknown handling and output type) gives the same
+    block. Only encoders without dropped or infrequent categories are split.
+    """
+    from sklearn.preprocessing import OneHotEncoder
+
+    if (type(encoder) is not OneHotEncoder or len(columns) < 2 or encoder.drop is not None
+            or encoder.min_frequency is not None or encoder.max_categories is not None):
+        return None
+    split, start = [], part.start
+    for column, categories in zip(columns, encoder.categories_):
+        single = OneHotEncoder(categories=[categories], handle_unknown=encoder.handle_unknown,
+                               sparse_output=encoder.sparse_output, dtype=encoder.dtype)
+        single.fit(pd.DataFrame({column: pd.Series(categories, dtype=object)}))
+        split.append((slice(start, start + len(categories)), single, [column]))
+        start += len(categories)
+    return split if start == part.stop else None
+
+
 class _Branches:
-    """The plain test frame featurised by a ColumnTransformer, kept as one block per branch (rule 3)."""
+    """The plain test frame featurised by a ColumnTransformer, kept as one block per branch (rule 3).
+
+    A multi-column OneHotEncoder branch is kept as one block per column when it can be split
+    (``_split_one_hot``), so that a change of one column re-encodes that column alone; the
+    split is used only if the blocks reassemble into exactly the ColumnTransformer's output.
+    """
 
     def __init__(self, transformer, frame: pd.DataFrame):
         self.transformer = transformer
-        self.branches = []  # (slice, fitted branch transformer, its input columns)
+        whole = []  # (slice, fitted branch transformer, its input columns)
         for name, branch, columns in transformer.transformers_:
             if isinstance(branch, str) and branch == "drop":
                 continue
             part = transformer.output_indices_[name]
             if part.stop > part.start:
-                self.branches.append((part, branch, _branch_columns(transformer, columns)))
-        self.branches.sort(key=lambda item: item[0].start)
-        self.blocks = [self._transform(branch, frame[columns]) for _, branch, columns in self.branches]
+                whole.append((part, branch, _branch_columns(transformer, columns)))
+        split = [item for part, branch, columns in whole
+                 for item in (_split_one_hot(part, branch, columns) or [(part, branch, columns)])]
         expected = transformer.transform(frame)
-        if not _identical(self._assemble(self.blocks), expected):
-            raise WhatIfError("the ColumnTransformer's blocks do not reassemble into its output")
+        for branches in ([split, whole] if len(split) > len(whole) else [whole]):
+            self.branches = sorted(branches, key=lambda item: item[0].start)
+            self.blocks = [self._transform(branch, frame[columns]) for _, branch, columns in self.branches]
+            if _identical(self._assemble(self.blocks), expected):
+                return
+        raise WhatIfError("the ColumnTransformer's blocks do not reassemble into its output")
 
     @staticmethod
     def _transform(branch, frame):
@@ -176,6 +212,16 @@ class _Branches:
         blocks = [self._transform(branch, part(columns)) if changed.intersection(columns)
                   else (block if rows is None else block[rows])
                   for (_, branch, columns), block in zip(self.branches, self.blocks)]
+        return self._assemble(blocks)
+
+    def permuted(self, column: str, order: np.ndarray):
+        """Rule 6: the plain features with ``column``'s own block in ``order``; None if it has no such block."""
+        owned = [index for index, (_, branch, columns) in enumerate(self.branches)
+                 if columns == [column] and _row_wise(branch)]
+        if len(owned) != 1 or any(column in columns for _, _, columns in self.branches if columns != [column]):
+            return None
+        blocks = list(self.blocks)
+        blocks[owned[0]] = blocks[owned[0]][order]
         return self._assemble(blocks)
 
     def row_wise(self, changed: set) -> bool:
@@ -279,8 +325,12 @@ class SharedExecution:
         if variant.removed_filters:
             return self._rerun(variant)
         model = self.model_for(variant)
-        if model is self.model and variant.test and self._row_local(touched_columns(variant.test)):
-            return self._run_row_local(variant)
+        if model is self.model and variant.test:
+            permuted = self._permuted_features(variant)
+            if permuted is not None:
+                return float(_steps(model)[1].score(permuted, self.score.y))
+            if self._row_local(touched_columns(variant.test)):
+                return self._run_row_local(variant)
         return float(_steps(model)[1].score(self.features(variant), self.score.y))
 
     def _rerun(self, variant: Variant) -> float:
@@ -293,6 +343,14 @@ class SharedExecution:
         recorded = run_from_scratch(self.path, self.fit.location, self.score.location, variant, self.args)
         self.rerun_train_frames[variant.name] = recorded["train_data"]
         return float(recorded["score"])
+
+    def _permuted_features(self, variant: Variant):
+        """Rule 6 for a variant that only permutes one test column; None where it does not apply."""
+        (patch, *others) = variant.test
+        branches = self._reused_branches()
+        if others or patch["change"] != "permuted" or branches is None or len(_steps(self.model)[0]) != 1:
+            return None
+        return branches.permuted(patch["column"], permutation(patch, len(self.score.X)))
 
     def _row_local(self, changed: set) -> bool:
         """Whether rule 5 applies to a test-side change of ``changed`` columns."""
