@@ -217,6 +217,16 @@ def test_a_pipeline_without_a_score_call_is_a_clear_error():
         inspector.execute()
 
 
+def test_a_fit_with_sample_weights_is_a_clear_error():
+    code = ("import pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n"
+            "df = pd.DataFrame({'a': [0.0, 1.0, 2.0, 3.0], 'y': [0, 0, 1, 1]})\n"
+            "model = LogisticRegression().fit(df[['a']], df['y'], sample_weight=[1, 2, 1, 2])\n"
+            "model.score(df[['a']], df['y'])\n")
+    inspector = PipelineInspector.on_pipeline_from_string(code).add_what_if(DataCorruption({"a": "scaling"}))
+    with pytest.raises(WhatIfError, match=r"fit at line 4:8 passes arguments besides X and y \(sample_weight=...\)"):
+        inspector.execute()
+
+
 def test_the_modified_source_only_wraps_the_model_calls():
     source = "x = 1\nmodel = p.fit(train, y)\nprint(f'{model.score(test, t):.2f}')\n"
     from lester_inspect.instrumentation.dag import CodeLocation
