@@ -166,6 +166,10 @@ def test_operator_impact_drops_each_filter_and_neutralises_each_scaler_as_the_mo
     plain_shares = execution.fit.X[group].value_counts(normalize=True, dropna=False)
     assert [rows.loc["plain", f"{group}={value} share"] for value in plain_shares.index] == list(plain_shares)
     assert np.allclose(frame.loc[frame["error"].isna(), share_columns].sum(axis=1), 1.0)
+    changes = (frame[share_columns].iloc[1:] - frame[share_columns].iloc[0]).abs().stack()
+    row, column = changes.idxmax()
+    assert (f"largest change of a {group} share: {column.removesuffix(' share')} "
+            f"{frame.at[0, column]:.3f} -> {frame.at[row, column]:.3f} ({frame.at[row, 'variant']})") in result.summary()
 
 
 def test_summary_names_the_analysis_and_its_worst_variants(example):
