@@ -318,6 +318,28 @@ def test_loop_escape_makes_the_rebuilt_frame_unknown(inspect_code):
     assert len(lineage) == 3 and all(isinstance(row, UnknownProvenance) and "iterrows" in str(row) for row in lineage)
 
 
+def test_after_a_loop_escape_only_frames_that_may_hold_escaped_values_are_unknown():
+    code = textwrap.dedent("""\
+        import pandas as pd
+        df = pd.DataFrame({"k": [1, 2, 3], "t": ["a", "b", "c"]})
+        rows = [row["k"] for _, row in df.iterrows()]
+        lookup = pd.DataFrame({"k": [1, 2], "name": ["one", "two"]}, columns=["k", "name"])
+        table = pd.DataFrame(
+            [[1, "x"],
+             [2, "y"]], columns=["k", "n"])
+        empty = pd.DataFrame()
+        rebuilt = pd.DataFrame({"k": rows, "name": ["one", "two", "three"]})
+        print(lookup.shape, table.shape, empty.shape, rebuilt.shape)
+        """)
+    result = PipelineInspector.on_pipeline_from_string(code).add_inspection(LINEAGE).execute()
+    by_line = {n.code_location.lineno: n for n in result.nodes}
+    for line in (4, 5, 8):  # written out in the source: constants only
+        assert "escaped" not in by_line[line].description and by_line[line].operator_type.name == "DATA_SOURCE"
+        assert result.parents(by_line[line]) == []
+    assert by_line[9].description == "Create DataFrame from dict (possibly from escaped rows)"
+    assert [cut.node_id for cut in result.provenance_cuts] == [by_line[9].node_id]
+
+
 def test_duplicate_row_labels_are_followed_by_row_id_without_changing_results(inspect_code):
     code = textwrap.dedent("""\
         import numpy as np

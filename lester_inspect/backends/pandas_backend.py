@@ -135,8 +135,8 @@ def _select(call: OperatorCall, result: Any, frame: Any, rows: Any, columns: Any
     output = _output(call, result)
     if _is_mask(rows):
         description = _mask_description(call, rows)
-        inputs = [call.run.input(frame, call.location,
-                                 lambda: Positions(np.flatnonzero(np.asarray(rows)), has_missing=False))]
+        inputs = [call.run.input(frame, call.location, lambda: Positions(np.flatnonzero(
+            rows.to_numpy() if isinstance(rows, pd.Series) else np.asarray(rows)), has_missing=False))]
         if _mask_from_elsewhere(call, frame, rows):
             inputs.append(call.run.input(rows, call.location, rows=None))
     else:
