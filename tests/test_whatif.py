@@ -166,6 +166,10 @@ def test_operator_impact_drops_each_filter_and_neutralises_each_scaler_as_the_mo
     plain_shares = execution.fit.X[group].value_counts(normalize=True, dropna=False)
     assert [rows.loc["plain", f"{group}={value} share"] for value in plain_shares.index] == list(plain_shares)
     assert np.allclose(frame.loc[frame["error"].isna(), share_columns].sum(axis=1), 1.0)
+    changes = (frame[share_columns].iloc[1:] - frame[share_columns].iloc[0]).abs().stack()
+    row, column = changes.idxmax()
+    assert (f"largest change of a {group} share: {column.removesuffix(' share')} "
+            f"{frame.at[0, column]:.3f} -> {frame.at[row, column]:.3f} ({frame.at[row, 'variant']})") in result.summary()
 
 
 def test_summary_names_the_analysis_and_its_worst_variants(example):
@@ -214,6 +218,16 @@ def test_a_pipeline_without_a_score_call_is_a_clear_error():
             "model = LogisticRegression().fit(df[['a']], df['y'])\nmodel.predict(df[['a']])\n")
     inspector = PipelineInspector.on_pipeline_from_string(code).add_what_if(DataCorruption({"a": "scaling"}))
     with pytest.raises(WhatIfError, match=r"1 fit\(s\) and 0 score\(s\) \(fit at line 4"):
+        inspector.execute()
+
+
+def test_a_fit_with_sample_weights_is_a_clear_error():
+    code = ("import pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n"
+            "df = pd.DataFrame({'a': [0.0, 1.0, 2.0, 3.0], 'y': [0, 0, 1, 1]})\n"
+            "model = LogisticRegression().fit(df[['a']], df['y'], sample_weight=[1, 2, 1, 2])\n"
+            "model.score(df[['a']], df['y'])\n")
+    inspector = PipelineInspector.on_pipeline_from_string(code).add_what_if(DataCorruption({"a": "scaling"}))
+    with pytest.raises(WhatIfError, match=r"fit at line 4:8 passes arguments besides X and y \(sample_weight=...\)"):
         inspector.execute()
 
 

@@ -388,6 +388,19 @@ class OperatorImpact(WhatIfAnalysis):
     def _annotate(self, frame, execution, variants, result) -> None:
         self.groups.add(frame, execution, variants)
 
+    def summary_lines(self, frame: pd.DataFrame) -> List[str]:
+        """The base lines, then per group the largest change of a group's share of the training rows."""
+        lines = super().summary_lines(frame)
+        for group in self.groups.groups:
+            columns = [c for c in frame.columns if c.startswith(f"{group}=") and c.endswith(" share")]
+            changes = (frame[columns].iloc[1:] - frame[columns].iloc[0]).abs().stack().dropna()
+            if changes.empty:  # no variant ran
+                continue
+            row, column = changes.idxmax()
+            lines.append(f"  largest change of a {group} share: {column.removesuffix(' share')} "
+                         f"{frame.at[0, column]:.3f} -> {frame.at[row, column]:.3f} ({frame.at[row, 'variant']})")
+        return lines
+
     def __repr__(self) -> str:
         return "OperatorImpact(" + (f"groups: {', '.join(self.groups.groups)}" if self.groups.groups else "") + ")"
 

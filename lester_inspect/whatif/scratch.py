@@ -76,7 +76,8 @@ def _filtered_frame(tree: ast.AST, location: CodeLocation) -> Tuple[ast.AST, ast
             return node, node.value
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             return node, node.func.value
-    raise WhatIfError(f"the filter at line {location.lineno}:{location.col_offset} is neither df[...] nor df.method(...)")
+    raise WhatIfError(f"the filter at line {location.lineno}:{location.col_offset} is neither df[...] nor "
+                      "df.method(...)")
 
 
 def modified_source(source: str, fit_location: Optional[CodeLocation], score_location: CodeLocation,
@@ -129,8 +130,9 @@ def run_from_scratch(path: str, fit_location: Optional[CodeLocation], score_loca
     """Run ``path`` modified for ``variant``, plainly, in this process, as ``__main__``.
 
     Returns what the modified script recorded: ``score`` and the patched frames
-    (``train_data``/``test_data``), plus ``stdout`` and the script's globals (``namespace``). The script sees its own path as
-    ``__file__`` (its data is found next to it) and ``sys.argv == [path, *args]``.
+    (``train_data``/``test_data``), plus ``stdout`` and the script's globals (``namespace``).
+    The script sees its own path as ``__file__`` (its data is found next to it) and
+    ``sys.argv == [path, *args]``.
     """
     path = os.path.abspath(path)
     text = PipelineSource.from_path(path).text  # a notebook's cells as one script, as its locations count
