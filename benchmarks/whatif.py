@@ -12,7 +12,9 @@ libraries imported):
   over the list) and the plain script are run, and the naive total is their mean time
   times (variants + 1): the output marks such totals as extrapolated.
 
-The naive scores measured are compared with ours (they must be equal). Two analyses: a
+The naive scores measured are compared with ours (they must be equal). ``load`` is the
+machine's 1-minute load average when the row was printed: on a shared machine both sides'
+times, and so the ratio, move with it. Two analyses: a
 data corruption with 33 variants (11 column/corruption pairs x fractions 0.1, 0.5, 0.9)
 and permutation feature importance over the 12 input columns.
 
@@ -105,7 +107,8 @@ def main() -> None:
         _, result = ours(analysis, warm)
         naive(result, analysis, warm, 1)
 
-    print(f"{'rows':>9}  {'analysis':<19} {'variants':>8}  {'naive s':>9}  {'ours s':>7}  {'speed-up':>8}  note")
+    print(f"{'rows':>9}  {'analysis':<19} {'variants':>8}  {'naive s':>9}  {'ours s':>7}  {'speed-up':>8}  "
+          f"{'load':>5}  note")
     for rows in arguments.sizes:
         data = generate(rows, arguments.work_dir)
         for name, analysis in analyses():
@@ -120,7 +123,8 @@ def main() -> None:
             note = (f"naive: {measured} of {total} variants + plain run, total extrapolated"
                     if measured < total else f"naive: all {total} variants + plain run")
             print(f"{rows:>9}  {name:<19} {total:>8}  {naive_time:>9.1f}  {ours_time:>7.1f}  "
-                  f"{naive_time / ours_time:>7.1f}x  {note}; scores equal: {'yes' if equal else 'NO'}", flush=True)
+                  f"{naive_time / ours_time:>7.1f}x  {os.getloadavg()[0]:>5.1f}  {note}; "
+                  f"scores equal: {'yes' if equal else 'NO'}", flush=True)
             if not equal:
                 raise SystemExit(f"scores differ: naive {scores} ours {ours_scores}")
     print(f"load average (1, 5, 15 min): {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
