@@ -207,8 +207,12 @@ def test_patches_are_seeded_and_leave_their_input_unchanged():
 
 
 def test_bad_configurations_are_clear_errors():
-    with pytest.raises(WhatIfError, match="unknown corruption 'typo'.*known: broken_characters"):
+    with pytest.raises(WhatIfError, match="unknown corruption 'typo'.*known: broken_characters, category_shift"):
         DataCorruption({"a": "typo"})
+    with pytest.raises(WhatIfError, match="unknown corruption 'fill'"):  # a cleaning, not a corruption
+        DataCorruption({"a": ("fill", {"value": 0})})
+    with pytest.raises(WhatIfError, match="'drop_duplicates' is not a method for column 'a'.*keyed '\\*'"):
+        DataCleaning({"a": "drop_duplicates"})
     with pytest.raises(WhatIfError, match="needs the column to swap with"):
         DataCorruption({"a": "swapped_columns"})
     with pytest.raises(WhatIfError, match="gaussian_noise needs a numeric column; 'b'"):

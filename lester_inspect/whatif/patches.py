@@ -141,6 +141,8 @@ CHANGES: Dict[str, Change] = {
     "drop_duplicates": _drop_duplicates,
     "drop_positions": _drop_positions,
 }
+#: The changes DataCorruption offers (the others serve permutation importance and data cleaning).
+CORRUPTIONS = ("broken_characters", "category_shift", "gaussian_noise", "missing_values", "scaling", "swapped_columns")
 #: Changes about whole rows rather than one column: their patches name the column ``"*"``.
 ROW_CHANGES = frozenset({"drop_duplicates", "drop_positions"})
 
