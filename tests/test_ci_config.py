@@ -183,3 +183,19 @@ def test_find_config_prefers_lester_toml_then_pyproject(repository):
     lester = write(repository, '[[pipelines]]\npath = "pipelines/train.py"\n')
     assert find_config(str(repository)) == lester
     assert os.path.basename(find_config(str(repository))) == "lester.toml"
+
+
+def test_every_check_commented_in_the_example_configuration_is_valid():
+    """The commented-out examples of `init-ci`'s lester.toml build, with their parameters, once uncommented."""
+    import re
+    import tomllib
+
+    from lester_inspect.checks.registry import available_checks, make_check
+    from lester_inspect.ci.scaffold import EXAMPLE_CONFIG
+
+    commented = re.findall(r"^# ([a-z-]+) = (\{.*\})$", EXAMPLE_CONFIG, re.M)
+    names = [name for name, _ in commented]
+    assert {"no-label-errors", "no-covariate-shift", "group-fairness"} <= set(names)
+    for name, table in commented:
+        check = make_check(name, tomllib.loads(f"x = {table}")["x"])
+        assert type(check) is available_checks()[name]

@@ -274,3 +274,64 @@ def test_inspections_are_deduplicated_between_user_and_checks():
     inspector = (PipelineInspector.on_pipeline_from_string("x = 1\n")
                  .add_inspection(HistogramForColumns(["race"])).add_check(NoBiasIntroducedFor(["race"])))
     assert inspector._all_inspections() == [HistogramForColumns(["race"])]
+
+
+def test_lineage_rows_are_copies_that_keep_no_frame_alive():
+    """RowLineage keeps each operator's first rows as copies: exact for every dtype, unchanged by
+    later in-place edits, and not holding the operator's (possibly large) frame in memory."""
+    lineage = RowLineage(3)
+    code = """
+import numpy as np
+import pandas as pd
+n = 50_000
+big = pd.DataFrame({"i": np.arange(n), "f": np.arange(n) / 2, "s": [f"v{k}" for k in range(n)],
+                    "t": pd.date_range("2020-01-01", periods=n, freq="s", tz="UTC"),
+                    "c": pd.Categorical(np.where(np.arange(n) % 2, "odd", "even")),
+                    "m": pd.array(np.where(np.arange(n) % 3, np.arange(n), -1), dtype="Int64").astype("Int64"),
+                    "o": [("t", k) for k in range(n)]})
+picked = big[big["i"] % 7 == 3].sort_values("f", ascending=False)
+picked.loc[picked.index[0], "s"] = "changed later"
+del big
+"""
+    references = {}
+    original_call = executor_module.InspectionExecutor.__call__
+
+    def spying_call(self, node, inputs, output):
+        original_call(self, node, inputs, output)
+        if node.node_id == 0:
+            references["blocks"] = [weakref.ref(block.values) for block in output._mgr.blocks
+                                    if isinstance(block.values, np.ndarray)]
+            references["expected_source"] = output.iloc[:3].reset_index(drop=True).copy()
+        if node.operator_type.name == "SORT":
+            references["expected_sort"] = output.iloc[:3].reset_index(drop=True).copy()
+
+    executor_module.InspectionExecutor.__call__ = spying_call
+    try:
+        result = PipelineInspector.on_pipeline_from_string(code).add_inspection(lineage).execute()
+    finally:
+        executor_module.InspectionExecutor.__call__ = original_call
+    gc.collect()
+    assert references["blocks"] and all(ref() is None for ref in references["blocks"])
+    source, sort = result.nodes[0], next(n for n in result.nodes if n.operator_type.name == "SORT")
+    for node, expected in ((source, references["expected_source"]), (sort, references["expected_sort"])):
+        frame = result.dag_node_to_inspection_results[node][lineage]
+        pd.testing.assert_frame_equal(frame.drop(columns="lineage"), expected, check_exact=True)
+    assert "changed later" not in set(result.dag_node_to_inspection_results[sort][lineage]["s"])
+    assert [str(p) for p in result.dag_node_to_inspection_results[sort][lineage]["lineage"]] == [
+        "source0[49997]", "source0[49990]", "source0[49983]"]
+
+
+def test_first_rows_of_arrow_text_do_not_hold_the_column():
+    import pyarrow as pa
+
+    from lester_inspect.inspections._frames import first_rows, head_snapshot
+
+    before = pa.total_allocated_bytes()
+    column = pd.Series(pd.array(["x" * 50] * 20_000 + [None], dtype="str"), name="text")
+    grown = pa.total_allocated_bytes() - before
+    snapshot = head_snapshot(column.iloc[1:], 4)
+    expected = pd.DataFrame({"text": pd.array(["x" * 50] * 4, dtype="str")})
+    del column
+    gc.collect()
+    assert grown > 500_000 and pa.total_allocated_bytes() - before < grown / 10
+    pd.testing.assert_frame_equal(first_rows(snapshot, None, []), expected, check_exact=True)

@@ -15,6 +15,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from lester_inspect.ivm import ArtifactStore, ColumnSpec, ForgetIncomplete, RowSpec, SpecError
 from lester_inspect.ivm import catalog, columnar
+from lester_inspect.ivm.files import read_json
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = os.path.join(ROOT, "example_pipelines", "creditcard")
@@ -104,16 +105,23 @@ def test_feature_deletion_nulls_derived_cells_zeroes_matrix_ranges_and_updates_t
             else:
                 assert new[column].equals(old[column]), column
         old_X, new_X = before[group]["X"].toarray(), after[group]["X"].toarray()
-        changed_rows, changed_columns = np.nonzero(old_X != new_X)
+        # The title length's scaler is fitted again without the nulled titles: its column changes in every row.
+        [scaled] = read_json(f".lester/runs/{run_id}/{group}/X/virtual.json")["blocks"]
+        kept = np.ones(new_X.shape[1], dtype=bool)
+        kept[scaled["start"]:scaled["stop"]] = False
+        changed_rows, changed_columns = np.nonzero(old_X[:, kept] != new_X[:, kept])
         assert set(changed_rows) <= set(np.flatnonzero(hit))
-        assert all(any(low <= c < high for low, high in ranges) for c in changed_columns)
+        assert all(any(low <= c < high for low, high in ranges) for c in np.flatnonzero(kept)[changed_columns])
+        assert not np.array_equal(old_X[~hit][:, ~kept], new_X[~hit][:, ~kept])
         for low, high in ranges:
             assert not new_X[hit, low:high].any()
     old_weights = before["model"].module_.state_dict()
     new_weights = after["model"].module_.state_dict()
     assert any(not np.allclose(old_weights[k], new_weights[k]) for k in old_weights)
     assert leftover(".lester", canaries) == set()
-    assert any("stored predictions are the captured model's" in note for note in report.runs[0].notes)
+    assert any("stored predictions recomputed with the current model" in note for note in report.runs[0].notes)
+    assert np.array_equal(after["test"]["predictions"], after["model"].predict(after["test"]["X"]))
+    assert not after["notes"]
     text = str(report)
     assert f"run {run_id}: rows {report.runs[0].rows['train']} train, {report.runs[0].rows['test']} test" in text
     assert "model: first-order update (tau " in text and "took: provenance lookup" in text
@@ -140,6 +148,20 @@ def test_instance_deletion_removes_derived_rows_everywhere(workspace):
         assert (after[group]["lineage"]["mails"] == before[group]["lineage"]["mails"][~hit]).all()
     assert report.kind == "instance deletion" and report.runs[0].model["parameters_changed"] > 0
     assert leftover(".lester", canaries + emails) == set()
+    # No key index keeps the deleted customers' salted hashes, also when rebuilt for another lookup.
+    from lester_inspect.ivm.specs import hash_values
+
+    with open(".lester/salt", encoding="ascii") as handle:
+        salt = handle.read().strip()
+    others = tuple(str(c) for c in sorted(set(before["train"]["data"]["customer_id"]) - set(chosen))[:2])
+    assert store.affected_runs(RowSpec("data/customers.csv", key="customer_id", values=others)) == [run_id]
+    indexes = [os.path.join(folder, name) for folder, _, names in os.walk(".lester/keys") for name in names
+               if name.endswith(".hash.npy")]
+    assert indexes and not any(np.isin(hash_values([str(c) for c in chosen], salt), np.load(path)).any()
+                               for path in indexes)
+    assert np.isin(hash_values(list(others), salt), np.load(indexes[0])).all()
+    again = store.forget(rows_of(chosen))  # named by key again: found in the file, already applied
+    assert again.runs[0].status == "already applied"
 
 
 def test_forget_reads_only_the_affected_cells(workspace, monkeypatch):
@@ -188,6 +210,8 @@ def test_a_killed_forget_leaves_old_or_new_artifacts_and_resumes(workspace, comp
         assert _same(resumed, completed, group)
     expected, actual = completed["model"].module_.state_dict(), resumed["model"].module_.state_dict()
     assert all(np.allclose(expected[k], actual[k]) for k in expected)  # updated exactly once
+    assert np.array_equal(resumed["test"]["predictions"], completed["test"]["predictions"])  # recomputed
+    assert not resumed["notes"]
     assert leftover(".lester", canaries) == set()
     # The log says what each execution did: the killed one logged nothing, the rerun found the model updated.
     [logged] = ArtifactStore(".lester").changes().to_dict("records")

@@ -126,7 +126,7 @@ def test_forgetting_patients_recomputes_their_groups_and_relabels_the_others(hea
     report = store.forget(RowSpec("data/patients.csv", positions=positions), order="second")
     text = str(report)
     assert "1 of 4 group(s) recomputed" in text and "label = complications > 1.2 * mean_complications" in text
-    assert "not maintained" not in text
+    assert "not maintained" not in text.lower()  # the aggregate, the labels and the featuriser statistics
     scratch_store, scratch_id, corrected = from_scratch(
         work, lambda p, h: (p.drop(index=list(positions)).reset_index(drop=True), h))
     after = labels_by_patient(store, run_id, patients)
@@ -159,3 +159,22 @@ def test_forgetting_a_column_nulls_it_in_the_aggregate_and_rederives_the_labels(
     assert agreement >= 0.97
     values = columnar.read_frame(os.path.join(".lester", "runs", run_id, "views", "0", "input"))
     assert values["complications"].isna().sum() >= len(positions)
+
+
+def test_a_selection_on_a_maintained_column_is_reported_as_not_maintained(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location(
+        "health_generator", os.path.join(ROOT, "example_pipelines", "healthcare", "generate_data.py"))
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    generator.write(str(tmp_path / "data"), 300, seed=4)
+    selecting = PIPELINE.replace('data = data[["id", "county",',
+                                 'data = data[data["mean_complications"] < 100]\ndata = data[["id", "county",')
+    assert selecting != PIPELINE
+    (tmp_path / "pipeline.py").write_text(selecting)
+    capture(tmp_path, tmp_path / ".lester")
+    monkeypatch.chdir(tmp_path)
+    report = ArtifactStore(".lester").forget(RowSpec("data/patients.csv", positions=(1, 2, 3)))
+    text = str(report)
+    assert "recomputed" in text  # the labels are still maintained ...
+    assert "NOT MAINTAINED: line" in text and "mean_complications < 100" in text  # ... the selection is not
+    assert "rows it would now keep or drop are not added or removed" in text

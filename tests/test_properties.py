@@ -229,3 +229,142 @@ def test_lineage_and_histograms_equal_a_brute_force_reference(people, other, cha
     results = result.dag_node_to_inspection_results[last]
     assert (results[COMPLETENESS] or {}) == {c: float(ref[c].notna().mean()) if len(ref) else 1.0 for c in present}
     assert (results[DISTINCT] or {}) == {c: int(ref[c].nunique()) for c in present}
+
+
+# -- numpy on tracked data ---------------------------------------------------------------------------
+# Each operation is a line of pipeline code and what it does to a reference array: the new
+# array, and for each of its rows the row of the old array it holds (all operands are rows of
+# ``a``), so lineage and sensitive values follow by indexing the reference's lists.
+
+def np_where(a, _):
+    return "a = np.where(a > 0, a, -a)", np.where(a > 0, a, -a), np.arange(len(a))
+
+
+def np_select(a, _):
+    return ("a = np.select([a > 1, a < -1], [a, -a], default=0.5)",
+            np.select([a > 1, a < -1], [a, -a], default=0.5), np.arange(len(a)))
+
+
+def np_ufunc(a, which):
+    line = ["a = np.sqrt(np.abs(a))", "a = np.log1p(np.abs(a))", "a = np.negative(a)",
+            "a = np.exp(np.minimum(a, 3))"][which % 4]
+    return line, eval(line[4:], {"np": np, "a": a}), np.arange(len(a))
+
+
+def np_arithmetic(a, _):
+    return "a = a * 2 + 1", a * 2 + 1, np.arange(len(a))
+
+
+def np_mask(a, threshold):
+    keep = a[:, 0] > threshold
+    return f"a = a[a[:, 0] > {threshold}]", a[keep], np.flatnonzero(keep)
+
+
+def np_slice(a, start):
+    rows = np.arange(len(a))
+    if start < 0:
+        return "a = a[::-1]", a[::-1], rows[::-1]
+    return f"a = a[{start}:]", a[start:], rows[start:]
+
+
+def np_take(a, seed):
+    picked = [int(i) for i in np.random.default_rng(seed + 3).integers(0, len(a), 3)] if len(a) else []
+    return f"a = a[{picked!r}]", a[picked] if picked else a[:0], np.array(picked, dtype=np.int64)
+
+
+def np_concatenate(a, _):
+    rows = np.arange(len(a))
+    return "a = np.concatenate([a, a[:2]])", np.concatenate([a, a[:2]]), np.concatenate([rows, rows[:2]])
+
+
+def np_vstack(a, _):
+    rows = np.arange(len(a))
+    return "a = np.vstack([a, a[::-1]])", np.vstack([a, a[::-1]]), np.concatenate([rows, rows[::-1]])
+
+
+def np_r(a, _):
+    rows = np.arange(len(a))
+    return "a = np.r_[a, a[:1]]", np.r_[a, a[:1]], np.concatenate([rows, rows[:1]])
+
+
+def np_hstack(a, _):
+    return "a = np.hstack([a, a * 2])", np.hstack([a, a * 2]), np.arange(len(a))
+
+
+def np_column_stack(a, _):
+    return "a = np.column_stack([a, a[:, 0]])", np.column_stack([a, a[:, 0]]), np.arange(len(a))
+
+
+def np_c(a, _):
+    return "a = np.c_[a, -a]", np.c_[a, -a], np.arange(len(a))
+
+
+NUMPY_OPERATIONS = {"where": np_where, "select": np_select, "ufunc": np_ufunc, "arithmetic": np_arithmetic,
+                    "mask": np_mask, "slice": np_slice, "take": np_take, "concatenate": np_concatenate,
+                    "vstack": np_vstack, "r_": np_r, "hstack": np_hstack, "column_stack": np_column_stack,
+                    "c_": np_c}
+# Pandas steps before the data becomes an array: they keep the columns the array is made of.
+PANDAS_PREFIX = {"select": op_select, "dropna": op_dropna, "head": op_head, "sort": op_sort, "concat": op_concat,
+                 "unique": op_unique, "sort_index": op_sort_index}
+prefix_steps = st.lists(st.tuples(st.sampled_from(sorted(PANDAS_PREFIX)), st.integers(-3, 3)), max_size=2)
+numpy_steps = st.lists(st.tuples(st.sampled_from(sorted(NUMPY_OPERATIONS)), st.integers(-3, 3)), min_size=1,
+                       max_size=4)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(people_rows, prefix_steps, numpy_steps)
+def test_numpy_lineage_and_histograms_equal_a_brute_force_reference(people, prefix, chain):
+    columns = {"key": [r[0] for r in people], "g": [r[1] for r in people], "x": [float(r[2]) for r in people]}
+    code = ["import numpy as np", "import pandas as pd",
+            f"df = pd.DataFrame({columns!r}, columns=['key', 'g', 'x']).astype({{'x': float}})"]
+    ref = pd.DataFrame(columns, columns=["key", "g", "x"]).astype({"x": float})
+    ref = ref.assign(_lin=[frozenset({row}) for row in range(len(ref))], _g=ref["g"])
+    for name, parameter in prefix:
+        line, ref = PANDAS_PREFIX[name](ref, abs(parameter) if name == "head" else parameter)
+        code.append(line)
+    code.append('a = df[["x", "key"]].to_numpy(dtype=float)')
+    array, lineage, sensitive = ref[["x", "key"]].to_numpy(dtype=float), list(ref["_lin"]), list(ref["_g"])
+    for name, parameter in chain:
+        line, array, rows = NUMPY_OPERATIONS[name](array, parameter)
+        lineage, sensitive = [lineage[r] for r in rows], [sensitive[r] for r in rows]
+        code.append(line)
+        event(f"ran np {name}")
+    result = (PipelineInspector.on_pipeline_from_string("\n".join(code) + "\n")
+              .add_inspections([LINEAGE, HISTOGRAM]).execute())
+    assert result.internal_errors == [] and result.provenance_cuts == []
+    last = result.nodes[-1]
+    found = result.dag_node_to_inspection_results[last][LINEAGE]
+    assert [frozenset(row for _, row in p.variables()) for p in found["lineage"]] == lineage
+    np.testing.assert_array_equal(found.drop(columns="lineage").to_numpy(dtype=float), array)
+    expected = {}
+    for value in sensitive:
+        key = None if value is None or (isinstance(value, float) and np.isnan(value)) else value
+        expected[key] = expected.get(key, 0) + 1
+    assert (result.dag_node_to_inspection_results[last][HISTOGRAM] or {}).get("g", {}) == expected
+
+
+# -- row mappings through labels ------------------------------------------------------------------
+label_sets = st.lists(st.integers(0, 40), max_size=15)
+
+
+@settings(max_examples=200, deadline=None)
+@given(label_sets, st.sampled_from(["as drawn", "sorted unique", "range"]), st.integers(-5, 5),
+       st.lists(st.integers(0, 30), max_size=12))
+def test_positions_of_labels_equal_the_hash_lookup(labels, shape, start, picks):
+    from lester_inspect.instrumentation.rows import Positions, Unknown, positions_of_labels
+
+    if shape == "range":
+        source = pd.RangeIndex(start, start + len(labels))
+    else:
+        source = pd.Index(sorted(set(labels)) if shape == "sorted unique" else labels, dtype="int64")
+    # A picking operation's result holds only the source's labels; other lookups may miss.
+    picked = pd.Index([source[p % len(source)] for p in picks] if len(source) else [], dtype="int64")
+    missing = pd.Index([label - 3 for label in labels[:4]], dtype="int64")
+    for wanted, subset in ((picked, True), (picked, False), (missing, False)):
+        found = positions_of_labels(source, wanted, subset=subset)
+        if not source.is_unique:
+            assert isinstance(found, Unknown)
+            continue
+        expected = source.get_indexer(wanted)
+        assert isinstance(found, Positions) and found.positions.tolist() == expected.tolist()
+        assert found.has_missing == bool((expected < 0).any())

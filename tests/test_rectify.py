@@ -28,7 +28,7 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 
 class WordCount(TransformerMixin, BaseEstimator):
@@ -50,7 +50,8 @@ if __name__ == "__main__":
     train, test = train_test_split(data, test_size=0.2, random_state=42)
     features = ColumnTransformer([("title", HashingVectorizer(n_features=2**5), "title"),
                                   ("text", HashingVectorizer(n_features=2**6), "text"),
-                                  ("words", WordCount(), ["title"]),
+                                  ("words", Pipeline([("count", WordCount()), ("scale", StandardScaler())]),
+                                   ["title"]),
                                   ("country", OneHotEncoder(handle_unknown="ignore"), ["country"]),
                                   ("is_premium", "passthrough", ["is_premium"])])
     pipeline = Pipeline([("features", features), ("model", LogisticRegression(max_iter=2000))])
@@ -143,7 +144,9 @@ def test_rectify_corrects_values_rederives_columns_reencodes_rows_like_a_run_fro
     assert np.linalg.norm(coef - scratch_coef) < np.linalg.norm(before["model"].coef_ - scratch_coef)
     X_test = ours["test"]["X"]
     assert np.mean(ours["model"].predict(X_test) == theirs["model"].predict(X_test)) >= 0.99
-    assert ours["notes"] and "stale" in ours["notes"][0]
+    assert not ours["notes"]  # the stored predictions are the updated model's
+    assert np.array_equal(ours["test"]["predictions"], ours["model"].predict(X_test))
+    assert "stored predictions recomputed" in text
     raw = theirs["test"]["data"]  # the corrected raw rows: the stored featuriser and updated model predict them
     assert np.array_equal(store.predict(run_id, raw), ours["model"].predict(ours["test"]["X"]))
     again = store.rectify(rows_of(leaking), ColumnSpec("data/mails.csv", "mail_subject"), Correction.replace(REPLACE),

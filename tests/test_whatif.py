@@ -17,7 +17,7 @@ from lester_inspect import PipelineInspector
 from lester_inspect.whatif import (DataCleaning, DataCorruption, FeasibilityStudy, OperatorImpact,
                                    PermutationFeatureImportance, Variant, WhatIfError)
 from lester_inspect.whatif.analyses import cover_hart_lower_bound
-from lester_inspect.whatif.patches import apply_patches, make_patch
+from lester_inspect.whatif.patches import apply_patches, make_patch, permutation
 from lester_inspect.whatif.scratch import modified_source, run_from_scratch
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "example_pipelines"
@@ -123,6 +123,10 @@ def test_permutation_importance_equals_the_modified_script_and_names_matrix_and_
     widths = {row.column: row.matrix_columns for row in frame.itertuples()}
     if path.parent.name == "adult_like":
         assert widths == {"education_num": "66:67", "workclass": "0:7"}
+        # workclass has a one-hot block of its own: its permutation reorders that block (rule 6).
+        branches = result.what_if_execution._reused_branches()
+        order = np.arange(len(result.what_if_execution.score.X))[::-1]
+        assert branches.permuted("workclass", order) is not None and branches.permuted("education_num", order) is None
 
 
 def test_cleaning_variants_refit_and_equal_the_modified_script_from_scratch(example):
@@ -150,18 +154,32 @@ def test_operator_impact_drops_each_filter_and_neutralises_each_scaler_as_the_mo
     rows = frame.set_index("variant")
     for variant in replaced:  # refit on the captured frame: equal to the script with set_params before its fit
         assert rows.loc[variant.name, "score"] == _from_scratch(path, result, variant)["score"]
-    for variant in filters:  # a full re-run: the filter's expression is gone from the script, more rows arrive
+    for variant in filters:  # the script re-run from its first changed statement, as the whole script would
         source = modified_source(path.read_text(), execution.fit.location, execution.score.location, variant)
         snippet = variant.name.split(": ", 1)[1]
         assert snippet in path.read_text() and snippet not in source
         if isinstance(rows.loc[variant.name, "error"], str):
+            with pytest.raises(Exception):
+                _from_scratch(path, result, variant)
             continue
+        scratch = _from_scratch(path, result, variant)
+        assert rows.loc[variant.name, "score"] == scratch["score"]
+        pd.testing.assert_frame_equal(execution.train_frame(variant), scratch["train_data"])
         assert rows.loc[variant.name, "train_rows"] > rows.loc["plain", "train_rows"]
+    # The statements before the first filter ran once for all filter variants (reading the data included).
+    prefix = execution._prefix
+    assert prefix.fallback is None and 0 < prefix.start
+    assert min(location.lineno for v in filters for location in v.removed_filters) >= \
+        next(iter(prefix.bodies.values()))[prefix.start].lineno
     group = impact.groups.groups[0]
     share_columns = [c for c in frame.columns if c.startswith(f"{group}=")]
     plain_shares = execution.fit.X[group].value_counts(normalize=True, dropna=False)
     assert [rows.loc["plain", f"{group}={value} share"] for value in plain_shares.index] == list(plain_shares)
     assert np.allclose(frame.loc[frame["error"].isna(), share_columns].sum(axis=1), 1.0)
+    changes = (frame[share_columns].iloc[1:] - frame[share_columns].iloc[0]).abs().stack()
+    row, column = changes.idxmax()
+    assert (f"largest change of a {group} share: {column.removesuffix(' share')} "
+            f"{frame.at[0, column]:.3f} -> {frame.at[row, column]:.3f} ({frame.at[row, 'variant']})") in result.summary()
 
 
 def test_summary_names_the_analysis_and_its_worst_variants(example):
@@ -183,6 +201,9 @@ def test_patches_are_seeded_and_leave_their_input_unchanged():
     assert (shifted["b"] != frame["b"]).all() and set(shifted["b"]) <= set(frame["b"])
     swapped = apply_patches([make_patch("swapped_columns", "b", 1.0, other="a")], frame)
     assert swapped["b"].tolist() == frame["a"].tolist()
+    permuting = make_patch("permuted", "b", 1.0, seed=5)
+    permuted = apply_patches([permuting], frame)["b"].tolist()
+    assert permuted == frame["b"].to_numpy()[permutation(permuting, 10)].tolist() != frame["b"].tolist()
 
 
 def test_bad_configurations_are_clear_errors():
@@ -207,6 +228,16 @@ def test_a_pipeline_without_a_score_call_is_a_clear_error():
             "model = LogisticRegression().fit(df[['a']], df['y'])\nmodel.predict(df[['a']])\n")
     inspector = PipelineInspector.on_pipeline_from_string(code).add_what_if(DataCorruption({"a": "scaling"}))
     with pytest.raises(WhatIfError, match=r"1 fit\(s\) and 0 score\(s\) \(fit at line 4"):
+        inspector.execute()
+
+
+def test_a_fit_with_sample_weights_is_a_clear_error():
+    code = ("import pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n"
+            "df = pd.DataFrame({'a': [0.0, 1.0, 2.0, 3.0], 'y': [0, 0, 1, 1]})\n"
+            "model = LogisticRegression().fit(df[['a']], df['y'], sample_weight=[1, 2, 1, 2])\n"
+            "model.score(df[['a']], df['y'])\n")
+    inspector = PipelineInspector.on_pipeline_from_string(code).add_what_if(DataCorruption({"a": "scaling"}))
+    with pytest.raises(WhatIfError, match=r"fit at line 4:8 passes arguments besides X and y \(sample_weight=...\)"):
         inspector.execute()
 
 
@@ -316,3 +347,40 @@ def test_a_model_without_a_column_transformer_featurises_each_variant_whole_and_
     assert "note: the model's first step is not a ColumnTransformer" in result.summary()
     _check_against_scratch(path, result, analysis)
     assert (frame["score_change"].iloc[1:] < 0).all()
+
+
+GLOBAL_READING_PIPELINE = """
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
+LIMIT = 5.0
+
+
+def clip(frame):
+    return frame.clip(upper=LIMIT)
+
+
+rng = np.random.default_rng(0)
+data = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+data["y"] = (data["a"] + data["b"]) > 0
+data = data[data["b"] > -1.0]
+LIMIT = 1.0
+train, test = data.iloc[:200], data.iloc[200:]
+model = LogisticRegression().fit(clip(train[["a", "b"]]), train["y"])
+print(model.score(test[["a", "b"]], test["y"]))
+"""
+
+
+def test_a_prefix_function_reading_a_global_the_rest_assigns_makes_filter_variants_run_from_scratch(tmp_path):
+    path = tmp_path / "pipeline.py"
+    path.write_text(GLOBAL_READING_PIPELINE)
+    impact = OperatorImpact()
+    result = PipelineInspector.on_pipeline(path).add_what_if(impact).execute()
+    notes = result.what_if[impact].attrs["notes"]
+    assert ("variants changing the script before the fit run from scratch: a function or class defined before "
+            "line 16 reads LIMIT, which a variant assigns") in notes
+    variants = impact.variants(result.what_if_execution)
+    (variant,) = [v for v in variants if v.removed_filters and v.removed_filters[0].lineno == 16]
+    score = result.what_if[impact].set_index("variant").loc[variant.name, "score"]
+    assert score == _from_scratch(path, result, variant)["score"]

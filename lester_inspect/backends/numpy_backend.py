@@ -384,13 +384,13 @@ def subscript(call: OperatorCall, result: Any) -> None:
     rows = parts[0]
     columns = parts[1] if len(parts) > 1 else slice(None)
     count = value.shape[0]
-    positions = np.arange(count)[np.asarray(rows) if _is_data_key(rows) else rows]
+    positions = np.arange(count)[_index_key(rows)]
     if np.ndim(positions) != 1:
         return  # a single row: its values, not rows
     node = run.input_node(value, call.location)
     sources = {}
     if len(value.shape) == 2:
-        kept = np.arange(value.shape[1])[np.asarray(columns) if _is_data_key(columns) else columns]
+        kept = np.arange(value.shape[1])[_index_key(columns)]
         if np.ndim(kept) == 0:
             kept = np.array([kept])
         sources = {"column_sources": tuple(((node.node_id, int(k)),) for k in kept)}
@@ -411,6 +411,14 @@ def subscript(call: OperatorCall, result: Any) -> None:
         if mask is not None and mask is not node:
             inputs.append(Input(mask, rows, rows=None))
     run.add_node(operator_type, call.function, call.location, description, names, inputs, result, **sources)
+
+
+def _index_key(key: Any) -> Any:
+    """``key`` as numpy indexes with it: an empty list selects nothing (as integers, not floats)."""
+    if not _is_data_key(key):
+        return key
+    key = np.asarray(key)
+    return key.astype(np.intp) if key.size == 0 and key.dtype.kind == "f" else key
 
 
 def _is_data_key(key: Any) -> bool:

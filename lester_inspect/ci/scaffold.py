@@ -32,6 +32,14 @@ no-illegal-features = {}
 # no-train-test-overlap = {}
 # no-duplicate-rows = {}
 # no-label-shift = { significance = 0.01 }
+# no-preprocessing-leakage = {}
+# no-personal-data-in-features = { names = ["Ana", "Lopez"] }
+# no-constant-features = {}
+# no-unnormalised-features = {}
+# group-fairness = { column = "race", metric = "accuracy", max_difference = 0.1 }
+# These two fit models of their own (5 folds, up to 5,000 rows): seconds, not milliseconds.
+# no-covariate-shift = { threshold = 0.6 }
+# no-label-errors = { max_fraction = 0.05, method = "noise-rate" }
 
 # Model conditions (after ease.ml/ci) over the pipeline's last model.score(X_test, y_test):
 #   n  the new model's test accuracy

@@ -10,6 +10,7 @@ from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 
 def _engine(data: Any):
@@ -26,7 +27,13 @@ def kept_by_engine(data: Any) -> bool:
     return _engine(data) is not None
 
 
+# pandas objects first: these run several times per operator, and ``DataFrame.shape`` costs a few us.
+_PANDAS = (pd.DataFrame, pd.Series)
+
+
 def has_rows(data: Any) -> bool:
+    if isinstance(data, _PANDAS):
+        return True
     return _engine(data) is not None or (hasattr(data, "shape") and len(getattr(data, "shape", ())) >= 1)
 
 
@@ -80,12 +87,12 @@ class HeadCopy:
             self.columns = None if data.name is None else pd.Index([data.name])
             self.arrays = [_head(data.array, count)]
             return
-        self.columns = data.columns
+        self.columns = columns = data.columns
         blocks = getattr(getattr(data, "_mgr", None), "blocks", None)
         if blocks is None:  # not pandas' block manager: the public (slower) way
-            self.arrays = [_head(data.iloc[:count, i].array, count) for i in range(data.shape[1])]
+            self.arrays = [_head(data.iloc[:count, i].array, count) for i in range(len(columns))]
             return
-        arrays: list = [None] * data.shape[1]
+        arrays: list = [None] * len(columns)
         for block in blocks:
             values = block.values
             if values.ndim == 1:
@@ -104,14 +111,27 @@ class HeadCopy:
         return frame
 
 
+_TEXT = frozenset({pa.string().id, pa.large_string().id})
+
+
 def _head(values: Any, count: int) -> Any:
-    """The first ``count`` values of a one-dimensional array, owning their memory."""
+    """The first ``count`` values of a one-dimensional array, owning their memory.
+
+    Arrow-backed values come back as ``(dtype, values)`` for ``pd.array``: text as Python
+    strings (five of them cost less than new Arrow buffers), other types as a compacted array.
+    """
     if isinstance(values, pd.arrays.ArrowExtensionArray):
-        return values.dtype, values.__arrow_array__().slice(0, count).combine_chunks()
+        chunks = values.__arrow_array__()
+        head = chunks.chunk(0).slice(0, count) if chunks.num_chunks == 1 else chunks.slice(0, count)
+        if head.type.id in _TEXT:
+            return values.dtype, head.to_pylist()
+        return values.dtype, head.combine_chunks() if chunks.num_chunks != 1 else pa.concat_arrays([head])
     return values[:count].copy()
 
 
 def row_count(data: Any) -> int:
+    if isinstance(data, _PANDAS):
+        return len(data)
     engine = _engine(data)
     if engine is not None:
         return engine.row_count(data)

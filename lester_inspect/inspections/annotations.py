@@ -126,7 +126,8 @@ class ValueColumn:
 
     def counts(self) -> Dict[Any, int]:
         """Rows per value, missing values under ``None``, in category order."""
-        counted = np.bincount(self.codes + 1, minlength=len(self.categories) + 1)
+        # bincount converts its input to intp itself, more slowly than astype does.
+        counted = np.bincount((self.codes + 1).astype(np.intp, copy=False), minlength=len(self.categories) + 1)
         result = {category: int(n) for category, n in zip(self.categories, counted[1:]) if n}
         if counted[0]:
             result[None] = int(counted[0])

@@ -156,6 +156,18 @@ class ArtifactCapture(VectorizedInspection):
         aggregated = sorted(lineage.pop(None, ()))
         artifacts["lineage"] = lineage
         pipeline = operator.dag.graph.get("pipeline", "")
+        featuriser = operator.dag.nodes[_featuriser(operator.dag, matrix_node)].get("featuriser")
+        featuriser = featuriser() if featuriser is not None else None
+        original_X, virtual_notes = artifacts.get("X"), []
+        try:  # scaler blocks stored unscaled, so that their statistics can be maintained (ivm/featuriser.py)
+            from lester_inspect.ivm.featuriser import virtual_blocks
+
+            artifacts["X"], artifacts["virtual"], virtual_notes = virtual_blocks(
+                featuriser, artifacts["data"], original_X, group == "train")
+        except Exception as error:
+            artifacts["X"], artifacts["virtual"] = original_X, []
+            virtual_notes = [f"scaler statistics are not maintained ({error!r})"]
+        extra = {**extra, "featuriser_notes": virtual_notes}
         ArtifactStore(self.store).save(
             state["run_id"], self.name or os.path.splitext(os.path.basename(pipeline))[0] or "pipeline", pipeline,
             group, artifacts, sources,
@@ -165,10 +177,9 @@ class ArtifactCapture(VectorizedInspection):
         # (rectify then nulls instead of re-deriving, forget notes the aggregates as not maintained).
         from lester_inspect.ivm.rectify import save_for_rectify
 
-        featuriser = operator.dag.nodes[_featuriser(operator.dag, matrix_node)].get("featuriser")
         try:
             save_for_rectify(self.store, state["run_id"], group, artifacts["data"], state["views"].derivations,
-                             featuriser() if featuriser is not None else None, artifacts.get("X"))
+                             featuriser, original_X, artifacts["virtual"])
         except Exception:
             pass
         if state["views"].aggregates or state["views"].problems:

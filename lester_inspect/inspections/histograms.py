@@ -20,16 +20,17 @@ class HistogramForColumns(VectorizedInspection):
 
     def __init__(self, columns: Iterable[str]):
         self.columns = tuple(columns)
+        self._keys = tuple(value_key(c) for c in self.columns)  # asked for every operator
 
     @property
     def annotation_keys(self):
-        return tuple(value_key(c) for c in self.columns)
+        return self._keys
 
     def inspect(self, operator: OperatorData) -> Optional[Dict[str, Dict[Any, int]]]:
         annotations = operator.annotations or {}
         histograms = {}
-        for column in self.columns:
-            values = annotations.get(value_key(column))
+        for column, key in zip(self.columns, self._keys):
+            values = annotations.get(key)
             if values is not None:
                 histograms[column] = values if isinstance(values, UnknownProvenance) else values.counts()
         return histograms or None

@@ -84,20 +84,28 @@ class Unknown:
 RowMapping = Union[Identity, Positions, Groups, Unknown, "Carried"]
 
 
-def positions_of_labels(source_index, labels) -> RowMapping:
+def positions_of_labels(source_index, labels, subset: bool = False) -> RowMapping:
     """Where each of ``labels`` is in ``source_index`` (a pandas Index), as ``Positions``; -1 where absent.
 
     Integer labels (the default index and what selections leave of it) are looked up in
     an array indexed by label: a few microseconds, where a hash lookup costs ~100 per
-    call (a loop of small pandas calls makes thousands).
+    call (a loop of small pandas calls makes thousands). ``subset``: every label is one
+    of the source's (the result of an operation that only picks or repeats rows), so
+    unique increasing source labels need no further check.
     """
+    if subset and getattr(source_index, "step", None) == 1 and labels.dtype.kind in "iu":
+        return Positions(labels.to_numpy() - source_index.start, has_missing=False)  # a default index
     source, wanted = source_index.to_numpy(), labels.to_numpy()
     if source.dtype.kind in "iu" and wanted.dtype.kind in "iu" and len(source):
-        low, high = int(source.min()), int(source.max())
+        increasing = len(source) < 2 or bool((source[1:] > source[:-1]).all())
+        low, high = (int(source[0]), int(source[-1])) if increasing else (int(source.min()), int(source.max()))
         if low >= 0 and high <= 4 * len(source) + 1024:
-            lookup = np.full(high + 1, -1, dtype=np.int64)
+            lookup = np.full(high + 1, -1, dtype=np.int64) if not (subset and increasing) else np.empty(
+                high + 1, dtype=np.int64)
             lookup[source] = np.arange(len(source))
-            if np.count_nonzero(lookup >= 0) != len(source):
+            if subset and increasing:
+                return Positions(lookup[wanted], has_missing=False)
+            if not increasing and np.count_nonzero(lookup >= 0) != len(source):
                 return Unknown("the input's row index has duplicate labels")
             if len(wanted) and (wanted.min() < 0 or wanted.max() > high):
                 inside = (wanted >= 0) & (wanted <= high)

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from lester_inspect.ivm import featuriser
 from lester_inspect.ivm.files import (read_json, write_array, write_atomically, write_json, zero_array_entries,
                                       zero_spans)
 
@@ -58,6 +59,37 @@ def write_frame(folder: str, frame: pd.DataFrame) -> Dict:
     return layout
 
 
+def update_frame(folder: str, frame: pd.DataFrame) -> None:
+    """Store ``frame`` over the one in ``folder`` (same columns): number columns of an unchanged dtype get
+    only their changed entries written in place; anything else rewrites the frame.
+
+    Idempotent, not atomic: callers recompute the same frame on a rerun and complete the write.
+    """
+    from lester_inspect.ivm.derivation import changed_positions
+    from lester_inspect.ivm.files import write_array_entries
+
+    layout = read_json(os.path.join(folder, "layout.json"))
+    stored = {c["name"]: c for c in layout["columns"]}
+    writes = []
+    for position, name in enumerate(frame.columns):
+        series, column = frame.iloc[:, position], stored.get(str(name))
+        path = os.path.join(folder, column["file"] + ".npy") if column else None
+        if column is None or layout["rows"] != len(frame) or str(series.dtype) != column["dtype"]:
+            write_frame(folder, frame)
+            return
+        if column["kind"] == "text":
+            if len(changed_positions(read_column(folder, column["name"]).to_numpy(), series.to_numpy())):
+                write_frame(folder, frame)
+                return
+            continue
+        old, new = np.load(path, mmap_mode="r"), series.to_numpy()
+        rows = changed_positions(np.asarray(old), new)
+        if len(rows):
+            writes.append((path, rows, new[rows]))
+    for path, rows, values in writes:
+        write_array_entries(path, rows, values)
+
+
 def read_frame(folder: str) -> pd.DataFrame:
     layout, state = read_json(os.path.join(folder, "layout.json")), read_state(folder)
     replaced = read_replacements(folder)["values"]
@@ -68,12 +100,15 @@ def read_frame(folder: str) -> pd.DataFrame:
     return frame
 
 
-def read_column(folder: str, name: str) -> pd.Series:
-    """One column with removed cells and deleted rows null (rows kept, so that they match the stored lineage)."""
+def read_column(folder: str, name: str, deleted_as_null: bool = True) -> pd.Series:
+    """One column with removed cells and deleted rows null (rows kept, so that they match the stored lineage).
+
+    ``deleted_as_null`` False: deleted rows keep their scrubbed bytes (0), for callers that skip them.
+    """
     layout, state = read_json(os.path.join(folder, "layout.json")), read_state(folder)
     [column] = [c for c in layout["columns"] if c["name"] == name]
     series = _read_column(folder, layout, column, state, read_replacements(folder)["values"].get(name))
-    if state["deleted_rows"]:
+    if state["deleted_rows"] and deleted_as_null:
         series = series.astype("float64") if series.dtype.kind in "iub" else series
         series.iloc[state["deleted_rows"]] = None
     return series
@@ -84,7 +119,7 @@ def _read_column(folder: str, layout: Dict, column: Dict, state: Dict, replaced:
     base = os.path.join(folder, column["file"])
     nulled = np.asarray(state["nulled"].get(column["name"], []), dtype=np.int64)
     if column["kind"] == "number":
-        series = pd.Series(np.load(base + ".npy"))
+        series = pd.Series(np.load(base + ".npy"), copy=False)  # freshly read: no second copy
         if len(nulled):
             series = series.astype("float64") if series.dtype.kind in "iub" else series
             series.iloc[nulled] = np.nan
@@ -160,6 +195,7 @@ def read_matrix(folder: str, drop_deleted: bool = True):
     else:
         matrix = np.load(os.path.join(folder, "dense.npy"))
     matrix = _apply_row_replacements(folder, matrix)
+    matrix = featuriser.fill(folder, matrix)
     for rows, ranges in state["zeroed"]:
         zero_entries(matrix, np.asarray(rows), ranges)
     if drop_deleted and state["deleted_rows"]:
@@ -187,6 +223,7 @@ def matrix_rows(folder: str, rows: Sequence[int]) -> np.ndarray:
         hit = np.flatnonzero(np.isin(rows, replaced["rows"]))
         if len(hit):
             dense[hit] = replaced["values"][np.searchsorted(replaced["rows"], rows[hit])].toarray()
+    dense = featuriser.fill(folder, dense, rows)
     state = read_state(folder)
     for zeroed_rows, ranges in state["zeroed"]:
         hit = np.isin(rows, zeroed_rows)
@@ -210,6 +247,7 @@ def scrub_matrix(folder: str, rows: Sequence[int], ranges: Sequence[Tuple[int, i
 
 
 def _scrub_matrix_base(folder: str, rows: Sequence[int], ranges: Sequence[Tuple[int, int]]) -> int:
+    featuriser.scrub_blocks(folder, rows, ranges)
     layout = read_json(os.path.join(folder, "layout.json"))
     rows = np.asarray(sorted(set(int(r) for r in rows)), dtype=np.int64)
     if layout["format"] == "csr":
@@ -314,16 +352,21 @@ def read_state(folder: str) -> Dict:
     path = os.path.join(folder, STATE)
     state = read_json(path) if os.path.exists(path) else {}
     return {"deleted_rows": state.get("deleted_rows", []), "nulled": state.get("nulled", {}),
-            "zeroed": state.get("zeroed", []), "requests": state.get("requests", [])}
+            "zeroed": state.get("zeroed", []), "requests": state.get("requests", []),
+            "statistics": state.get("statistics", {})}
 
 
 def record_change(folder: str, request: str, deleted_rows=(), nulled: Dict[str, Sequence[int]] = None,
-                  zeroed: Tuple[Sequence[int], Sequence[Tuple[int, int]]] = None) -> bool:
-    """Add a change to the artifact's state atomically; False when ``request`` was recorded already."""
+                  zeroed: Tuple[Sequence[int], Sequence[Tuple[int, int]]] = None, statistics: Dict = None) -> bool:
+    """Add a change to the artifact's state atomically; False when ``request`` was recorded already.
+
+    ``statistics``: new statistics of a feature matrix's scalers (featuriser.py), replacing the old.
+    """
     state = read_state(folder)
     if request in state["requests"]:
         return False
     state["requests"].append(request)
+    state["statistics"].update(statistics or {})
     state["deleted_rows"] = sorted(set(state["deleted_rows"]) | {int(r) for r in deleted_rows})
     for column, rows in (nulled or {}).items():
         state["nulled"][column] = sorted(set(state["nulled"].get(column, [])) | {int(r) for r in rows})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import operator as op
 from typing import Dict, Optional, Sequence
 
@@ -46,7 +47,7 @@ class Derivation:
     @classmethod
     def parse(cls, column: str, text: str) -> "Derivation":
         try:
-            tree = ast.parse(text, mode="eval")
+            tree = _tree(text)
         except SyntaxError:
             raise NotDerivable(f"{text!r} is not an expression lester-inspect can evaluate") from None
         names = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)})
@@ -72,7 +73,7 @@ class Derivation:
         return derivation
 
     def evaluate(self, columns: Dict[str, pd.Series]) -> pd.Series:
-        tree = ast.parse(self.text, mode="eval")
+        tree = _tree(self.text)
         result = _evaluate(tree.body, {k: v if isinstance(v, pd.Series) else pd.Series(v) for k, v in columns.items()})
         if not isinstance(result, pd.Series):
             length = len(next(iter(columns.values()))) if columns else 1
@@ -81,6 +82,12 @@ class Derivation:
 
     def _check(self, node) -> None:
         _evaluate(node, None)
+
+
+@functools.lru_cache(maxsize=256)
+def _tree(text: str) -> ast.Expression:
+    """The parsed expression (never modified; parsed once per process)."""
+    return ast.parse(text, mode="eval")
 
 
 def same_values(left, right) -> bool:

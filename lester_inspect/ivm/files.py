@@ -76,18 +76,46 @@ def zero_spans(path: str, starts: np.ndarray, lengths: np.ndarray) -> None:
         os.fdatasync(handle.fileno())  # the size is unchanged: only the data need reach the disk
 
 
+def _array_data_start(path: str):
+    """The byte offset of a stored ``.npy`` array's data, and its dtype."""
+    with open(path, "rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        _, fortran_order, dtype = read_header(handle)
+        if fortran_order:
+            raise ValueError(f"{path}: expected a C-ordered array, as the store writes them")
+        return handle.tell(), dtype
+
+
+def write_array_entries(path: str, rows, values) -> None:
+    """Overwrite entries of a stored 1-d ``.npy`` array where they lie, then sync: work proportional to the change.
+
+    Runs of consecutive rows go out in one positioned write each. Not atomic as a whole, but
+    callers are idempotent: a rerun recomputes the same values, compares them with what is
+    stored and completes an interrupted write.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    if not len(rows):
+        return
+    start, dtype = _array_data_start(path)
+    order = np.argsort(rows, kind="stable")
+    rows, encoded = rows[order], np.ascontiguousarray(np.asarray(values)[order].astype(dtype))
+    data, size = memoryview(encoded.view(np.uint8)), dtype.itemsize
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+    firsts, lasts = np.concatenate([[0], breaks]), np.concatenate([breaks, [len(rows)]])
+    with open(path, "r+b") as handle:
+        descriptor = handle.fileno()
+        for first, last in zip(firsts.tolist(), lasts.tolist()):
+            os.pwrite(descriptor, data[first * size:last * size], start + int(rows[first]) * size)
+        os.fdatasync(descriptor)
+
+
 def zero_array_entries(path: str, starts, lengths=None) -> None:
     """Zero entries of a stored ``.npy`` array in place: runs of ``lengths`` items from flat ``starts``.
 
     All-zero bytes are 0, 0.0, False or the empty string, whatever the dtype.
     """
-    with open(path, "rb") as handle:
-        version = np.lib.format.read_magic(handle)
-        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        _, fortran_order, dtype = read_header(handle)
-        data_start = handle.tell()
-    if fortran_order:
-        raise ValueError(f"{path}: expected a C-ordered array, as the store writes them")
+    data_start, dtype = _array_data_start(path)
     starts = np.asarray(starts, dtype=np.int64)
     lengths = np.ones_like(starts) if lengths is None else np.asarray(lengths, dtype=np.int64)
     zero_spans(path, data_start + starts * dtype.itemsize, lengths * dtype.itemsize)

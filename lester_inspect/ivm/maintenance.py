@@ -38,9 +38,10 @@ import pandas as pd
 
 from lester_inspect.ivm import columnar
 from lester_inspect.ivm.derivation import Derivation, NotDerivable, changed_positions, same_values
-from lester_inspect.ivm.files import read_json, write_array, write_json
+from lester_inspect.ivm.files import read_json, write_array, write_array_entries, write_json
 
 VIEWS = "views"
+SELECTIONS = "selections.json"
 AGGREGATIONS = ("mean", "sum", "count", "min", "max", "var", "std", "nunique", "median")
 
 
@@ -55,6 +56,8 @@ class ViewRecorder:
         #: The latest expression of every computed column, or why it has none (for rectify).
         self.derivations: Dict[str, object] = {}
         self.problems: List[str] = []
+        #: Row selections that read a maintained column: the rows they keep are not maintained.
+        self.selections: List[str] = []
         self._saved = False
 
     def observe(self, operator) -> None:
@@ -68,6 +71,8 @@ class ViewRecorder:
                 self._record_derivations(operator)
                 if self.aggregates:
                     self._derived(operator)
+            elif node.operator_type is T.SELECTION and self.aggregates:
+                self._selection(operator)
         except NotDerivable as error:
             self.problems.append(str(error))
         except Exception as error:  # capture must not fail the user's run; forget reports it
@@ -125,6 +130,22 @@ class ViewRecorder:
             "codes": np.asarray(codes, dtype=np.int64), "lineage": lineage,
             "groups": table[keys + list(specs)].copy(),
             "provenance": {c: sorted(provenance.get(c, ())) for c in keys + [c for c, _ in specs.values()]}})
+
+    def _selection(self, operator) -> None:
+        """A selection that reads a maintained column (an aggregate, or a column computed from one), or a
+        mask lester-inspect cannot read, below an aggregate: the rows it keeps may change with them."""
+        import networkx as nx
+
+        node, dag = operator.node, operator.dag
+        maintained = {d["derivation"].column for d in self.derived} | {o for a in self.aggregates for o in a["specs"]}
+        named = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", node.description.split(":", 1)[-1]))
+        reads = sorted(named & maintained)
+        opaque = node.description.startswith("Select: by boolean mask") or len(list(dag.predecessors(node))) > 1
+        below = any(a["node"] is node or nx.has_path(dag, a["node"], node) for a in self.aggregates)
+        if reads or (opaque and below):
+            what = f"reads {', '.join(reads)}" if reads else "selects by a mask that may be computed from them"
+            self.selections.append(f"line {_line(node)}: {node.description}: {what}, which maintenance changes; "
+                                   "rows it would now keep or drop are not added or removed")
 
     def _record_derivations(self, operator) -> None:
         frame = operator.output if isinstance(operator.output, pd.DataFrame) else operator.data
@@ -188,6 +209,7 @@ class ViewRecorder:
                 problems = self.problems + [f"{a['where']}: no column computed from it is re-derived; its values "
                                             "stay as captured" for a in self.aggregates if id(a) not in used]
                 write_json(os.path.join(folder, "problems.json"), problems)
+                write_json(os.path.join(folder, SELECTIONS), self.selections)
                 for number, derived in enumerate(self.derived):
                     view, base = derived["view"], os.path.join(folder, str(number))
                     columnar.write_frame(os.path.join(base, "input"), view["inputs"])
@@ -310,6 +332,7 @@ def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
     result.lines.extend(f"not maintained: {p}" for p in problems)
     result.covers_aggregates = not problems
     relabel_rows, relabel_values = [], []
+    changed_any = False
     for name in sorted((n for n in os.listdir(folder) if n.isdigit()), key=int):
         base = os.path.join(folder, name)
         meta = read_json(os.path.join(base, "view.json"))
@@ -330,17 +353,19 @@ def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
         affected = affected[affected >= 0]
         groups_folder = os.path.join(base, "groups")
         groups = columnar.read_frame(groups_folder)
-        alive = np.ones(len(codes), dtype=bool)
-        alive[np.fromiter(gone, dtype=np.int64, count=len(gone))] = False
-        selected = np.isin(codes, affected) & alive
-        remaining = np.bincount(codes[selected], minlength=len(groups)) if selected.any() else np.zeros(len(groups))
+        selected = _in_groups(codes, affected, len(groups))
+        selected[np.fromiter(gone, dtype=np.int64, count=len(gone))] = False
+        kept_codes = codes[selected]
+        remaining = np.bincount(kept_codes, minlength=len(groups)) if len(kept_codes) else np.zeros(len(groups))
         vanished = [g for g in affected.tolist() if remaining[g] == 0]
         for output, (column, function) in meta["specs"].items():
-            values = columnar.read_column(inputs, column)
+            if not len(affected):
+                break
+            values = columnar.read_column(inputs, column, deleted_as_null=False)  # deleted rows are not selected
             if column in nulled_inputs and touched:
                 values = values.astype("float64") if values.dtype.kind in "iub" else values.copy()
                 values.iloc[touched] = np.nan
-            recomputed = values[selected].groupby(codes[selected]).agg(function)
+            recomputed = _aggregate(values.to_numpy()[selected], kept_codes, function, len(groups))
             column_values = groups[output].astype("float64") if groups[output].dtype.kind in "iub" \
                 else groups[output].copy()
             column_values.iloc[recomputed.index.to_numpy()] = recomputed.to_numpy()
@@ -359,24 +384,26 @@ def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
         nulled_reads = [] if column_sources is None else [
             c for c, prov in meta["read_provenance"].items() if column_sources & {tuple(p) for p in prov}]
         dgone = set(dstate["deleted_rows"]) | (set(dtouched) if column_sources is None else set())
-        candidates = np.flatnonzero(np.isin(dcodes, affected))
+        candidate_mask = _in_groups(dcodes, affected, len(groups))
         if nulled_reads:
-            candidates = np.union1d(candidates, dtouched)
-        candidates = np.setdiff1d(candidates, sorted(dgone)).astype(np.int64)
+            candidate_mask[np.asarray(dtouched, dtype=np.int64)] = True
+        candidate_mask[np.fromiter(dgone, dtype=np.int64, count=len(dgone))] = False
+        candidates = np.flatnonzero(candidate_mask)  # masks, not set operations: no sort of 1M rows
         environment = {}
         for column in derivation.reads:
             if column in meta["specs"]:
                 at = dcodes[candidates]
                 environment[column] = pd.Series(groups[column].to_numpy()[at])
             else:
-                values = columnar.read_column(derived_folder, column)
+                values = columnar.read_column(derived_folder, column, deleted_as_null=False)
                 if column in nulled_reads and dtouched:
                     values = values.astype("float64") if values.dtype.kind in "iub" else values.copy()
                     values.iloc[dtouched] = np.nan
-                environment[column] = values.iloc[candidates].reset_index(drop=True)
+                environment[column] = pd.Series(values.to_numpy()[candidates])
         new_values = derivation.evaluate(environment).to_numpy() if len(candidates) else np.zeros(0)
-        derived_values = columnar.read_column(derived_folder, meta["column"]).to_numpy().copy()
-        stale_vanished = int(np.count_nonzero(np.isin(dcodes[candidates], vanished)))
+        # Deleted rows keep their scrubbed bytes here: they are never candidates.
+        derived_values = columnar.read_column(derived_folder, meta["column"], deleted_as_null=False).to_numpy()
+        stale_vanished = int(np.count_nonzero(_in_groups(dcodes[candidates], vanished, len(groups))))
         derived_new = derived_values.copy()
         if len(candidates):
             derived_new[candidates] = new_values.astype(derived_values.dtype)
@@ -386,10 +413,11 @@ def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
             mapping = np.load(os.path.join(base, f"map_{group}.npy"))
             is_candidate = np.zeros(len(dcodes) + 1, dtype=bool)  # the last entry stands for -1 (no row)
             is_candidate[candidates] = True
-            captured = np.flatnonzero(is_candidate[mapping])
-            captured = np.setdiff1d(captured, removed.get(group, ())).astype(np.int64)
+            keep = is_candidate[mapping]
             group_folder = os.path.join(run_folder, group)
-            captured = np.setdiff1d(captured, columnar.read_state(group_folder)["deleted_rows"]).astype(np.int64)
+            keep[np.asarray(removed.get(group, ()), dtype=np.int64)] = False
+            keep[np.asarray(columnar.read_state(group_folder)["deleted_rows"], dtype=np.int64)] = False
+            captured = np.flatnonzero(keep)
             target = derived_new[mapping[captured]]
             changed = np.zeros(0, dtype=np.int64)
             if "y" in carried:
@@ -401,7 +429,8 @@ def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
                     if group == "train":
                         relabel_rows.append(changed)
                         relabel_values.append(labels)
-                    result._writes.append(lambda path=y_path, rows=changed, labels=labels: _set_entries(path, rows, labels))
+                    result._writes.append(lambda path=y_path, rows=changed, labels=labels:
+                                          write_array_entries(path, rows, labels))
             if "data" in carried:
                 data_folder = os.path.join(group_folder, "data")
                 current = columnar.read_column(data_folder, meta["column"]).to_numpy()
@@ -409,7 +438,8 @@ def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
                 changed = np.union1d(changed, changed_cells)
                 if len(changed_cells):
                     result._writes.append(lambda path=_column_file(data_folder, meta["column"]), rows=changed_cells,
-                                          values=derived_new[mapping[changed_cells]]: _set_entries(path, rows, values))
+                                          values=derived_new[mapping[changed_cells]]:
+                                          write_array_entries(path, rows, values))
                 result.rederived.setdefault(group, set()).add(meta["column"])
             counts[group] = len(changed)
             result.changed[group] = result.changed.get(group, 0) + len(changed)
@@ -432,12 +462,14 @@ def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
             elif nulled_reads:
                 columnar.record_change(derived_folder, request, nulled={c: dtouched for c in nulled_reads})
                 columnar.scrub_cells(derived_folder, nulled_reads, dtouched)
-            rows = np.setdiff1d(candidates, columnar.read_state(derived_folder)["deleted_rows"]).astype(np.int64)
-            _set_entries(_column_file(derived_folder, column), rows, derived_new[rows])
-            columnar.write_frame(groups_folder, groups)
+            # Only the entries that differ from what is stored (a rerun after a crash finds the rest written).
+            rows = candidates[changed_positions(derived_values[candidates], derived_new[candidates])]
+            write_array_entries(_column_file(derived_folder, column), rows, derived_new[rows])
+            columnar.update_frame(groups_folder, groups)
 
         if len(affected) or len(dtouched):
             result._writes.insert(0, write_view)
+            changed_any = True
         where = meta["aggregate"].split(": ", 1)
         described = ", ".join(f"{output} = {function}({column})" for output, (column, function) in meta["specs"].items())
         if not len(affected):
@@ -454,6 +486,9 @@ def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
         if stale_vanished:
             result.lines.append(f"not maintained: {stale_vanished} row(s) of emptied groups remain; a run from "
                                 "scratch would drop them from the join")
+    selections = os.path.join(folder, SELECTIONS)
+    if changed_any and os.path.exists(selections):
+        result.lines.extend(f"NOT MAINTAINED: {line}" for line in read_json(selections))
     if relabel_rows:
         rows = np.concatenate(relabel_rows)
         order = np.argsort(rows, kind="stable")
@@ -461,24 +496,31 @@ def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
     return result
 
 
-def _set_entries(path: str, rows: np.ndarray, values: np.ndarray) -> None:
-    """Overwrite entries of a stored ``.npy`` array where they lie, then sync: work proportional to the change.
+def _in_groups(codes: np.ndarray, groups: np.ndarray, count: int) -> np.ndarray:
+    """Which rows' group code is one of ``groups`` (code -1: no group): a table lookup, one pass."""
+    table = np.zeros(count + 1, dtype=bool)  # the last entry stands for -1
+    table[np.asarray(groups, dtype=np.int64)] = True
+    return table[codes]
 
-    Not atomic as a whole, but idempotent: a rerun recomputes the same values and compares
-    them with what is stored, so an interrupted write is completed by the next ``forget``.
+
+def _aggregate(values: np.ndarray, codes: np.ndarray, function: str, count: int) -> pd.Series:
+    """The aggregate of ``values`` per group code, as ``Series.groupby(codes).agg(function)`` computes it.
+
+    Integer sums, counts and means by ``np.bincount``: every partial sum of integers below 2**53 is
+    exact in float64, so the result is the one pandas' compensated sum gives, bit for bit.
     """
-    if not len(rows):
-        return
-    with open(path, "rb") as handle:
-        version = np.lib.format.read_magic(handle)
-        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        _, _, dtype = read_header(handle)
-        start = handle.tell()
-    encoded = np.asarray(values).astype(dtype)
-    with open(path, "r+b") as handle:
-        for row, value in zip(np.asarray(rows, dtype=np.int64).tolist(), encoded):
-            os.pwrite(handle.fileno(), value.tobytes(), start + row * dtype.itemsize)
-        os.fdatasync(handle.fileno())
+    if values.dtype.kind in "iub" and function in ("sum", "count", "mean") and len(values):
+        weights = values.astype(np.float64)
+        if np.abs(weights).sum() < 2.0 ** 52:
+            counts = np.bincount(codes, minlength=count)
+            present = np.flatnonzero(counts)
+            if function == "count":
+                return pd.Series(counts[present], index=present)
+            sums = np.bincount(codes, weights=weights, minlength=count)[present]
+            if function == "sum":
+                return pd.Series(sums.astype(np.int64), index=present)
+            return pd.Series(sums / counts[present], index=present)
+    return pd.Series(values).groupby(codes).agg(function)
 
 
 def _column_file(folder: str, name: str) -> str:

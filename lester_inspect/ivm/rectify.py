@@ -103,7 +103,7 @@ class Correction:
 # -- capture: what rectify needs ------------------------------------------------------------------------
 
 def save_for_rectify(store: str, run_id: str, group: str, data: Optional[pd.DataFrame], derivations: Dict,
-                     featuriser, X=None) -> None:
+                     featuriser, X=None, virtual=()) -> None:
     """The checked expressions of the captured columns, and (with the training data) the fitted featuriser.
 
     The featuriser's learned values (one-hot categories, vocabularies) are data: beside it the
@@ -120,7 +120,9 @@ def save_for_rectify(store: str, run_id: str, group: str, data: Optional[pd.Data
             try:
                 # The counts first: a featuriser is never stored without them.
                 write_json(os.path.join(folder, LEARNED), {"requests": [], "parts": _learned_values(featuriser, X)})
-                write_pickle(os.path.join(folder, FEATURISER), featuriser)
+                from lester_inspect.ivm.featuriser import strip_statistics
+
+                write_pickle(os.path.join(folder, FEATURISER), strip_statistics(featuriser, virtual))
             except Exception as error:  # rectify then zeroes feature ranges and says why
                 write_json(os.path.join(folder, FEATURISER + ".missing"), f"not stored: {error!r}")
 
@@ -211,8 +213,6 @@ def load_featuriser(run_folder: str, pipeline: str):
     path = os.path.join(run_folder, FEATURISER)
     status = os.stat(path)
     key = (os.path.abspath(path), status.st_mtime_ns, status.st_size, status.st_ino)
-    if key in _LOADED:
-        return _LOADED[key]
 
     class Unpickler(pickle.Unpickler):
         def find_class(self, module, name):
@@ -220,9 +220,13 @@ def load_featuriser(run_folder: str, pipeline: str):
                 return getattr(_definitions_of(pipeline), name)
             return super().find_class(module, name)
 
-    with open(path, "rb") as handle:
-        _LOADED.clear()
-        _LOADED[key] = Unpickler(handle).load()
+    if key not in _LOADED:
+        with open(path, "rb") as handle:
+            _LOADED.clear()
+            _LOADED[key] = Unpickler(handle).load()
+    from lester_inspect.ivm.featuriser import restore_statistics
+
+    restore_statistics(_LOADED[key], run_folder)  # the maintained scaler statistics (featuriser.py)
     return _LOADED[key]
 
 
@@ -379,7 +383,7 @@ def _rectify_run(store, run_id, request, resolution, column, correction, order, 
             changed = changed_positions(current[name].to_numpy(), new[name].to_numpy())
             if len(changed):
                 cells[name] = {int(found[i]): new[name].iloc[i] for i in changed}
-        plans[group] = {"rows": found, "current": current, "new": new, "cells": cells, "nulled": nulled,
+        plans[group] = {"rows": found, "current": current, "new": new, "cells": cells, "nulled": nulled, "inputs": None,
                         "derived": derived, "already": already,
                         "ranges": sorted({tuple(r) for c in derived for r in info.get("matrix_provenance", {}).get(c, [])})}
     if not plans:
@@ -395,13 +399,14 @@ def _rectify_run(store, run_id, request, resolution, column, correction, order, 
     for group, group_plan in plans.items():
         group_plan["matrix"] = _reencode(folder, group, group_plan, featuriser, encoded.get(group, (None, None)), notes)
     if featuriser is not None:
-        notes.extend(_featuriser_notes(featuriser, {c for p in plans.values() for c in p["derived"]}))
+        notes.extend(featuriser_notes(featuriser, {c for p in plans.values() for c in p["derived"]}, folder))
     timings[f"{run_id}: re-encoding"] = time.perf_counter() - step
 
     train = plans.get("train")
     if train is not None and train["matrix"] is not None and len(train["matrix"][0]):
         notes.extend(guard_learned_values(folder, request, train["matrix"][0], set(train["derived"]), train["matrix"][1]))
 
+    mark_predictions_stale(folder, f"rectification {request[:12]} changed the model or the test data")
     step = time.perf_counter()
     model = _update_model(folder, request, plans.get("train"), order, tau)
     timings[f"{run_id}: model update"] = time.perf_counter() - step
@@ -421,15 +426,30 @@ def _rectify_run(store, run_id, request, resolution, column, correction, order, 
         matrix = group_plan["matrix"]
         if matrix is not None and len(matrix[0]):
             columnar.replace_matrix_rows(os.path.join(group_folder, "X"), request, matrix[0], matrix[1])
+            if featuriser is not None and group_plan["inputs"] is not None:  # scaler inputs (featuriser.py)
+                from lester_inspect.ivm.featuriser import set_block_inputs
+
+                set_block_inputs(os.path.join(group_folder, "X"), group_plan["rows"], featuriser, group_plan["inputs"])
             cells_changed[f"{group}/X rows"] = len(matrix[0])
         rows_changed[group] = len(group_plan["rows"])
         crash_point(f"after_{group}")
-    if model and "skipped" not in model and os.path.exists(os.path.join(folder, "test", "predictions.npy")):
-        mark_predictions_stale(folder, f"the model was updated by rectification {request[:12]}")
-    if os.path.exists(os.path.join(folder, "test", STALE)):
-        notes.append("test: the stored predictions are the captured model's (marked stale); predict with "
-                     "load(run)['model'] for current ones")
     timings[f"{run_id}: artifacts"] = time.perf_counter() - step
+    train = plans.get("train")
+    if train is not None and train["inputs"] is not None and featuriser is not None:
+        from lester_inspect.ivm.featuriser import block_inputs, refitted
+
+        # The scalers fitted again with the rectified rows' new inputs (featuriser.py); recorded for test,
+        # then train, with the request: a rerun after a crash records them where they are missing.
+        step = time.perf_counter()
+        statistics, lines = refitted(folder, inputs=block_inputs(folder, train["rows"], featuriser, train["inputs"]))
+        notes.extend(lines)
+        for group in ("test", "train"):
+            if statistics and os.path.exists(os.path.join(folder, group, "X")):
+                columnar.record_change(os.path.join(folder, group, "X"), request, statistics=statistics)
+        timings[f"{run_id}: featuriser statistics"] = time.perf_counter() - step
+    step = time.perf_counter()
+    notes.extend(recompute_predictions(folder))
+    timings[f"{run_id}: test predictions"] = time.perf_counter() - step
     if all(p["already"] for p in plans.values()) and (model is None or "skipped" in model):
         status = "already applied"
     else:
@@ -446,7 +466,7 @@ def _encode_all(featuriser, folder: str, plans: Dict) -> Dict:
     if missing:
         return {group: (f"its input columns {', '.join(missing)} are not captured",) * 2 for group in plans}
     frames = []
-    for group, _, values in parts:
+    for group, which, values in parts:
         dtypes = columnar.column_dtypes(os.path.join(folder, group, "data"))
         frame = pd.DataFrame({n: values[n].reset_index(drop=True) for n in names})
         for name in names:
@@ -455,6 +475,8 @@ def _encode_all(featuriser, folder: str, plans: Dict) -> Dict:
             except (TypeError, ValueError):
                 pass
         frames.append(frame)
+        if which == "new":
+            plans[group]["inputs"] = frame
     try:
         encoded = featuriser.transform(pd.concat(frames, ignore_index=True))
     except Exception as error:
@@ -485,6 +507,7 @@ def _reencode(folder: str, group: str, plan: Dict, featuriser, encoded, notes: L
             "it does not reproduce the stored feature rows from the old values"
         notes.append(f"{group}: the stored featuriser cannot re-encode these rows ({reason}); their feature ranges "
                      f"{plan['ranges']} are zeroed instead")
+        plan["inputs"] = None
         return rows, _zeroed(stored, plan["ranges"])
     changed = np.flatnonzero(np.any(new != stored, axis=1))
     notes.append(f"{group}: {len(changed)} feature row(s) re-encoded with the stored featuriser")
@@ -498,20 +521,32 @@ def _zeroed(stored: np.ndarray, ranges) -> np.ndarray:
     return zeroed
 
 
-def _featuriser_notes(featuriser, columns) -> List[str]:
-    """The fitted statistics of the featuriser parts fed by changed columns, which stay as fitted."""
+def featuriser_notes(featuriser, columns, folder: str, counted: bool = False) -> List[str]:
+    """The fitted statistics of the featuriser parts fed by changed columns, which stay as fitted: all but
+    the scalers that featuriser.py maintains and (``counted``: rows only leave) the categories and
+    vocabularies whose training-row counts ``guard_learned_values`` keeps."""
+    from lester_inspect.ivm.featuriser import read_blocks
+
+    maintained = {block["part"] for block in read_blocks(os.path.join(folder, "train", "X"))}
+    learned = read_json(os.path.join(folder, LEARNED))["parts"] if counted and os.path.exists(
+        os.path.join(folder, LEARNED)) else {}
+    counts_kept = {name for name, part in learned.items() if part["counts"] is not None}
     notes = []
     for name, transformer, inputs in getattr(featuriser, "transformers_", []):
         inputs = [inputs] if isinstance(inputs, str) else list(inputs) if not callable(inputs) else []
-        if not set(map(str, inputs)) & set(columns) or transformer in ("drop", "passthrough"):
+        if not set(map(str, inputs)) & set(columns) or transformer in ("drop", "passthrough") or name in maintained:
             continue
         steps = transformer.steps if hasattr(transformer, "steps") else [(name, transformer)]
         for step_name, step in steps:
-            fitted = sorted(a for a in vars(step) if a.endswith("_") and not a.startswith("_")
-                            and a not in ("n_features_in_", "feature_names_in_", "n_samples_seen_"))
+            learned = set(vars(step)) | ({"idf_"} if hasattr(step, "idf_") else set())  # a property of TF-IDF
+            fitted = sorted(a for a in learned if a.endswith("_") and not a.startswith("_")
+                            and getattr(step, a, None) is not None
+                            and a not in ("n_features_in_", "feature_names_in_", "n_samples_seen_",
+                                          "fixed_vocabulary_")
+                            and not (name in counts_kept and a in (*_LEARNED_VALUES, "drop_idx_")))
             if fitted:
-                notes.append(f"featuriser {name}/{step_name} ({type(step).__name__}): {', '.join(fitted)} stay as "
-                             "fitted on the old values (a run from scratch refits them; not maintained)")
+                notes.append(f"NOT MAINTAINED: featuriser {name}/{step_name} ({type(step).__name__}): "
+                             f"{', '.join(fitted)} stay as fitted on the old values (a run from scratch refits them)")
     return notes
 
 
@@ -565,8 +600,42 @@ def _update_model(folder: str, request: str, plan: Optional[Dict], order: str, t
 
 def mark_predictions_stale(run_folder: str, why: str) -> None:
     path = os.path.join(run_folder, "test", STALE)
-    if os.path.isdir(os.path.dirname(path)):
+    if os.path.exists(os.path.join(run_folder, "test", "predictions.npy")) and not os.path.exists(path):
         write_atomically(path, why.encode("utf-8"))
+
+
+def recompute_predictions(run_folder: str) -> List[str]:
+    """If the stored test predictions are marked stale: predict the stored test matrix (as it is now) with the
+    current model, store them (deleted rows' entries stay empty) and drop the mark. Report lines.
+
+    Callers mark them stale *before* changing the model or the matrix, so a run killed in between
+    finds the mark and recomputes them when the request is run again.
+    """
+    from lester_inspect.ivm.files import write_array
+    from lester_inspect.ivm.store import _deleted_rows
+
+    test = os.path.join(run_folder, "test")
+    path, marker = os.path.join(test, "predictions.npy"), os.path.join(test, STALE)
+    if not os.path.exists(marker) or not os.path.exists(path) or not os.path.exists(os.path.join(test, "X")):
+        return []
+    try:
+        model = read_pickle(os.path.join(run_folder, "model.pkl"))["model"]
+        new = np.asarray(model.predict(columnar.read_matrix(os.path.join(test, "X"), drop_deleted=False)))
+    except Exception as error:
+        return [f"test: the stored predictions could not be recomputed ({error!r}); they stay marked stale"]
+    old = np.load(path)
+    new = new.astype(str) if new.dtype == object else new
+    if new.dtype.kind != old.dtype.kind and not (new.dtype.kind in "biuf" and old.dtype.kind in "biuf"):
+        new = new.astype(old.dtype)
+    deleted = np.asarray(_deleted_rows(test), dtype=np.int64)
+    new[deleted] = np.zeros(1, dtype=new.dtype)[0]
+    alive = np.ones(len(new), dtype=bool)
+    alive[deleted] = False
+    changed = int(np.count_nonzero(changed_positions(old[alive], new[alive])))
+    write_array(path, new)
+    os.remove(marker)
+    return [f"test: the stored predictions recomputed with the current model ({changed} of {int(alive.sum())} "
+            "changed)"]
 
 
 def predictions_note(run_folder: str) -> Optional[str]:

@@ -83,12 +83,19 @@ class RowSpec:
         keys = read_key_column(self.path, self.key).fillna("").to_numpy(dtype=object)
         hashes = hash_values(keys, salt)
         order = np.argsort(hashes, kind="stable")
+        if stem:  # rows an instance deletion removed keep no hash in the store (FORGOTTEN_ROWS)
+            forgotten = os.path.join(folder, FORGOTTEN_ROWS)
+            if os.path.exists(forgotten):
+                order = order[~np.isin(order, np.load(forgotten))]
         hashes = hashes[order]
         if stem:
             os.makedirs(folder, exist_ok=True)
             write_array(stem + ".hash.npy", hashes)
             write_array(stem + ".order.npy", order)
         return hashes, order
+
+
+FORGOTTEN_ROWS = "forgotten_rows.npy"
 
 
 def read_key_column(path: str, key: str):

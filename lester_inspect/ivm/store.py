@@ -31,10 +31,10 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from lester_inspect.ivm import catalog, columnar, maintenance, spark_store
+from lester_inspect.ivm import catalog, columnar, featuriser, maintenance, spark_store
 from lester_inspect.ivm.files import (crash_point, locked, read_json, read_pickle, write_array, write_atomically,
                                       write_json, write_pickle, zero_array_entries)
-from lester_inspect.ivm.specs import ColumnSpec, RowSpec, SpecError, as_text
+from lester_inspect.ivm.specs import FORGOTTEN_ROWS, ColumnSpec, RowSpec, SpecError, as_text
 from lester_inspect.progress import progress, steps
 
 
@@ -209,6 +209,11 @@ class ArtifactStore:
                 stored["data"] = len(artifacts["data"])
             bar.step("X")
             if artifacts.get("X") is not None:
+                if artifacts.get("virtual"):  # before the matrix's layout, which makes it readable
+                    from lester_inspect.ivm.featuriser import write_blocks
+
+                    os.makedirs(os.path.join(group_folder, "X"), exist_ok=True)
+                    write_blocks(os.path.join(group_folder, "X"), artifacts["virtual"])
                 columnar.write_matrix(os.path.join(group_folder, "X"), artifacts["X"])
                 stored["X"] = artifacts["X"].shape[0]
             for part in ("y", "predictions"):
@@ -334,6 +339,9 @@ class ArtifactStore:
             positions[now] = rows.resolve()
         else:
             positions[now], found = rows.match(self._key_index(now), self._salt(), persist_index)
+            if set(rows.values) - set(found) and os.path.exists(os.path.join(self._key_index(now), FORGOTTEN_ROWS)):
+                # The persisted index leaves out rows forgotten before; the file may still hold them.
+                positions[now], found = rows.match(None, self._salt(), persist=False)
             found_values |= set(found)
         read = lookup.sizes.get(now)
         if rows.key is None and read is not None and len(positions[now]) and positions[now][-1] >= read:
@@ -407,6 +415,23 @@ class ArtifactStore:
             write_atomically(path, secrets.token_hex(8).encode("ascii"))
         with open(path, encoding="ascii") as handle:
             return handle.read().strip()
+
+    def _forget_keys(self, resolution: Resolution) -> None:
+        """After an instance deletion: no key index keeps the hashes of the deleted rows' keys. The indexes
+        of those contents are dropped; rebuilt on the next lookup, they leave out every forgotten row."""
+        from lester_inspect.ivm.files import write_array
+
+        for fingerprint, deleted in resolution.rows.items():
+            folder = self._key_index(fingerprint)
+            path = os.path.join(folder, FORGOTTEN_ROWS)
+            known = np.load(path) if os.path.exists(path) else np.zeros(0, dtype=np.int64)
+            merged = np.union1d(known, np.asarray(deleted, dtype=np.int64)).astype(np.int64)
+            os.makedirs(folder, exist_ok=True)
+            if len(merged) != len(known):
+                write_array(path, merged)
+            for name in os.listdir(folder):
+                if name.endswith((".hash.npy", ".order.npy")):
+                    os.remove(os.path.join(folder, name))
 
     def _drop_key_indexes(self, lookup: catalog.Lookup, column: ColumnSpec) -> None:
         """Key indexes hold (hashed) values; none is kept of a column a forget request names."""
@@ -534,6 +559,8 @@ class ArtifactStore:
                 if change.status in ("changed", "resumed"):
                     _record_forgotten(self._run_folder(run_id), request, resolution, column, entry)
                 changes.append(change)
+            if column is None and any(change.status in ("changed", "resumed", "already applied") for change in changes):
+                self._forget_keys(resolution)
         report = ForgetReport(request, kind, changes, timings, resolution.notes)
         if report.problems:
             raise ForgetIncomplete(report)
@@ -600,7 +627,21 @@ class ArtifactStore:
 
             notes.extend(guard_learned_values(folder, request, plan["train"][0],
                                               None if column is None else set(plan["train"][1])))
+            notes.extend(_unmaintained_statistics(folder, manifest, None if column is None else set(plan["train"][1])))
 
+        from lester_inspect.ivm.rectify import mark_predictions_stale, recompute_predictions
+
+        statistics = {}
+        if "train" in plan and len(plan["train"][0]):  # the scalers fitted again (featuriser.py)
+            step = time.perf_counter()
+            rows_of_train, _, ranges_of_train = plan["train"]
+            statistics, lines = featuriser.refitted(folder, rows_of_train if column is None else (),
+                                                    rows_of_train if column is not None else (),
+                                                    ranges_of_train or ())
+            notes.extend(lines)
+            timings[f"{run_id}: featuriser statistics"] = time.perf_counter() - step
+
+        mark_predictions_stale(folder, f"{kind} {request[:12]} changed the model or the test data")
         step = time.perf_counter()
         try:
             model_summary = self._update_model(folder, request, plan.get("train"), order, tau, max_residual, relabel)
@@ -608,13 +649,6 @@ class ArtifactStore:
             return RunChange(run_id, {}, {}, None, notes, status="failed", problem=str(error))
         timings[f"{run_id}: model update"] = time.perf_counter() - step
         crash_point("after_model")
-        if model_summary and "skipped" not in model_summary and os.path.exists(
-                os.path.join(folder, "test", "predictions.npy")):
-            from lester_inspect.ivm.rectify import mark_predictions_stale
-
-            mark_predictions_stale(folder, f"the model was updated by {kind} {request[:12]}")
-            notes.append("test: the stored predictions are the captured model's (marked stale); predict with the "
-                         "updated model (load(run)['model']) for current ones")
 
         step = time.perf_counter()
         cells: Dict[str, int] = {}
@@ -625,11 +659,17 @@ class ArtifactStore:
             step = time.perf_counter()
         rows_changed, resumed = {}, bool(model_summary and "skipped" in model_summary)
         for group, (derived_rows, derived_columns, ranges) in plan.items():
+            if not len(derived_rows):  # nothing of this group derives from the rows: only new statistics
+                rows_changed[group] = 0
+                if statistics and os.path.exists(os.path.join(folder, group, "X")):
+                    columnar.record_change(os.path.join(folder, group, "X"), request, statistics=statistics)
+                continue
             group_folder = os.path.join(folder, group)
             data_folder, matrix_folder = os.path.join(group_folder, "data"), os.path.join(group_folder, "X")
             has_data, has_matrix = os.path.exists(data_folder), os.path.exists(matrix_folder)
             if column is None:
-                fresh = {target: columnar.record_change(target, request, deleted_rows=derived_rows)
+                fresh = {target: columnar.record_change(target, request, deleted_rows=derived_rows,
+                                                        statistics=statistics if target == matrix_folder else None)
                          for target, present in ((data_folder, has_data), (matrix_folder, has_matrix)) if present}
                 fresh[group_folder] = columnar.record_change(group_folder, request, deleted_rows=derived_rows)
                 crash_point("after_state")
@@ -648,7 +688,8 @@ class ArtifactStore:
                     fresh[data_folder] = columnar.record_change(data_folder, request,
                                                                 nulled={c: derived_rows for c in derived_columns})
                 if has_matrix:
-                    fresh[matrix_folder] = columnar.record_change(matrix_folder, request, zeroed=(derived_rows, ranges))
+                    fresh[matrix_folder] = columnar.record_change(matrix_folder, request, zeroed=(derived_rows, ranges),
+                                                                  statistics=statistics)
                 crash_point("after_state")
                 if has_data:
                     count = columnar.scrub_cells(data_folder, derived_columns, derived_rows)
@@ -660,6 +701,9 @@ class ArtifactStore:
             rows_changed[group] = len(derived_rows)
             crash_point(f"after_{group}")
         timings[f"{run_id}: artifacts"] = time.perf_counter() - step
+        step = time.perf_counter()
+        notes.extend(recompute_predictions(folder))
+        timings[f"{run_id}: test predictions"] = time.perf_counter() - step
         if not resumed and not any(cells.values()) and not (model_summary and "skipped" not in model_summary):
             return RunChange(run_id, rows_changed, cells, model_summary, notes, status="failed", problem=(
                 f"run {run_id}: {sum(rows_changed.values())} of its rows derive from these rows, but no stored cell "
@@ -700,6 +744,22 @@ class ArtifactStore:
         stored.setdefault("updates", []).append({"request": request, **summary})
         write_pickle(model_path, stored)
         return summary
+
+
+def _unmaintained_statistics(folder: str, manifest: Dict, columns: Optional[set]) -> List[str]:
+    """Report lines for the stored featuriser's statistics that removing training rows leaves stale."""
+    from lester_inspect.ivm.rectify import FEATURISER, featuriser_notes, load_featuriser
+
+    if not os.path.exists(os.path.join(folder, FEATURISER)):
+        return []
+    try:
+        featuriser = load_featuriser(folder, manifest["pipeline"])
+    except Exception as error:
+        return [f"NOT MAINTAINED: the stored featuriser could not be loaded ({error!r}); its fitted statistics "
+                "stay as they were"]
+    if columns is None:
+        columns = {str(c) for c in getattr(featuriser, "feature_names_in_", [])}
+    return featuriser_notes(featuriser, columns, folder, counted=True)
 
 
 def _check_residual(stored: Dict, group_folder: str, derived_rows, ranges, removed_before, max_residual: float,

@@ -28,7 +28,15 @@ The optimisation rules, each applied only where it gives the identical result:
    ``score`` is sklearn's accuracy / R^2, then only the rows whose changed columns differ
    from the plain test frame are featurised and predicted; the other rows keep their plain
    predictions.
+6. Permutation through matrix column provenance: permuting a test column whose matrix
+   columns are a block of their own (a single-column branch, or one column of a split
+   OneHotEncoder) made by a row-wise transformer permutes that block's rows; nothing is
+   featurised again.
 
+7. Shared script prefix: a variant that changes the script before the model's fit (a
+   dropped filter) re-runs the modified script, but only from the first top-level statement
+   any such variant of the analysis changes; the statements before it run once
+   (``scratch.SharedPrefix`` states when it falls back to running each from scratch).
 A pipeline shape outside these rules is an error (``WhatIfError``), or, where the rules
 only lose their speed, a stated fallback recorded in ``SharedExecution.notes``.
 """
@@ -41,7 +49,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from lester_inspect.whatif.capture import ModelCall
-from lester_inspect.whatif.patches import WhatIfError, apply_patches, apply_patches_keeping, rows_kept, touched_columns
+from lester_inspect.whatif.patches import (WhatIfError, apply_patches, apply_patches_keeping, permutation, rows_kept,
+                                          touched_columns)
 
 
 class Variant:
@@ -209,6 +218,16 @@ class _Branches:
                   for (_, branch, columns), block in zip(self.branches, self.blocks)]
         return self._assemble(blocks)
 
+    def permuted(self, column: str, order: np.ndarray):
+        """Rule 6: the plain features with ``column``'s own block in ``order``; None if it has no such block."""
+        owned = [index for index, (_, branch, columns) in enumerate(self.branches)
+                 if columns == [column] and _row_wise(branch)]
+        if len(owned) != 1 or any(column in columns for _, _, columns in self.branches if columns != [column]):
+            return None
+        blocks = list(self.blocks)
+        blocks[owned[0]] = blocks[owned[0]][order]
+        return self._assemble(blocks)
+
     def row_wise(self, changed: set) -> bool:
         return all(_row_wise(branch) for _, branch, columns in self.branches if changed.intersection(columns))
 
@@ -242,6 +261,7 @@ class SharedExecution:
         self._branches: Optional[_Branches] = None
         self._branches_tried = False
         self._plain_predictions = None
+        self._prefix = None
         self.plain_score = self.run(Variant("plain"))
 
     def _reused_branches(self) -> Optional[_Branches]:
@@ -310,20 +330,43 @@ class SharedExecution:
         if variant.removed_filters:
             return self._rerun(variant)
         model = self.model_for(variant)
-        if model is self.model and variant.test and self._row_local(touched_columns(variant.test)):
-            return self._run_row_local(variant)
+        if model is self.model and variant.test:
+            permuted = self._permuted_features(variant)
+            if permuted is not None:
+                return float(_steps(model)[1].score(permuted, self.score.y))
+            if self._row_local(touched_columns(variant.test)):
+                return self._run_row_local(variant)
         return float(_steps(model)[1].score(self.features(variant), self.score.y))
 
-    def _rerun(self, variant: Variant) -> float:
-        """A change before the model's fit: the modified script runs from scratch (no shared work)."""
-        from lester_inspect.whatif.scratch import run_from_scratch
+    def prepare_reruns(self, variants: Sequence[Variant]) -> None:
+        """Rule 7 for the variants that change the script before the model's fit: their shared prefix runs once."""
+        from lester_inspect.whatif.scratch import SharedPrefix
 
+        reruns = [variant for variant in variants if variant.removed_filters]
+        if not reruns:
+            return
         if self.path is None:
-            raise WhatIfError(f"variant {variant.name} changes the script before the model's fit and must re-run "
+            raise WhatIfError(f"variant {reruns[0].name} changes the script before the model's fit and must re-run "
                               "it, which needs a pipeline file (not a code string)")
-        recorded = run_from_scratch(self.path, self.fit.location, self.score.location, variant, self.args)
+        self._prefix = SharedPrefix(self.path, self.fit.location, self.score.location, reruns, self.args)
+        if self._prefix.fallback:
+            self.notes.append(f"variants changing the script before the fit run from scratch: {self._prefix.fallback}")
+
+    def _rerun(self, variant: Variant) -> float:
+        """A change before the model's fit: the modified script's statements from the first changed one."""
+        if self._prefix is None or variant.name not in self._prefix.bodies:
+            self.prepare_reruns([variant])
+        recorded = self._prefix.run(variant)
         self.rerun_train_frames[variant.name] = recorded["train_data"]
         return float(recorded["score"])
+
+    def _permuted_features(self, variant: Variant):
+        """Rule 6 for a variant that only permutes one test column; None where it does not apply."""
+        (patch, *others) = variant.test
+        branches = self._reused_branches()
+        if others or patch["change"] != "permuted" or branches is None or len(_steps(self.model)[0]) != 1:
+            return None
+        return branches.permuted(patch["column"], permutation(patch, len(self.score.X)))
 
     def _row_local(self, changed: set) -> bool:
         """Whether rule 5 applies to a test-side change of ``changed`` columns."""

@@ -24,10 +24,10 @@ def patch_seed(*parts) -> int:
     return zlib.crc32(":".join(str(part) for part in parts).encode("utf-8"))
 
 
-def _rows(frame: pd.DataFrame, fraction: float, rng: np.random.Generator) -> np.ndarray:
-    """A boolean mask of ``round(fraction * len)`` rows, drawn by position."""
-    mask = np.zeros(len(frame), dtype=bool)
-    mask[rng.choice(len(frame), size=int(round(fraction * len(frame))), replace=False)] = True
+def _rows(length: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """A boolean mask of ``round(fraction * length)`` rows, drawn by position."""
+    mask = np.zeros(length, dtype=bool)
+    mask[rng.choice(length, size=int(round(fraction * length)), replace=False)] = True
     return mask
 
 
@@ -118,6 +118,13 @@ def _permuted(frame, column, mask, rng, params):
                               dtype=series.dtype)
 
 
+def permutation(patch: dict, length: int) -> np.ndarray:
+    """The row order a ``permuted`` patch gives its column in a frame of ``length`` rows (as ``_permuted``)."""
+    rng = np.random.default_rng(patch["seed"])
+    _rows(length, patch["fraction"], rng)  # drawn before the change runs, as in apply_patches_keeping
+    return rng.permutation(length)
+
+
 Change = Callable[[pd.DataFrame, str, np.ndarray, np.random.Generator, dict], None]
 #: The changes a patch can make, by name: each writes the changed column(s) into ``frame``.
 CHANGES: Dict[str, Change] = {
@@ -173,7 +180,7 @@ def apply_patches_keeping(patches: Sequence[dict], frame: pd.DataFrame):
             raise WhatIfError(f"{patch['change']}: column {missing[0]!r} is not in the frame; its columns are "
                               f"{', '.join(map(str, frame.columns))}")
         rng = np.random.default_rng(patch["seed"])
-        mask = _rows(frame, patch["fraction"], rng)
+        mask = _rows(len(frame), patch["fraction"], rng)
         params = {k: v for k, v in patch.items() if k not in ("change", "column", "fraction", "seed")}
         keep = CHANGES[patch["change"]](frame, patch["column"], mask, rng, params)
         if keep is not None:
