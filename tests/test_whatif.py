@@ -154,13 +154,23 @@ def test_operator_impact_drops_each_filter_and_neutralises_each_scaler_as_the_mo
     rows = frame.set_index("variant")
     for variant in replaced:  # refit on the captured frame: equal to the script with set_params before its fit
         assert rows.loc[variant.name, "score"] == _from_scratch(path, result, variant)["score"]
-    for variant in filters:  # a full re-run: the filter's expression is gone from the script, more rows arrive
+    for variant in filters:  # the script re-run from its first changed statement, as the whole script would
         source = modified_source(path.read_text(), execution.fit.location, execution.score.location, variant)
         snippet = variant.name.split(": ", 1)[1]
         assert snippet in path.read_text() and snippet not in source
         if isinstance(rows.loc[variant.name, "error"], str):
+            with pytest.raises(Exception):
+                _from_scratch(path, result, variant)
             continue
+        scratch = _from_scratch(path, result, variant)
+        assert rows.loc[variant.name, "score"] == scratch["score"]
+        pd.testing.assert_frame_equal(execution.train_frame(variant), scratch["train_data"])
         assert rows.loc[variant.name, "train_rows"] > rows.loc["plain", "train_rows"]
+    # The statements before the first filter ran once for all filter variants (reading the data included).
+    prefix = execution._prefix
+    assert prefix.fallback is None and 0 < prefix.start
+    assert min(location.lineno for v in filters for location in v.removed_filters) >= \
+        next(iter(prefix.bodies.values()))[prefix.start].lineno
     group = impact.groups.groups[0]
     share_columns = [c for c in frame.columns if c.startswith(f"{group}=")]
     plain_shares = execution.fit.X[group].value_counts(normalize=True, dropna=False)
@@ -337,3 +347,40 @@ def test_a_model_without_a_column_transformer_featurises_each_variant_whole_and_
     assert "note: the model's first step is not a ColumnTransformer" in result.summary()
     _check_against_scratch(path, result, analysis)
     assert (frame["score_change"].iloc[1:] < 0).all()
+
+
+GLOBAL_READING_PIPELINE = """
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
+LIMIT = 5.0
+
+
+def clip(frame):
+    return frame.clip(upper=LIMIT)
+
+
+rng = np.random.default_rng(0)
+data = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+data["y"] = (data["a"] + data["b"]) > 0
+data = data[data["b"] > -1.0]
+LIMIT = 1.0
+train, test = data.iloc[:200], data.iloc[200:]
+model = LogisticRegression().fit(clip(train[["a", "b"]]), train["y"])
+print(model.score(test[["a", "b"]], test["y"]))
+"""
+
+
+def test_a_prefix_function_reading_a_global_the_rest_assigns_makes_filter_variants_run_from_scratch(tmp_path):
+    path = tmp_path / "pipeline.py"
+    path.write_text(GLOBAL_READING_PIPELINE)
+    impact = OperatorImpact()
+    result = PipelineInspector.on_pipeline(path).add_what_if(impact).execute()
+    notes = result.what_if[impact].attrs["notes"]
+    assert ("variants changing the script before the fit run from scratch: a function or class defined before "
+            "line 16 reads LIMIT, which a variant assigns") in notes
+    variants = impact.variants(result.what_if_execution)
+    (variant,) = [v for v in variants if v.removed_filters and v.removed_filters[0].lineno == 16]
+    score = result.what_if[impact].set_index("variant").loc[variant.name, "score"]
+    assert score == _from_scratch(path, result, variant)["score"]

@@ -30,6 +30,7 @@ class WhatIfAnalysis:
         """
         self._prepare(execution, result)
         variants = self.variants(execution)
+        execution.prepare_reruns(variants)
         rows = [{"variant": PLAIN, "score": execution.plain_score, "error": None}]
         for variant in progress(variants, f"what-if: {self!r}", unit="variant"):
             rows.append({"variant": variant.name, **variant.labels, **_scored(execution, variant)})
@@ -363,7 +364,7 @@ class OperatorImpact(WhatIfAnalysis):
     def variants(self, execution: SharedExecution) -> List[Variant]:
         variants = [Variant(f"without filter at {node.code_location}: {node.source_code.splitlines()[0]}",
                             {"operator": f"{node.operator_type.value} {node.node_id}", "change": "filter dropped",
-                             "execution": "full re-run (the change precedes the model's fit)"},
+                             "execution": "re-run from the first changed statement"},
                             removed_filters=[node.code_location]) for node in self._filters]
         for name, step in execution.model.get_params(deep=True).items():
             if type(step).__name__ in NEUTRAL_REPLACEMENTS and type(step).__module__.startswith("sklearn."):
