@@ -5,14 +5,19 @@ For each size it generates the data with the example's generator, then, in this 
 libraries imported):
 
 * ours: ``PipelineInspector.on_pipeline(pipeline.py).add_what_if(analysis).execute()`` —
-  the instrumented plain run plus every variant (``whatif/execution.py``'s rules);
+  the instrumented plain run plus every variant (``whatif/execution.py``'s rules); the
+  median of ``--ours-repeats`` runs (one run takes a few seconds, and on a shared machine
+  a single one can be hit by another process' burst; the naive total is a sum over many
+  runs, which averages such bursts out);
 * naive: the plain script and each variant's modified script (``whatif/scratch.py``: the
   corruption inserted at the model's score call) run from scratch, plainly, one after
   the other. Above ``--sample-above`` rows only ``--naive-sample`` variants (spread evenly
   over the list) and the plain script are run, and the naive total is their mean time
   times (variants + 1): the output marks such totals as extrapolated.
 
-The naive scores measured are compared with ours (they must be equal). Two analyses: a
+The naive scores measured are compared with ours (they must be equal). ``load`` is the
+machine's 1-minute load average when the row was printed: on a shared machine both sides'
+times, and so the ratio, move with it. Two analyses: a
 data corruption with 33 variants (11 column/corruption pairs x fractions 0.1, 0.5, 0.9)
 and permutation feature importance over the 12 input columns.
 
@@ -97,6 +102,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=[100_000, 1_000_000])
     parser.add_argument("--sample-above", type=int, default=200_000)
     parser.add_argument("--naive-sample", type=int, default=3)
+    parser.add_argument("--ours-repeats", type=int, default=3)
     parser.add_argument("--work-dir", default=os.path.join(tempfile.gettempdir(), "lester-inspect-whatif"))
     arguments = parser.parse_args()
 
@@ -105,11 +111,17 @@ def main() -> None:
         _, result = ours(analysis, warm)
         naive(result, analysis, warm, 1)
 
-    print(f"{'rows':>9}  {'analysis':<19} {'variants':>8}  {'naive s':>9}  {'ours s':>7}  {'speed-up':>8}  note")
+    print(f"{'rows':>9}  {'analysis':<19} {'variants':>8}  {'naive s':>9}  {'ours s':>7}  {'speed-up':>8}  "
+          f"{'load':>5}  note")
     for rows in arguments.sizes:
         data = generate(rows, arguments.work_dir)
         for name, analysis in analyses():
-            ours_time, result = ours(analysis, data)
+            runs = []
+            for _ in range(arguments.ours_repeats):
+                result = None  # one result at a time: at 1M rows each holds the captured frames
+                seconds, result = ours(analysis, data)
+                runs.append(seconds)
+            ours_time = sorted(runs)[len(runs) // 2]
             sample = arguments.naive_sample if rows > arguments.sample_above else 10 ** 9
             naive_time, measured, total, scores = naive(result, analysis, data, sample)
             frame = result.what_if[analysis].set_index("variant")
@@ -119,8 +131,10 @@ def main() -> None:
             equal = all(ours_scores[v] == s for v, s in scores.items())
             note = (f"naive: {measured} of {total} variants + plain run, total extrapolated"
                     if measured < total else f"naive: all {total} variants + plain run")
+            note += f"; ours: median of {len(runs)}"
             print(f"{rows:>9}  {name:<19} {total:>8}  {naive_time:>9.1f}  {ours_time:>7.1f}  "
-                  f"{naive_time / ours_time:>7.1f}x  {note}; scores equal: {'yes' if equal else 'NO'}", flush=True)
+                  f"{naive_time / ours_time:>7.1f}x  {os.getloadavg()[0]:>5.1f}  {note}; "
+                  f"scores equal: {'yes' if equal else 'NO'}", flush=True)
             if not equal:
                 raise SystemExit(f"scores differ: naive {scores} ours {ours_scores}")
     print(f"load average (1, 5, 15 min): {' '.join(f'{x:.1f}' for x in os.getloadavg())}")

@@ -100,6 +100,11 @@ def test_capture_affected_forget_audit_leaves_no_card_number_in_any_byte(workspa
     updated = LogisticRegressionModel.load(model_path).coefficients.toArray()
     state = spark_store.read_json(f"store/runs/{run_id}/{spark_store.MODEL_STATE}")
     assert np.allclose(updated, state["coefficients"]) and not np.allclose(updated, captured_model)
+    from lester_inspect.spark.session import local_session
+
+    # Spark reads the rewritten files: the same rows, the feature vectors still vectors.
+    written = local_session().read.parquet(os.path.abspath(f"store/runs/{run_id}/train/spark/data"))
+    assert written.count() == len(after["train"]["data"]) and written.schema["features"].dataType.simpleString() == "vector"
     (found,) = store.affected(customers(chosen))
     assert found.status == "forgotten"
     assert store.forget(customers(chosen)).runs[0].status == "already applied"
@@ -134,3 +139,26 @@ def test_a_killed_forget_resumes_and_rewrites_only_the_files_holding_the_rows(wo
     assert {f.value for f in find_values("store", gone)[0]} == set()
     assert {f.value for f in find_values("store", others)[0]}  # the other leaking mails stay
     assert not glob.glob("store/**/*.tmp", recursive=True)
+
+
+def test_a_model_without_a_first_order_update_is_fitted_again_on_the_stored_corrected_rows(workspace):
+    from pyspark.ml.classification import DecisionTreeClassificationModel, DecisionTreeClassifier
+
+    from lester_inspect.spark.session import local_session
+
+    run_id, chosen, cards = workspace
+    run = os.path.abspath(f"store/runs/{run_id}")
+    train = local_session().read.parquet(f"{run}/train/spark/data")
+    rows = train.count()
+    tree = DecisionTreeClassifier(featuresCol="features", labelCol="label", maxDepth=3, seed=1).fit(train)
+    spark_store._save_model(run, tree, rows)  # the run as if its pipeline had fitted a tree
+    report = ArtifactStore("store").forget(customers(chosen))
+    change = report.runs[0]
+    assert change.status == "changed"
+    assert change.model == {"refitted on the corrected training data":
+                            "DecisionTreeClassificationModel has no first-order update"}
+    state = spark_store.read_json(f"{run}/{spark_store.MODEL_STATE}")
+    assert state["rows"] == rows - change.rows["train"] and state["applied"] == [report.request]
+    assert not os.path.exists(f"{run}/spark_model")  # the model fitted on the removed rows is gone
+    refitted = DecisionTreeClassificationModel.load(f"{run}/{state['path']}")
+    assert refitted.getMaxDepth() == 3 and refitted.numFeatures == tree.numFeatures

@@ -15,6 +15,7 @@ escape, instead of passing for a fresh data source.
 """
 from __future__ import annotations
 
+import ast
 import weakref
 from typing import Any, Callable, List, Optional
 
@@ -371,7 +372,7 @@ def escapes_of(run) -> List[Escape]:
 def from_python(call: OperatorCall, output: Any, description: str, data: Any = None) -> DagNode:
     """A frame made from Python objects: a data source, unless tracked rows escaped to Python before."""
     escapes = escapes_of(call.run)
-    if not escapes or (data is not None and not _is_python_data(data)):
+    if not escapes or (data is not None and not _is_python_data(data)) or _written_out(call):
         return call.run.add_node(T.DATA_SOURCE, call.function, call.location, description, columns_of(output),
                                  [], output)
     named = "; ".join(str(e) for e in escapes[-_ESCAPES_NAMED:])
@@ -385,6 +386,29 @@ def from_python(call: OperatorCall, output: Any, description: str, data: Any = N
     return call.run.add_node(T.DATA_SOURCE, call.function, call.location,
                              f"{description} (possibly from escaped rows)", columns_of(output),
                              [Input(node, None, Unknown(reason)) for node in nodes], output)
+
+
+def _written_out(call: OperatorCall) -> bool:
+    """Whether the call's data is written out in the source (``pd.DataFrame({"a": [1, 2]})``): constants
+    only, so none of it can come from rows that escaped to Python."""
+    source = call.run.call_sites.source_for(call.location) if call.location is not None else None
+    if source is None:
+        return False
+    try:
+        expression = ast.parse(source.segment(call.location).strip(), mode="eval").body
+    except SyntaxError:
+        return False
+    if not isinstance(expression, ast.Call):
+        return False
+    arguments = [*expression.args, *(k.value for k in expression.keywords if k.arg != "columns")]
+    if any(isinstance(a, ast.Starred) for a in arguments) or None in (k.arg for k in expression.keywords):
+        return False
+    try:
+        for argument in arguments:
+            ast.literal_eval(argument)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True
 
 
 def _is_python_data(data: Any) -> bool:

@@ -13,7 +13,7 @@ import pandas as pd
 from lester_inspect.checks._reporting import where
 from lester_inspect.checks.base import Check, CheckResult, CheckStatus
 from lester_inspect.inspections.screening import (FittedRows, ModelData, ModelInputs, PersonalDataColumns,
-                                                  SearchRows, TestGroups, dense)
+                                                  SearchRows, TestGroups, dense, row_mask)
 from lester_inspect.instrumentation.dag import OperatorType
 
 T = OperatorType
@@ -293,8 +293,11 @@ class NoPreprocessingLeakage(Check):
                 # Only a transformer upstream of the evaluation can leak into it (a fold's own scaler cannot).
                 reached = [found for node, found in sets if transformer in nx.ancestors(result.dag, node)]
                 for source, ids in fitted_rows.items():
-                    seen = np.unique(np.concatenate([f[source] for f in reached if source in f] or [np.empty(0, int)]))
-                    both = np.intersect1d(ids, seen)
+                    seen = np.zeros(len(ids) and int(ids[-1]) + 1, dtype=bool)
+                    for found in reached:
+                        if source in found:
+                            seen |= row_mask(found[source], len(seen))[:len(seen)]
+                    both = ids[seen[ids]]
                     if len(both):
                         rows.append({"operator": transformer.node_id, "kind": kind, "source": source,
                                      "detail": f"{len(both)} of its {len(ids)} rows of {source} are {holder}",

@@ -126,10 +126,13 @@ class ValueColumn:
 
     def counts(self) -> Dict[Any, int]:
         """Rows per value, missing values under ``None``, in category order."""
-        counted = np.bincount(self.codes + 1, minlength=len(self.categories) + 1)
-        result = {category: int(n) for category, n in zip(self.categories, counted[1:]) if n}
+        # bincount converts its input to intp itself, more slowly than astype does; Python ints and
+        # objects (tolist) are iterated faster than numpy scalars.
+        counted = np.bincount((self.codes + 1).astype(np.intp, copy=False),
+                              minlength=len(self.categories) + 1).tolist()
+        result = {category: n for category, n in zip(self.categories.tolist(), counted[1:]) if n}
         if counted[0]:
-            result[None] = int(counted[0])
+            result[None] = counted[0]
         return result
 
     def values(self, positions: Optional[np.ndarray] = None) -> np.ndarray:

@@ -105,7 +105,19 @@ class _SourceRows(VectorizedInspection):
         if not self.at(operator.node):
             return None
         lineage, _ = _lineage(operator.annotations, operator.source_names)
-        return {source: np.unique(ids[ids >= 0]) for source, ids in lineage.items()}
+        return {source: np.flatnonzero(row_mask(ids)) for source, ids in lineage.items()}
+
+
+def row_mask(ids: np.ndarray, size: int = 0) -> np.ndarray:
+    """A boolean array over source rows, True at ``ids`` (-1, no row, ignored), at least ``size`` long.
+
+    Source row ids are bounded by the source's size, so a mask replaces ``np.unique`` / ``intersect1d``
+    (sorting or hashing 750k ids cost about a second each at 1M rows).
+    """
+    ids = ids[ids >= 0]
+    mask = np.zeros(max(size, int(ids.max()) + 1 if len(ids) else 0), dtype=bool)
+    mask[ids] = True
+    return mask
 
 
 class FittedRows(_SourceRows):

@@ -160,10 +160,22 @@ def _save_model(run_folder: str, model, rows: int) -> None:
                      reg_param=float(model.getRegParam()), fit_intercept=bool(model.getFitIntercept()))
     else:
         state["refit_because"] = reason
-        state["estimator"] = type(model).__name__[:-len("Model")] if type(model).__name__.endswith("Model") else None
+        state["estimator"] = _estimator_name(type(model).__name__)
         state["params"] = {param.name: value for param, value in model.extractParamMap().items()
                            if isinstance(value, (int, float, str, bool))}
     write_json(os.path.join(run_folder, MODEL_STATE), state)
+
+
+def _estimator_name(model_name: str) -> Optional[str]:
+    """The Spark ML estimator class that fits a model class (``RandomForestClassificationModel``:
+    ``RandomForestClassifier``), None if none is found."""
+    import pyspark.ml.classification
+    import pyspark.ml.regression
+
+    candidates = (model_name.replace("ClassificationModel", "Classifier"),
+                  model_name.replace("RegressionModel", "Regressor"), model_name[:-len("Model")])
+    return next((name for name in candidates if name != model_name and any(
+        hasattr(module, name) for module in (pyspark.ml.classification, pyspark.ml.regression))), None)
 
 
 def _no_first_order_update(model) -> Optional[str]:
@@ -390,6 +402,7 @@ def _refit(folder: str, state: Dict, request: str) -> Dict:
 
     from lester_inspect.ivm.store import ModelUpdateError
 
+    folder = os.path.abspath(folder)  # Spark resolves relative paths against the JVM's folder, not ours
     spark = SparkSession.getActiveSession() or SparkSession.builder.master("local[2]").getOrCreate()
     estimator_class = None
     for module in ("pyspark.ml.classification", "pyspark.ml.regression"):
@@ -401,7 +414,9 @@ def _refit(folder: str, state: Dict, request: str) -> Dict:
                                "fitted again: its estimator class is unknown. The run's data was changed; its model "
                                "was not")
     estimator = estimator_class()
-    estimator.setParams(**{k: v for k, v in state["params"].items() if estimator.hasParam(k)})
+    for name, value in state["params"].items():
+        if estimator.hasParam(name):
+            estimator.set(estimator.getParam(name), value)
     train = spark.read.parquet(os.path.join(folder, "train", "spark", "data"))
     model = estimator.fit(train)
     path = f"spark_model.{request[:12]}"
