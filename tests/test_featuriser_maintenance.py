@@ -170,3 +170,22 @@ def test_an_imputed_value_is_kept_only_while_it_stays_the_most_frequent():
     assert imputer_kept(part, {"counts": [2, 1], "missing": [1]})      # a tie of 1 and 1: the smaller, a
     assert not imputer_kept(part, {"counts": [2, 2], "missing": [1]})  # b (2) now beats a (1)
     assert not imputer_kept(part, {"counts": [3, 1], "missing": None})  # missing inputs no longer known
+
+
+def test_a_scaler_outside_a_column_transformer_is_reported_not_maintained(tmp_path, monkeypatch):
+    data = tmp_path / "data.csv"
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60), "y": np.arange(60) % 2}).to_csv(data, index=False)
+    (tmp_path / "pipeline.py").write_text(
+        "import sys\nimport pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n"
+        "from sklearn.pipeline import Pipeline\nfrom sklearn.preprocessing import FunctionTransformer, StandardScaler\n"
+        "frame = pd.read_csv(sys.argv[1])\n"
+        "model = Pipeline([('log', FunctionTransformer()), ('scale', StandardScaler()), ('model', LogisticRegression())])\n"
+        "model.fit(frame[['a', 'b']], frame['y'])\n")
+    result = (PipelineInspector.on_pipeline(str(tmp_path / "pipeline.py"), args=[str(data)])
+              .add_inspection(ArtifactCapture(store=str(tmp_path / ".lester"))).execute())
+    assert ArtifactCapture.run_id_of(result)
+    monkeypatch.chdir(tmp_path)
+    text = str(ArtifactStore(".lester").forget(RowSpec("data.csv", positions=(1, 2))))
+    assert "NOT MAINTAINED: StandardScaler (line 7), fitted outside a ColumnTransformer" in text
+    assert "FunctionTransformer" not in text  # it learns nothing

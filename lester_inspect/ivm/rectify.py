@@ -445,6 +445,10 @@ def _rectify_run(store, run_id, request, resolution, column, correction, order, 
     timings[f"{run_id}: re-encoding"] = time.perf_counter() - step
 
     train = plans.get("train")
+    if train is not None:
+        from lester_inspect.ivm.store import unmaintained_transformers
+
+        notes.extend(unmaintained_transformers(manifest))
     if train is not None and train["matrix"] is not None and len(train["matrix"][0]):
         notes.extend(guard_learned_values(folder, request, train["matrix"][0], set(train["derived"]), train["matrix"][1]))
 

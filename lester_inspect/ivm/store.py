@@ -630,6 +630,7 @@ class ArtifactStore:
             notes.extend(guard_learned_values(folder, request, plan["train"][0],
                                               None if column is None else set(plan["train"][1])))
             notes.extend(_unmaintained_statistics(folder, manifest, None if column is None else set(plan["train"][1])))
+            notes.extend(unmaintained_transformers(manifest))
 
         from lester_inspect.ivm.rectify import mark_predictions_stale, recompute_predictions
 
@@ -747,6 +748,12 @@ class ArtifactStore:
         stored.setdefault("updates", []).append({"request": request, **summary})
         write_pickle(model_path, stored)
         return summary
+
+
+def unmaintained_transformers(manifest: Dict) -> List[str]:
+    """Report lines for the fitted transformers outside the stored featuriser (recorded at capture)."""
+    return [f"NOT MAINTAINED: {transformer}: what it learned from the training rows stays as fitted"
+            for transformer in manifest["groups"].get("train", {}).get("unmaintained_transformers", [])]
 
 
 def _unmaintained_statistics(folder: str, manifest: Dict, columns: Optional[set]) -> List[str]:
