@@ -8,7 +8,7 @@ import pandas as pd
 
 from lester_inspect.progress import progress
 from lester_inspect.whatif.execution import SharedExecution, Variant
-from lester_inspect.whatif.patches import CHANGES, WhatIfError, make_patch, patch_seed
+from lester_inspect.whatif.patches import CORRUPTIONS, WhatIfError, make_patch, patch_seed
 
 PLAIN = "plain"
 
@@ -75,9 +75,9 @@ def _corruptions(column: str, given) -> List[Tuple[str, dict]]:
     result = []
     for item in items:
         name, params = (item, {}) if isinstance(item, str) else item
-        if name not in CHANGES or name == "permuted":
-            known = ", ".join(sorted(set(CHANGES) - {"permuted"}))
-            raise WhatIfError(f"DataCorruption: unknown corruption {name!r} for column '{column}'; known: {known}")
+        if name not in CORRUPTIONS:
+            raise WhatIfError(f"DataCorruption: unknown corruption {name!r} for column '{column}'; "
+                              f"known: {', '.join(CORRUPTIONS)}")
         result.append((name, dict(params)))
     return result
 
