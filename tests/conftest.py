@@ -1,3 +1,10 @@
+import os
+
+# pytest -n auto runs one test process per core; they share this machine's cores, and so do the pipelines they run
+# in subprocesses: BLAS and torch thread pools sized to every core would fight over them.
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
 import textwrap
 
 import pytest

@@ -234,3 +234,52 @@ order = rng.permutation(6)
         rows = [int(np.flatnonzero(original == value)[0]) for value in values]
         assert lineage_sets(result, n) == [frozenset({(0, r)}) for r in rows]
     assert [n for n in result.nodes if n.description.startswith("Random draw")] == []  # the order is never used
+
+
+def test_in_place_stores_are_nodes_whose_written_columns_read_the_value_and_mask():
+    from lester_inspect.inspections import ColumnProvenance
+
+    code = DATA + """\
+X = df[["a", "b"]].to_numpy(copy=True)
+C = df[["b"]].to_numpy(copy=True) * 0 + 1
+X[X[:, 0] < 0, 1] = 0.0
+Y = X.copy()
+Y[:, 0] = C[:, 0]
+labels = {}
+labels["k"] = 1
+Y[0] = 7.0
+print(X.tolist(), Y.tolist(), labels)
+"""
+    provenance = ColumnProvenance()
+    result = run(code, LINEAGE, provenance)
+    assert result.internal_errors == []
+    stores = [n for n in result.nodes if n.function.name == "ndarray.__setitem__"]
+    assert [(n.description, n.code_location.lineno) for n in stores] == [
+        ("Set values [by boolean mask, 1] = 0.0", 7), ("Set values [:, 0] = ndarray(6,)", 9),
+        ("Set values [0] = 7.0", 12)]
+    read = {n.code_location.lineno: result.dag_node_to_inspection_results[n][provenance] for n in stores}
+    # The mask X[:, 0] < 0 reads column a: b now depends on a too; a is untouched.
+    assert read[7] == {"a": {("source0", "a")}, "b": {("source0", "a"), ("source0", "b")}}
+    # Every row of column 0 overwritten by C (computed from b): its old values, from a, are gone.
+    assert read[9]["a"] == {("source0", "b")} and read[9]["b"] == read[7]["b"]
+    assert read[12] == read[9]  # a constant written into one row: nothing new read
+    # Same rows throughout: lineage unchanged by stores.
+    assert lineage_sets(result, stores[-1]) == [{(0, i)} for i in range(6)]
+    namespace = {}
+    exec(code, namespace)
+    assert namespace["Y"].tolist() == [[7.0, 7.0], [1.0, 0.0], [1.0, -0.3], [1.0, 0.0], [1.0, 0.5], [1.0, -0.6]]
+
+
+def test_a_failing_store_raises_as_without_instrumentation(tmp_path):
+    pipeline = tmp_path / "pipeline.py"
+    pipeline.write_text(DATA + """\
+X = df[["a", "b"]].to_numpy()
+X[0, 0] = 1.0
+""")
+    with pytest.raises(ValueError) as plain_error:
+        exec(compile(pipeline.read_text(), str(pipeline), "exec"), {"__name__": "__main__"})
+    with pytest.raises(ValueError) as our_error:
+        PipelineInspector.on_pipeline(str(pipeline)).execute()
+    assert str(our_error.value) == str(plain_error.value) == "assignment destination is read-only"
+    frames = [(f.filename, f.lineno) for f in traceback.extract_tb(our_error.value.__traceback__)]
+    assert [frame for frame in frames if frame[0] == str(pipeline)] == [(str(pipeline), 6)]

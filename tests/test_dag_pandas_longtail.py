@@ -12,11 +12,12 @@ import pandas as pd
 import pytest
 
 from lester_inspect import PipelineInspector
-from lester_inspect.inspections import ColumnProvenance, RowLineage
+from lester_inspect.inspections import ColumnProvenance, HistogramForColumns, RowLineage
 from lester_inspect.inspections.annotations import UnknownProvenance
 from lester_inspect.instrumentation.rows import Unknown
 
 LINEAGE = RowLineage(RowLineage.ALL_ROWS)
+HISTOGRAM = HistogramForColumns(["g"])
 FRAME = {"id": [1, 2, 3, 4, 5, 6], "city": ["a", "b", "a", "c", "b", "a"],
          "x": [1.0, 2.0, None, 4.0, 5.0, 6.0], "d": ["2020-01-0%d" % i for i in range(1, 7)],
          "name": ["ann lee", "bo ma", "cy x", "dee y", "ed z", "fi q"]}
@@ -338,6 +339,40 @@ def test_after_a_loop_escape_only_frames_that_may_hold_escaped_values_are_unknow
         assert result.parents(by_line[line]) == []
     assert by_line[9].description == "Create DataFrame from dict (possibly from escaped rows)"
     assert [cut.node_id for cut in result.provenance_cuts] == [by_line[9].node_id]
+
+
+def test_resample_aggregations_fold_the_rows_of_each_bin_and_upsampling_is_unknown():
+    code = textwrap.dedent("""\
+        import pandas as pd
+        times = pd.to_datetime(["2024-01-01 00:00", "2024-01-02 12:00", "2024-01-01 12:00", "2024-01-03 00:00",
+                                "2024-01-02 00:00", "2024-01-01 06:00"])
+        df = pd.DataFrame({"t": times, "v": [1, 2, 3, 4, 5, 6], "g": ["a", "a", "b", "b", "a", "a"]})
+        daily = df.resample("D", on="t")["v"].sum()
+        two_days = df.set_index("t").resample("2D", closed="left").agg({"v": "max"})
+        finer = df.set_index("t")["v"].resample("6h").ffill()
+        print(daily.tolist(), two_days["v"].tolist(), len(finer))
+        """)
+    result = PipelineInspector.on_pipeline_from_string(code).add_inspections([LINEAGE, HISTOGRAM]).execute()
+    namespace = {}
+    exec(code, namespace)  # the plain run, for the reference
+    times = namespace["df"]["t"]
+    by_line = {n.code_location.lineno: n for n in result.nodes if n.operator_type.name != "PROJECTION"}
+    for line, rule in ((5, "D"), (6, "2D")):
+        node = by_line[line]
+        assert node.operator_type.name == "GROUP_BY_AGG" and node.description.startswith(f"Resample('{rule}'")
+        bins = times.dt.floor(rule) if rule == "D" else times.dt.floor("D").map(
+            lambda day: pd.Timestamp("2024-01-01") + (day - pd.Timestamp("2024-01-01")) // pd.Timedelta("2D") *
+            pd.Timedelta("2D"))
+        expected = [frozenset(f"source0[{row}]" for row in range(len(times)) if bins[row] == label)
+                    for label in sorted(set(bins))]
+        lineage = result.dag_node_to_inspection_results[node][LINEAGE]["lineage"]
+        assert [frozenset(f"{s}[{r}]" for s, r in p.variables()) for p in lineage] == expected
+    # A bin keeps a value only where all its rows share it: Jan 1 mixes a and b, Jan 2 is a, Jan 3 is b.
+    assert result.dag_node_to_inspection_results[by_line[5]][HISTOGRAM] == {"g": {"a": 1, "b": 1, None: 1}}
+    upsampled = by_line[7]
+    assert upsampled.operator_type.name == "RESHAPE" and [c.node_id for c in result.provenance_cuts] == [
+        upsampled.node_id]
+    assert "ffill() of a resampling" in result.provenance_cuts[0].reason
 
 
 def test_duplicate_row_labels_are_followed_by_row_id_without_changing_results(inspect_code):

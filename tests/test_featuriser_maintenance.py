@@ -14,7 +14,7 @@ from lester_inspect.ivm.rectify import load_featuriser
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# An imputer (not maintained), two scaler parts (a bare one, and one behind a step that learns nothing), a
+# A most-frequent imputer before a one-hot encoder (kept by counts), a mean imputer (not maintained), two scaler parts (a bare one, and one behind a step that learns nothing), a
 # one-hot part (its categories kept by their training-row counts); a split that
 # does not depend on the row count, so that a run from scratch keeps the same rows in the same order.
 PIPELINE = '''
@@ -32,10 +32,12 @@ patients = pd.read_csv(os.path.join(data_dir, "patients.csv"), na_values="?")
 histories = pd.read_csv(os.path.join(data_dir, "histories.csv"), na_values="?")
 data = patients.merge(histories, on=["ssn"])
 data["label"] = data["complications"] > 2
-data = data[["id", "county", "num_children", "income", "label"]]
+data = data[["id", "county", "race", "num_children", "income", "label"]]
 test = data[data["id"] % 5 == 0]
 train = data[data["id"] % 5 != 0]
-features = ColumnTransformer([("imputed", SimpleImputer(strategy="mean"), ["num_children"]),
+features = ColumnTransformer([("race", Pipeline([("impute", SimpleImputer(strategy="most_frequent")),
+                                                ("encode", OneHotEncoder(handle_unknown="ignore"))]), ["race"]),
+                              ("imputed", SimpleImputer(strategy="mean"), ["num_children"]),
                               ("county", OneHotEncoder(handle_unknown="ignore"), ["county"]),
                               ("numbers", StandardScaler(), ["num_children", "income"]),
                               ("log_income", Pipeline([("log", FunctionTransformer(np.log1p)),
@@ -76,7 +78,8 @@ def scalers(store_path, run_id):
     run_folder = os.path.join(store_path, "runs", run_id)
     featuriser = load_featuriser(run_folder, ArtifactStore(store_path).load(run_id)["manifest"]["pipeline"])
     parts = dict((name, transformer) for name, transformer, _ in featuriser.transformers_)
-    return {"numbers": parts["numbers"], "log_income": parts["log_income"].steps[-1][1]}
+    return {"numbers": parts["numbers"], "log_income": parts["log_income"].steps[-1][1],
+            "race": parts["race"].steps[0][1]}
 
 
 def test_scaler_blocks_are_stored_unscaled_and_read_back_exactly(work):
@@ -109,6 +112,7 @@ def test_forget_refits_the_scalers_like_a_run_from_scratch(work):
     # What is not maintained is said so, loudly; the one-hot categories are kept by their row counts.
     assert "NOT MAINTAINED: featuriser imputed/imputed (SimpleImputer): statistics_ stay as fitted" in text, text
     assert "county/county" not in text
+    assert "race/impute" not in text  # the most frequent race stays, by the counts: as a run from scratch finds
 
     scratch = folder / "scratch"
     shutil.copytree(folder / "data", scratch / "data")
@@ -122,6 +126,7 @@ def test_forget_refits_the_scalers_like_a_run_from_scratch(work):
     for name in ("numbers", "log_income"):
         for attribute in ("mean_", "var_", "scale_", "n_samples_seen_"):
             assert np.array_equal(getattr(mine[name], attribute), getattr(scratch_scalers[name], attribute))
+    assert mine["race"].statistics_.tolist() == scratch_scalers["race"].statistics_.tolist()
     assert not np.array_equal(mine["numbers"].mean_, old_mean)
     # No old statistic is kept: the stored featuriser holds none, virtual.json only the new ones.
     for path in (os.path.join(".lester", "runs", run_id, "featuriser.pkl"),
@@ -150,3 +155,37 @@ def test_forgetting_a_column_refits_the_scaler_without_its_cells(work):
     assert np.array_equal(scalers(".lester", run_id)["numbers"].var_, expected.var_)
     hit = np.isin(lineage, positions)
     assert hit.any() and np.all(run["train"]["X"][hit][:, -2:] == 0)  # the forgotten cells: zero, as before
+
+
+def test_an_imputed_value_is_kept_only_while_it_stays_the_most_frequent():
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from lester_inspect.ivm.rectify import imputer_kept
+
+    part = Pipeline([("impute", SimpleImputer(strategy="most_frequent")), ("encode", OneHotEncoder())])
+    part.fit(pd.DataFrame({"c": ["a", "a", "b", np.nan]}))
+    assert imputer_kept(part, {"counts": [3, 1], "missing": [1]})      # a: 2 observed + 1 imputed
+    assert imputer_kept(part, {"counts": [2, 1], "missing": [1]})      # a tie of 1 and 1: the smaller, a
+    assert not imputer_kept(part, {"counts": [2, 2], "missing": [1]})  # b (2) now beats a (1)
+    assert not imputer_kept(part, {"counts": [3, 1], "missing": None})  # missing inputs no longer known
+
+
+def test_a_scaler_outside_a_column_transformer_is_reported_not_maintained(tmp_path, monkeypatch):
+    data = tmp_path / "data.csv"
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60), "y": np.arange(60) % 2}).to_csv(data, index=False)
+    (tmp_path / "pipeline.py").write_text(
+        "import sys\nimport pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n"
+        "from sklearn.pipeline import Pipeline\nfrom sklearn.preprocessing import FunctionTransformer, StandardScaler\n"
+        "frame = pd.read_csv(sys.argv[1])\n"
+        "model = Pipeline([('log', FunctionTransformer()), ('scale', StandardScaler()), ('model', LogisticRegression())])\n"
+        "model.fit(frame[['a', 'b']], frame['y'])\n")
+    result = (PipelineInspector.on_pipeline(str(tmp_path / "pipeline.py"), args=[str(data)])
+              .add_inspection(ArtifactCapture(store=str(tmp_path / ".lester"))).execute())
+    assert ArtifactCapture.run_id_of(result)
+    monkeypatch.chdir(tmp_path)
+    text = str(ArtifactStore(".lester").forget(RowSpec("data.csv", positions=(1, 2))))
+    assert "NOT MAINTAINED: StandardScaler (line 7), fitted outside a ColumnTransformer" in text
+    assert "FunctionTransformer" not in text  # it learns nothing

@@ -170,10 +170,18 @@ def test_forget_reads_only_the_affected_cells(workspace, monkeypatch):
     def whole_artifact_read(*arguments, **keywords):
         raise AssertionError("forget read a whole artifact")
 
+    read_matrix = columnar.read_matrix
+
+    def test_matrix_only(folder, *arguments, **keywords):  # the test predictions are recomputed from it
+        if not folder.endswith(os.path.join("test", "X")):
+            whole_artifact_read()
+        return read_matrix(folder, *arguments, **keywords)
+
     monkeypatch.setattr(columnar, "read_frame", whole_artifact_read)
-    monkeypatch.setattr(columnar, "read_matrix", whole_artifact_read)
+    monkeypatch.setattr(columnar, "read_matrix", test_matrix_only)
     report = ArtifactStore(".lester").forget(rows_of(chosen), SUBJECT)
     assert report.runs[0].cells["train/data"] > 0
+    assert any("stored predictions recomputed" in note for note in report.runs[0].notes)
     assert set(report.timings) >= {"find affected runs", f"{run_id}: model update", f"{run_id}: artifacts"}
 
 

@@ -75,11 +75,11 @@ def labels_by_patient(store, run_id, patients):
             for group in ("train", "test")}
 
 
-def from_scratch(work, change):
+def from_scratch(work, change, pipeline=PIPELINE):
     """Capture the pipeline again on sources corrected by ``change(patients, histories)``."""
     scratch = work / "scratch"
     shutil.copytree(work / "data", scratch / "data")
-    (scratch / "pipeline.py").write_text(PIPELINE)
+    (scratch / "pipeline.py").write_text(pipeline)
     patients = pd.read_csv(scratch / "data" / "patients.csv", na_values="?", keep_default_na=False)
     histories = pd.read_csv(scratch / "data" / "histories.csv", na_values="?", keep_default_na=False)
     patients, histories = change(patients, histories)
@@ -178,3 +178,27 @@ def test_a_selection_on_a_maintained_column_is_reported_as_not_maintained(tmp_pa
     assert "recomputed" in text  # the labels are still maintained ...
     assert "NOT MAINTAINED: line" in text and "mean_complications < 100" in text  # ... the selection is not
     assert "rows it would now keep or drop are not added or removed" in text
+
+
+def test_rows_that_fed_only_the_aggregate_are_maintained_too(tmp_path, monkeypatch):
+    """Patients of county1 are filtered out after the group-by: no artifact holds them, their group's mean does."""
+    spec = importlib.util.spec_from_file_location(
+        "health_generator", os.path.join(ROOT, "example_pipelines", "healthcare", "generate_data.py"))
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    generator.write(str(tmp_path / "data"), 300, seed=6)
+    filtering = PIPELINE.replace('data = data[["id", "county",', 'data = data[data["county"] != "county1"]\n'
+                                 'data = data[["id", "county",')
+    (tmp_path / "pipeline.py").write_text(filtering)
+    run_id = capture(tmp_path, tmp_path / ".lester")
+    monkeypatch.chdir(tmp_path)
+    patients = patients_original()
+    positions = tuple(np.flatnonzero(patients["county"] == "county1")[:6].tolist())
+    store = ArtifactStore(".lester")
+    [held] = store.affected(RowSpec("data/patients.csv", positions=positions))
+    assert held.status == "holds" and "fed a maintained group-by aggregate" in str(held)
+    report = store.forget(RowSpec("data/patients.csv", positions=positions))
+    assert report.runs[0].status == "changed" and "recomputed" in str(report)
+    scratch_store, scratch_id, corrected = from_scratch(
+        tmp_path, lambda p, h: (p.drop(index=list(positions)).reset_index(drop=True), h), filtering)
+    assert_same_as_scratch(store, run_id, scratch_store, scratch_id, corrected)

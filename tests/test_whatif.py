@@ -82,7 +82,7 @@ def _check_against_scratch(path, result, analysis):
         assert row.score == scratch["score"], variant
 
 
-def test_test_side_corruptions_equal_the_modified_script_from_scratch(example):
+def check_test_side_corruptions_equal_the_modified_script_from_scratch(example):
     path, result, test_analysis, *_ = example
     _check_against_scratch(path, result, test_analysis)
     frame = result.what_if[test_analysis]
@@ -94,13 +94,13 @@ def test_test_side_corruptions_equal_the_modified_script_from_scratch(example):
         assert np.isnan(row["score"]) and row["error"].startswith("ValueError: Input X contains NaN")
 
 
-def test_train_side_corruptions_refit_and_equal_the_modified_script_from_scratch(example):
+def check_train_side_corruptions_refit_and_equal_the_modified_script_from_scratch(example):
     path, result, _, train_analysis, *_ = example
     _check_against_scratch(path, result, train_analysis)
     assert list(result.what_if[train_analysis]["corrupted"].iloc[1:]) == ["train+test"]
 
 
-def test_plain_variant_equals_the_script_and_test_side_variants_reuse_the_fitted_model(example):
+def check_plain_variant_equals_the_script_and_test_side_variants_reuse_the_fitted_model(example):
     path, result, *_ = example
     execution = result.what_if_execution
     assert _from_scratch(path, result, Variant("plain"))["score"] == execution.plain_score
@@ -108,7 +108,7 @@ def test_plain_variant_equals_the_script_and_test_side_variants_reuse_the_fitted
     assert execution.notes == []  # every example's featuriser is reused branch by branch
 
 
-def test_permutation_importance_equals_the_modified_script_and_names_matrix_and_source_columns(example):
+def check_permutation_importance_equals_the_modified_script_and_names_matrix_and_source_columns(example):
     path, result, _, _, importance, *_ = example
     _check_against_scratch(path, result, importance)
     frame = result.what_if[importance].iloc[1:]
@@ -129,7 +129,7 @@ def test_permutation_importance_equals_the_modified_script_and_names_matrix_and_
         assert branches.permuted("workclass", order) is not None and branches.permuted("education_num", order) is None
 
 
-def test_cleaning_variants_refit_and_equal_the_modified_script_from_scratch(example):
+def check_cleaning_variants_refit_and_equal_the_modified_script_from_scratch(example):
     path, result, *_, cleaning, _ = example
     _check_against_scratch(path, result, cleaning)
     frame = result.what_if[cleaning].set_index("variant")
@@ -143,7 +143,7 @@ def test_cleaning_variants_refit_and_equal_the_modified_script_from_scratch(exam
             assert row["train_rows_dropped"] > 0, variant
 
 
-def test_operator_impact_drops_each_filter_and_neutralises_each_scaler_as_the_modified_script_does(example):
+def check_operator_impact_drops_each_filter_and_neutralises_each_scaler_as_the_modified_script_does(example):
     path, result, *_, impact = example
     execution, frame = result.what_if_execution, result.what_if[impact]
     variants = impact.variants(execution)
@@ -154,21 +154,35 @@ def test_operator_impact_drops_each_filter_and_neutralises_each_scaler_as_the_mo
     rows = frame.set_index("variant")
     for variant in replaced:  # refit on the captured frame: equal to the script with set_params before its fit
         assert rows.loc[variant.name, "score"] == _from_scratch(path, result, variant)["score"]
-    for variant in filters:  # a full re-run: the filter's expression is gone from the script, more rows arrive
+    for variant in filters:  # the script re-run from its first changed statement, as the whole script would
         source = modified_source(path.read_text(), execution.fit.location, execution.score.location, variant)
         snippet = variant.name.split(": ", 1)[1]
         assert snippet in path.read_text() and snippet not in source
         if isinstance(rows.loc[variant.name, "error"], str):
+            with pytest.raises(Exception):
+                _from_scratch(path, result, variant)
             continue
+        scratch = _from_scratch(path, result, variant)
+        assert rows.loc[variant.name, "score"] == scratch["score"]
+        pd.testing.assert_frame_equal(execution.train_frame(variant), scratch["train_data"])
         assert rows.loc[variant.name, "train_rows"] > rows.loc["plain", "train_rows"]
+    # The statements before the first filter ran once for all filter variants (reading the data included).
+    prefix = execution._prefix
+    assert prefix.fallback is None and 0 < prefix.start
+    assert min(location.lineno for v in filters for location in v.removed_filters) >= \
+        next(iter(prefix.bodies.values()))[prefix.start].lineno
     group = impact.groups.groups[0]
     share_columns = [c for c in frame.columns if c.startswith(f"{group}=")]
     plain_shares = execution.fit.X[group].value_counts(normalize=True, dropna=False)
     assert [rows.loc["plain", f"{group}={value} share"] for value in plain_shares.index] == list(plain_shares)
     assert np.allclose(frame.loc[frame["error"].isna(), share_columns].sum(axis=1), 1.0)
+    changes = (frame[share_columns].iloc[1:] - frame[share_columns].iloc[0]).abs().stack()
+    row, column = changes.idxmax()
+    assert (f"largest change of a {group} share: {column.removesuffix(' share')} "
+            f"{frame.at[0, column]:.3f} -> {frame.at[row, column]:.3f} ({frame.at[row, 'variant']})") in result.summary()
 
 
-def test_summary_names_the_analysis_and_its_worst_variants(example):
+def check_summary_names_the_analysis_and_its_worst_variants(example):
     _, result, test_analysis, *_ = example
     summary = result.summary()
     assert f"What-if {test_analysis!r}" in summary
@@ -193,15 +207,19 @@ def test_patches_are_seeded_and_leave_their_input_unchanged():
 
 
 def test_bad_configurations_are_clear_errors():
-    with pytest.raises(WhatIfError, match="unknown corruption 'typo'.*known: broken_characters"):
+    with pytest.raises(WhatIfError, match="unknown corruption 'typo'.*known: broken_characters, category_shift"):
         DataCorruption({"a": "typo"})
+    with pytest.raises(WhatIfError, match="unknown corruption 'fill'"):  # a cleaning, not a corruption
+        DataCorruption({"a": ("fill", {"value": 0})})
+    with pytest.raises(WhatIfError, match="'drop_duplicates' is not a method for column 'a'.*keyed '\\*'"):
+        DataCleaning({"a": "drop_duplicates"})
     with pytest.raises(WhatIfError, match="needs the column to swap with"):
         DataCorruption({"a": "swapped_columns"})
     with pytest.raises(WhatIfError, match="gaussian_noise needs a numeric column; 'b'"):
         apply_patches([make_patch("gaussian_noise", "b", 0.5)], pd.DataFrame({"b": ["x", "y"]}))
 
 
-def test_a_misspelt_column_names_the_frames_columns(example):
+def check_a_misspelt_column_names_the_frames_columns(example):
     path, result, *_ = example
     analysis = DataCorruption({"incme": "scaling"})
     with pytest.raises(WhatIfError, match="column 'incme' is not in the frame the model is scored on at line"):
@@ -213,7 +231,18 @@ def test_a_pipeline_without_a_score_call_is_a_clear_error():
             "df = pd.DataFrame({'a': [0.0, 1.0, 2.0, 3.0], 'y': [0, 0, 1, 1]})\n"
             "model = LogisticRegression().fit(df[['a']], df['y'])\nmodel.predict(df[['a']])\n")
     inspector = PipelineInspector.on_pipeline_from_string(code).add_what_if(DataCorruption({"a": "scaling"}))
-    with pytest.raises(WhatIfError, match=r"1 fit\(s\) and 0 score\(s\) \(fit at line 4"):
+    with pytest.raises(WhatIfError, match=r"1 fit\(s\) and 0 score\(s\) \(fit at line 4") as raised:
+        inspector.execute()
+    assert [node.operator_type.value for node in raised.value.partial_result.nodes][-1] == "Predict"
+
+
+def test_a_fit_with_sample_weights_is_a_clear_error():
+    code = ("import pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n"
+            "df = pd.DataFrame({'a': [0.0, 1.0, 2.0, 3.0], 'y': [0, 0, 1, 1]})\n"
+            "model = LogisticRegression().fit(df[['a']], df['y'], sample_weight=[1, 2, 1, 2])\n"
+            "model.score(df[['a']], df['y'])\n")
+    inspector = PipelineInspector.on_pipeline_from_string(code).add_what_if(DataCorruption({"a": "scaling"}))
+    with pytest.raises(WhatIfError, match=r"fit at line 4:8 passes arguments besides X and y \(sample_weight=...\)"):
         inspector.execute()
 
 
@@ -259,7 +288,7 @@ def test_feasibility_study_measures_the_pipelines_own_features_as_the_script_com
     assert (frame["max_accuracy"] >= result.what_if_execution.plain_score).all()  # the model stays below the bound
 
 
-def test_the_html_report_shows_each_analysis_with_its_chart_and_table(example):
+def check_the_html_report_shows_each_analysis_with_its_chart_and_table(example):
     from lester_inspect.report.html import html_report
     from lester_inspect.report.model import PipelineReport
 
@@ -269,6 +298,7 @@ def test_the_html_report_shows_each_analysis_with_its_chart_and_table(example):
     assert f"<h4>{escape(repr(test_analysis))}</h4>" in page and f"<h4>{escape(repr(importance))}</h4>" in page
     assert "score by fraction corrupted" in page and "<polyline" in page
     assert "importance (score drop when permuted)" in page
+    assert page.count("score change per variant (red: lower than plain)") == 2  # DataCleaning, OperatorImpact
     for variant in result.what_if[test_analysis]["variant"]:
         assert f"<td>{escape(variant)}</td>" in page
 
@@ -323,3 +353,60 @@ def test_a_model_without_a_column_transformer_featurises_each_variant_whole_and_
     assert "note: the model's first step is not a ColumnTransformer" in result.summary()
     _check_against_scratch(path, result, analysis)
     assert (frame["score_change"].iloc[1:] < 0).all()
+
+
+GLOBAL_READING_PIPELINE = """
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
+LIMIT = 5.0
+
+
+def clip(frame):
+    return frame.clip(upper=LIMIT)
+
+
+rng = np.random.default_rng(0)
+data = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+data["y"] = (data["a"] + data["b"]) > 0
+data = data[data["b"] > -1.0]
+LIMIT = 1.0
+train, test = data.iloc[:200], data.iloc[200:]
+model = LogisticRegression().fit(clip(train[["a", "b"]]), train["y"])
+print(model.score(test[["a", "b"]], test["y"]))
+"""
+
+
+def test_a_prefix_function_reading_a_global_the_rest_assigns_makes_filter_variants_run_from_scratch(tmp_path):
+    path = tmp_path / "pipeline.py"
+    path.write_text(GLOBAL_READING_PIPELINE)
+    impact = OperatorImpact()
+    result = PipelineInspector.on_pipeline(path).add_what_if(impact).execute()
+    notes = result.what_if[impact].attrs["notes"]
+    assert ("variants changing the script before the fit run from scratch: a function or class defined before "
+            "line 16 reads LIMIT, which a variant assigns") in notes
+    variants = impact.variants(result.what_if_execution)
+    (variant,) = [v for v in variants if v.removed_filters and v.removed_filters[0].lineno == 16]
+    score = result.what_if[impact].set_index("variant").loc[variant.name, "score"]
+    assert score == _from_scratch(path, result, variant)["score"]
+
+
+# Checks of one example's run. They are called from one test per example: under pytest -n a
+# module fixture is computed once per worker, so separate tests could run the example twice.
+EXAMPLE_CHECKS = [
+    check_test_side_corruptions_equal_the_modified_script_from_scratch,
+    check_train_side_corruptions_refit_and_equal_the_modified_script_from_scratch,
+    check_plain_variant_equals_the_script_and_test_side_variants_reuse_the_fitted_model,
+    check_permutation_importance_equals_the_modified_script_and_names_matrix_and_source_columns,
+    check_cleaning_variants_refit_and_equal_the_modified_script_from_scratch,
+    check_operator_impact_drops_each_filter_and_neutralises_each_scaler_as_the_modified_script_does,
+    check_summary_names_the_analysis_and_its_worst_variants,
+    check_a_misspelt_column_names_the_frames_columns,
+    check_the_html_report_shows_each_analysis_with_its_chart_and_table,
+]
+
+
+def test_every_analysis_of_the_example_equals_its_modified_script_run_from_scratch(example):
+    for check in EXAMPLE_CHECKS:
+        check(example)

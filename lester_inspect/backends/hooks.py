@@ -9,14 +9,17 @@ code); a hook only hands operands and result to the backend that records them:
   prepare, e.g. patch a duck-typed estimator's class first) or ``(FunctionInfo,
   record)``, where ``record(call, result)`` is called after the call.
 * ``__lester_operator__``: a non-plain result goes to the numpy backend's ``operation``.
+* ``__lester_store__``: ``X[key] = value`` on anything but a Python container goes to the numpy
+  backend's ``store`` after the store.
 """
 from __future__ import annotations
 
 import contextlib
+import operator
 import types
 from typing import Any, Callable, Dict, List
 
-from lester_inspect.instrumentation.ast_transform import CALL_HOOK, OPERATOR_HOOK, SITES, SLICE
+from lester_inspect.instrumentation.ast_transform import CALL_HOOK, OPERATOR_HOOK, SETITEM, SITES, SLICE, STORE_HOOK
 from lester_inspect.instrumentation.dag import CodeLocation
 
 # Results that are never tracked arrays: the hook returns them without a look (loops stay fast).
@@ -83,7 +86,21 @@ class UserCodeHooks:
                 hooks._numpy.operation(entry[1], entry[2:], operands, result)
             return result
 
-        return {CALL_HOOK: call_hook, OPERATOR_HOOK: operator_hook, SLICE: slice}
+        def store_hook(site, value, target, key):
+            entry = namespace[SITES][site]
+            try:
+                entry[0](value, target, key)
+            except BaseException as error:
+                raise error.with_traceback(error.__traceback__.tb_next.tb_next)
+            # Python containers are stored into in loops: they return at once (as _PLAIN results do).
+            if type(target) in _PLAIN or not hooks.running or run.busy:
+                return
+            hooks._refresh()
+            if hooks._numpy is not None:  # numpy arrays change in place without a patched method seeing it
+                hooks._numpy.store(entry[2:], target, key, value)
+
+        return {CALL_HOOK: call_hook, OPERATOR_HOOK: operator_hook, STORE_HOOK: store_hook, SLICE: slice,
+                SETITEM: operator.setitem}
 
     def _record(self, chosen, location: CodeLocation, function, receiver, args, kwargs):
         """Call the site, then let the chosen handler record the result (never failing the call)."""

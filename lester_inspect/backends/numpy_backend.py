@@ -136,6 +136,14 @@ class NumpyBackend:
                                 operands, {})
             self._guarded(map_operation, call, result)
 
+    def store(self, position: tuple, target: Any, key: Any, value: Any) -> None:
+        """``X[key] = value`` changed a tracked array in place (see ``backends/hooks.py``): record it."""
+        if not isinstance(target, np.ndarray) or not target.ndim or self.run.tracked(target) is None:
+            return
+        call = OperatorCall(self.run, FunctionInfo("numpy", "ndarray.__setitem__"), CodeLocation(*position),
+                            (target, key, value), {})
+        self._guarded(store_values, call, None)
+
     def _guarded(self, handler, call: OperatorCall, result) -> None:
         run = self.run
         run.busy = True
@@ -411,6 +419,33 @@ def subscript(call: OperatorCall, result: Any) -> None:
         if mask is not None and mask is not node:
             inputs.append(Input(mask, rows, rows=None))
     run.add_node(operator_type, call.function, call.location, description, names, inputs, result, **sources)
+
+
+def store_values(call: OperatorCall, _: Any) -> None:
+    """``X[rows, columns] = value`` in place: the same rows; the columns written now also depend on
+    the value's columns and on the columns the row key (a mask) was computed from."""
+    run, (target, key, value) = call.run, call.args
+    parts = key if isinstance(key, tuple) else (key,)
+    before = run.input_node(target, call.location)
+    width = target.shape[1] if target.ndim == 2 else 1
+    written = set(range(width))
+    if target.ndim == 2 and len(parts) > 1 and not any(p is None or p is Ellipsis for p in parts):
+        written = set(np.atleast_1d(np.arange(width)[_index_key(parts[1])]).tolist())
+    inputs, extra = [Input(before, target, IDENTITY)], []
+    for operand in (value, *parts):
+        node = run.input_node(operand, call.location, untracked_as_source=False) if _is_matrix_like(
+            operand) else None
+        if node is not None and node is not before and all(node is not i.node for i in inputs):
+            inputs.append(Input(node, operand, rows=None))
+            extra += [(node.node_id, k) for k in range(len(node.columns))]
+    # Every row of a written column overwritten (``X[:, 0] = ...``): its old values are gone.
+    replaced = isinstance(parts[0], slice) and parts[0] == slice(None)
+    sources = tuple((*(() if c in written and replaced else ((before.node_id, c),)), *(extra if c in written else ()))
+                    for c in range(width))
+    names = before.columns if len(before.columns) == width else [f"x{c}" for c in range(width)]
+    described = f"Set values [{', '.join(_text(p) for p in parts)}] = {_text(value)}"
+    run.add_node(T.PROJECTION_MODIFY, call.function, call.location, described, names, inputs, target,
+                 column_sources=sources)
 
 
 def _index_key(key: Any) -> Any:

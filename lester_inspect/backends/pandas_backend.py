@@ -21,7 +21,8 @@ from lester_inspect.backends.pandas_generic import (ESCAPES, FRAME_OPERATORS, NO
 from lester_inspect.backends.pandas_operators import (columns_from, combine_first, crosstab, frame_eval,
                                                       frame_filter, frame_from, get_dummies, group_apply, group_map,
                                                       group_select, insert, keyed_columns, largest, melt, pivot,
-                                                      pivot_table, pop, series_constructor, set_columns, set_index,
+                                                      pivot_table, pop, resample, resample_aggregate, resampled_rows,
+                                                      resampler_getitem, series_constructor, set_columns, set_index,
                                                       take, update, value_counts)
 from lester_inspect.backends.series_expressions import (ATOM, FUNCTIONS, SeriesExpression, column_expression,
                                                         datetime_method_handlers, expression_of, function_handler,
@@ -359,6 +360,8 @@ def concat(call: OperatorCall, result: Any) -> None:
 
 def groupby_aggregate(name: str):
     def handle(call: OperatorCall, result: Any) -> None:
+        if resample_aggregate(call, result):  # ``df.resample(..., on=...)["v"]`` is a group-by over bins
+            return
         grouped = call.args[0]
         keys = grouped.keys
         if isinstance(keys, pd.Series):
@@ -468,6 +471,9 @@ _AGGREGATIONS = ("agg", "aggregate", "mean", "sum", "count", "size", "min", "max
 _GROUP_MAPS = ("transform", "rank", "cumsum", "cumprod", "cummax", "cummin", "cumcount", "shift", "diff",
                "pct_change", "ffill", "bfill", "ngroup")
 _GROUP_SELECTIONS = ("filter", "head", "tail", "nth", "sample")
+_RESAMPLER_AGGREGATIONS = ("agg", "aggregate", "count", "first", "last", "max", "mean", "median", "min", "nunique",
+                           "ohlc", "prod", "quantile", "sem", "size", "std", "sum", "var")
+_RESAMPLER_ROWS = ("apply", "transform", "asfreq", "bfill", "ffill", "nearest", "interpolate")
 _ROW_PICKERS = ("dropna", "head", "tail", "sample", "sort_values", "sort_index", "drop_duplicates")
 
 
@@ -542,15 +548,21 @@ def _frame_handlers() -> Dict[type, Dict[str, Callable]]:
         series[name] = escape
     frame.update({name: escape for name in ("iterrows", "itertuples", "to_dict")})
     frame["set_axis"] = frame_set_axis
+    frame["resample"] = series["resample"] = resample
     series["__getitem__"] = series_getitem
     grouped = {name: groupby_aggregate(name) for name in _AGGREGATIONS}
     grouped.update({name: group_map for name in _GROUP_MAPS})
     grouped.update({name: group_select for name in _GROUP_SELECTIONS})
     grouped["apply"] = group_apply
     from pandas.core.indexes.accessors import DatetimeProperties, TimedeltaProperties
+    from pandas.core.resample import Resampler
     from pandas.core.strings.accessor import StringMethods
 
+    resampler = {name: resampled_rows for name in _RESAMPLER_ROWS}
+    resampler.update({name: resample_aggregate for name in _RESAMPLER_AGGREGATIONS})
+    resampler["__getitem__"] = resampler_getitem
     return {
+        Resampler: resampler,
         pd.DataFrame: frame,
         pd.Series: series,
         DataFrameGroupBy: {**grouped, "__getitem__": groupby_getitem},
@@ -684,11 +696,16 @@ class PandasBackend:
 def _dispatch(per_type: Dict[type, Callable]) -> Callable:
     """One handler for a method shared by several types: the receiver's type chooses."""
 
+    # Per receiver type, found once: a loop of small pandas calls dispatches thousands of times.
+    by_type: Dict[type, Optional[Callable]] = {}
+
     def handler_for(receiver: Any) -> Optional[Callable]:
-        for cls, handler in per_type.items():
-            if isinstance(receiver, cls):
-                return handler
-        return None
+        kind = type(receiver)
+        if kind in by_type:
+            return by_type[kind]
+        found = next((handler for cls, handler in per_type.items() if isinstance(receiver, cls)), None)
+        by_type[kind] = found
+        return found
 
     def dispatch(call: OperatorCall, result: Any) -> None:
         handler = handler_for(call.args[0])

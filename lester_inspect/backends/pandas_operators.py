@@ -7,6 +7,7 @@ call and the reason where they do not (margins, bins, duplicate labels).
 from __future__ import annotations
 
 import ast
+import weakref
 from typing import Any, Dict, List, Optional
 
 import numpy as np
@@ -517,3 +518,93 @@ def frame_from(call: OperatorCall, result: Any) -> None:
                                                for v in tracked], result)
         return
     columns_from(call, result, tracked, f"Create DataFrame {name} {type(data).__name__}")
+
+
+# -- resampling ---------------------------------------------------------------------------------------
+# ``df.resample(rule)`` makes a resampler, not data; pandas gives it a copy of the frame, so what the
+# user's tracked object is, and which bins its rows fall into, is remembered here per resampler.
+
+class Resampling:
+    """A tracked object resampled with ``args``/``kwargs``, and the column selection made on the resampler."""
+
+    __slots__ = ("source", "args", "kwargs", "selection")
+
+    def __init__(self, source: Any, args: tuple, kwargs: dict, selection: Any = None):
+        self.source = source
+        self.args = args
+        self.kwargs = kwargs
+        self.selection = selection
+
+    def describe(self) -> str:
+        parts = [short_repr(a) for a in self.args] + [f"{k}={short_repr(v)}" for k, v in self.kwargs.items()]
+        picked = f"[{short_repr(self.selection)}]" if self.selection is not None else ""
+        return f"Resample({', '.join(parts)}){picked}"
+
+    def groups(self, result: Any):
+        """Output row g aggregates the source rows in bin g: the same bins, computed for row numbers."""
+        source, on, level = self.source, self.kwargs.get("on"), self.kwargs.get("level")
+        key = source[on] if on is not None else (
+            source.index.get_level_values(level) if level is not None else source.index)
+        binning = {name: value for name, value in self.kwargs.items() if name not in ("on", "level")}
+        rows = pd.Series(np.arange(len(source)), index=pd.Index(key)).resample(*self.args, **binning).agg(list)
+        if not rows.index.equals(result.index):
+            return Unknown("the result's rows are not the resampling bins (e.g. a filtered or reindexed "
+                           "aggregation)")
+        codes = np.full(len(source), -1, dtype=np.int64)
+        for group, members in enumerate(rows):
+            codes[np.asarray(members, dtype=np.int64)] = group
+        return Groups(codes, len(result))
+
+
+_RESAMPLINGS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _remember(run, resampler: Any, resampling: Resampling) -> None:
+    try:
+        _RESAMPLINGS.setdefault(run, weakref.WeakKeyDictionary())[resampler] = resampling
+    except TypeError:  # not weakly referenceable: its aggregations stay what the generic rule makes of them
+        pass
+
+
+def resampling_of(run, obj: Any) -> Optional[Resampling]:
+    try:
+        return _RESAMPLINGS.get(run, {}).get(obj)
+    except TypeError:
+        return None
+
+
+def resample(call: OperatorCall, result: Any) -> None:
+    source = call.args[0]
+    if call.run.tracked(source) is not None:
+        _remember(call.run, result, Resampling(source, call.args[1:], dict(call.kwargs)))
+
+
+def resampler_getitem(call: OperatorCall, result: Any) -> None:
+    """``df.resample(...)["v"]`` (a group-by over bins in pandas): the same rows, a column selection."""
+    resampling = resampling_of(call.run, call.args[0])
+    if resampling is not None:
+        _remember(call.run, result, Resampling(resampling.source, resampling.args, resampling.kwargs, call.args[1]))
+
+
+def resample_aggregate(call: OperatorCall, result: Any) -> bool:
+    """An aggregation of a resampler: one row per bin, made of the source rows in it. False: not one."""
+    resampling = resampling_of(call.run, call.args[0])
+    if resampling is None:
+        return False
+    if isinstance(result, (pd.DataFrame, pd.Series)):
+        source = call.run.input(resampling.source, call.location, lambda: resampling.groups(result))
+        call.run.add_node(T.GROUP_BY_AGG, call.function, call.location,
+                          f"{resampling.describe()}: {describe_call(call)}", keyed_columns(result), [source], result)
+    return True
+
+
+def resampled_rows(call: OperatorCall, result: Any) -> None:
+    """Up-sampling and row-wise calls on a resampler (``ffill``, ``interpolate``, ``apply``, ...): rows that are
+    not bins of source rows, an explicit unknown."""
+    resampling = resampling_of(call.run, call.args[0])
+    if resampling is None or not isinstance(result, (pd.DataFrame, pd.Series)):
+        return
+    reason = f"rows made by {describe_call(call)} of a resampling are not mapped to its source's rows"
+    call.run.add_node(T.RESHAPE, call.function, call.location, f"{resampling.describe()}: {describe_call(call)}",
+                      keyed_columns(result), [call.run.input(resampling.source, call.location, Unknown(reason))],
+                      result)

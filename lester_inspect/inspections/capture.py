@@ -109,7 +109,9 @@ class ArtifactCapture(VectorizedInspection):
                      "lineage": _lineage(operator.annotations_of(relational if relational is not None else X),
                                          operator.source_names)}
         self._save(operator, state, "train", artifacts, relational_node, operator.inputs[0].node,
-                   {"model_class": type(operator.output).__name__}, _labels_column(operator))
+                   {"model_class": type(operator.output).__name__,
+                    "unmaintained_transformers": _outside_featuriser(operator.dag, operator.inputs[0].node)},
+                   _labels_column(operator))
         return state["run_id"]
 
     def _capture_test(self, operator: OperatorData, state: dict) -> None:
@@ -240,6 +242,27 @@ def _cuts_upstream(dag, node: DagNode) -> List:
         nodes = sorted([node, *nx.ancestors(dag, node)], key=lambda n: n.node_id)
         return [dag.nodes[n]["provenance_cut"] for n in nodes if dag.nodes[n].get("provenance_cut") is not None]
     return cuts_upstream(dag, node)
+
+
+# Transformers that learn nothing from the rows they are fitted on.
+_STATELESS = {"FunctionTransformer", "HashingVectorizer", "Normalizer", "Binarizer", "PolynomialFeatures"}
+
+
+def _outside_featuriser(dag, matrix_node: DagNode) -> List[str]:
+    """Fitted transformers between the data and the model that are not in the stored featuriser (a
+    ColumnTransformer): what they learned from the training rows is not maintained, and forget says so."""
+    import networkx as nx
+
+    featuriser = _featuriser(dag, matrix_node)
+    inside = ({featuriser, *nx.ancestors(dag, featuriser)} if dag.nodes[featuriser].get("featuriser") is not None
+              else set())
+    found = []
+    for node in sorted({matrix_node, *nx.ancestors(dag, matrix_node)} - inside, key=lambda n: n.node_id):
+        name = node.description.split(":", 1)[0]
+        if node.operator_type is T.TRANSFORMER and name not in _STATELESS:
+            line = node.code_location.lineno if node.code_location else "?"
+            found.append(f"{name} (line {line}), fitted outside a ColumnTransformer")
+    return sorted(set(found))
 
 
 def _featuriser(dag, node: DagNode) -> DagNode:

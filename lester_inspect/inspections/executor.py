@@ -54,17 +54,16 @@ class InspectionExecutor:
         data = output if output is not None and has_rows(output) else (row_inputs[0].data if row_inputs else None)
         if node.operator_type is T.DATA_SOURCE:
             self._register_source(node, data)
-        carried = self._carried(output, row_inputs) if self.keys else None
+        tracked = self.run.tracked(output) if output is not None else None
+        carried = self._carried(tracked, output, row_inputs) if self.keys else None
         if carried is not None:
             # In-memory data (pandas from toPandas) is annotated as usual from here on.
             annotations = carried if kept_by_engine(data) else dict(carried)
             self.carriers[node] = carried.carrier
         else:
             annotations = self._annotations(node, row_inputs, data) if self.keys and data is not None else None
-        if annotations is not None and output is not None:
-            tracked = self.run.tracked(output)
-            if tracked is not None:
-                tracked.annotations = annotations
+        if annotations is not None and tracked is not None:
+            tracked.annotations = annotations
         arguments = self.run.current_arguments() if self.needs_arguments and self.run.current_arguments else None
         view = OperatorData(node, data, annotations, arguments, self.source_names, self.source_sizes,
                             self.run.dag, self.results, tuple(inputs), output, self._annotations_of)
@@ -79,9 +78,9 @@ class InspectionExecutor:
             else:
                 self._scan(node, row_inputs, output, annotations, results)
 
-    def _carried(self, output: Any, row_inputs: List[Input]) -> Optional[CarriedAnnotations]:
+    def _carried(self, tracked, output: Any, row_inputs: List[Input]) -> Optional[CarriedAnnotations]:
         """Annotations an engine computed for the output, or passed on from the only input (fit, markers)."""
-        carried = self._annotations_of(output) if output is not None else None
+        carried = tracked.annotations if tracked is not None else None
         if isinstance(carried, CarriedAnnotations):
             return carried
         if (row_inputs and (output is None or not has_rows(output))
@@ -124,7 +123,10 @@ class InspectionExecutor:
                     marker = UnknownProvenance((self.run.dag.nodes[node]["provenance_cut"],))
                     parts.append((item, mapping, {key: marker for key in self.keys}))
                 else:
-                    parts.append((item, mapping, aligned(known, mapping, length) if known is not None else None))
+                    moved = aligned(known, mapping, length) if known is not None else None
+                    if moved is not None and node.operator_type is T.SORT:
+                        _keep_counts(known, moved, mapping)
+                    parts.append((item, mapping, moved))
             annotations = self._combine(node, parts, length)
         self._values_from_data(annotations, data, refresh=node.operator_type in _MODIFYING)
         return annotations
@@ -270,6 +272,17 @@ def _positions(mapping, length: int) -> Optional[np.ndarray]:
     if isinstance(mapping, Groups):
         return mapping.representative_rows()
     return None
+
+
+def _keep_counts(known: Dict, moved: Dict, mapping) -> None:
+    """A sort only reorders rows: its value columns count what its input's did (no second bincount)."""
+    if not isinstance(mapping, Positions) or mapping.has_missing:
+        return
+    for key, before in known.items():
+        after = moved.get(key)
+        if (isinstance(before, ValueColumn) and isinstance(after, ValueColumn) and before._counts is not None
+                and after.categories is before.categories and len(after) == len(before)):
+            after._counts = before._counts
 
 
 def _carrier(node: DagNode, parts) -> Optional[DagNode]:

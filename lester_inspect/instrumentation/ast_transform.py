@@ -32,6 +32,10 @@ OPERATOR_HOOK = "__lester_operator__"
 SITES = "__lester_sites__"
 # ``slice``, under a name user code cannot shadow: ``X[a:b]`` hands the hook ``X`` and ``slice(a, b, None)``.
 SLICE = "__lester_slice__"
+# ``X[key] = value`` becomes ``__lester_store__(site, value, X, key)`` (Python's order of evaluation);
+# the site's lambda stores with ``__lester_setitem__`` (``operator.setitem``, as the statement does).
+STORE_HOOK = "__lester_store__"
+SETITEM = "__lester_setitem__"
 _UFUNC_NAMES = frozenset({
     "log", "log1p", "log2", "log10", "exp", "expm1", "exp2", "sqrt", "cbrt", "square", "abs", "absolute", "fabs",
     "sign", "negative", "reciprocal", "floor", "ceil", "rint", "trunc", "sin", "cos", "tan", "arcsin", "arccos",
@@ -136,6 +140,22 @@ class _NumpyOperations(ast.NodeTransformer):
         operand, = self._names(node, "operand")
         return self._operator(node, type(node.op).__name__, ["operand"], ast.UnaryOp(op=node.op, operand=operand),
                               [node.operand])
+
+    def visit_Assign(self, node: ast.Assign) -> ast.AST:
+        self.generic_visit(node)
+        if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Subscript):
+            return node
+        target = node.targets[0]
+        value, obj, key = self._names(node, "value", "target", "key")
+        store = ast.Call(func=ast.copy_location(ast.Name(id=SETITEM, ctx=ast.Load()), node), args=[obj, key, value],
+                         keywords=[])
+        parameters = ast.arguments(posonlyargs=[ast.arg(arg=n) for n in ("value", "target", "key")], args=[],
+                                   vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+        # The store carries the target's position, as Python's own store instruction does (``df['a'] = ...``
+        # is located at ``df['a']``, which the pandas backend relies on).
+        call = self._site(target, "Store", parameters, ast.copy_location(store, target), STORE_HOOK,
+                          [node.value, target.value, _key(target.slice)], [])
+        return ast.copy_location(ast.Expr(value=call), node)
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
         self.generic_visit(node)

@@ -34,8 +34,9 @@ class CallSites:
         self._user_root = os.path.dirname(source.path) + os.sep if source.path else None
         self._is_user_file: Dict[str, bool] = {source.filename: True}
         self._positions: Dict[object, List] = {}
-        # (code, instruction offset) -> location: a loop calls the same place thousands of times.
-        self._locations: Dict[tuple, CodeLocation] = {}
+        # (id(code), instruction offset) -> (code, location): a loop calls the same place thousands of
+        # times. Keyed by id: a code object hashes its whole body (~2 us for a pipeline module), every time.
+        self._locations: Dict[tuple, tuple] = {}
         self._helper_sources: Dict[str, Optional[PipelineSource]] = {}
         self._snippets: Dict[CodeLocation, str] = {}
 
@@ -57,11 +58,12 @@ class CallSites:
 
     def location(self, frame) -> CodeLocation:
         """The span of the instruction ``frame`` is executing: the call or subscript itself."""
-        key = (frame.f_code, frame.f_lasti)
+        code = frame.f_code
+        key = (id(code), frame.f_lasti)
         found = self._locations.get(key)
-        if found is None:
-            found = self._locations[key] = self._location(frame)
-        return found
+        if found is None or found[0] is not code:  # the code kept alive with its entry: the id stays its own
+            found = self._locations[key] = (code, self._location(frame))
+        return found[1]
 
     def _location(self, frame) -> CodeLocation:
         code = frame.f_code

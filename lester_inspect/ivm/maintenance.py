@@ -308,6 +308,11 @@ class Maintenance:
     changed: Dict[str, int] = dataclasses.field(default_factory=dict)  # per group: captured rows relabelled
     _writes: List = dataclasses.field(default_factory=list)
 
+    @property
+    def changes_anything(self) -> bool:
+        """Whether a view (or a captured value computed from one) changes."""
+        return bool(self._writes)
+
     def apply(self) -> None:
         for write in self._writes:
             write()
@@ -315,6 +320,17 @@ class Maintenance:
 
 def has_views(run_folder: str) -> bool:
     return os.path.isdir(os.path.join(run_folder, VIEWS))
+
+
+def rows_in_views(run_folder: str, row_sources: Dict[str, np.ndarray]) -> int:
+    """How many input rows of the run's maintained aggregates come from these source rows."""
+    from lester_inspect.ivm.store import _lookup_rows
+
+    folder = os.path.join(run_folder, VIEWS)
+    if not os.path.isdir(folder):
+        return 0
+    return sum(len(_lookup_rows(os.path.join(folder, name, "input", "lineage"), row_sources))
+               for name in os.listdir(folder) if name.isdigit())
 
 
 def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],

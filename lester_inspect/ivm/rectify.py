@@ -15,8 +15,10 @@ mail subjects in every captured run that used them:
 4. the model is updated with the corrected rows (the old rows unlearned, the new ones
    learned: first or second order, see unlearning.py), never with zeros.
 
-Featuriser statistics (a scaler's mean, an encoder's categories) stay as fitted on the old
-values; the report names the ones fed by the rectified columns. Like ``forget``, a rerun
+A ``StandardScaler``'s statistics are fitted again with the corrected rows' inputs
+(featuriser.py); the other featuriser statistics (an encoder's categories, an imputer's fill
+value) stay as fitted on the old values, and the report names them as NOT MAINTAINED. The
+stored test predictions are recomputed with the updated model. Like ``forget``, a rerun
 after a crash completes the request and never applies it twice: each artifact records the
 request together with its new values, atomically, before the old values are overwritten.
 """
@@ -119,7 +121,8 @@ def save_for_rectify(store: str, run_id: str, group: str, data: Optional[pd.Data
         if featuriser is not None and group == "train":
             try:
                 # The counts first: a featuriser is never stored without them.
-                write_json(os.path.join(folder, LEARNED), {"requests": [], "parts": _learned_values(featuriser, X)})
+                write_json(os.path.join(folder, LEARNED), {"requests": [], "parts": _learned_values(featuriser, X,
+                                                                                                     data)})
                 from lester_inspect.ivm.featuriser import strip_statistics
 
                 write_pickle(os.path.join(folder, FEATURISER), strip_statistics(featuriser, virtual))
@@ -127,8 +130,10 @@ def save_for_rectify(store: str, run_id: str, group: str, data: Optional[pd.Data
                 write_json(os.path.join(folder, FEATURISER + ".missing"), f"not stored: {error!r}")
 
 
-def _learned_values(featuriser, X) -> Dict:
-    """Per featuriser part holding learned values: its matrix columns and the training rows per value."""
+def _learned_values(featuriser, X, data=None) -> Dict:
+    """Per featuriser part holding learned values: its matrix columns and the training rows per value; for a
+    most-frequent imputer before a one-hot encoder also the training rows missing each input (``missing``),
+    so that ``imputer_kept`` can tell whether the imputed value stays after a removal."""
     if not hasattr(featuriser, "transformers_"):
         raise TypeError(f"only a ColumnTransformer's learned values can be matched to matrix columns, not a "
                         f"{type(featuriser).__name__}'s")
@@ -157,7 +162,39 @@ def _learned_values(featuriser, X) -> Dict:
         part = X[:, block.start:block.stop]
         counts = np.asarray((part != 0).sum(axis=0)).ravel()
         parts[name] = {"columns": inputs, "slice": [block.start, block.stop], "counts": counts.tolist(), "reason": None}
+        if data is not None and _imputed_one_hot(steps):
+            parts[name]["missing"] = [int(data[c].isna().sum()) for c in inputs]
     return parts
+
+
+def _imputed_one_hot(steps) -> bool:
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import OneHotEncoder
+
+    return (len(steps) == 2 and isinstance(steps[0], SimpleImputer) and steps[0].strategy == "most_frequent"
+            and not steps[0].add_indicator and isinstance(steps[1], OneHotEncoder)
+            and isinstance(steps[0].missing_values, float) and np.isnan(steps[0].missing_values))
+
+
+def imputer_kept(transformer, part: Dict) -> bool:
+    """Whether a most-frequent imputer's values stay those a run from scratch learns from the remaining training
+    rows: per input, the most frequent non-missing value (the smallest of equals, as scikit-learn picks) by
+    the one-hot counts ``guard_learned_values`` keeps, less the imputed rows."""
+    steps = [step for _, step in transformer.steps] if hasattr(transformer, "steps") else [transformer]
+    if not _imputed_one_hot(steps) or part.get("missing") is None or part.get("counts") is None:
+        return False
+    imputer, encoder = steps
+    counts, start = np.asarray(part["counts"]), 0
+    for value, categories, missing in zip(imputer.statistics_, encoder.categories_, part["missing"]):
+        observed = counts[start:start + len(categories)].copy()
+        start += len(categories)
+        at = np.flatnonzero(np.asarray(categories, dtype=object) == value)
+        if len(at) != 1:
+            return False
+        observed[at[0]] -= missing
+        if int(np.argmax(observed)) != at[0] or observed[at[0]] <= 0:  # categories are sorted: first = smallest
+            return False
+    return True
 
 
 def guard_learned_values(run_folder: str, request: str, rows: Sequence[int], columns: Optional[set],
@@ -188,6 +225,11 @@ def guard_learned_values(run_folder: str, request: str, rows: Sequence[int], col
         if new_rows is not None:
             counts += (np.asarray(new_rows)[:, low:high] != 0).sum(axis=0)
         part["counts"] = counts.tolist()
+        if part.get("missing") is not None:  # removed rows: their missing inputs leave; otherwise not known
+            missing = columnar.read_cells(os.path.join(run_folder, "train", "data"), part["columns"], rows) \
+                if columns is None and new_rows is None else None
+            part["missing"] = None if missing is None else [
+                int(m - missing[c].isna().sum()) for m, c in zip(part["missing"], part["columns"])]
         if np.any(counts <= 0):
             reasons.append(f"{name}: {int(np.sum(counts <= 0))} value(s) it learned came only from these rows")
     learned["requests"].append(request)
@@ -403,6 +445,10 @@ def _rectify_run(store, run_id, request, resolution, column, correction, order, 
     timings[f"{run_id}: re-encoding"] = time.perf_counter() - step
 
     train = plans.get("train")
+    if train is not None:
+        from lester_inspect.ivm.store import unmaintained_transformers
+
+        notes.extend(unmaintained_transformers(manifest))
     if train is not None and train["matrix"] is not None and len(train["matrix"][0]):
         notes.extend(guard_learned_values(folder, request, train["matrix"][0], set(train["derived"]), train["matrix"][1]))
 
@@ -537,9 +583,12 @@ def featuriser_notes(featuriser, columns, folder: str, counted: bool = False) ->
         if not set(map(str, inputs)) & set(columns) or transformer in ("drop", "passthrough") or name in maintained:
             continue
         steps = transformer.steps if hasattr(transformer, "steps") else [(name, transformer)]
+        kept_imputer = name in counts_kept and imputer_kept(transformer, learned[name])
         for step_name, step in steps:
-            learned = set(vars(step)) | ({"idf_"} if hasattr(step, "idf_") else set())  # a property of TF-IDF
-            fitted = sorted(a for a in learned if a.endswith("_") and not a.startswith("_")
+            if kept_imputer and step is steps[0][1]:
+                continue  # its most frequent values stay, by the counts (imputer_kept)
+            attributes = set(vars(step)) | ({"idf_"} if hasattr(step, "idf_") else set())  # a property of TF-IDF
+            fitted = sorted(a for a in attributes if a.endswith("_") and not a.startswith("_")
                             and getattr(step, a, None) is not None
                             and a not in ("n_features_in_", "feature_names_in_", "n_samples_seen_",
                                           "fixed_vocabulary_")

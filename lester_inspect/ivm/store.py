@@ -316,12 +316,14 @@ class ArtifactStore:
         else:
             held = {group: len(_lookup_rows(os.path.join(folder, group, "lineage"), row_sources))
                     for group in manifest["groups"]}
-        if not any(held.values()):
+        through = maintenance.rows_in_views(folder, row_sources) if not any(held.values()) else 0
+        if not any(held.values()) and not through:
             return AffectedRun(run_id, "holds none", held)
         forgotten = _covering_requests(folder, manifest, resolution, column)
         if forgotten:
             return AffectedRun(run_id, "forgotten", {}, "by request(s) " + ", ".join(r[:12] for r in forgotten))
-        return AffectedRun(run_id, "holds", held)
+        return AffectedRun(run_id, "holds", held, f"{through} row(s) fed a maintained group-by aggregate" if through
+                           else "")
 
     def _resolve(self, lookup: catalog.Lookup, rows: RowSpec, column: Optional[ColumnSpec],
                  persist_index: bool = True) -> Resolution:
@@ -598,16 +600,9 @@ class ArtifactStore:
                 ranges = sorted({tuple(r) for c in derived_columns for r in info.get("matrix_provenance", {}).get(c, [])})
                 plan[group] = (derived_rows, derived_columns, ranges)
         timings[f"{run_id}: provenance lookup"] = time.perf_counter() - step
-        if not any(len(p[0]) for p in plan.values()):
-            unmapped = sorted(set(row_sources) - {s for i in manifest["groups"].values() for s in i["lineage_sources"]})
-            if unmapped:
-                return RunChange(run_id, {}, {}, None, notes, status="failed", problem=(
-                    f"run {run_id}: its artifacts have no row provenance for {', '.join(unmapped)} (reached only "
-                    "through aggregates, or not at all); nothing could be changed"))
-            return RunChange(run_id, {g: 0 for g in plan}, {}, None, notes, status="holds none")
-
         # Group-by aggregates and the columns computed from them (maintenance.py): planned before any write.
-        relabel = None
+        # Rows that reach no artifact can still have fed an aggregate (a filter after the group-by).
+        relabel, maintained = None, None
         if maintenance.has_views(folder):
             step = time.perf_counter()
             maintained = maintenance.plan(folder, request, row_sources, column_sources if column else None,
@@ -621,13 +616,21 @@ class ArtifactStore:
             if not maintained.covers_aggregates and any(i.get("aggregated_sources") for i in manifest["groups"].values()):
                 notes.append("values computed by a group-by that is not maintained stay as they were")
             timings[f"{run_id}: aggregates planned"] = time.perf_counter() - step
+        if not any(len(p[0]) for p in plan.values()) and not (maintained and maintained.changes_anything):
+            unmapped = sorted(set(row_sources) - {s for i in manifest["groups"].values() for s in i["lineage_sources"]})
+            if unmapped:
+                return RunChange(run_id, {}, {}, None, notes, status="failed", problem=(
+                    f"run {run_id}: its artifacts have no row provenance for {', '.join(unmapped)} (reached only "
+                    "through aggregates, or not at all); nothing could be changed"))
+            return RunChange(run_id, {g: 0 for g in plan}, {}, None, notes, status="holds none")
 
-        if "train" in plan:  # a featuriser value learned only from these rows must not stay in the store
+        if "train" in plan and len(plan["train"][0]):  # a value learned only from these rows must not stay
             from lester_inspect.ivm.rectify import guard_learned_values
 
             notes.extend(guard_learned_values(folder, request, plan["train"][0],
                                               None if column is None else set(plan["train"][1])))
             notes.extend(_unmaintained_statistics(folder, manifest, None if column is None else set(plan["train"][1])))
+            notes.extend(unmaintained_transformers(manifest))
 
         from lester_inspect.ivm.rectify import mark_predictions_stale, recompute_predictions
 
@@ -704,7 +707,8 @@ class ArtifactStore:
         step = time.perf_counter()
         notes.extend(recompute_predictions(folder))
         timings[f"{run_id}: test predictions"] = time.perf_counter() - step
-        if not resumed and not any(cells.values()) and not (model_summary and "skipped" not in model_summary):
+        if not resumed and not any(cells.values()) and not (model_summary and "skipped" not in model_summary) \
+                and not (maintained and maintained.changes_anything):
             return RunChange(run_id, rows_changed, cells, model_summary, notes, status="failed", problem=(
                 f"run {run_id}: {sum(rows_changed.values())} of its rows derive from these rows, but no stored cell "
                 f"was derived from {column.column if column else 'them'}; nothing could be changed"))
@@ -744,6 +748,12 @@ class ArtifactStore:
         stored.setdefault("updates", []).append({"request": request, **summary})
         write_pickle(model_path, stored)
         return summary
+
+
+def unmaintained_transformers(manifest: Dict) -> List[str]:
+    """Report lines for the fitted transformers outside the stored featuriser (recorded at capture)."""
+    return [f"NOT MAINTAINED: {transformer}: what it learned from the training rows stays as fitted"
+            for transformer in manifest["groups"].get("train", {}).get("unmaintained_transformers", [])]
 
 
 def _unmaintained_statistics(folder: str, manifest: Dict, columns: Optional[set]) -> List[str]:

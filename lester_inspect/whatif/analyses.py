@@ -8,7 +8,7 @@ import pandas as pd
 
 from lester_inspect.progress import progress
 from lester_inspect.whatif.execution import SharedExecution, Variant
-from lester_inspect.whatif.patches import CHANGES, WhatIfError, make_patch, patch_seed
+from lester_inspect.whatif.patches import CORRUPTIONS, WhatIfError, make_patch, patch_seed
 
 PLAIN = "plain"
 
@@ -30,6 +30,7 @@ class WhatIfAnalysis:
         """
         self._prepare(execution, result)
         variants = self.variants(execution)
+        execution.prepare_reruns(variants)
         rows = [{"variant": PLAIN, "score": execution.plain_score, "error": None}]
         for variant in progress(variants, f"what-if: {self!r}", unit="variant"):
             rows.append({"variant": variant.name, **variant.labels, **_scored(execution, variant)})
@@ -74,9 +75,9 @@ def _corruptions(column: str, given) -> List[Tuple[str, dict]]:
     result = []
     for item in items:
         name, params = (item, {}) if isinstance(item, str) else item
-        if name not in CHANGES or name == "permuted":
-            known = ", ".join(sorted(set(CHANGES) - {"permuted"}))
-            raise WhatIfError(f"DataCorruption: unknown corruption {name!r} for column '{column}'; known: {known}")
+        if name not in CORRUPTIONS:
+            raise WhatIfError(f"DataCorruption: unknown corruption {name!r} for column '{column}'; "
+                              f"known: {', '.join(CORRUPTIONS)}")
         result.append((name, dict(params)))
     return result
 
@@ -363,7 +364,7 @@ class OperatorImpact(WhatIfAnalysis):
     def variants(self, execution: SharedExecution) -> List[Variant]:
         variants = [Variant(f"without filter at {node.code_location}: {node.source_code.splitlines()[0]}",
                             {"operator": f"{node.operator_type.value} {node.node_id}", "change": "filter dropped",
-                             "execution": "full re-run (the change precedes the model's fit)"},
+                             "execution": "re-run from the first changed statement"},
                             removed_filters=[node.code_location]) for node in self._filters]
         for name, step in execution.model.get_params(deep=True).items():
             if type(step).__name__ in NEUTRAL_REPLACEMENTS and type(step).__module__.startswith("sklearn."):
@@ -387,6 +388,19 @@ class OperatorImpact(WhatIfAnalysis):
 
     def _annotate(self, frame, execution, variants, result) -> None:
         self.groups.add(frame, execution, variants)
+
+    def summary_lines(self, frame: pd.DataFrame) -> List[str]:
+        """The base lines, then per group the largest change of a group's share of the training rows."""
+        lines = super().summary_lines(frame)
+        for group in self.groups.groups:
+            columns = [c for c in frame.columns if c.startswith(f"{group}=") and c.endswith(" share")]
+            changes = (frame[columns].iloc[1:] - frame[columns].iloc[0]).abs().stack().dropna()
+            if changes.empty:  # no variant ran
+                continue
+            row, column = changes.idxmax()
+            lines.append(f"  largest change of a {group} share: {column.removesuffix(' share')} "
+                         f"{frame.at[0, column]:.3f} -> {frame.at[row, column]:.3f} ({frame.at[row, 'variant']})")
+        return lines
 
     def __repr__(self) -> str:
         return "OperatorImpact(" + (f"groups: {', '.join(self.groups.groups)}" if self.groups.groups else "") + ")"

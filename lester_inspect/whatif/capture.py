@@ -95,4 +95,5 @@ def _check_arguments(call: ast.Call, model_call: ModelCall) -> None:
         f"{keyword.arg}=..." if keyword.arg else "**..." for keyword in call.keywords if keyword.arg not in ("X", "y")]
     if extra or any(isinstance(arg, ast.Starred) for arg in call.args):
         raise WhatIfError(f"the model's {model_call.method} at {model_call.location} passes arguments besides X "
-                          f"and y ({', '.join(extra) or '*args'}); what-if variants support only {model_call.method}(X, y)")
+                          f"and y ({', '.join(extra) or '*args'}); what-if variants support only "
+                          f"{model_call.method}(X, y)")

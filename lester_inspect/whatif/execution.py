@@ -33,6 +33,10 @@ The optimisation rules, each applied only where it gives the identical result:
    OneHotEncoder) made by a row-wise transformer permutes that block's rows; nothing is
    featurised again.
 
+7. Shared script prefix: a variant that changes the script before the model's fit (a
+   dropped filter) re-runs the modified script, but only from the first top-level statement
+   any such variant of the analysis changes; the statements before it run once
+   (``scratch.SharedPrefix`` states when it falls back to running each from scratch).
 A pipeline shape outside these rules is an error (``WhatIfError``), or, where the rules
 only lose their speed, a stated fallback recorded in ``SharedExecution.notes``.
 """
@@ -257,6 +261,7 @@ class SharedExecution:
         self._branches: Optional[_Branches] = None
         self._branches_tried = False
         self._plain_predictions = None
+        self._prefix = None
         self.plain_score = self.run(Variant("plain"))
 
     def _reused_branches(self) -> Optional[_Branches]:
@@ -333,14 +338,25 @@ class SharedExecution:
                 return self._run_row_local(variant)
         return float(_steps(model)[1].score(self.features(variant), self.score.y))
 
-    def _rerun(self, variant: Variant) -> float:
-        """A change before the model's fit: the modified script runs from scratch (no shared work)."""
-        from lester_inspect.whatif.scratch import run_from_scratch
+    def prepare_reruns(self, variants: Sequence[Variant]) -> None:
+        """Rule 7 for the variants that change the script before the model's fit: their shared prefix runs once."""
+        from lester_inspect.whatif.scratch import SharedPrefix
 
+        reruns = [variant for variant in variants if variant.removed_filters]
+        if not reruns:
+            return
         if self.path is None:
-            raise WhatIfError(f"variant {variant.name} changes the script before the model's fit and must re-run "
+            raise WhatIfError(f"variant {reruns[0].name} changes the script before the model's fit and must re-run "
                               "it, which needs a pipeline file (not a code string)")
-        recorded = run_from_scratch(self.path, self.fit.location, self.score.location, variant, self.args)
+        self._prefix = SharedPrefix(self.path, self.fit.location, self.score.location, reruns, self.args)
+        if self._prefix.fallback:
+            self.notes.append(f"variants changing the script before the fit run from scratch: {self._prefix.fallback}")
+
+    def _rerun(self, variant: Variant) -> float:
+        """A change before the model's fit: the modified script's statements from the first changed one."""
+        if self._prefix is None or variant.name not in self._prefix.bodies:
+            self.prepare_reruns([variant])
+        recorded = self._prefix.run(variant)
         self.rerun_train_frames[variant.name] = recorded["train_data"]
         return float(recorded["score"])
 

@@ -62,7 +62,20 @@ def _broken_characters(frame, column, mask, rng, params):
     series = frame[column]
     if pd.api.types.is_numeric_dtype(series):
         raise WhatIfError(f"broken_characters needs a text column; '{column}' has dtype {series.dtype}")
-    frame[column] = series.where(~mask, series.astype(object).str.translate(_BROKEN))
+    chosen = series.iloc[np.flatnonzero(mask)]  # only the chosen rows are translated: text is slow to map
+    broken = pd.Series([v.translate(_BROKEN) if isinstance(v, str) else v for v in chosen], index=chosen.index,
+                       dtype=object)
+    frame[column] = _replaced(series, mask, broken)
+
+
+def _replaced(series: pd.Series, mask: np.ndarray, values: pd.Series) -> pd.Series:
+    """``series`` with its ``mask``ed rows' values from ``values`` (indexed like those rows), dtype kept if it can."""
+    result = series.astype(object) if series.dtype != object else series.copy()
+    result.iloc[np.flatnonzero(mask)] = values.to_numpy(dtype=object)
+    try:
+        return result.astype(series.dtype)
+    except (TypeError, ValueError):
+        return result
 
 
 def _swapped_columns(frame, column, mask, rng, params):
@@ -77,12 +90,12 @@ def _category_shift(frame, column, mask, rng, params):
     categories = pd.unique(series.dropna())
     if len(categories) < 2:
         raise WhatIfError(f"category_shift needs at least two categories in '{column}', found {len(categories)}")
-    codes = pd.Categorical(series, categories=categories).codes
-    shifted = (codes + rng.integers(1, len(categories), len(series))) % len(categories)
-    replace = mask & (codes >= 0)
-    values = series.to_numpy(dtype=object, copy=True)
-    values[replace] = categories[shifted[replace]]
-    frame[column] = pd.Series(values, index=series.index).astype(series.dtype)
+    chosen = np.flatnonzero(mask)
+    codes = pd.Categorical(series.iloc[chosen], categories=categories).codes
+    shifted = categories[(codes + rng.integers(1, len(categories), len(chosen))) % len(categories)]
+    # A missing value stays missing: there is no category to shift it from.
+    values = pd.Series(np.where(codes >= 0, shifted, series.iloc[chosen].to_numpy(dtype=object)), dtype=object)
+    frame[column] = _replaced(series, mask, values)
 
 
 def _fill(frame, column, mask, rng, params):
@@ -141,6 +154,8 @@ CHANGES: Dict[str, Change] = {
     "drop_duplicates": _drop_duplicates,
     "drop_positions": _drop_positions,
 }
+#: The changes DataCorruption offers (the others serve permutation importance and data cleaning).
+CORRUPTIONS = ("broken_characters", "category_shift", "gaussian_noise", "missing_values", "scaling", "swapped_columns")
 #: Changes about whole rows rather than one column: their patches name the column ``"*"``.
 ROW_CHANGES = frozenset({"drop_duplicates", "drop_positions"})
 

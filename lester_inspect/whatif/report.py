@@ -32,13 +32,16 @@ def _chart(frame: pd.DataFrame) -> str:
         return _bars("importance (score drop when permuted)", means)
     if "max_accuracy" in frame.columns:
         return _bars("highest accuracy the data allows, by encoding", frame.set_index("variant")["max_accuracy"])
-    return ""
+    changes = frame.iloc[1:].set_index("variant")["score_change"].dropna()
+    return _bars("score change per variant (red: lower than plain)", changes) if len(changes) else ""
 
 
 def _bars(caption: str, values: pd.Series) -> str:
+    """One bar per value, as long as its size; red where it is negative."""
     largest = max(float(values.abs().max()), 1e-12)
     rows = [f'<div class="bar-row"><span class="bar-label" title="{e(str(k))}">{e(str(k))}</span>'
-            f'<span class="bar-track"><span class="bar" style="width:{100 * max(v, 0) / largest:.1f}%"></span></span>'
+            f'<span class="bar-track"><span class="bar" style="width:{100 * abs(v) / largest:.1f}%'
+            f'{";background:#c23b3b" if v < 0 else ""}"></span></span>'
             f'<span class="bar-value">{v:+.4f}</span></div>' for k, v in values.items()]
     return f"<figcaption>{e(caption)}</figcaption>{''.join(rows)}"
 

@@ -76,7 +76,8 @@ def _filtered_frame(tree: ast.AST, location: CodeLocation) -> Tuple[ast.AST, ast
             return node, node.value
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             return node, node.func.value
-    raise WhatIfError(f"the filter at line {location.lineno}:{location.col_offset} is neither df[...] nor df.method(...)")
+    raise WhatIfError(f"the filter at line {location.lineno}:{location.col_offset} is neither df[...] nor "
+                      "df.method(...)")
 
 
 def modified_source(source: str, fit_location: Optional[CodeLocation], score_location: CodeLocation,
@@ -129,8 +130,9 @@ def run_from_scratch(path: str, fit_location: Optional[CodeLocation], score_loca
     """Run ``path`` modified for ``variant``, plainly, in this process, as ``__main__``.
 
     Returns what the modified script recorded: ``score`` and the patched frames
-    (``train_data``/``test_data``), plus ``stdout`` and the script's globals (``namespace``). The script sees its own path as
-    ``__file__`` (its data is found next to it) and ``sys.argv == [path, *args]``.
+    (``train_data``/``test_data``), plus ``stdout`` and the script's globals (``namespace``).
+    The script sees its own path as ``__file__`` (its data is found next to it) and
+    ``sys.argv == [path, *args]``.
     """
     path = os.path.abspath(path)
     text = PipelineSource.from_path(path).text  # a notebook's cells as one script, as its locations count
@@ -149,3 +151,147 @@ def run_from_scratch(path: str, fit_location: Optional[CodeLocation], score_loca
     if "score" not in recorded:
         raise WhatIfError(f"{path}: the modified script finished without reaching its score call")
     return recorded
+
+
+class SharedPrefix:
+    """Variants that change a script, run from the first statement any of them changes.
+
+    The script's top-level statements before that one are run once (plainly, as in
+    ``run_from_scratch``); each variant then runs only its own remaining statements in a
+    copy of that namespace: frames copied (lazily, copy-on-write), other values deep-copied,
+    modules, functions and classes shared, and the global random states (numpy, random,
+    torch) reset to where the prefix left them. Where sharing could differ from a run from
+    scratch — a function or class of the prefix reads a global name a variant assigns, or
+    a value cannot be copied — each variant runs from scratch instead, and ``fallback`` says why.
+    """
+
+    def __init__(self, path: str, fit_location: Optional[CodeLocation], score_location: CodeLocation,
+                 variants: Sequence[Variant], args: Sequence[str] = ()):
+        self.path, self.args = os.path.abspath(path), list(args)
+        self.fit_location, self.score_location = fit_location, score_location
+        text = PipelineSource.from_path(self.path).text
+        original = [ast.dump(statement) for statement in ast.parse(text).body]
+        self.bodies = {variant.name: ast.parse(modified_source(text, fit_location, score_location, variant)).body
+                       for variant in variants}
+        self.start = min((next((i for i, (a, b) in enumerate(zip(original, map(ast.dump, body))) if a != b),
+                               len(body)) for body in self.bodies.values()), default=0)
+        self.fallback: Optional[str] = None
+        some_body = next(iter(self.bodies.values()), [])
+        self.namespace = {"__name__": "__main__", "__file__": self.path, "__builtins__": __builtins__}
+        with self._as_script():
+            exec(compile(ast.Module(body=some_body[:self.start], type_ignores=[]), self.path, "exec"), self.namespace)
+        self.random_states = _random_states()
+        read = _globals_read(self.namespace)
+        assigned = {name for body in self.bodies.values() for name in _names_assigned(body[self.start:])}
+        if read & assigned:
+            self.fallback = (f"a function or class defined before line {some_body[self.start].lineno} reads "
+                             f"{', '.join(sorted(read & assigned))}, which a variant assigns")
+
+    @contextlib.contextmanager
+    def _as_script(self):
+        saved_argv, saved_path = sys.argv, list(sys.path)
+        sys.argv, sys.path[0:0] = [self.path, *map(str, self.args)], [os.path.dirname(self.path)]
+        self.output = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(self.output):
+                yield
+        finally:
+            sys.argv, sys.path[:] = saved_argv, saved_path
+
+    def run(self, variant: Variant) -> dict:
+        """What ``run_from_scratch`` returns for ``variant`` (which must be one of the variants given)."""
+        namespace = _isolated(self.namespace) if self.fallback is None else None
+        if namespace is None:
+            self.fallback = self.fallback or "a value of the shared statements cannot be copied"
+            return run_from_scratch(self.path, self.fit_location, self.score_location, variant, self.args)
+        injected = namespace[_INJECTED] = _Injected(variant)
+        _set_random_states(self.random_states)
+        body = self.bodies[variant.name][self.start:]
+        with self._as_script():
+            exec(compile(ast.Module(body=body, type_ignores=[]), self.path, "exec"), namespace)
+        recorded = dict(injected.recorded, stdout=self.output.getvalue(), namespace=namespace)
+        if "score" not in recorded:
+            raise WhatIfError(f"{self.path}: the modified script finished without reaching its score call")
+        return recorded
+
+
+def _isolated(namespace: dict) -> Optional[dict]:
+    """A copy of ``namespace`` no variant can change the original through; None if a value cannot be copied."""
+    import copy
+    import types
+
+    import pandas as pd
+
+    shared = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type)
+    copied = {}
+    for name, value in namespace.items():
+        if name == "__builtins__" or isinstance(value, shared):
+            copied[name] = value
+        elif isinstance(value, (pd.DataFrame, pd.Series)):
+            copied[name] = value.copy()
+        else:
+            try:
+                copied[name] = copy.deepcopy(value)
+            except Exception:  # an object deepcopy refuses (a lock, a file): no sharing
+                return None
+    return copied
+
+
+def _globals_read(namespace: dict) -> set:
+    """Global names the functions and classes defined by the script read (their code objects' names)."""
+    import types
+
+    def names(code) -> set:
+        found = set(code.co_names)
+        for constant in code.co_consts:
+            if isinstance(constant, types.CodeType):
+                found |= names(constant)
+        return found
+
+    read = set()
+    for value in namespace.values():
+        if isinstance(value, types.FunctionType) and value.__module__ == "__main__":
+            read |= names(value.__code__)
+        elif isinstance(value, type) and value.__module__ == "__main__":
+            for member in vars(value).values():
+                function = getattr(member, "__func__", member)
+                if isinstance(function, types.FunctionType):
+                    read |= names(function.__code__)
+    return read
+
+
+def _names_assigned(body) -> set:
+    """Every name the statements bind (an over-approximation: any scope)."""
+    assigned = set()
+    for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            assigned.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            assigned.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            assigned |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.Global):
+            assigned |= set(node.names)
+    return assigned
+
+
+def _random_states() -> dict:
+    import random
+
+    import numpy as np
+
+    states = {"random": random.getstate(), "numpy": np.random.get_state()}
+    if "torch" in sys.modules:
+        states["torch"] = sys.modules["torch"].get_rng_state()
+    return states
+
+
+def _set_random_states(states: dict) -> None:
+    import random
+
+    import numpy as np
+
+    random.setstate(states["random"])
+    np.random.set_state(states["numpy"])
+    if "torch" in states:
+        sys.modules["torch"].set_rng_state(states["torch"])
