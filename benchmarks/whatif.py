@@ -15,9 +15,11 @@ libraries imported):
   over the list) and the plain script are run, and the naive total is their mean time
   times (variants + 1): the output marks such totals as extrapolated.
 
-The naive scores measured are compared with ours (they must be equal). ``load`` is the
-machine's 1-minute load average when the row was printed: on a shared machine both sides'
-times, and so the ratio, move with it. Two analyses: a
+The naive scores measured are compared with ours (they must be equal). Both sides run in
+this process, so both wall time and CPU time (``time.process_time``) are printed: on a
+shared machine the wall times, and so their ratio, move with the other processes' load
+(``load``: the 1-minute load average when the row was printed); CPU time measures the work
+done and moves much less. Two analyses: a
 data corruption with 33 variants (11 column/corruption pairs x fractions 0.1, 0.5, 0.9)
 and permutation feature importance over the 12 input columns.
 
@@ -71,29 +73,41 @@ def generate(rows: int, work_dir: str) -> str:
     return folder
 
 
+def _clocks():
+    return time.perf_counter(), time.process_time()
+
+
+def _since(started):
+    now = _clocks()
+    return now[0] - started[0], now[1] - started[1]
+
+
 def ours(analysis, data: str):
-    started = time.perf_counter()
+    """(wall seconds, CPU seconds) of the inspected run with the analysis, and its result."""
+    started = _clocks()
     with contextlib.redirect_stdout(io.StringIO()):
         result = PipelineInspector.on_pipeline(PIPELINE, args=[data]).add_what_if(analysis).execute()
-    return time.perf_counter() - started, result
+    return _since(started), result
 
 
 def naive(result, analysis, data: str, sample: int):
-    """Seconds for the plain script and the variants run (all, or ``sample`` of them), and their scores."""
+    """(Wall, CPU) seconds for the plain script and every variant (measured, or extrapolated from ``sample`` of
+    them), how many were measured of how many, and their scores."""
     execution = result.what_if_execution
     variants = analysis.variants(execution)
     chosen = variants if sample >= len(variants) else [
         variants[round(i * (len(variants) - 1) / max(sample - 1, 1))] for i in range(sample)]
     times, scores = [], {}
     for variant in [Variant("plain"), *chosen]:
-        started = time.perf_counter()
+        started = _clocks()
         try:
             scores[variant.name] = run_from_scratch(PIPELINE, execution.fit.location, execution.score.location,
                                                     variant, [data])["score"]
         except Exception as error:  # the pipeline fails on this variant, as ours records
             scores[variant.name] = f"{type(error).__name__}"
-        times.append(time.perf_counter() - started)
-    total = sum(times) if len(chosen) == len(variants) else sum(times) / len(times) * (len(variants) + 1)
+        times.append(_since(started))
+    scale = 1 if len(chosen) == len(variants) else (len(variants) + 1) / len(times)
+    total = tuple(sum(clock) * scale for clock in zip(*times))
     return total, len(chosen), len(variants), scores
 
 
@@ -112,7 +126,7 @@ def main() -> None:
         naive(result, analysis, warm, 1)
 
     print(f"{'rows':>9}  {'analysis':<19} {'variants':>8}  {'naive s':>9}  {'ours s':>7}  {'speed-up':>8}  "
-          f"{'load':>5}  note")
+          f"{'naive cpu s':>11}  {'ours cpu s':>10}  {'cpu speed-up':>12}  {'load':>5}  note")
     for rows in arguments.sizes:
         data = generate(rows, arguments.work_dir)
         for name, analysis in analyses():
@@ -121,9 +135,9 @@ def main() -> None:
                 result = None  # one result at a time: at 1M rows each holds the captured frames
                 seconds, result = ours(analysis, data)
                 runs.append(seconds)
-            ours_time = sorted(runs)[len(runs) // 2]
+            ours_time, ours_cpu = sorted(runs)[len(runs) // 2]
             sample = arguments.naive_sample if rows > arguments.sample_above else 10 ** 9
-            naive_time, measured, total, scores = naive(result, analysis, data, sample)
+            (naive_time, naive_cpu), measured, total, scores = naive(result, analysis, data, sample)
             frame = result.what_if[analysis].set_index("variant")
             ours_scores = {v: (frame.loc[v, "score"] if isinstance(frame.loc[v, "error"], float)
                                or frame.loc[v, "error"] is None else frame.loc[v, "error"].split(":")[0])
@@ -133,7 +147,8 @@ def main() -> None:
                     if measured < total else f"naive: all {total} variants + plain run")
             note += f"; ours: median of {len(runs)}"
             print(f"{rows:>9}  {name:<19} {total:>8}  {naive_time:>9.1f}  {ours_time:>7.1f}  "
-                  f"{naive_time / ours_time:>7.1f}x  {os.getloadavg()[0]:>5.1f}  {note}; "
+                  f"{naive_time / ours_time:>7.1f}x  {naive_cpu:>11.1f}  {ours_cpu:>10.1f}  "
+                  f"{naive_cpu / ours_cpu:>11.1f}x  {os.getloadavg()[0]:>5.1f}  {note}; "
                   f"scores equal: {'yes' if equal else 'NO'}", flush=True)
             if not equal:
                 raise SystemExit(f"scores differ: naive {scores} ours {ours_scores}")

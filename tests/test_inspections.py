@@ -283,7 +283,7 @@ def test_lineage_rows_are_copies_that_keep_no_frame_alive():
     code = """
 import numpy as np
 import pandas as pd
-n = 50_000
+n = 20_000
 big = pd.DataFrame({"i": np.arange(n), "f": np.arange(n) / 2, "s": [f"v{k}" for k in range(n)],
                     "t": pd.date_range("2020-01-01", periods=n, freq="s", tz="UTC"),
                     "c": pd.Categorical(np.where(np.arange(n) % 2, "odd", "even")),
@@ -318,7 +318,7 @@ del big
         pd.testing.assert_frame_equal(frame.drop(columns="lineage"), expected, check_exact=True)
     assert "changed later" not in set(result.dag_node_to_inspection_results[sort][lineage]["s"])
     assert [str(p) for p in result.dag_node_to_inspection_results[sort][lineage]["lineage"]] == [
-        "source0[49997]", "source0[49990]", "source0[49983]"]
+        "source0[19995]", "source0[19988]", "source0[19981]"]
 
 
 def test_first_rows_of_arrow_text_do_not_hold_the_column():

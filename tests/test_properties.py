@@ -311,7 +311,7 @@ numpy_steps = st.lists(st.tuples(st.sampled_from(sorted(NUMPY_OPERATIONS)), st.i
                        max_size=4)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(people_rows, prefix_steps, numpy_steps)
 def test_numpy_lineage_and_histograms_equal_a_brute_force_reference(people, prefix, chain):
     columns = {"key": [r[0] for r in people], "g": [r[1] for r in people], "x": [float(r[2]) for r in people]}

@@ -696,11 +696,16 @@ class PandasBackend:
 def _dispatch(per_type: Dict[type, Callable]) -> Callable:
     """One handler for a method shared by several types: the receiver's type chooses."""
 
+    # Per receiver type, found once: a loop of small pandas calls dispatches thousands of times.
+    by_type: Dict[type, Optional[Callable]] = {}
+
     def handler_for(receiver: Any) -> Optional[Callable]:
-        for cls, handler in per_type.items():
-            if isinstance(receiver, cls):
-                return handler
-        return None
+        kind = type(receiver)
+        if kind in by_type:
+            return by_type[kind]
+        found = next((handler for cls, handler in per_type.items() if isinstance(receiver, cls)), None)
+        by_type[kind] = found
+        return found
 
     def dispatch(call: OperatorCall, result: Any) -> None:
         handler = handler_for(call.args[0])

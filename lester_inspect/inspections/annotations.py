@@ -96,11 +96,14 @@ def _take(array: np.ndarray, positions: np.ndarray, missing: Any, has_missing: O
 class ValueColumn:
     """A column's values per row as codes into ``categories``; -1 is missing or unknown."""
 
-    __slots__ = ("codes", "categories")
+    __slots__ = ("codes", "categories", "_counts")
 
     def __init__(self, codes: np.ndarray, categories: np.ndarray):
         self.codes = codes
         self.categories = categories
+        # Found on first ``counts()``: operators that keep their rows (a map, a dropna that dropped
+        # nothing) pass the same column on, and a histogram of each would count it again.
+        self._counts: Optional[Dict[Any, int]] = None
 
     @classmethod
     def from_values(cls, values: Any) -> "ValueColumn":
@@ -125,7 +128,9 @@ class ValueColumn:
         return ValueColumn(codes.astype(np.int32), categories)
 
     def counts(self) -> Dict[Any, int]:
-        """Rows per value, missing values under ``None``, in category order."""
+        """Rows per value, missing values under ``None``, in category order (a dict of the caller's own)."""
+        if self._counts is not None:
+            return dict(self._counts)
         # bincount converts its input to intp itself, more slowly than astype does; Python ints and
         # objects (tolist) are iterated faster than numpy scalars.
         counted = np.bincount((self.codes + 1).astype(np.intp, copy=False),
@@ -133,7 +138,8 @@ class ValueColumn:
         result = {category: n for category, n in zip(self.categories.tolist(), counted[1:]) if n}
         if counted[0]:
             result[None] = counted[0]
-        return result
+        self._counts = result
+        return dict(result)
 
     def values(self, positions: Optional[np.ndarray] = None) -> np.ndarray:
         codes = self.codes if positions is None else self.codes[positions]

@@ -123,7 +123,10 @@ class InspectionExecutor:
                     marker = UnknownProvenance((self.run.dag.nodes[node]["provenance_cut"],))
                     parts.append((item, mapping, {key: marker for key in self.keys}))
                 else:
-                    parts.append((item, mapping, aligned(known, mapping, length) if known is not None else None))
+                    moved = aligned(known, mapping, length) if known is not None else None
+                    if moved is not None and node.operator_type is T.SORT:
+                        _keep_counts(known, moved, mapping)
+                    parts.append((item, mapping, moved))
             annotations = self._combine(node, parts, length)
         self._values_from_data(annotations, data, refresh=node.operator_type in _MODIFYING)
         return annotations
@@ -269,6 +272,17 @@ def _positions(mapping, length: int) -> Optional[np.ndarray]:
     if isinstance(mapping, Groups):
         return mapping.representative_rows()
     return None
+
+
+def _keep_counts(known: Dict, moved: Dict, mapping) -> None:
+    """A sort only reorders rows: its value columns count what its input's did (no second bincount)."""
+    if not isinstance(mapping, Positions) or mapping.has_missing:
+        return
+    for key, before in known.items():
+        after = moved.get(key)
+        if (isinstance(before, ValueColumn) and isinstance(after, ValueColumn) and before._counts is not None
+                and after.categories is before.categories and len(after) == len(before)):
+            after._counts = before._counts
 
 
 def _carrier(node: DagNode, parts) -> Optional[DagNode]:
