@@ -101,7 +101,8 @@ class PipelineInspector:
         """Run the pipeline. Its own exceptions propagate, with ``partial_result`` attached.
 
         A check whose configuration the run shows to be wrong (a column no operator
-        has) raises ``CheckConfigurationError`` after the run, also with ``partial_result``.
+        has) raises ``CheckConfigurationError`` after the run, also with ``partial_result``;
+        so does a what-if analysis the pipeline's shape does not allow (``WhatIfError``).
         """
         source = self._load()
         run = InstrumentedRun(source, observers=self._observers)
@@ -124,7 +125,11 @@ class PipelineInspector:
         if capture is not None:
             from lester_inspect.whatif import run_analyses
 
-            result.what_if_execution, result.what_if = run_analyses(capture, self._what_ifs, result, self._args)
+            try:
+                result.what_if_execution, result.what_if = run_analyses(capture, self._what_ifs, result, self._args)
+            except Exception as error:  # a WhatIfError names what cannot be varied; the run itself is kept
+                error.partial_result = result
+                raise
         return result
 
     def _result(self, run: InstrumentedRun, executor: Optional[InspectionExecutor],

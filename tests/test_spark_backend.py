@@ -15,6 +15,8 @@ import textwrap
 import pytest
 
 pyspark = pytest.importorskip("pyspark")
+# One worker runs every Spark test (pytest -n auto --dist loadgroup): one JVM, each module fixture once.
+pytestmark = pytest.mark.xdist_group("spark")
 
 from lester_inspect import PipelineInspector  # noqa: E402
 from lester_inspect.checks import (NoBiasIntroducedFor, NoIllegalFeatures, NoTrainTestOverlap,  # noqa: E402

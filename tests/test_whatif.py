@@ -231,8 +231,9 @@ def test_a_pipeline_without_a_score_call_is_a_clear_error():
             "df = pd.DataFrame({'a': [0.0, 1.0, 2.0, 3.0], 'y': [0, 0, 1, 1]})\n"
             "model = LogisticRegression().fit(df[['a']], df['y'])\nmodel.predict(df[['a']])\n")
     inspector = PipelineInspector.on_pipeline_from_string(code).add_what_if(DataCorruption({"a": "scaling"}))
-    with pytest.raises(WhatIfError, match=r"1 fit\(s\) and 0 score\(s\) \(fit at line 4"):
+    with pytest.raises(WhatIfError, match=r"1 fit\(s\) and 0 score\(s\) \(fit at line 4") as raised:
         inspector.execute()
+    assert [node.operator_type.value for node in raised.value.partial_result.nodes][-1] == "Predict"
 
 
 def test_a_fit_with_sample_weights_is_a_clear_error():
