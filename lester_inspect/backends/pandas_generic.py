@@ -24,7 +24,8 @@ import pandas as pd
 
 from lester_inspect.backends.formatting import short_repr
 from lester_inspect.instrumentation.dag import DagNode, OperatorType
-from lester_inspect.instrumentation.rows import IDENTITY, Input, Positions, Unknown, positions_of_labels
+from lester_inspect.instrumentation.rows import (IDENTITY, Input, Positions, Unknown, increasing_labels,
+                                                positions_of_labels)
 from lester_inspect.instrumentation.run import OperatorCall
 from lester_inspect.instrumentation.tracking import Tracked
 
@@ -162,10 +163,8 @@ def _unique_labels(index: pd.Index) -> bool:
     leaves after selections (increasing integers): a loop of small pandas calls asks it every time."""
     if isinstance(index, pd.RangeIndex):
         return True
-    if index.dtype.kind in "iu":
-        labels = index.to_numpy()
-        if len(labels) < 2 or bool((labels[1:] > labels[:-1]).all()):
-            return True
+    if index.dtype.kind in "iu" and increasing_labels(index):
+        return True
     return index.is_unique
 
 

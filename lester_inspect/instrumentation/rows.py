@@ -8,6 +8,7 @@ them over as thunks and nothing is computed unless an inspection asks.
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from typing import Callable, Optional, Union
 
 import numpy as np
@@ -84,6 +85,28 @@ class Unknown:
 RowMapping = Union[Identity, Positions, Groups, Unknown, "Carried"]
 
 
+# (a weak reference to the Index last checked, its answer): replaced whole, so read consistently.
+_last_checked: Optional[tuple] = None
+
+
+def increasing_labels(index) -> bool:
+    """Whether a pandas Index holds strictly increasing integers (so unique), as selections leave
+    a default index. The last Index asked is remembered: the ``prepare`` step of a sort or a
+    dropna asks it of the input, and its row mapping asks again (Index objects are immutable).
+    """
+    global _last_checked
+    last = _last_checked
+    if last is not None and last[0]() is index:
+        return last[1]
+    labels = index.to_numpy()
+    answer = labels.dtype.kind in "iu" and (len(labels) < 2 or bool((labels[1:] > labels[:-1]).all()))
+    try:
+        _last_checked = (weakref.ref(index), answer)
+    except TypeError:  # not weakly referenceable: not remembered
+        pass
+    return answer
+
+
 def positions_of_labels(source_index, labels, subset: bool = False) -> RowMapping:
     """Where each of ``labels`` is in ``source_index`` (a pandas Index), as ``Positions``; -1 where absent.
 
@@ -97,7 +120,7 @@ def positions_of_labels(source_index, labels, subset: bool = False) -> RowMappin
         return Positions(labels.to_numpy() - source_index.start, has_missing=False)  # a default index
     source, wanted = source_index.to_numpy(), labels.to_numpy()
     if source.dtype.kind in "iu" and wanted.dtype.kind in "iu" and len(source):
-        increasing = len(source) < 2 or bool((source[1:] > source[:-1]).all())
+        increasing = increasing_labels(source_index)
         low, high = (int(source[0]), int(source[-1])) if increasing else (int(source.min()), int(source.max()))
         if low >= 0 and high <= 4 * len(source) + 1024:
             lookup = np.full(high + 1, -1, dtype=np.int64) if not (subset and increasing) else np.empty(

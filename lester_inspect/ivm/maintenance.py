@@ -364,7 +364,7 @@ def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
                                                    if column_sources & {tuple(p) for p in meta["input_provenance"][c]}})
         state = columnar.read_state(inputs)
         gone = set(state["deleted_rows"]) | (set(touched) if keys_hit else set())
-        codes = np.load(os.path.join(inputs, "codes.npy"))
+        codes = np.load(os.path.join(inputs, "codes.npy"), mmap_mode="r")  # read once, not copied
         affected = np.unique(codes[touched]) if touched and (keys_hit or nulled_inputs) else np.zeros(0, np.int64)
         affected = affected[affected >= 0]
         groups_folder = os.path.join(base, "groups")
@@ -394,7 +394,7 @@ def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
 
         derived_folder = os.path.join(base, "derived")
         derivation = Derivation.parse(meta["column"], meta["expression"])
-        dcodes = np.load(os.path.join(derived_folder, "codes.npy"))
+        dcodes = np.load(os.path.join(derived_folder, "codes.npy"), mmap_mode="r")
         dtouched = _lookup_rows(os.path.join(derived_folder, "lineage"), row_sources)
         dstate = columnar.read_state(derived_folder)
         nulled_reads = [] if column_sources is None else [
@@ -409,13 +409,13 @@ def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
         for column in derivation.reads:
             if column in meta["specs"]:
                 at = dcodes[candidates]
-                environment[column] = pd.Series(groups[column].to_numpy()[at])
+                environment[column] = pd.Series(groups[column].to_numpy()[at], copy=False)
             else:
                 values = columnar.read_column(derived_folder, column, deleted_as_null=False)
                 if column in nulled_reads and dtouched:
                     values = values.astype("float64") if values.dtype.kind in "iub" else values.copy()
                     values.iloc[dtouched] = np.nan
-                environment[column] = pd.Series(values.to_numpy()[candidates])
+                environment[column] = pd.Series(values.to_numpy()[candidates], copy=False)
         new_values = derivation.evaluate(environment).to_numpy() if len(candidates) else np.zeros(0)
         # Deleted rows keep their scrubbed bytes here: they are never candidates.
         derived_values = columnar.read_column(derived_folder, meta["column"], deleted_as_null=False).to_numpy()
@@ -426,7 +426,7 @@ def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
 
         counts = {}
         for group, carried in meta["carried"].items():
-            mapping = np.load(os.path.join(base, f"map_{group}.npy"))
+            mapping = np.load(os.path.join(base, f"map_{group}.npy"), mmap_mode="r")
             is_candidate = np.zeros(len(dcodes) + 1, dtype=bool)  # the last entry stands for -1 (no row)
             is_candidate[candidates] = True
             keep = is_candidate[mapping]
@@ -527,7 +527,7 @@ def _aggregate(values: np.ndarray, codes: np.ndarray, function: str, count: int)
     """
     if values.dtype.kind in "iub" and function in ("sum", "count", "mean") and len(values):
         weights = values.astype(np.float64)
-        if np.abs(weights).sum() < 2.0 ** 52:
+        if max(abs(float(values.max())), abs(float(values.min()))) * len(values) < 2.0 ** 52:
             counts = np.bincount(codes, minlength=count)
             present = np.flatnonzero(counts)
             if function == "count":
