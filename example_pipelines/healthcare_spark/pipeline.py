@@ -45,7 +45,7 @@ pipeline = Pipeline(stages=[
     VectorAssembler(inputCols=[f"{c}_onehot" for c in CATEGORIES] + [f"{c}_imputed" for c in NUMBERS],
                     outputCol="raw_features"),
     StandardScaler(inputCol="raw_features", outputCol="features"),
-    LogisticRegression(featuresCol="features", labelCol="label", maxIter=20),
+    LogisticRegression(featuresCol="features", labelCol="label", maxIter=10),
 ])
 model = pipeline.fit(train_data)
 predictions = model.transform(test_data)
