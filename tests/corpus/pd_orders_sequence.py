@@ -23,7 +23,7 @@ orders["amount_rank"] = by_customer["amount"].rank(method="first")
 orders["running_total"] = by_customer["amount"].cumsum()
 orders["previous_amount"] = by_customer["amount"].shift(1).fillna(0)
 orders["days_since"] = by_customer["order_date"].diff().dt.days.fillna(-1)
-orders["weekday"] = orders["order_date"].dt.dayofweek
+orders["weekday"] = orders["order_date"].dt.day_of_week
 orders["relative"] = orders["amount"] / orders["customer_mean"]
 print(orders[["amount", "customer_mean", "amount_rank", "running_total"]].head(8))
 
