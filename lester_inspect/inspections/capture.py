@@ -79,6 +79,13 @@ class ArtifactCapture(VectorizedInspection):
         state["views"].observe(operator)  # group-by aggregates to maintain (ivm/maintenance.py)
         if isinstance(operator.data, pd.DataFrame):
             state["frames"][node] = weakref.ref(operator.data)
+        if _selects_featuriser_columns(node):
+            # Its input frame is saved as the relational data of the fit or predict that follows; a
+            # temporary (``model.predict(ct.transform(df.head(50)))``) would be gone by then.
+            parent = _featuriser_input(operator.dag, node)
+            ref = state["frames"].get(parent)
+            if ref is not None and ref() is not None:
+                state["frames"][parent] = _Held(ref())
         if node.operator_type is T.DATA_SOURCE:
             state["sources"][node.node_id] = operator.dag.nodes[node].get("source_path")
             if isinstance(operator.data, pd.DataFrame):
@@ -282,6 +289,24 @@ def _model_node(operator: OperatorData) -> Optional[DagNode]:
     return None
 
 
+def _selects_featuriser_columns(node: DagNode) -> bool:
+    return node.operator_type is T.PROJECTION and node.function.name.startswith(("ColumnTransformer", "FeatureUnion"))
+
+
+def _featuriser_input(dag, node: DagNode) -> DagNode:
+    return min(dag.predecessors(node), key=lambda n: n.node_id)
+
+
+class _Held:
+    """A strong reference that answers like ``weakref.ref``."""
+
+    def __init__(self, frame):
+        self._frame = frame
+
+    def __call__(self):
+        return self._frame
+
+
 def _relational(operator: OperatorData, matrix_node: DagNode, state: dict):
     """The frame the featuriser selected columns from, or the matrix node's own frame."""
     import networkx as nx
@@ -289,8 +314,8 @@ def _relational(operator: OperatorData, matrix_node: DagNode, state: dict):
     dag = operator.dag
     candidates = [matrix_node, *sorted(nx.ancestors(dag, matrix_node), key=lambda n: -n.node_id)]
     for node in candidates:
-        if node.operator_type is T.PROJECTION and node.function.name.startswith(("ColumnTransformer", "FeatureUnion")):
-            parent = min(dag.predecessors(node), key=lambda n: n.node_id)
+        if _selects_featuriser_columns(node):
+            parent = _featuriser_input(dag, node)
             frame = state["frames"].get(parent)
             if frame is not None and frame() is not None:
                 return parent, frame()

@@ -21,7 +21,7 @@ from lester_inspect.instrumentation.call_site import CallSites
 from lester_inspect.instrumentation.dag import CodeLocation, DagNode, FunctionInfo, OperatorType
 from lester_inspect.instrumentation.imports import ImportWatcher
 from lester_inspect.instrumentation.patching import PatchSet
-from lester_inspect.instrumentation.rows import IDENTITY, Input, ProvenanceCut, Unknown
+from lester_inspect.instrumentation.rows import IDENTITY, Input, ProvenanceCut
 from lester_inspect.instrumentation.source import PipelineSource
 from lester_inspect.instrumentation.tracking import ObjectTable, Tracked
 
@@ -98,11 +98,17 @@ class InstrumentedRun:
 
     # -- what user code calls ------------------------------------------------------------------
 
-    def wrap(self, original: Callable, handler: Callable[[OperatorCall, Any], None]) -> Callable:
-        """A replacement for ``original`` that records an operator when user code calls it."""
+    def wrap(self, original: Callable, handler: Callable[[OperatorCall, Any], None],
+             invoke: Optional[Callable] = None) -> Callable:
+        """A replacement for ``original`` that records an operator when user code calls it.
+
+        ``invoke``, if given, makes the recorded call in place of ``original`` (a backend that runs
+        the user's call its own way); calls from library code always go to ``original``.
+        """
         run = self
         is_user_code = self.call_sites.is_user_code
         function = function_info(original)
+        recorded_call = original if invoke is None else invoke
 
         @functools.wraps(original)
         def patched(*args, **kwargs):
@@ -111,7 +117,7 @@ class InstrumentedRun:
             caller = sys._getframe(1)
             if not is_user_code(caller.f_code):
                 return original(*args, **kwargs)
-            return run.call_operator(handler, function, original, caller, args, kwargs)
+            return run.call_operator(handler, function, recorded_call, caller, args, kwargs)
 
         return patched
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
@@ -93,23 +92,9 @@ class SparkBackend:
         self._patches.apply(owner, name, self.wrap(original, operator))
 
     def wrap(self, original: Callable, operator: Operator) -> Callable:
-        """Like ``InstrumentedRun.wrap``, with the user's call made on the shadows when rows are tracked."""
-        run, backend = self.run, self
-        is_user_code = run.call_sites.is_user_code
-        function = function_info(original)
-        record = functools.partial(_recording, backend, operator.record)
-
-        @functools.wraps(original)
-        def patched(*args, **kwargs):
-            if run.busy:
-                return original(*args, **kwargs)
-            caller = sys._getframe(1)
-            if not is_user_code(caller.f_code):
-                return original(*args, **kwargs)
-            call = functools.partial(backend.invoke, operator, original, function)
-            return run.call_operator(record, function, call, caller, args, kwargs)
-
-        return patched
+        """``InstrumentedRun.wrap``, with the user's call made on the shadows when rows are tracked."""
+        invoke = functools.partial(self.invoke, operator, original, function_info(original))
+        return self.run.wrap(original, functools.partial(_recording, self, operator.record), invoke=invoke)
 
     def invoke(self, operator: Operator, original: Callable, function, *args, **kwargs):
         self.failure = None
