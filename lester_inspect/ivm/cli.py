@@ -78,6 +78,14 @@ def add_change_options(parser) -> None:
     parser.add_argument("--tau", type=float, help="first-order step (default 1 / training rows)")
 
 
+def report_incomplete(incomplete) -> int:
+    """Print the report of a forget or rectify that could not change every run; its exit code."""
+    print(incomplete.report)
+    for problem in incomplete.report.problems:
+        print(f"lester-inspect: {problem}", file=sys.stderr)
+    return incomplete.report.exit_code
+
+
 def _fail(message: str) -> int:
     print(f"lester-inspect: {message}", file=sys.stderr)
     return 2
@@ -170,10 +178,7 @@ def _forget(arguments) -> int:
     except (SpecError, FileNotFoundError) as error:
         return _fail(str(error))
     except ForgetIncomplete as incomplete:
-        print(incomplete.report)
-        for problem in incomplete.report.problems:
-            print(f"lester-inspect: {problem}", file=sys.stderr)
-        return incomplete.report.exit_code
+        return report_incomplete(incomplete)
     print(report)
     return 0
 

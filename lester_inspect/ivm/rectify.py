@@ -718,6 +718,7 @@ def _rectify_command(arguments) -> int:
     import sys
 
     from lester_inspect.ivm import ArtifactStore, ForgetIncomplete, ModelUpdateError
+    from lester_inspect.ivm.cli import report_incomplete
 
     try:
         rows, column = RowSpec.parse(arguments.rows), ColumnSpec.parse(arguments.column)
@@ -729,9 +730,6 @@ def _rectify_command(arguments) -> int:
         print(f"lester-inspect: {error}", file=sys.stderr)
         return 2
     except ForgetIncomplete as incomplete:
-        print(incomplete.report)
-        for problem in incomplete.report.problems:
-            print(f"lester-inspect: {problem}", file=sys.stderr)
-        return incomplete.report.exit_code
+        return report_incomplete(incomplete)
     print(report)
     return 0 if report.runs else 1
