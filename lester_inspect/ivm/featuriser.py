@@ -1,33 +1,37 @@
 """Maintain the fitted featuriser's statistics when training rows are removed or corrected.
 
-A ``StandardScaler`` (alone, or the last step of a part whose earlier steps learn
-nothing, like ``Pipeline([("count", WordCountTransformer()), ("scale", StandardScaler())])``)
-learns the mean and variance of its training inputs; removing a training row changes
-them, hence the scaled value of *every* row, train and test. Rewriting those cells in
-place on each request would cost a pass over the whole matrix, and keeping the old
-scaled values beside a correction would keep the removed rows' values (the old mean
-minus the new one gives them away).
+A part of the stored ``ColumnTransformer`` whose learning steps are ``StandardScaler``s and
+mean / median / most-frequent ``SimpleImputer``s (alone, in a chain like
+``Pipeline([("impute", SimpleImputer()), ("scale", StandardScaler())])``, or after steps that
+learn nothing, like ``FunctionTransformer(np.log1p)``) learns aggregates of its training
+inputs: means, variances, medians, most frequent values. Removing a training row changes
+them, hence the encoded value of *every* row (a scaler) or of every imputed cell (an
+imputer), train and test. Rewriting those cells in place on each request would cost a pass
+over the whole matrix, and keeping the old values beside a correction would keep the removed
+rows' values (the old mean minus the new one gives them away).
 
-So capture stores such a block *unscaled*: the scaler's input per row goes to
-``X/virtual_<n>.npy`` (float64, rows x block width), the block's bytes in the matrix
-are zero, ``X/virtual.json`` holds the block's place, and the scaler's statistics live in
-the matrix's ``state.json`` only. Reading the matrix (columnar.py) computes the block as
-the scaler does (``(x - mean_) / scale_``, bit for bit). Capture checks that this gives
-back exactly the matrix the model was fitted on (and that fitting a scaler on the inputs
-gives back exactly its statistics), and otherwise leaves the block as it was.
+So capture stores such a block *unencoded*: the input of its first learning step per row goes
+to ``X/virtual_<n>.npy`` (float64, rows x block width, NaN where a value is missing), the
+block's bytes in the matrix are zero, ``X/virtual.json`` holds the block's place and steps, and
+the steps' fitted statistics live in the matrix's ``state.json`` only. Reading the matrix
+(columnar.py) computes the block as the steps do (imputed: ``where(isnan(x), fill, x)``;
+scaled: ``(x - mean_) / scale_``, bit for bit). Capture checks that this gives back exactly
+the matrix the model was fitted on (and that fitting the steps on the inputs gives back exactly
+their statistics), and otherwise leaves the block as it was.
 
-A request fits the scalers again (``refitted``) on the training rows' inputs as they will
-be: deleted rows left out, nulled cells NaN (a scaler skips NaN, as a run from scratch on
-the nulled source does), rectified rows' new inputs. In their order, that is what a run
-from scratch computes. The new statistics are recorded with the change of each matrix
-(train and test) in the same atomic ``state.json`` write, so a matrix is always read in
-its old or its new state. The stored featuriser is pickled without these statistics and
-gets the current ones when loaded, so no stale statistic stays in the store.
+A request fits the steps again (``refitted``) on the training rows' inputs as they will be:
+deleted rows left out, nulled cells NaN (an imputer and a scaler skip NaN, as a run from
+scratch on the nulled source does), rectified rows' new inputs. In their order, that is what a
+run from scratch computes. The new statistics are recorded with the change of each matrix
+(train and test) in the same atomic ``state.json`` write, so a matrix is always read in its old
+or its new state. The stored featuriser is pickled without these statistics and gets the
+current ones when loaded, so no stale statistic stays in the store.
 """
 from __future__ import annotations
 
 import copy
 import os
+import warnings
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -37,63 +41,108 @@ from lester_inspect.ivm.files import read_json, write_array, write_json
 
 VIRTUAL = "virtual.json"
 _PLAIN_ATTRIBUTES = {"n_features_in_", "feature_names_in_"}
+#: Per kind of learning step, the fitted attributes kept (and maintained) in ``state.json``.
+_FITTED = {"scale": ("mean_", "var_", "scale_", "n_samples_seen_"), "impute": ("statistics_",)}
 
 
-def _scaler_of(transformer):
-    """``(steps before the scaler, scaler)`` if ``transformer`` is a dense StandardScaler or ends in one after
-    steps that learned nothing; else None."""
-    from sklearn.pipeline import Pipeline
+def _config(step) -> Optional[Dict]:
+    """How to fit a step like ``step`` again, if it is one this module maintains; else None.
+
+    Exact types only: a subclass may compute something else.
+    """
+    from sklearn.impute import SimpleImputer
     from sklearn.preprocessing import StandardScaler
 
+    if type(step) is StandardScaler:
+        return {"kind": "scale", "with_mean": bool(step.with_mean), "with_std": bool(step.with_std)}
+    missing = step.missing_values if type(step) is SimpleImputer else None
+    if (missing is not None and step.strategy in ("mean", "median", "most_frequent") and not step.add_indicator
+            and not step.keep_empty_features and isinstance(missing, float) and np.isnan(missing)):
+        return {"kind": "impute", "strategy": step.strategy}
+    return None
+
+
+def _estimator(config: Dict):
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import StandardScaler
+
+    if config["kind"] == "scale":
+        return StandardScaler(with_mean=config["with_mean"], with_std=config["with_std"])
+    return SimpleImputer(strategy=config["strategy"])
+
+
+def _name(config: Dict) -> str:
+    return "StandardScaler" if config["kind"] == "scale" else f"SimpleImputer, {config['strategy']}"
+
+
+def _learns(step) -> bool:
+    return any(a.endswith("_") and not a.startswith("_") and a not in _PLAIN_ATTRIBUTES for a in vars(step))
+
+
+def _chain(transformer) -> Optional[Tuple[list, list]]:
+    """``(steps that learned nothing, learning steps)`` if every learning step of ``transformer`` (a step or a
+    Pipeline) is one this module maintains and they all come after the others; else None."""
+    from sklearn.pipeline import Pipeline
+
     steps = [step for _, step in transformer.steps] if isinstance(transformer, Pipeline) else [transformer]
-    if not isinstance(steps[-1], StandardScaler):
+    first = next((i for i, step in enumerate(steps) if _learns(step)), len(steps))
+    learning = steps[first:]
+    if not learning or any(_config(step) is None for step in learning):
         return None
-    for step in steps[:-1]:
-        learned = [a for a in vars(step) if a.endswith("_") and not a.startswith("_") and a not in _PLAIN_ATTRIBUTES]
-        if learned:
-            return None
-    return steps[:-1], steps[-1]
+    return steps[:first], learning
 
 
-def scaler_inputs(transformer, frame) -> np.ndarray:
-    """The scaler's input for the rows of ``frame`` (the part's input columns): its earlier steps applied."""
-    found = _scaler_of(transformer)
+def part_inputs(transformer, frame) -> np.ndarray:
+    """The first learning step's input for the rows of ``frame`` (the part's input columns)."""
     values = frame
-    for step in found[0]:
+    for step in _chain(transformer)[0]:
         values = step.transform(values)
     if sp.issparse(values):
-        raise TypeError("the scaler's input is sparse")
+        raise TypeError("the input of its first learning step is sparse")
     return np.array(values.to_numpy() if hasattr(values, "to_numpy") else values, dtype=np.float64).reshape(
         len(frame), -1)
 
 
-def _scaled(inputs: np.ndarray, block: Dict) -> np.ndarray:
-    values = inputs.copy()
-    if block["mean"] is not None:
-        values -= np.asarray(block["mean"], dtype=np.float64)
-    if block["scale"] is not None:
-        values /= np.asarray(block["scale"], dtype=np.float64)
+def _apply(values: np.ndarray, steps: List[Dict], statistics: List[Dict]) -> np.ndarray:
+    """The block computed from its inputs, as the fitted steps transform them."""
+    for config, fitted in zip(steps, statistics):
+        if config["kind"] == "impute":
+            values = np.where(np.isnan(values), np.asarray(fitted["statistics_"], dtype=np.float64), values)
+            continue
+        if config["with_mean"]:
+            values = values - np.asarray(fitted["mean_"], dtype=np.float64)
+        if config["with_std"]:
+            values = values / np.asarray(fitted["scale_"], dtype=np.float64)
     return values
 
 
-_SCALER_STATISTICS = ("mean_", "var_", "scale_", "n_samples_seen_")
+def _plain(value):
+    return value.tolist() if isinstance(value, np.ndarray) else value.item() if isinstance(value, np.generic) \
+        else value
 
 
-def _statistics(scaler) -> Dict:
-    """What computing the block needs (``mean``/``scale``), and the scaler's fitted statistics as JSON."""
-    def plain(value):
-        return value.tolist() if isinstance(value, np.ndarray) else value.item() if isinstance(value, np.generic) \
-            else value
-    return {"mean": plain(scaler.mean_) if scaler.with_mean else None,
-            "scale": plain(scaler.scale_) if scaler.with_std else None,
-            "statistics": {a: plain(getattr(scaler, a)) for a in _SCALER_STATISTICS}}
+def _fitted(step, config: Dict) -> Dict:
+    return {a: _plain(getattr(step, a)) for a in _FITTED[config["kind"]]}
+
+
+def _refit(inputs: np.ndarray, steps: List[Dict], order: str) -> List[Dict]:
+    """The statistics steps like the block's learn from ``inputs`` (the rows a run from scratch fits on)."""
+    values, statistics = inputs, []
+    for config in steps:
+        estimator = _estimator(config)
+        with warnings.catch_warnings():  # an imputer's column without any value left: reported by refitted
+            warnings.simplefilter("ignore")
+            estimator.fit(np.asarray(values, order=order))
+        statistics.append(_fitted(estimator, config))
+        values = _apply(values, [config], statistics[-1:])
+    return statistics
 
 
 def virtual_blocks(featuriser, data, X, fitted_here: bool) -> Tuple[object, List[Dict], List[str]]:
-    """At capture: ``(X with the scaler blocks zeroed, blocks with their inputs, notes)``.
+    """At capture: ``(X with the maintained blocks zeroed, blocks with their inputs, notes)``.
 
     A block is made virtual only if computing it from its inputs gives back exactly the
-    captured matrix columns, and (``fitted_here``: the training data) fitting a scaler on
+    captured matrix columns, and (``fitted_here``: the training data) fitting its steps on
     them gives back exactly the fitted statistics.
     """
     if featuriser is None or data is None or X is None or not hasattr(featuriser, "output_indices_"):
@@ -103,32 +152,34 @@ def virtual_blocks(featuriser, data, X, fitted_here: bool) -> Tuple[object, List
     if dense is not None and dense.dtype != np.float64:
         return X, [], []
     for name, transformer, columns in getattr(featuriser, "transformers_", []):
-        if transformer in ("drop", "passthrough") or _scaler_of(transformer) is None:
+        if transformer in ("drop", "passthrough") or _chain(transformer) is None:
             continue
         place = featuriser.output_indices_.get(name)
         if place is None or place.stop <= place.start:
             continue
         columns = [columns] if isinstance(columns, str) else list(columns)
+        learning = _chain(transformer)[1]
+        steps = [_config(step) for step in learning]
         try:
-            inputs = scaler_inputs(transformer, data[columns])
+            inputs = part_inputs(transformer, data[columns])
         except Exception as error:
-            notes.append(f"featuriser {name}: its scaler's input could not be computed ({error!r}); "
+            notes.append(f"featuriser {name}: the input of its {_name(steps[0])} could not be computed ({error!r}); "
                          "its statistics are not maintained")
             continue
-        block = {"part": name, "start": place.start, "stop": place.stop, "inputs": inputs,
-                 **_statistics(_scaler_of(transformer)[1])}
+        block = {"part": name, "start": place.start, "stop": place.stop, "inputs": inputs, "steps": steps,
+                 "statistics": [_fitted(step, config) for step, config in zip(learning, steps)]}
         captured = X[:, place.start:place.stop]
         captured = captured.toarray() if sp.issparse(captured) else np.asarray(captured)
-        again = _scaled(inputs, block)
+        again = _apply(inputs, steps, block["statistics"])
         if inputs.shape != captured.shape or not np.array_equal(again, captured, equal_nan=True):
-            notes.append(f"featuriser {name}: scaling its inputs again does not reproduce the captured matrix "
+            notes.append(f"featuriser {name}: encoding its inputs again does not reproduce the captured matrix "
                          "columns; its statistics are not maintained")
             continue
         # The memory order changes a sum's rounding: take the one that reproduces the fit exactly.
-        block["order"] = next((order for order in ("C", "F") if not fitted_here or _refitted(
-            np.asarray(inputs, order=order), block) == block["statistics"]), None)
+        block["order"] = next((order for order in ("C", "F") if not fitted_here or _refit(
+            inputs, steps, order) == block["statistics"]), None)
         if block["order"] is None:
-            notes.append(f"featuriser {name}: fitting its scaler again on its inputs does not reproduce its "
+            notes.append(f"featuriser {name}: fitting its steps again on its inputs does not reproduce their "
                          "statistics; they are not maintained")
             continue
         blocks.append(block)
@@ -149,26 +200,30 @@ def virtual_blocks(featuriser, data, X, fitted_here: bool) -> Tuple[object, List
 
 
 def write_blocks(folder: str, blocks: List[Dict]) -> None:
-    """The virtual blocks' inputs, their places (``virtual.json``) and the scalers' statistics, which live in the
-    matrix's ``state.json`` only: they change with its rows, in one atomic write (columnar.record_change)."""
+    """The virtual blocks' inputs, their places and steps (``virtual.json``) and the steps' statistics, which live
+    in the matrix's ``state.json`` only: they change with its rows, in one atomic write (columnar.record_change)."""
     described, statistics = [], {}
     for number, block in enumerate(blocks):
         write_array(os.path.join(folder, f"virtual_{number}.npy"), block["inputs"])
-        described.append({k: block[k] for k in ("part", "start", "stop", "order")} | {"file": f"virtual_{number}.npy"})
-        statistics[block["part"]] = {k: block[k] for k in ("statistics", "mean", "scale")}
+        described.append({k: block[k] for k in ("part", "start", "stop", "order", "steps")}
+                         | {"file": f"virtual_{number}.npy"})
+        statistics[block["part"]] = block["statistics"]
     write_json(os.path.join(folder, VIRTUAL), {"blocks": described})
     write_json(os.path.join(folder, "state.json"), {"statistics": statistics})
 
 
 def read_blocks(folder: str) -> List[Dict]:
-    """The virtual blocks of a matrix folder with their scalers' current statistics."""
+    """The virtual blocks of a matrix folder with their steps' current statistics."""
     from lester_inspect.ivm.columnar import read_state
 
     path = os.path.join(folder, VIRTUAL)
     if not os.path.exists(path):
         return []
-    statistics = read_state(folder)["statistics"]
-    return [block | statistics[block["part"]] for block in read_json(path)["blocks"]]
+    statistics, blocks = read_state(folder)["statistics"], read_json(path)["blocks"]
+    if any("steps" not in block for block in blocks):
+        raise ValueError(f"{folder}: its scaler blocks were stored by an earlier lester-inspect, which this one "
+                         "cannot read; capture the run again")
+    return [block | {"statistics": statistics[block["part"]]} for block in blocks]
 
 
 def fill(folder: str, matrix, rows: Optional[np.ndarray] = None):
@@ -178,9 +233,9 @@ def fill(folder: str, matrix, rows: Optional[np.ndarray] = None):
         return matrix
     for block in blocks:
         inputs = np.load(os.path.join(folder, block["file"]), mmap_mode="r")
-        # NaN inputs are removed or nulled cells: shown as 0, as zeroed feature ranges are.
-        values = np.nan_to_num(_scaled(np.array(inputs if rows is None else inputs[rows], dtype=np.float64), block),
-                               nan=0.0)
+        # NaN left after the steps are removed or nulled cells: shown as 0, as zeroed feature ranges are.
+        values = np.nan_to_num(_apply(np.array(inputs if rows is None else inputs[rows], dtype=np.float64),
+                                      block["steps"], block["statistics"]), nan=0.0)
         if sp.issparse(matrix):
             width = block["stop"] - block["start"]
             matrix = sp.csr_matrix(matrix)
@@ -198,7 +253,7 @@ def fill(folder: str, matrix, rows: Optional[np.ndarray] = None):
 
 
 def scrub_blocks(folder: str, rows, ranges) -> None:
-    """Write NaN over the inputs of the virtual block columns in ``ranges`` of ``rows``: a scaler skips them."""
+    """Write NaN over the inputs of the virtual block columns in ``ranges`` of ``rows``: the steps skip them."""
     from lester_inspect.ivm.files import write_array_entries
 
     rows = np.asarray(sorted(set(int(r) for r in rows)), dtype=np.int64)
@@ -221,7 +276,7 @@ def block_inputs(run_folder: str, rows, featuriser, frame) -> Dict:
         transformer, columns = parts[block["part"]]
         columns = [columns] if isinstance(columns, str) else list(columns)
         found[block["part"]] = (np.asarray(rows, dtype=np.int64),
-                                scaler_inputs(transformer, frame[columns].reset_index(drop=True)))
+                                part_inputs(transformer, frame[columns].reset_index(drop=True)))
     return found
 
 
@@ -234,16 +289,18 @@ def set_block_inputs(folder: str, rows, featuriser, frame) -> None:
     for block in read_blocks(folder):
         transformer, columns = parts[block["part"]]
         columns = [columns] if isinstance(columns, str) else list(columns)
-        inputs = scaler_inputs(transformer, frame[columns].reset_index(drop=True))
+        inputs = part_inputs(transformer, frame[columns].reset_index(drop=True))
         width = block["stop"] - block["start"]
         flat = (rows[:, None] * width + np.arange(width)[None, :]).ravel()
         write_array_entries(os.path.join(folder, block["file"]), flat, inputs.ravel())
 
 
-def refitted(run_folder: str, deleted_rows=(), nulled_rows=(), ranges=(), inputs: Optional[Dict] = None):
-    """The scalers' statistics after a change, fitted again on the training rows' inputs as they will be:
+def refitted(run_folder: str, deleted_rows=(), nulled_rows=(), ranges=(), inputs: Optional[Dict] = None,
+             test_rows=()):
+    """The steps' statistics after a change, fitted again on the training rows' inputs as they will be:
     without ``deleted_rows`` (and the rows deleted before), NaN in the block columns of ``ranges`` for
     ``nulled_rows``, and ``inputs`` (rectify: ``{part: (rows, values)}``) written over.
+    ``test_rows``: the test rows the change deletes or nulls (not counted as re-encoded).
 
     Returns ``(statistics of every block, report lines on those that change)``; callers store them
     with the matrix's change (``columnar.record_change(..., statistics=...)``), for train and test.
@@ -269,54 +326,80 @@ def refitted(run_folder: str, deleted_rows=(), nulled_rows=(), ranges=(), inputs
         if inputs and block["part"] in inputs:
             rows, new = inputs[block["part"]]
             values[np.asarray(rows, dtype=np.int64)] = new
-        statistics = _refitted(np.asarray(values[alive], order=block["order"]), block)
+        statistics = _refit(values[alive], block["steps"], block["order"])
         # All blocks, changed or not: a rerun after a crash must still give them to a matrix not yet changed.
-        fitted[block["part"]] = {"statistics": statistics,
-                                 "mean": statistics["mean_"] if block["mean"] is not None else None,
-                                 "scale": statistics["scale_"] if block["scale"] is not None else None}
-        if statistics == block["statistics"]:
-            continue
-        described = ", ".join(f"{what}_ {_short(block['statistics'][what + '_'])} -> {_short(statistics[what + '_'])}"
-                              for what in ("mean", "var") if block["statistics"][what + "_"] != statistics[what + "_"])
-        lines.append(f"featuriser {block['part']} (StandardScaler): fitted again on the {int(alive.sum())} remaining "
-                     f"training rows: {described}; matrix columns {block['start']}-{block['stop'] - 1} of every train "
-                     "and test row re-encoded (computed from the stored inputs when read)")
+        fitted[block["part"]] = statistics
+        for config, old, new in zip(block["steps"], block["statistics"], statistics):
+            if old == new:
+                continue
+            described = ", ".join(f"{a} {_short(old[a])} -> {_short(new[a])}" for a in _FITTED[config["kind"]]
+                                  if a != "n_samples_seen_" and old[a] != new[a])
+            head = (f"featuriser {block['part']} ({_name(config)}): fitted again on the {int(alive.sum())} remaining "
+                    f"training rows: {described}; matrix column{'s' if block['stop'] - block['start'] > 1 else ''} "
+                    f"{block['start']}{'-' + str(block['stop'] - 1) if block['stop'] - block['start'] > 1 else ''} of ")
+            if config["kind"] == "scale":
+                lines.append(head + "every train and test row re-encoded (computed from the stored inputs when read)")
+                continue
+            # An imputer changes only the cells it filled: those of rows missing an input.
+            changed = [c for c, (a, b) in enumerate(zip(old["statistics_"], new["statistics_"])) if a != b]
+            lines.append(head + "the rows it imputes re-encoded: " + "; ".join(
+                _imputed_rows(run_folder, group, block, changed, *((values, gone, nulled_rows) if group == "train" else (None, test_rows, ())))
+                for group in ("train", "test") if os.path.exists(os.path.join(run_folder, group, "X", VIRTUAL))))
+            if any(np.isnan(v) for v in new["statistics_"]):
+                lines.append(f"NOT MAINTAINED: featuriser {block['part']} ({_name(config)}): no remaining training "
+                             "row has a value in column(s) " + ", ".join(
+                                 str(block["start"] + c) for c, v in enumerate(new["statistics_"]) if np.isnan(v))
+                             + "; a run from scratch drops them, here their cells read as 0")
     return fitted, lines
 
 
-def _refitted(inputs: np.ndarray, block: Dict) -> Dict:
-    """The statistics a scaler like the block's learns from ``inputs`` (the rows a run from scratch fits on)."""
-    from sklearn.preprocessing import StandardScaler
+def _imputed_rows(run_folder: str, group: str, block: Dict, columns: List[int], values=None, gone=(),
+                  nulled=()) -> str:
+    """``group``'s rows whose input is missing in one of ``columns``, but for ``gone`` and ``nulled`` rows and
+    those deleted or zeroed before, described."""
+    from lester_inspect.ivm.columnar import read_state
 
-    scaler = StandardScaler(with_mean=block["mean"] is not None, with_std=block["scale"] is not None)
-    return _statistics(scaler.fit(inputs))["statistics"]
+    folder = os.path.join(run_folder, group, "X")
+    if values is None:
+        described = next(b for b in read_blocks(folder) if b["part"] == block["part"])
+        values = np.load(os.path.join(folder, described["file"]), mmap_mode="r")
+    hit = np.isnan(np.asarray(values)[:, columns]).any(axis=1)
+    state = read_state(folder)
+    for rows in (state["deleted_rows"], gone, nulled):
+        hit[np.asarray(rows, dtype=np.int64)] = False
+    for rows, ranges in state["zeroed"]:
+        if any(low < block["stop"] and high > block["start"] for low, high in ranges):
+            hit[np.asarray(rows, dtype=np.int64)] = False
+    rows = np.flatnonzero(hit)
+    shown = ", ".join(map(str, rows[:10].tolist())) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
+    return f"{len(rows)} {group} row(s)" + (f" (captured positions {shown})" if len(rows) else "")
 
 
 def strip_statistics(featuriser, blocks: List[Dict]):
-    """A copy of the featuriser without the statistics of its virtual blocks' scalers: those are kept (and
+    """A copy of the featuriser without the statistics of its virtual blocks' steps: those are kept (and
     maintained) only in the matrix's ``state.json``, so that the stored featuriser holds no stale value."""
     if not blocks:
         return featuriser
     stripped = copy.deepcopy(featuriser)
     parts = {name: transformer for name, transformer, _ in stripped.transformers_}
     for block in blocks:
-        scaler = _scaler_of(parts[block["part"]])[1]
-        for attribute in _SCALER_STATISTICS:
-            setattr(scaler, attribute, None)
+        for step, config in zip(_chain(parts[block["part"]])[1], block["steps"]):
+            for attribute in _FITTED[config["kind"]]:
+                setattr(step, attribute, None)
     return stripped
 
 
 def restore_statistics(featuriser, run_folder: str) -> None:
-    """Give the stored featuriser's scalers their current (maintained) statistics."""
+    """Give the stored featuriser's steps their current (maintained) statistics."""
     blocks = read_blocks(os.path.join(run_folder, "train", "X"))
     if not blocks:
         return
     parts = {name: transformer for name, transformer, _ in featuriser.transformers_}
     for block in blocks:
-        scaler = _scaler_of(parts[block["part"]])[1]
-        for attribute, value in block["statistics"].items():
-            setattr(scaler, attribute, np.asarray(value, dtype=np.int64 if attribute == "n_samples_seen_" else
-                                                  np.float64) if isinstance(value, list) else value)
+        for step, statistics in zip(_chain(parts[block["part"]])[1], block["statistics"]):
+            for attribute, value in statistics.items():
+                setattr(step, attribute, np.asarray(value, dtype=np.int64 if attribute == "n_samples_seen_" else
+                                                    np.float64) if isinstance(value, list) else value)
 
 
 def _short(values) -> str:

@@ -15,9 +15,9 @@ mail subjects in every captured run that used them:
 4. the model is updated with the corrected rows (the old rows unlearned, the new ones
    learned: first or second order, see unlearning.py), never with zeros.
 
-A ``StandardScaler``'s statistics are fitted again with the corrected rows' inputs
-(featuriser.py); the other featuriser statistics (an encoder's categories, an imputer's fill
-value) stay as fitted on the old values, and the report names them as NOT MAINTAINED. The
+Scalers' and numeric imputers' statistics are fitted again with the corrected rows' inputs
+(featuriser.py); the other featuriser statistics (an encoder's categories, a vocabulary) stay as
+fitted on the old values, and the report names them as NOT MAINTAINED. The
 stored test predictions are recomputed with the updated model. Like ``forget``, a rerun
 after a crash completes the request and never applies it twice: each artifact records the
 request together with its new values, atomically, before the old values are overwritten.

@@ -635,12 +635,13 @@ class ArtifactStore:
         from lester_inspect.ivm.rectify import mark_predictions_stale, recompute_predictions
 
         statistics = {}
-        if "train" in plan and len(plan["train"][0]):  # the scalers fitted again (featuriser.py)
+        if "train" in plan and len(plan["train"][0]):  # the scalers and imputers fitted again (featuriser.py)
             step = time.perf_counter()
             rows_of_train, _, ranges_of_train = plan["train"]
             statistics, lines = featuriser.refitted(folder, rows_of_train if column is None else (),
                                                     rows_of_train if column is not None else (),
-                                                    ranges_of_train or ())
+                                                    ranges_of_train or (),
+                                                    test_rows=plan["test"][0] if "test" in plan else ())
             notes.extend(lines)
             timings[f"{run_id}: featuriser statistics"] = time.perf_counter() - step
 
