@@ -168,7 +168,7 @@ class PermutationFeatureImportance(WhatIfAnalysis):
 
     def _annotate(self, frame, execution, variants, result) -> None:
         frame["importance"] = -frame["score_change"]
-        matrix, sources = _provenance_at_score(result)
+        matrix, sources = _provenance_at_score(result, execution.score.location)
         frame["matrix_columns"] = [matrix.get(column) for column in frame["column"]]
         frame["sources"] = [sources.get(column) for column in frame["column"]]
 
@@ -182,17 +182,23 @@ class PermutationFeatureImportance(WhatIfAnalysis):
         return f"PermutationFeatureImportance({'all columns' if self.columns is None else ', '.join(self.columns)})"
 
 
-def _provenance_at_score(result) -> Tuple[dict, dict]:
-    """{test column: matrix column ranges} and {test column: 'source.column, ...'} from the run's inspections."""
+def _provenance_at_score(result, location) -> Tuple[dict, dict]:
+    """{test column: matrix column ranges} and {test column: 'source.column, ...'} from the run's inspections,
+    for the model's call on the test frame at ``location`` (its score or predict)."""
+    import networkx
+
     from lester_inspect.inspections.provenance import ColumnProvenance, MatrixColumnProvenance
     from lester_inspect.instrumentation.dag import OperatorType
 
     if result is None:
         return {}, {}
     nodes = result.nodes
-    scores = [node for node in nodes if node.operator_type is OperatorType.SCORE]
-    tests = [node for node in nodes if node.operator_type is OperatorType.TEST_DATA]
-    if len(scores) != 1 or len(tests) != 1:
+    scores = [node for node in nodes if node.operator_type in (OperatorType.SCORE, OperatorType.PREDICT)
+              and node.code_location == location]
+    if len(scores) != 1:
+        return {}, {}
+    tests = [node for node in networkx.ancestors(result.dag, scores[0]) if node.operator_type is OperatorType.TEST_DATA]
+    if len(tests) != 1:
         return {}, {}
     matrix, sources = {}, {}
     for node in [*result.parents(scores[0]), tests[0]]:
