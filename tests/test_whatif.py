@@ -60,23 +60,27 @@ def example(request):
     return path, inspector.execute(), test_analysis, train_analysis, importance, cleaning, impact
 
 
-def _from_scratch(path, result, variant):
+def _from_scratch(path, result, variant, args=()):
     execution = result.what_if_execution
-    return run_from_scratch(path, execution.fit.location, execution.score.location, variant)
+    return run_from_scratch(path, execution.fit.location, execution.score.location, variant, args,
+                            execution.metric_location)
 
 
-def _check_against_scratch(path, result, analysis):
+def _check_against_scratch(path, result, analysis, args=()):
     execution, frame = result.what_if_execution, result.what_if[analysis]
     variants = analysis.variants(execution)
     assert list(frame["variant"]) == ["plain"] + [variant.name for variant in variants]
     for variant, row in zip(variants, frame.iloc[1:].itertuples()):
         if isinstance(row.error, str):  # the pipeline fails on this variant: so does the script
             with pytest.raises(Exception) as raised:
-                _from_scratch(path, result, variant)
+                _from_scratch(path, result, variant, args)
             assert row.error == f"{type(raised.value).__name__}: {str(raised.value).splitlines()[0]}"
             continue
-        scratch = _from_scratch(path, result, variant)
-        pd.testing.assert_frame_equal(execution.test_frame(variant), scratch["test_data"])
+        scratch = _from_scratch(path, result, variant, args)
+        if variant.removed_filters:  # the script re-ran from before the split: both frames are the re-run's
+            pd.testing.assert_frame_equal(execution.train_frame(variant), scratch["train_data"])
+        else:
+            pd.testing.assert_frame_equal(execution.test_frame(variant), scratch["test_data"])
         if variant.train:
             pd.testing.assert_frame_equal(apply_patches(variant.train, execution.fit.X), scratch["train_data"])
         assert row.score == scratch["score"], variant
@@ -226,12 +230,12 @@ def check_a_misspelt_column_names_the_frames_columns(example):
         analysis.variants(result.what_if_execution)
 
 
-def test_a_pipeline_without_a_score_call_is_a_clear_error():
+def test_a_pipeline_without_a_measurement_is_a_clear_error():
     code = ("import pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n"
             "df = pd.DataFrame({'a': [0.0, 1.0, 2.0, 3.0], 'y': [0, 0, 1, 1]})\n"
             "model = LogisticRegression().fit(df[['a']], df['y'])\nmodel.predict(df[['a']])\n")
     inspector = PipelineInspector.on_pipeline_from_string(code).add_what_if(DataCorruption({"a": "scaling"}))
-    with pytest.raises(WhatIfError, match=r"1 fit\(s\) and 0 score\(s\) \(fit at line 4") as raised:
+    with pytest.raises(WhatIfError, match=r"1 fit\(s\) and 0 measurement\(s\) \(fit at line 4") as raised:
         inspector.execute()
     assert [node.operator_type.value for node in raised.value.partial_result.nodes][-1] == "Predict"
 

@@ -70,16 +70,31 @@ def _scored(execution: SharedExecution, variant: Variant) -> dict:
 Corruption = Union[str, Tuple[str, dict]]
 
 
+#: ``DataCorruption({column: ALL})``: every corruption that applies to the column's values (``_applicable``).
+ALL = "all"
+
+
 def _corruptions(column: str, given) -> List[Tuple[str, dict]]:
     items = given if isinstance(given, list) else [given]
     result = []
     for item in items:
         name, params = (item, {}) if isinstance(item, str) else item
-        if name not in CORRUPTIONS:
+        if name not in CORRUPTIONS and name != ALL:
             raise WhatIfError(f"DataCorruption: unknown corruption {name!r} for column '{column}'; "
-                              f"known: {', '.join(CORRUPTIONS)}")
+                              f"known: {', '.join(CORRUPTIONS)}, or {ALL!r}")
         result.append((name, dict(params)))
     return result
+
+
+def _applicable(values: pd.Series) -> List[Tuple[str, dict]]:
+    """Numbers: missing values, gaussian noise, scaling; other values: missing values, broken characters
+    (text only) and category shift."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        names = ["missing_values", "gaussian_noise", "scaling"]
+    else:
+        text = pd.api.types.infer_dtype(values, skipna=True) == "string"
+        names = ["missing_values", *(["broken_characters"] if text else []), "category_shift"]
+    return [(name, {}) for name in names]
 
 
 class DataCorruption(WhatIfAnalysis):
@@ -91,7 +106,9 @@ class DataCorruption(WhatIfAnalysis):
         ``{column: corruption}``; a corruption is a name (``"missing_values"``,
         ``"gaussian_noise"``, ``"scaling"``, ``"broken_characters"``, ``"category_shift"``),
         a ``(name, params)`` pair (``("swapped_columns", {"other": "income"})``,
-        ``("gaussian_noise", {"scale": 2.0})``), or a list of them.
+        ``("gaussian_noise", {"scale": 2.0})``), or a list of them; ``"all"`` is every corruption
+        that applies to the column's values (numbers: missing values, gaussian noise, scaling;
+        others: missing values, broken characters for text, category shift).
     fractions : the fractions of rows corrupted, one variant each.
     also_train : corrupt the training frame too (each variant then refits the model);
         by default only the test frame is corrupted and the plain run's model is reused.
@@ -109,7 +126,8 @@ class DataCorruption(WhatIfAnalysis):
         for column, items in self.corruptions.items():
             for name, params in items:
                 for fraction in self.fractions:
-                    make_patch(name, column, fraction, **params)  # errors now, not after the pipeline ran
+                    if name != ALL:
+                        make_patch(name, column, fraction, **params)  # errors now, not after the pipeline ran
 
     def variants(self, execution: SharedExecution) -> List[Variant]:
         columns = execution.test_columns()
@@ -118,6 +136,8 @@ class DataCorruption(WhatIfAnalysis):
             if column not in columns:
                 raise WhatIfError(f"DataCorruption: column '{column}' is not in the frame the model is scored on "
                                   f"at {execution.score.location}; its columns are {', '.join(columns)}")
+            items = [item for name, params in items
+                     for item in (_applicable(execution.score.X[column]) if name == ALL else [(name, params)])]
             for name, params in items:
                 for fraction in self.fractions:
                     def patch(side):
@@ -168,7 +188,7 @@ class PermutationFeatureImportance(WhatIfAnalysis):
 
     def _annotate(self, frame, execution, variants, result) -> None:
         frame["importance"] = -frame["score_change"]
-        matrix, sources = _provenance_at_score(result)
+        matrix, sources = _provenance_at_score(result, execution.score.location)
         frame["matrix_columns"] = [matrix.get(column) for column in frame["column"]]
         frame["sources"] = [sources.get(column) for column in frame["column"]]
 
@@ -182,17 +202,23 @@ class PermutationFeatureImportance(WhatIfAnalysis):
         return f"PermutationFeatureImportance({'all columns' if self.columns is None else ', '.join(self.columns)})"
 
 
-def _provenance_at_score(result) -> Tuple[dict, dict]:
-    """{test column: matrix column ranges} and {test column: 'source.column, ...'} from the run's inspections."""
+def _provenance_at_score(result, location) -> Tuple[dict, dict]:
+    """{test column: matrix column ranges} and {test column: 'source.column, ...'} from the run's inspections,
+    for the model's call on the test frame at ``location`` (its score or predict)."""
+    import networkx
+
     from lester_inspect.inspections.provenance import ColumnProvenance, MatrixColumnProvenance
     from lester_inspect.instrumentation.dag import OperatorType
 
     if result is None:
         return {}, {}
     nodes = result.nodes
-    scores = [node for node in nodes if node.operator_type is OperatorType.SCORE]
-    tests = [node for node in nodes if node.operator_type is OperatorType.TEST_DATA]
-    if len(scores) != 1 or len(tests) != 1:
+    scores = [node for node in nodes if node.operator_type in (OperatorType.SCORE, OperatorType.PREDICT)
+              and node.code_location == location]
+    if len(scores) != 1:
+        return {}, {}
+    tests = [node for node in networkx.ancestors(result.dag, scores[0]) if node.operator_type is OperatorType.TEST_DATA]
+    if len(tests) != 1:
         return {}, {}
     matrix, sources = {}, {}
     for node in [*result.parents(scores[0]), tests[0]]:
