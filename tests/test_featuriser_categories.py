@@ -1,5 +1,5 @@
-"""One-hot categories that only forgotten rows had: removed with their matrix columns and model weights, against
-runs from scratch on the corrected sources."""
+"""One-hot categories and vocabulary entries that only forgotten rows had: removed with their matrix columns and
+model weights, against runs from scratch on the corrected sources."""
 import os
 import shutil
 import subprocess
@@ -21,6 +21,7 @@ PIPELINE = '''
 import sys
 import pandas as pd
 from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -33,7 +34,8 @@ features = ColumnTransformer([
     ("city", OneHotEncoder(handle_unknown="ignore"), ["city"]),
     ("x", StandardScaler(), ["x"]),
     ("job", Pipeline([("impute", SimpleImputer(strategy="most_frequent")),
-                      ("encode", OneHotEncoder(handle_unknown="ignore", sparse_output=False))]), ["job"])])
+                      ("encode", OneHotEncoder(handle_unknown="ignore", sparse_output=False))]), ["job"]),
+    ("note", CountVectorizer(), "note")])
 model = DecisionTreeClassifier(max_depth=4, random_state=0) if sys.argv[2] == "tree" else LogisticRegression(C=0.5)
 pipeline = Pipeline([("features", features), ("model", model)])
 pipeline.fit(train, train["y"])
@@ -45,11 +47,13 @@ def write_data(path):
     rng = np.random.default_rng(3)
     n = 240
     frame = pd.DataFrame({"id": np.arange(n), "city": rng.choice(["north", "south", "east", "west"], n),
-                          "x": rng.normal(0, 1, n).round(4), "job": rng.choice(["a", "b", "c"], n)})
+                          "x": rng.normal(0, 1, n).round(4), "job": rng.choice(["a", "b", "c"], n),
+                          "note": [" ".join(rng.choice(["late", "paid", "called", "moved"], 3)) for _ in range(n)]})
     # Rare values: "harbour" in training rows 1 and 2 and test row 4; "mine" (a job) in training row 5.
     frame.loc[[1, 2, 4], "city"] = "harbour"
     frame.loc[[1, 6], "city"] = ["harbour", "island"]
     frame.loc[5, "job"] = "mine"
+    frame.loc[[1, 5, 8], "note"] = ["paid zanzibar", "late quokka quokka", "paid quokka"]  # quokka: test row 8 too
     frame.loc[[9, 10], "job"] = np.nan
     frame["y"] = ((frame["x"] + (frame["city"] == "north") + rng.normal(0, 1, n)) > 0.5).astype(int)
     frame.to_csv(path, index=False)
@@ -95,6 +99,7 @@ def test_forget_removes_the_categories_only_the_forgotten_rows_had_like_a_run_fr
     text = str(report)
     assert "featuriser city (OneHotEncoder): 1 category only the removed rows had removed" in text, text
     assert "featuriser job (OneHotEncoder): 1 category only the removed rows had removed" in text
+    assert "featuriser note (CountVectorizer): 2 vocabulary entries only the removed rows had removed" in text
     assert "deleted" not in text and "NOT MAINTAINED" not in text, text
 
     ours = store.load(run_id)
@@ -105,7 +110,7 @@ def test_forget_removes_the_categories_only_the_forgotten_rows_had_like_a_run_fr
     scratch_store = ArtifactStore(str(scratch / ".lester"))
     theirs = scratch_store.load(capture(scratch, model))
     for group in ("train", "test"):  # the categories' columns gone, every other cell as from scratch
-        assert ours[group]["X"].shape[1] == width - 2
+        assert ours[group]["X"].shape[1] == width - 4
         assert np.array_equal(ours[group]["X"], theirs[group]["X"])
     assert ours["manifest"]["groups"]["train"]["matrix_provenance"] == theirs["manifest"]["groups"]["train"][
         "matrix_provenance"]
@@ -114,24 +119,26 @@ def test_forget_removes_the_categories_only_the_forgotten_rows_had_like_a_run_fr
     assert [c.tolist() for c in city.categories_] == [c.tolist() for c in scratch_city.categories_]
     assert [c.tolist() for c in job.categories_] == [c.tolist() for c in scratch_job.categories_]
     assert "harbour" not in city.categories_[0] and "island" in city.categories_[0]
+    assert featuriser.named_transformers_["note"].vocabulary_ == encoders(
+        str(scratch_store.path), theirs["manifest"]["run_id"])[0].named_transformers_["note"].vocabulary_
     # The stored pipeline predicts raw rows: the test row whose city is no longer known encodes as from scratch.
     test_rows = data[data["id"] % 4 == 0]
     assert np.array_equal(featuriser.transform(test_rows), theirs["test"]["X"])
     assert np.array_equal(store.predict(run_id, test_rows), ours["model"].predict(ours["test"]["X"]))
-    assert ours["model"].n_features_in_ == width - 2
+    assert ours["model"].n_features_in_ == width - 4
     if model == "linear":  # the weights of the removed columns dropped, the update within the unlearning tolerance
         assert ours["model"].coef_.shape == theirs["model"].coef_.shape
         assert np.mean(ours["model"].predict(ours["test"]["X"]) == theirs["model"].predict(theirs["test"]["X"])) >= 0.95
-        assert "weights removed with their categories (2)" in text
+        assert "weights removed with their categories (4)" in text
     else:  # a tree has no weights to drop: fitted again on the narrower stored matrix, as from scratch
         assert "refitted on the corrected training data" in text
         assert np.array_equal(ours["model"].predict(ours["test"]["X"]), theirs["model"].predict(theirs["test"]["X"]))
     for path in (os.path.join(".lester", "runs", run_id, "featuriser.pkl"),):
         with open(path, "rb") as handle:
             content = handle.read()
-        assert b"harbour" not in content and b"mine" not in content
+        assert b"harbour" not in content and b"mine" not in content and b"zanzibar" not in content
     again = store.forget(RowSpec("data.csv", positions=(1, 2, 5)))
-    assert again.runs[0].status == "already applied" and store.load(run_id)["train"]["X"].shape[1] == width - 2
+    assert again.runs[0].status == "already applied" and store.load(run_id)["train"]["X"].shape[1] == width - 4
 
 
 def test_a_forget_killed_after_the_model_update_completes_when_run_again(work):

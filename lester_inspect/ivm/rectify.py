@@ -164,20 +164,42 @@ def _learned_values(featuriser, X, data=None) -> Dict:
         parts[name] = {"columns": inputs, "slice": [block.start, block.stop], "counts": counts.tolist(), "reason": None}
         if data is not None and _imputed_one_hot(steps):
             parts[name]["missing"] = [int(data[c].isna().sum()) for c in inputs]
-        if _removable(steps):  # the number of categories per input: where each one's matrix column lies
-            parts[name]["sizes"] = [len(c) for c in last.categories_]
+        if _removable(steps):  # the number of values per input: where each one's matrix column lies
+            parts[name].update(sizes=[len(values) for values in _learned(last)], kind=type(last).__name__)
     return parts
 
 
 def _removable(steps) -> bool:
-    """Whether categories can be removed from the part's encoder with their matrix columns: a one-hot encoder
-    (alone or after a most-frequent imputer) that ignores unknown values (as a run from scratch then treats
-    a removed category's test rows), drops no category and groups none as infrequent."""
+    """Whether learned values can be removed from the part with their matrix columns, as a run from scratch
+    without them learns: a one-hot encoder (alone or after a most-frequent imputer) that ignores unknown
+    values (as a run from scratch then treats a removed category's test rows), drops no category and groups
+    none as infrequent; a count vectoriser whose vocabulary is every term seen (no document-frequency
+    bounds, no size limit, not given)."""
+    from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.preprocessing import OneHotEncoder
 
     last = steps[-1]
+    if type(last) is CountVectorizer:
+        return (len(steps) == 1 and last.vocabulary is None and last.max_features is None
+                and last.min_df == 1 and not isinstance(last.min_df, float)
+                and last.max_df == 1.0 and isinstance(last.max_df, float))
     return (type(last) is OneHotEncoder and last.handle_unknown == "ignore" and last.drop_idx_ is None
             and not last._infrequent_enabled and (len(steps) == 1 or _imputed_one_hot(steps)))
+
+
+def _learned(step) -> List[np.ndarray]:
+    """The values a removable step learned, per input, in the order of their matrix columns."""
+    if hasattr(step, "categories_"):
+        return list(step.categories_)
+    return [np.asarray(sorted(step.vocabulary_, key=step.vocabulary_.get), dtype=object)]
+
+
+def _set_learned(step, values: List[np.ndarray]) -> None:
+    if hasattr(step, "categories_"):
+        step.categories_ = values
+        step._n_features_outs = step._compute_n_features_outs()  # the output width transform builds
+    else:
+        step.vocabulary_ = {term: column for column, term in enumerate(values[0].tolist())}
 
 
 def _imputed_one_hot(steps) -> bool:
@@ -260,9 +282,11 @@ def guard_learned_values(run_folder: str, request: str, rows: Sequence[int], col
         part["dropped"] = sorted(set(before) | set(empty.tolist()))
         removals[name] = (part["sizes"], before, part["dropped"])
         dropping.extend((low + empty).tolist())
-        lines.append(f"featuriser {name} (OneHotEncoder): {len(empty)} categor{'y' if len(empty) == 1 else 'ies'} "
-                     f"only the removed rows had removed, with matrix column(s) {_listed(low + empty)} of train and "
-                     "test (as captured) and their model weights")
+        what = ("categor{}" if part["kind"] == "OneHotEncoder" else "vocabulary entr{}").format(
+            "y" if len(empty) == 1 else "ies")
+        lines.append(f"featuriser {name} ({part['kind']}): {len(empty)} {what} only the removed "
+                     f"rows had removed, with matrix column(s) {_listed(low + empty)} of train and test (as captured) "
+                     "and their model weights")
     learned["requests"].append(request)
     if reasons:
         os.remove(featuriser_path)
@@ -282,9 +306,9 @@ def _listed(values) -> str:
 
 
 def _remove_categories(run_folder: str, pipeline: str, parts: Dict, removals: Dict) -> None:
-    """Rewrite the stored featuriser without the removed categories: ``removals[part] = (categories per input,
-    offsets in the part's captured columns removed before, and with this request)``. Idempotent: a featuriser
-    that has them removed already is left as it is."""
+    """Rewrite the stored featuriser without the removed values (categories, terms): ``removals[part] = (values
+    per input, offsets in the part's captured columns removed before, and with this request)``. Idempotent: a
+    featuriser that has them removed already is left as it is."""
     import copy
 
     from lester_inspect.ivm.featuriser import read_blocks, strip_statistics
@@ -293,17 +317,15 @@ def _remove_categories(run_folder: str, pipeline: str, parts: Dict, removals: Di
     transformers = {name: transformer for name, transformer, _ in featuriser.transformers_}
     removed_here = []  # positions in the featuriser's output as it is
     for name, (sizes, before, after) in removals.items():
-        encoder = transformers[name].steps[-1][1] if hasattr(transformers[name], "steps") else transformers[name]
-        starts = np.cumsum([0] + list(sizes))
+        step = transformers[name].steps[-1][1] if hasattr(transformers[name], "steps") else transformers[name]
+        current, starts = _learned(step), np.cumsum([0] + list(sizes))
         kept_before = [np.setdiff1d(np.arange(starts[i], starts[i + 1]), before) for i in range(len(sizes))]
         kept_after = [np.setdiff1d(np.arange(starts[i], starts[i + 1]), after) for i in range(len(sizes))]
-        if [len(c) for c in encoder.categories_] == [len(k) for k in kept_after]:
+        if [len(c) for c in current] == [len(k) for k in kept_after]:
             return  # rewritten before a crash
-        if [len(c) for c in encoder.categories_] != [len(k) for k in kept_before]:
-            raise ValueError(f"{run_folder}: the stored featuriser's {name} categories do not match learned.json")
-        encoder.categories_ = [current[np.isin(kept, after, invert=True)] for current, kept
-                               in zip(encoder.categories_, kept_before)]
-        encoder._n_features_outs = encoder._compute_n_features_outs()
+        if [len(c) for c in current] != [len(k) for k in kept_before]:
+            raise ValueError(f"{run_folder}: the stored featuriser's {name} values do not match learned.json")
+        _set_learned(step, [values[np.isin(kept, after, invert=True)] for values, kept in zip(current, kept_before)])
         start = featuriser.output_indices_[name].start
         removed_here.extend(start + int(np.searchsorted(np.concatenate(kept_before), offset))
                             for offset in sorted(set(after) - set(before)))
