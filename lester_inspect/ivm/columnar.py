@@ -236,6 +236,7 @@ def scrub_columns(folder: str, columns: Sequence[int]) -> int:
     columns = np.asarray(sorted(set(int(c) for c in columns)), dtype=np.int64)
     if not len(columns):
         return 0
+    featuriser.scrub_block_columns(folder, columns)
     replaced = read_row_replacements(folder)
     if replaced is not None:
         values = sp.csr_matrix(replaced["values"])

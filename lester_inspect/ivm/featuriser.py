@@ -42,7 +42,7 @@ from lester_inspect.ivm.files import read_json, write_array, write_json
 VIRTUAL = "virtual.json"
 _PLAIN_ATTRIBUTES = {"n_features_in_", "feature_names_in_"}
 #: Per kind of learning step, the fitted attributes kept (and maintained) in ``state.json``.
-_FITTED = {"scale": ("mean_", "var_", "scale_", "n_samples_seen_"), "impute": ("statistics_",)}
+_FITTED = {"scale": ("mean_", "var_", "scale_", "n_samples_seen_"), "impute": ("statistics_",), "tfidf": ("idf_",)}
 
 
 def _config(step) -> Optional[Dict]:
@@ -53,8 +53,13 @@ def _config(step) -> Optional[Dict]:
     from sklearn.impute import SimpleImputer
     from sklearn.preprocessing import StandardScaler
 
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     if type(step) is StandardScaler:
         return {"kind": "scale", "with_mean": bool(step.with_mean), "with_std": bool(step.with_std)}
+    if type(step) is TfidfVectorizer and step.use_idf and every_term(step):
+        return {"kind": "tfidf", "norm": step.norm, "smooth_idf": bool(step.smooth_idf),
+                "sublinear_tf": bool(step.sublinear_tf)}
     missing = step.missing_values if type(step) is SimpleImputer else None
     if (missing is not None and step.strategy in ("mean", "median", "most_frequent") and not step.add_indicator
             and not step.keep_empty_features and isinstance(missing, float) and np.isnan(missing)):
@@ -62,17 +67,35 @@ def _config(step) -> Optional[Dict]:
     return None
 
 
+def every_term(vectoriser) -> bool:
+    """Whether a text vectoriser's vocabulary is every term of its training documents (no document-frequency
+    bounds, no size limit, not given): then removing documents only removes the terms they alone had."""
+    return (vectoriser.vocabulary is None and vectoriser.max_features is None and vectoriser.min_df == 1
+            and not isinstance(vectoriser.min_df, float) and vectoriser.max_df == 1.0
+            and isinstance(vectoriser.max_df, float))
+
+
 def _estimator(config: Dict):
+    from sklearn.feature_extraction.text import TfidfTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.preprocessing import StandardScaler
 
+    if config["kind"] == "tfidf":
+        return TfidfTransformer(norm=config["norm"], smooth_idf=config["smooth_idf"],
+                                sublinear_tf=config["sublinear_tf"])
     if config["kind"] == "scale":
         return StandardScaler(with_mean=config["with_mean"], with_std=config["with_std"])
     return SimpleImputer(strategy=config["strategy"])
 
 
 def _name(config: Dict) -> str:
-    return "StandardScaler" if config["kind"] == "scale" else f"SimpleImputer, {config['strategy']}"
+    return {"scale": "StandardScaler", "tfidf": "TfidfVectorizer"}.get(config["kind"]) or \
+        f"SimpleImputer, {config['strategy']}"
+
+
+def _holder(step, config: Dict):
+    """The object holding the step's fitted statistics (a TF-IDF vectoriser keeps its idf_ in a transformer)."""
+    return step._tfidf if config["kind"] == "tfidf" else step
 
 
 def _learns(step) -> bool:
@@ -87,13 +110,18 @@ def _chain(transformer) -> Optional[Tuple[list, list]]:
     steps = [step for _, step in transformer.steps] if isinstance(transformer, Pipeline) else [transformer]
     first = next((i for i, step in enumerate(steps) if _learns(step)), len(steps))
     learning = steps[first:]
-    if not learning or any(_config(step) is None for step in learning):
+    configs = [_config(step) for step in learning]
+    if not learning or any(c is None for c in configs) or (len(steps) > 1 and any(
+            c["kind"] == "tfidf" for c in configs)):
         return None
     return steps[:first], learning
 
 
 def part_inputs(transformer, frame) -> np.ndarray:
-    """The first learning step's input for the rows of ``frame`` (the part's input columns)."""
+    """The first learning step's input for the rows of ``frame`` (the part's input columns); for a TF-IDF
+    vectoriser its term counts (CSR)."""
+    if _config(_chain(transformer)[1][0])["kind"] == "tfidf":
+        return _term_counts(transformer, frame.iloc[:, 0] if hasattr(frame, "iloc") and frame.ndim == 2 else frame)
     values = frame
     for step in _chain(transformer)[0]:
         values = step.transform(values)
@@ -103,9 +131,59 @@ def part_inputs(transformer, frame) -> np.ndarray:
         len(frame), -1)
 
 
-def _apply(values: np.ndarray, steps: List[Dict], statistics: List[Dict]) -> np.ndarray:
-    """The block computed from its inputs, as the fitted steps transform them."""
+def _term_counts(vectoriser, documents):
+    """Each document's counts of the vocabulary's terms (CSR, float64), each row's terms in the order they first
+    occur in the document, as ``fit`` counts them before ordering (see ``_ordered``)."""
+    analyse, vocabulary = vectoriser.build_analyzer(), vectoriser.vocabulary_
+    indices, counts, indptr = [], [], [0]
+    for document in documents:
+        counter: Dict[int, int] = {}
+        for term in analyse(document):
+            column = vocabulary.get(term)
+            if column is not None:
+                counter[column] = counter.get(column, 0) + 1
+        indices.extend(counter)
+        counts.extend(counter.values())
+        indptr.append(len(indices))
+    return sp.csr_matrix((np.asarray(counts, dtype=np.float64), np.asarray(indices, dtype=np.int32),
+                          np.asarray(indptr, dtype=np.int64)), shape=(len(indptr) - 1, len(vocabulary)))
+
+
+def _rank(counts) -> List[int]:
+    """Each term's place in the order ``fit`` first meets the terms of the training documents (``counts``: the
+    remaining rows, terms in document order); terms no document has come last."""
+    positions = np.flatnonzero(counts.data != 0)
+    terms, at = np.unique(counts.indices[positions], return_index=True)
+    first = np.full(counts.shape[1], counts.shape[1] + len(counts.data), dtype=np.int64)
+    first[terms] = positions[at]
+    return np.argsort(np.argsort(first, kind="stable"), kind="stable").tolist()
+
+
+def _ordered(counts, rank):
+    """``counts`` with each row's terms in the order a TF-IDF transform sums them: on the training documents
+    (``rank`` given) that of ``fit``, which keeps the order it first met the terms; else sorted by column, as
+    ``transform`` counts them. The l2 and l1 norms add in that order: another one changes the last bit."""
+    counts = sp.csr_matrix(counts, copy=True)
+    counts.eliminate_zeros()  # scrubbed counts are no terms (a sublinear tf would take their log)
+    if rank is None:
+        counts.sort_indices()
+        return counts
+    rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+    order = np.lexsort((np.asarray(rank, dtype=np.int64)[counts.indices], rows))
+    counts.data, counts.indices = counts.data[order], counts.indices[order]
+    counts.has_sorted_indices = False
+    return counts
+
+
+def _apply(values: np.ndarray, steps: List[Dict], statistics: List[Dict], fit_order: bool = False) -> np.ndarray:
+    """The block computed from its inputs, as the fitted steps transform them (``fit_order``: the training rows,
+    as ``fit_transform`` does)."""
     for config, fitted in zip(steps, statistics):
+        if config["kind"] == "tfidf":  # sklearn's own transform with the maintained idf_: the same cells, bit for bit
+            transformer = _estimator(config)
+            transformer.idf_ = np.asarray(fitted["idf_"], dtype=np.float64)
+            transformer.n_features_in_ = values.shape[1]
+            return sp.csr_matrix(transformer.transform(_ordered(values, fitted["rank"] if fit_order else None)))
         if config["kind"] == "impute":
             values = np.where(np.isnan(values), np.asarray(fitted["statistics_"], dtype=np.float64), values)
             continue
@@ -130,12 +208,22 @@ def _refit(inputs: np.ndarray, steps: List[Dict], order: str) -> List[Dict]:
     values, statistics = inputs, []
     for config in steps:
         estimator = _estimator(config)
+        if sp.issparse(values):  # term counts: scrubbed entries are no terms
+            values = sp.csr_matrix(values, copy=True)
+            values.eliminate_zeros()
         with warnings.catch_warnings():  # an imputer's column without any value left: reported by refitted
             warnings.simplefilter("ignore")
-            estimator.fit(np.asarray(values, order=order))
-        statistics.append(_fitted(estimator, config))
+            estimator.fit(values if sp.issparse(values) else np.asarray(values, order=order))
+        statistics.append(_fitted(estimator, config) | ({"rank": _rank(values)} if config["kind"] == "tfidf" else {}))
         values = _apply(values, [config], statistics[-1:])
     return statistics
+
+
+def _same(computed, captured) -> bool:
+    """Whether a block computed from its inputs is exactly the captured matrix columns."""
+    if sp.issparse(computed) or sp.issparse(captured):
+        return (sp.csr_matrix(computed) != sp.csr_matrix(captured)).nnz == 0
+    return np.array_equal(computed, np.asarray(captured), equal_nan=True)
 
 
 def virtual_blocks(featuriser, data, X, fitted_here: bool) -> Tuple[object, List[Dict], List[str]]:
@@ -167,11 +255,12 @@ def virtual_blocks(featuriser, data, X, fitted_here: bool) -> Tuple[object, List
                          "its statistics are not maintained")
             continue
         block = {"part": name, "start": place.start, "stop": place.stop, "inputs": inputs, "steps": steps,
-                 "statistics": [_fitted(step, config) for step, config in zip(learning, steps)]}
+                 "fit_order": fitted_here,
+                 "statistics": [_fitted(step, config) | ({"rank": _rank(inputs)} if config["kind"] == "tfidf" else {})
+                                for step, config in zip(learning, steps)]}
         captured = X[:, place.start:place.stop]
-        captured = captured.toarray() if sp.issparse(captured) else np.asarray(captured)
-        again = _apply(inputs, steps, block["statistics"])
-        if inputs.shape != captured.shape or not np.array_equal(again, captured, equal_nan=True):
+        again = _apply(inputs, steps, block["statistics"], fitted_here)
+        if inputs.shape != captured.shape or not _same(again, captured):
             notes.append(f"featuriser {name}: encoding its inputs again does not reproduce the captured matrix "
                          "columns; its statistics are not maintained")
             continue
@@ -204,9 +293,14 @@ def write_blocks(folder: str, blocks: List[Dict]) -> None:
     in the matrix's ``state.json`` only: they change with its rows, in one atomic write (columnar.record_change)."""
     described, statistics = [], {}
     for number, block in enumerate(blocks):
-        write_array(os.path.join(folder, f"virtual_{number}.npy"), block["inputs"])
-        described.append({k: block[k] for k in ("part", "start", "stop", "order", "steps")}
-                         | {"file": f"virtual_{number}.npy"})
+        if sp.issparse(block["inputs"]):  # term counts, CSR: one file per array
+            for part in ("data", "indices", "indptr"):
+                write_array(os.path.join(folder, f"virtual_{number}.{part}.npy"), getattr(block["inputs"], part))
+        else:
+            write_array(os.path.join(folder, f"virtual_{number}.npy"), block["inputs"])
+        described.append({k: block[k] for k in ("part", "start", "stop", "order", "steps", "fit_order")}
+                         | {"file": f"virtual_{number}" + ("" if sp.issparse(block["inputs"]) else ".npy"),
+                            "sparse": sp.issparse(block["inputs"])})
         statistics[block["part"]] = block["statistics"]
     write_json(os.path.join(folder, VIRTUAL), {"blocks": described})
     write_json(os.path.join(folder, "state.json"), {"statistics": statistics})
@@ -223,7 +317,8 @@ def read_blocks(folder: str) -> List[Dict]:
     if any("steps" not in block for block in blocks):
         raise ValueError(f"{folder}: its scaler blocks were stored by an earlier lester-inspect, which this one "
                          "cannot read; capture the run again")
-    return [block | {"statistics": statistics[block["part"]]} for block in blocks]
+    return [{"sparse": False, "fit_order": False} | block | {"statistics": statistics[block["part"]]}
+            for block in blocks]
 
 
 def fill(folder: str, matrix, rows: Optional[np.ndarray] = None):
@@ -232,6 +327,15 @@ def fill(folder: str, matrix, rows: Optional[np.ndarray] = None):
     if not blocks:
         return matrix
     for block in blocks:
+        if block["sparse"]:
+            values = _apply(_inputs(folder, block, rows), block["steps"], block["statistics"], block["fit_order"])
+            if sp.issparse(matrix):  # the block's columns are empty in the stored matrix
+                values = sp.csr_matrix((values.data, values.indices + block["start"], values.indptr),
+                                       shape=(values.shape[0], matrix.shape[1]))
+                matrix = (sp.csr_matrix(matrix) + values).tocsr()
+            else:
+                matrix[:, block["start"]:block["stop"]] = values.toarray()
+            continue
         inputs = np.load(os.path.join(folder, block["file"]), mmap_mode="r")
         # NaN left after the steps are removed or nulled cells: shown as 0, as zeroed feature ranges are.
         values = np.nan_to_num(_apply(np.array(inputs if rows is None else inputs[rows], dtype=np.float64),
@@ -252,8 +356,55 @@ def fill(folder: str, matrix, rows: Optional[np.ndarray] = None):
     return matrix
 
 
+def _inputs(folder: str, block: Dict, rows: Optional[np.ndarray] = None):
+    """A sparse block's stored term counts (CSR), of all rows or of ``rows``."""
+    base = os.path.join(folder, block["file"])
+    mode = "r" if rows is not None else None  # a few rows: read only theirs
+    data, indices, indptr = (np.load(f"{base}.{part}.npy", mmap_mode=mode) for part in ("data", "indices", "indptr"))
+    width = block["stop"] - block["start"]
+    if rows is None:
+        return sp.csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, width))
+    rows = np.asarray(rows, dtype=np.int64)
+    spans = [np.arange(indptr[r], indptr[r + 1]) for r in rows]
+    taken = np.concatenate(spans) if spans else np.zeros(0, dtype=np.int64)
+    lengths = np.asarray([len(span) for span in spans], dtype=np.int64)
+    return sp.csr_matrix((np.asarray(data[taken]), np.asarray(indices[taken]), np.r_[0, np.cumsum(lengths)]),
+                         shape=(len(rows), width))
+
+
+def _zero_counts(folder: str, block: Dict, rows, columns) -> None:
+    """Zero the stored term counts of ``rows`` (None: all) in the block's ``columns`` (offsets in the block)."""
+    from lester_inspect.ivm.files import zero_array_entries
+
+    base = os.path.join(folder, block["file"])
+    indices = np.load(f"{base}.indices.npy", mmap_mode="r")
+    if rows is None:
+        positions = np.flatnonzero(np.isin(indices, columns))
+    else:
+        indptr = np.load(f"{base}.indptr.npy", mmap_mode="r")
+        spans = [np.arange(indptr[r], indptr[r + 1]) for r in rows]
+        positions = np.concatenate(spans) if spans else np.zeros(0, dtype=np.int64)
+        positions = positions[np.isin(np.asarray(indices[positions]), columns)]
+    zero_array_entries(f"{base}.data.npy", positions)
+
+
+def _zero_entries(counts, rows, columns) -> None:
+    """Zero ``counts`` (CSR, in memory) at ``rows`` x ``columns``, keeping each row's order of terms."""
+    row_of = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+    counts.data[np.isin(row_of, rows) & np.isin(counts.indices, columns)] = 0
+
+
+def scrub_block_columns(folder: str, columns) -> None:
+    """Zero every row's term counts in the given matrix columns (a removed vocabulary entry's)."""
+    for block in read_blocks(folder):
+        inside = [c - block["start"] for c in columns if block["start"] <= c < block["stop"]]
+        if block["sparse"] and inside:
+            _zero_counts(folder, block, None, inside)
+
+
 def scrub_blocks(folder: str, rows, ranges) -> None:
-    """Write NaN over the inputs of the virtual block columns in ``ranges`` of ``rows``: the steps skip them."""
+    """Write NaN over the inputs of the virtual block columns in ``ranges`` of ``rows``: the steps skip them
+    (term counts: zero, no term)."""
     from lester_inspect.ivm.files import write_array_entries
 
     rows = np.asarray(sorted(set(int(r) for r in rows)), dtype=np.int64)
@@ -262,6 +413,9 @@ def scrub_blocks(folder: str, rows, ranges) -> None:
         columns = sorted({c - block["start"] for low, high in ranges
                           for c in range(max(low, block["start"]), min(high, block["stop"]))})
         if not columns or not len(rows):
+            continue
+        if block["sparse"]:
+            _zero_counts(folder, block, rows, columns)
             continue
         flat = (rows[:, None] * width + np.asarray(columns)[None, :]).ravel()
         write_array_entries(os.path.join(folder, block["file"]), flat, np.full(len(flat), np.nan))
@@ -275,8 +429,10 @@ def block_inputs(run_folder: str, rows, featuriser, frame) -> Dict:
     for block in read_blocks(os.path.join(run_folder, "train", "X")):
         transformer, columns = parts[block["part"]]
         columns = [columns] if isinstance(columns, str) else list(columns)
-        found[block["part"]] = (np.asarray(rows, dtype=np.int64),
-                                part_inputs(transformer, frame[columns].reset_index(drop=True)))
+        # Rectified documents' new terms are not counted (set_block_inputs): fitted as empty documents.
+        found[block["part"]] = (np.asarray(rows, dtype=np.int64), sp.csr_matrix(
+            (len(rows), block["stop"] - block["start"])) if block["sparse"] else part_inputs(
+                transformer, frame[columns].reset_index(drop=True)))
     return found
 
 
@@ -287,6 +443,9 @@ def set_block_inputs(folder: str, rows, featuriser, frame) -> None:
     rows = np.asarray(rows, dtype=np.int64)
     parts = {name: (transformer, columns) for name, transformer, columns in getattr(featuriser, "transformers_", [])}
     for block in read_blocks(folder):
+        if block["sparse"]:  # a row's terms cannot grow in place: its old ones are zeroed (refitted says so)
+            _zero_counts(folder, block, rows, np.arange(block["stop"] - block["start"]))
+            continue
         transformer, columns = parts[block["part"]]
         columns = [columns] if isinstance(columns, str) else list(columns)
         inputs = part_inputs(transformer, frame[columns].reset_index(drop=True))
@@ -316,16 +475,26 @@ def refitted(run_folder: str, deleted_rows=(), nulled_rows=(), ranges=(), inputs
     nulled_rows = np.asarray(nulled_rows, dtype=np.int64)
     fitted, lines = {}, []
     for block in blocks:
-        values = np.load(os.path.join(train, block["file"]))
-        alive = np.ones(len(values), dtype=bool)
+        values = _inputs(train, block) if block["sparse"] else np.load(os.path.join(train, block["file"]))
+        alive = np.ones(values.shape[0], dtype=bool)
         alive[gone] = False
         columns = [c - block["start"] for low, high in ranges
                    for c in range(max(low, block["start"]), min(high, block["stop"]))]
         if len(nulled_rows) and columns:
-            values[np.ix_(nulled_rows, np.asarray(columns))] = np.nan
+            if block["sparse"]:
+                _zero_entries(values, nulled_rows, columns)
+            else:
+                values[np.ix_(nulled_rows, np.asarray(columns))] = np.nan
         if inputs and block["part"] in inputs:
             rows, new = inputs[block["part"]]
-            values[np.asarray(rows, dtype=np.int64)] = new
+            if block["sparse"]:  # new is empty: see block_inputs
+                _zero_entries(values, rows, np.arange(values.shape[1]))
+            else:
+                values[np.asarray(rows, dtype=np.int64)] = new
+            if block["sparse"]:
+                lines.append(f"NOT MAINTAINED: featuriser {block['part']} ({_name(block['steps'][0])}): the "
+                             f"{len(rows)} rectified training row(s)' terms are not counted again (their cells read as "
+                             "0) and idf_ is fitted as if their documents were empty")
         statistics = _refit(values[alive], block["steps"], block["order"])
         # All blocks, changed or not: a rerun after a crash must still give them to a matrix not yet changed.
         fitted[block["part"]] = statistics
@@ -337,6 +506,13 @@ def refitted(run_folder: str, deleted_rows=(), nulled_rows=(), ranges=(), inputs
             head = (f"featuriser {block['part']} ({_name(config)}): fitted again on the {int(alive.sum())} remaining "
                     f"training rows: {described}; matrix column{'s' if block['stop'] - block['start'] > 1 else ''} "
                     f"{block['start']}{'-' + str(block['stop'] - 1) if block['stop'] - block['start'] > 1 else ''} of ")
+            if config["kind"] == "tfidf":
+                changed = int(np.count_nonzero(np.asarray(old["idf_"]) != np.asarray(new["idf_"])))
+                lines.append(f"featuriser {block['part']} (TfidfVectorizer): fitted again on the {int(alive.sum())} "
+                             f"remaining training rows: idf_ of {changed} term(s) changed; matrix columns "
+                             f"{block['start']}-{block['stop'] - 1} of every train and test row re-weighted (computed "
+                             "from the stored term counts when read)")
+                continue
             if config["kind"] == "scale":
                 lines.append(head + "every train and test row re-encoded (computed from the stored inputs when read)")
                 continue
@@ -385,21 +561,33 @@ def strip_statistics(featuriser, blocks: List[Dict]):
     for block in blocks:
         for step, config in zip(_chain(parts[block["part"]])[1], block["steps"]):
             for attribute in _FITTED[config["kind"]]:
-                setattr(step, attribute, None)
+                setattr(_holder(step, config), attribute, None)
     return stripped
 
 
 def restore_statistics(featuriser, run_folder: str) -> None:
     """Give the stored featuriser's steps their current (maintained) statistics."""
-    blocks = read_blocks(os.path.join(run_folder, "train", "X"))
+    from lester_inspect.ivm.columnar import read_state
+
+    folder = os.path.join(run_folder, "train", "X")
+    blocks = read_blocks(folder)
     if not blocks:
         return
+    dropped = read_state(folder)["dropped_columns"]
     parts = {name: transformer for name, transformer, _ in featuriser.transformers_}
     for block in blocks:
-        for step, statistics in zip(_chain(parts[block["part"]])[1], block["statistics"]):
+        # A removed term's column is in the statistics (kept at the captured width), not in the vocabulary.
+        inside = [c - block["start"] for c in dropped if block["start"] <= c < block["stop"]]
+        for step, config, statistics in zip(_chain(parts[block["part"]])[1], block["steps"], block["statistics"]):
             for attribute, value in statistics.items():
-                setattr(step, attribute, np.asarray(value, dtype=np.int64 if attribute == "n_samples_seen_" else
-                                                    np.float64) if isinstance(value, list) else value)
+                if attribute not in _FITTED[config["kind"]]:
+                    continue  # kept for computing the block only
+                if isinstance(value, list):
+                    value = np.asarray(value, dtype=np.int64 if attribute == "n_samples_seen_" else np.float64)
+                    value = np.delete(value, inside) if config["kind"] == "tfidf" else value
+                setattr(_holder(step, config), attribute, value)
+            if config["kind"] == "tfidf":  # the width it checks its input against: the vocabulary's
+                _holder(step, config).n_features_in_ = len(step.vocabulary_)
 
 
 def _short(values) -> str:

@@ -175,14 +175,14 @@ def _removable(steps) -> bool:
     values (as a run from scratch then treats a removed category's test rows), drops no category and groups
     none as infrequent; a count vectoriser whose vocabulary is every term seen (no document-frequency
     bounds, no size limit, not given)."""
-    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
     from sklearn.preprocessing import OneHotEncoder
 
+    from lester_inspect.ivm.featuriser import every_term
+
     last = steps[-1]
-    if type(last) is CountVectorizer:
-        return (len(steps) == 1 and last.vocabulary is None and last.max_features is None
-                and last.min_df == 1 and not isinstance(last.min_df, float)
-                and last.max_df == 1.0 and isinstance(last.max_df, float))
+    if type(last) in (CountVectorizer, TfidfVectorizer):
+        return len(steps) == 1 and every_term(last)
     return (type(last) is OneHotEncoder and last.handle_unknown == "ignore" and last.drop_idx_ is None
             and not last._infrequent_enabled and (len(steps) == 1 or _imputed_one_hot(steps)))
 
