@@ -81,6 +81,8 @@ class UserCodeHooks:
                 raise error.with_traceback(error.__traceback__.tb_next.tb_next)
             if type(result) in _PLAIN or not hooks.running or run.busy:
                 return result
+            if run.tracer is not None:
+                run.tracer(entry[0], operands, {}, result, CodeLocation(*entry[2:]))
             hooks._refresh()
             if hooks._numpy is not None:
                 hooks._numpy.operation(entry[1], entry[2:], operands, result)
@@ -95,6 +97,8 @@ class UserCodeHooks:
             # Python containers are stored into in loops: they return at once (as _PLAIN results do).
             if type(target) in _PLAIN or not hooks.running or run.busy:
                 return
+            if run.tracer is not None:
+                run.tracer(operator.setitem, (target, key, value), {}, None, CodeLocation(*entry[2:]))
             hooks._refresh()
             if hooks._numpy is not None:  # numpy arrays change in place without a patched method seeing it
                 hooks._numpy.store(entry[2:], target, key, value)
@@ -112,6 +116,8 @@ class UserCodeHooks:
         except BaseException as error:
             raise error.with_traceback(error.__traceback__.tb_next.tb_next)
         run = self.run
+        if run.tracer is not None:
+            run.tracer(function, (receiver, *args), kwargs, result, location)
         call = OperatorCall(run, function_info, location, (receiver, *args), kwargs)
         run.busy = True
         try:
