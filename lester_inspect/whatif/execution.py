@@ -1,8 +1,9 @@
 """Running what-if variants, sharing all the work a variant does not change.
 
 A variant is a set of patches to the frame the model is fitted on (train side) and to the
-frame it is scored on (test side). Its result is what the script's ``model.score(...)``
-call would return if the script applied those patches right at its fit and score calls;
+frame it is scored on (test side). Its result is what the script's measurement of the model
+(``model.score(X, y)``, or a metric such as ``accuracy_score(y, model.predict(X))``) would
+return if the script applied those patches right at its fit call and the call reading its test frame;
 ``scratch.py`` builds that modified script and runs it from scratch, and the tests check
 that both agree exactly.
 
@@ -24,10 +25,10 @@ The optimisation rules, each applied only where it gives the identical result:
    column is a known row-wise transformer (``ROW_WISE_TRANSFORMERS``: each output row is
    computed from its input row alone, by the same element-wise arithmetic whatever the
    other rows), the final model is a known row-wise predictor (``ROW_WISE_MODELS``: trees
-   and their ensembles, whose prediction of a row never mixes in other rows' floats) and its
-   ``score`` is sklearn's accuracy / R^2, then only the rows whose changed columns differ
-   from the plain test frame are featurised and predicted; the other rows keep their plain
-   predictions.
+   and their ensembles, whose prediction of a row never mixes in other rows' floats) and it
+   is measured by a metric of its outputs (a ``sklearn.metrics`` call, or a ``score`` that is
+   sklearn's accuracy / R^2), then only the rows whose changed columns differ from the plain
+   test frame are featurised and predicted; the other rows keep their plain outputs.
 6. Permutation through matrix column provenance: permuting a test column whose matrix
    columns are a block of their own (a single-column branch, or one column of a split
    OneHotEncoder) made by a row-wise transformer permutes that block's rows; nothing is
@@ -77,6 +78,14 @@ class Variant:
 
     def __repr__(self) -> str:
         return f"Variant({self.name!r})"
+
+
+def fresh_params(params: dict) -> dict:
+    """``params`` with each estimator among the values cloned: a variant's replacement step is never fitted in
+    place, so every use of the variant starts from the same unfitted step."""
+    from sklearn.base import BaseEstimator, clone
+
+    return {name: clone(value) if isinstance(value, BaseEstimator) else value for name, value in params.items()}
 
 
 def _steps(model):
@@ -298,7 +307,7 @@ class SharedExecution:
             from sklearn.base import clone
 
             try:
-                fresh = clone(self.model).set_params(**variant.model_params)
+                fresh = clone(self.model).set_params(**fresh_params(variant.model_params))
             except Exception as error:
                 raise WhatIfError(f"the model fitted at {self.fit.location} cannot be cloned to refit a "
                                   f"train-side variant: {error}") from error
@@ -326,17 +335,18 @@ class SharedExecution:
         return _featurise(_steps(model)[0], frame)
 
     def run(self, variant: Variant) -> float:
-        """What ``model.score(X_test, y_test)`` returns in ``variant``."""
+        """What the script's measurement of the model (``model.score(X_test, y_test)``, a metric) returns in
+        ``variant``."""
         if variant.removed_filters:
             return self._rerun(variant)
         model = self.model_for(variant)
         if model is self.model and variant.test:
             permuted = self._permuted_features(variant)
             if permuted is not None:
-                return float(_steps(model)[1].score(permuted, self.score.y))
+                return self.score.measure(_steps(model)[1], permuted)
             if self._row_local(touched_columns(variant.test)):
                 return self._run_row_local(variant)
-        return float(_steps(model)[1].score(self.features(variant), self.score.y))
+        return self.score.measure(_steps(model)[1], self.features(variant))
 
     def prepare_reruns(self, variants: Sequence[Variant]) -> None:
         """Rule 7 for the variants that change the script before the model's fit: their shared prefix runs once."""
@@ -348,7 +358,8 @@ class SharedExecution:
         if self.path is None:
             raise WhatIfError(f"variant {reruns[0].name} changes the script before the model's fit and must re-run "
                               "it, which needs a pipeline file (not a code string)")
-        self._prefix = SharedPrefix(self.path, self.fit.location, self.score.location, reruns, self.args)
+        self._prefix = SharedPrefix(self.path, self.fit.location, self.score.location, reruns, self.args,
+                                    metric_location=self.metric_location)
         if self._prefix.fallback:
             self.notes.append(f"variants changing the script before the fit run from scratch: {self._prefix.fallback}")
 
@@ -374,18 +385,26 @@ class SharedExecution:
         branches = self._reused_branches()
         return (branches is not None and len(steps) == 1 and branches.row_wise(changed)
                 and type(final).__module__.startswith("sklearn.") and type(final).__name__ in ROW_WISE_MODELS
-                and _score_function(final) is not None)
+                and (self.score.metric is not None or _score_function(final) is not None))
 
     def _run_row_local(self, variant: Variant) -> float:
         final = _steps(self.model)[1]
+        method = "predict" if self.score.metric is None else self.score.method
         if self._plain_predictions is None:
-            self._plain_predictions = final.predict(self._branches.transform(self.score.X, set()))
+            self._plain_predictions = getattr(final, method)(self._branches.transform(self.score.X, set()))
         frame, changed = self.test_frame(variant), touched_columns(variant.test)
         rows = _changed_rows(self.score.X, frame, changed)
         predictions = self._plain_predictions.copy()
         if len(rows):
-            predictions[rows] = final.predict(self._branches.transform(frame, changed, rows))
-        return float(_score_function(final)(self.score.y, predictions))
+            predictions[rows] = getattr(final, method)(self._branches.transform(frame, changed, rows))
+        if self.score.metric is None:
+            return float(_score_function(final)(self.score.y, predictions))
+        return self.score.metric.of(self.score.y, predictions)
+
+    @property
+    def metric_location(self):
+        """Where the script's metric call is (None when it measures with ``model.score``)."""
+        return self.score.metric.location if self.score.metric is not None else None
 
     def featurising_steps(self) -> list:
         return _steps(self.model)[0]
