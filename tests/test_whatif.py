@@ -147,16 +147,33 @@ def check_cleaning_variants_refit_and_equal_the_modified_script_from_scratch(exa
             assert row["train_rows_dropped"] > 0, variant
 
 
-def check_operator_impact_drops_each_filter_and_neutralises_each_scaler_as_the_modified_script_does(example):
+# Per example: the model's transformers OperatorImpact replaces, and by what.
+REPLACED = {
+    "healthcare": {"features__impute_and_one_hot_encode__impute": "SimpleImputer -> constant fill",
+                   "features__impute_and_one_hot_encode__encode": "OneHotEncoder -> ordinal codes",
+                   "features__numeric": "StandardScaler -> passthrough"},
+    "compas_like": {"features__categorical__impute": "SimpleImputer -> constant fill",
+                    "features__categorical__encode": "OneHotEncoder -> ordinal codes",
+                    "features__binned__impute": "SimpleImputer -> constant fill",
+                    "features__binned__discretize": "KBinsDiscretizer -> passthrough"},
+    "adult_like": {"features__categorical": "OneHotEncoder -> ordinal codes",
+                   "features__numeric": "StandardScaler -> passthrough",
+                   "features__age_bins": "KBinsDiscretizer -> passthrough"},
+}
+
+
+def check_operator_impact_drops_each_filter_and_neutralises_each_transformer_as_the_modified_script_does(example):
     path, result, *_, impact = example
     execution, frame = result.what_if_execution, result.what_if[impact]
     variants = impact.variants(execution)
     filters = [v for v in variants if v.removed_filters]
     replaced = [v for v in variants if v.model_params]
     expected_filters = {"healthcare": 1, "compas_like": 4, "adult_like": 1}[path.parent.name]
-    assert len(filters) == expected_filters and replaced
+    assert len(filters) == expected_filters
+    assert {v.labels["operator"]: v.labels["change"] for v in replaced} == REPLACED[path.parent.name]
     rows = frame.set_index("variant")
     for variant in replaced:  # refit on the captured frame: equal to the script with set_params before its fit
+        assert not isinstance(rows.loc[variant.name, "error"], str), rows.loc[variant.name, "error"]
         assert rows.loc[variant.name, "score"] == _from_scratch(path, result, variant)["score"]
     for variant in filters:  # the script re-run from its first changed statement, as the whole script would
         source = modified_source(path.read_text(), execution.fit.location, execution.score.location, variant)
@@ -404,7 +421,7 @@ EXAMPLE_CHECKS = [
     check_plain_variant_equals_the_script_and_test_side_variants_reuse_the_fitted_model,
     check_permutation_importance_equals_the_modified_script_and_names_matrix_and_source_columns,
     check_cleaning_variants_refit_and_equal_the_modified_script_from_scratch,
-    check_operator_impact_drops_each_filter_and_neutralises_each_scaler_as_the_modified_script_does,
+    check_operator_impact_drops_each_filter_and_neutralises_each_transformer_as_the_modified_script_does,
     check_summary_names_the_analysis_and_its_worst_variants,
     check_a_misspelt_column_names_the_frames_columns,
     check_the_html_report_shows_each_analysis_with_its_chart_and_table,

@@ -341,9 +341,49 @@ def _filled(frame: pd.DataFrame, numeric: List[str]) -> pd.DataFrame:
     return frame
 
 
-#: Transformers with a neutral replacement: the columns pass through unchanged.
-NEUTRAL_REPLACEMENTS = frozenset({"StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler", "Normalizer",
-                                  "KBinsDiscretizer", "PowerTransformer", "QuantileTransformer"})
+def _constant_imputer(imputer):
+    """A SimpleImputer filling a constant (sklearn's default: 0 for numbers, ``"missing_value"`` otherwise):
+    the imputation without a statistic learned from the data; None if the imputer already does that."""
+    from sklearn.impute import SimpleImputer
+
+    if imputer.strategy == "constant":
+        return None
+    return SimpleImputer(strategy="constant", missing_values=imputer.missing_values,
+                         add_indicator=imputer.add_indicator, keep_empty_features=imputer.keep_empty_features)
+
+
+def _ordinal_codes(encoder):
+    """An OrdinalEncoder of the same categories: one column of codes per input column instead of one per
+    category (an unknown category is -1 where the one-hot encoder ignored it, a missing value -2)."""
+    from sklearn.preprocessing import OrdinalEncoder
+
+    lenient = encoder.handle_unknown != "error"
+    return OrdinalEncoder(categories=encoder.categories, dtype=encoder.dtype,
+                          handle_unknown="use_encoded_value" if lenient else "error",
+                          unknown_value=-1 if lenient else None, encoded_missing_value=-2,
+                          min_frequency=encoder.min_frequency, max_categories=encoder.max_categories)
+
+
+#: sklearn transformers with a neutral replacement, by class name: (what OperatorImpact puts in its
+#: place, or None where there is none, and how the result frame names it). Scalers, normalisers and
+#: discretisers let the columns pass through unchanged; an imputer becomes a constant fill; a one-hot
+#: encoder becomes ordinal codes.
+NEUTRAL_REPLACEMENTS = {
+    **{name: (lambda step: "passthrough", "passthrough")
+       for name in ("StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler", "Normalizer",
+                    "KBinsDiscretizer", "PowerTransformer", "QuantileTransformer")},
+    "SimpleImputer": (_constant_imputer, "constant fill"),
+    "OneHotEncoder": (_ordinal_codes, "ordinal codes"),
+}
+
+
+def neutral_replacement(step):
+    """(replacement, its name) for an sklearn transformer with a neutral replacement, else None."""
+    entry = NEUTRAL_REPLACEMENTS.get(type(step).__name__)
+    if entry is None or not type(step).__module__.startswith("sklearn."):
+        return None
+    replacement = entry[0](step)
+    return None if replacement is None else (replacement, entry[1])
 
 
 class _GroupShares:
@@ -375,8 +415,20 @@ class OperatorImpact(WhatIfAnalysis):
     """What each preprocessing operator does to the score and to the groups' shares of the training data.
 
     Variants: each filter (a ``Selection`` upstream of the model's fit in the pipeline file)
-    dropped, and each transformer with a neutral replacement (scalers, discretisers:
-    ``NEUTRAL_REPLACEMENTS``) replaced by ``'passthrough'``. A dropped filter changes the script
+    dropped, and each sklearn transformer of the model with a neutral replacement
+    (``NEUTRAL_REPLACEMENTS``) replaced by it:
+
+    * scalers, normalisers, power/quantile transformers and ``KBinsDiscretizer``: ``'passthrough'``
+      (the columns as they are);
+    * ``SimpleImputer``: ``SimpleImputer(strategy="constant")`` — 0 for numbers, ``"missing_value"``
+      for other values, nothing learned from the data (same ``missing_values`` and indicator);
+      an imputer that already fills a constant has no variant;
+    * ``OneHotEncoder``: an ``OrdinalEncoder`` of the same categories (one column of codes per
+      input column; an unknown category -1 where the one-hot encoder ignored it, a missing
+      value -2).
+
+    Other transformers (a TF-IDF vectoriser, a user's own) have no well-defined neutral
+    replacement and no variant. A dropped filter changes the script
     before the model's fit, so that variant is a full re-run of the modified script (its
     ``execution`` column says so); a replaced transformer refits the model on the captured
     training frame. ``groups`` are columns of the training frame whose values' shares are
@@ -393,11 +445,13 @@ class OperatorImpact(WhatIfAnalysis):
                              "execution": "re-run from the first changed statement"},
                             removed_filters=[node.code_location]) for node in self._filters]
         for name, step in execution.model.get_params(deep=True).items():
-            if type(step).__name__ in NEUTRAL_REPLACEMENTS and type(step).__module__.startswith("sklearn."):
-                variants.append(Variant(f"passthrough instead of {type(step).__name__} ({name})",
-                                        {"operator": name, "change": f"{type(step).__name__} -> passthrough",
+            replaced = neutral_replacement(step)
+            if replaced is not None:
+                replacement, called = replaced
+                variants.append(Variant(f"{called} instead of {type(step).__name__} ({name})",
+                                        {"operator": name, "change": f"{type(step).__name__} -> {called}",
                                          "execution": "refit on the captured training frame"},
-                                        model_params={name: "passthrough"}))
+                                        model_params={name: replacement}))
         return variants
 
     def _prepare(self, execution, result) -> None:

@@ -80,6 +80,14 @@ class Variant:
         return f"Variant({self.name!r})"
 
 
+def fresh_params(params: dict) -> dict:
+    """``params`` with each estimator among the values cloned: a variant's replacement step is never fitted in
+    place, so every use of the variant starts from the same unfitted step."""
+    from sklearn.base import BaseEstimator, clone
+
+    return {name: clone(value) if isinstance(value, BaseEstimator) else value for name, value in params.items()}
+
+
 def _steps(model):
     """The model's steps as (featurising steps, final estimator); a bare model has no featurising steps."""
     from sklearn.pipeline import Pipeline
@@ -299,7 +307,7 @@ class SharedExecution:
             from sklearn.base import clone
 
             try:
-                fresh = clone(self.model).set_params(**variant.model_params)
+                fresh = clone(self.model).set_params(**fresh_params(variant.model_params))
             except Exception as error:
                 raise WhatIfError(f"the model fitted at {self.fit.location} cannot be cloned to refit a "
                                   f"train-side variant: {error}") from error

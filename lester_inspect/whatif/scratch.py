@@ -22,7 +22,7 @@ from typing import List, Optional, Sequence, Tuple
 from lester_inspect.instrumentation.dag import CodeLocation
 from lester_inspect.instrumentation.source import PipelineSource
 from lester_inspect.whatif.capture import call_at
-from lester_inspect.whatif.execution import Variant
+from lester_inspect.whatif.execution import Variant, fresh_params
 from lester_inspect.whatif.patches import WhatIfError, apply_patches_keeping, rows_kept
 
 _INJECTED = "__lester_whatif__"
@@ -48,7 +48,7 @@ class _Injected:
         return result
 
     def model(self, estimator):
-        return estimator.set_params(**self.variant.model_params)
+        return estimator.set_params(**fresh_params(self.variant.model_params))
 
     def score(self, value):
         self.recorded["score"] = value
