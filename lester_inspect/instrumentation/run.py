@@ -163,6 +163,17 @@ class InstrumentedRun:
             self.report_internal_error(call.location, call.function, error)
             return original(*call.args, **call.kwargs)
 
+    def record(self, handler: Callable[[OperatorCall, Any], None], call: OperatorCall, result: Any) -> None:
+        """Let ``handler`` record ``call`` (an operation hooked rather than patched), never failing the pipeline."""
+        was_busy, self.busy = self.busy, True  # what the handler calls is not an operator
+        try:
+            self.current_arguments = call.describe_arguments
+            handler(call, result)
+        except Exception as error:  # our bookkeeping must never break the user's pipeline
+            self.report_internal_error(call.location, call.function, error)
+        finally:
+            self.busy = was_busy
+
     def report_internal_error(self, location: Optional[CodeLocation], function: FunctionInfo,
                               error: Exception) -> None:
         self.internal_errors.append(f"{location}: {function}: {type(error).__name__}: {error}")

@@ -357,7 +357,7 @@ def rectify(store, rows: RowSpec, column: ColumnSpec, correction: Correction,
 
 def _rectify_run(store, run_id, request, resolution, column, correction, order, tau, timings):
     from lester_inspect.ivm.store import RunChange, _deleted_rows, _lookup_rows, _relevant_cuts, _source_rows, \
-        _sources_in_run
+        _sources_in_run, refused_for_cuts
 
     folder = store._run_folder(run_id)
     manifest = read_json(os.path.join(folder, "manifest.json"))
@@ -365,8 +365,7 @@ def _rectify_run(store, run_id, request, resolution, column, correction, order, 
     column_names = sorted(name for name, _ in column_sources)
     cuts = _relevant_cuts(manifest, set(row_sources) | set(column_names))
     if cuts:
-        return RunChange(run_id, {}, {}, None, [], status="refused",
-                         problem=f"run {run_id}: {cuts[0]}; nothing was changed in this run")
+        return refused_for_cuts(run_id, cuts)
     derivations = read_json(os.path.join(folder, DERIVATIONS)) if os.path.exists(
         os.path.join(folder, DERIVATIONS)) else {}
     featuriser = load_featuriser(folder, manifest["pipeline"]) if os.path.exists(

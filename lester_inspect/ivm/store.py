@@ -578,9 +578,7 @@ class ArtifactStore:
             return RunChange(run_id, {}, {}, None, [], status="already applied")
         cuts = _relevant_cuts(manifest, set(row_sources) | {name for name, _ in column_sources})
         if cuts:
-            return RunChange(run_id, {}, {}, None, [], status="refused",
-                             problem=f"run {run_id}: {cuts[0]}; nothing was changed in this run"
-                             + (f" ({len(cuts) - 1} more cut(s))" if len(cuts) > 1 else ""))
+            return refused_for_cuts(run_id, cuts)
         if spark_store.is_spark(manifest):  # Parquet written by Spark (ivm/spark_store.py)
             return spark_store.forget_in_run(run_id, folder, manifest, request, row_sources, column, tau, timings)
         notes: List[str] = []
@@ -907,6 +905,13 @@ def _sources_in_run(manifest: Dict, resolution: Resolution, column: Optional[Col
     columns = {(name, column.column) for name, s in sources.items()
                if column is not None and s["fingerprint"] in resolution.column_fingerprints}
     return rows, columns
+
+
+def refused_for_cuts(run_id: str, cuts: List[str]) -> RunChange:
+    """A run left unchanged because row provenance is cut between the named rows' source and its artifacts."""
+    more = f" ({len(cuts) - 1} more cut(s))" if len(cuts) > 1 else ""
+    return RunChange(run_id, {}, {}, None, [], status="refused",
+                     problem=f"run {run_id}: {cuts[0]}; nothing was changed in this run{more}")
 
 
 def _relevant_cuts(manifest: Dict, source_names) -> List[str]:
