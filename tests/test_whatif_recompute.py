@@ -12,6 +12,7 @@ from lester_inspect.whatif import OperatorImpact
 from test_whatif import _from_scratch
 
 HEAD = """
+import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
