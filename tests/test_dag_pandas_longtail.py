@@ -499,3 +499,31 @@ def test_loc_iloc_at_and_augmented_stores_are_nodes_with_rows_columns_and_values
         changed = {c for c in plain.columns if not plain[c].equals(moved[c])}
         assert changed == {c for c in plain.columns if ("source0", column) in found[c]}, column
     assert found["x"] == {("source0", "x"), ("source0", "y")}  # += keeps x; the mask read y
+
+
+def test_after_a_loop_escape_frames_from_range_and_constants_are_sources_and_rebuilt_ones_are_cut():
+    code = textwrap.dedent("""\
+        import pandas as pd
+        df = pd.DataFrame({"k": [1, 2, 3], "t": ["a", "b", "c"]})
+        N = 4
+        doubled, last = [], 0
+        for _, row in df.iterrows():
+            doubled.append(row["k"] * 2)
+            last = row["k"]
+        ranged = pd.DataFrame({"k": range(3)})
+        constants = pd.DataFrame({"k": list(range(N)), "v": [0.5] * N, "w": range(1, 2 * N, 2)})
+        counted = pd.DataFrame({"k": range(len(doubled))})
+        rebuilt = pd.DataFrame({"k": doubled})
+        from_last = pd.DataFrame({"k": range(last)})
+        print(ranged.shape, constants.shape, counted.shape, rebuilt.shape, from_last.shape)
+        """)
+    result = PipelineInspector.on_pipeline_from_string(code).add_inspection(LINEAGE).execute()
+    by_line = {n.code_location.lineno: n for n in result.nodes if n.code_location.lineno > 2}
+    for line in (8, 9, 10):  # data from literals, range, a name bound once to a constant, a count
+        assert by_line[line].description == "Create DataFrame from dict" and result.parents(by_line[line]) == []
+        lineage = result.dag_node_to_inspection_results[by_line[line]][LINEAGE]["lineage"]
+        assert [str(p) for p in lineage] == [f"source{by_line[line].node_id}[{i}]" for i in range(len(lineage))]
+    # Values appended in the loop, and a range whose bound is a row's value (``last`` is bound twice)
+    for line in (11, 12):
+        assert by_line[line].description == "Create DataFrame from dict (possibly from escaped rows)"
+    assert [cut.node_id for cut in result.provenance_cuts] == [by_line[11].node_id, by_line[12].node_id]
