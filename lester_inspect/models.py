@@ -4,13 +4,36 @@ PyTorch is imported lazily inside the methods that need it, so importing this
 module (and :mod:`lester_inspect`) stays cheap.
 """
 
+import contextlib
+import sys
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 
-__all__ = ["TorchMLPClassifier"]
+__all__ = ["TorchMLPClassifier", "one_torch_thread"]
+
+
+@contextlib.contextmanager
+def one_torch_thread():
+    """Torch operations inside run on one intra-op thread (if torch is loaded); the caller's count is restored.
+
+    Small operations (a step on a mini-batch, a gradient over a few rows) take microseconds, and each one
+    run on several threads waits for all of them; on a busy machine that wait is a scheduler slice (the
+    credit card example at 100k mails: 169 s CPU on 2 threads at load 9, 11 s on one).
+    """
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _to_dense_float32(X):
@@ -131,12 +154,7 @@ class TorchMLPClassifier(ClassifierMixin, BaseEstimator):
 
         self.module_.train()
         n_samples = features.shape[0]
-        # One intra-op thread: a step on a small mini-batch takes microseconds, and each operation run on
-        # several threads waits for all of them; on a busy machine that wait is a scheduler slice
-        # (the credit card example at 100k mails: 169 s CPU with 2 threads at load 9, 11 s with one).
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
+        with one_torch_thread():
             for _ in range(self.epochs):
                 order = torch.randperm(n_samples, generator=generator)
                 for start in range(0, n_samples, self.batch_size):
@@ -145,8 +163,6 @@ class TorchMLPClassifier(ClassifierMixin, BaseEstimator):
                     loss = loss_function(self.module_(features[batch]), targets[batch])
                     loss.backward()
                     optimiser.step()
-        finally:
-            torch.set_num_threads(threads)
         self.module_.eval()
         return self
 

@@ -388,8 +388,8 @@ def from_python(call: OperatorCall, output: Any, description: str, data: Any = N
 
 
 def _written_out(call: OperatorCall) -> bool:
-    """Whether the call's data is written out in the source (``pd.DataFrame({"a": [1, 2]})``): constants
-    only, so none of it can come from rows that escaped to Python."""
+    """Whether the call's data is written out in the source from constants (``pd.DataFrame({"a": [1, 2]})``,
+    ``{"k": range(3)}``), so none of it can come from rows that escaped to Python."""
     source = call.run.call_sites.source_for(call.location) if call.location is not None else None
     if source is None:
         return False
@@ -400,14 +400,39 @@ def _written_out(call: OperatorCall) -> bool:
     if not isinstance(expression, ast.Call):
         return False
     arguments = [*expression.args, *(k.value for k in expression.keywords if k.arg != "columns")]
-    if any(isinstance(a, ast.Starred) for a in arguments) or None in (k.arg for k in expression.keywords):
+    if None in (k.arg for k in expression.keywords):
         return False
-    try:
-        for argument in arguments:
-            ast.literal_eval(argument)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return False
-    return True
+    return all(_constant(argument, source) for argument in arguments)
+
+
+# Builtins whose result holds no row's values when their arguments are constants (``len``: any argument,
+# a count is not a row); ``list`` makes a mutable value.
+_CONSTANT_CALLS = {"range": True, "tuple": True, "len": True, "list": False}
+
+
+def _constant(node: ast.AST, source, immutable: bool = False, depth: int = 0) -> bool:
+    """Whether ``node`` is computed from constants only: literals, containers and arithmetic of them,
+    ``range(...)``, ``len(...)``, and names the source binds once, to an immutable such value (a list
+    bound once may still be appended to)."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set, ast.Dict)):
+        if immutable and not isinstance(node, ast.Tuple) or isinstance(node, ast.Dict) and None in node.keys:
+            return False
+        parts = (*node.keys, *node.values) if isinstance(node, ast.Dict) else node.elts
+        return all(_constant(part, source, immutable, depth) for part in parts)
+    if isinstance(node, ast.UnaryOp):
+        return _constant(node.operand, source, immutable, depth)
+    if isinstance(node, ast.BinOp):
+        return _constant(node.left, source, immutable, depth) and _constant(node.right, source, immutable, depth)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _CONSTANT_CALLS:
+        if node.keywords or source.binding(node.func.id)[0] or immutable and not _CONSTANT_CALLS[node.func.id]:
+            return False  # a user's own ``range`` is not the builtin
+        return node.func.id == "len" or all(_constant(argument, source, immutable, depth) for argument in node.args)
+    if isinstance(node, ast.Name) and depth < 10:
+        value = source.binding(node.id)[1]
+        return value is not None and _constant(value, source, True, depth + 1)
+    return False
 
 
 def _is_python_data(data: Any) -> bool:

@@ -473,7 +473,7 @@ def rectify(store, rows: RowSpec, column: ColumnSpec, correction: Correction,
 
 def _rectify_run(store, run_id, request, resolution, column, correction, order, tau, timings):
     from lester_inspect.ivm.store import RunChange, _deleted_rows, _lookup_rows, _relevant_cuts, _source_rows, \
-        _sources_in_run
+        _sources_in_run, refused_for_cuts
 
     folder = store._run_folder(run_id)
     manifest = read_json(os.path.join(folder, "manifest.json"))
@@ -481,8 +481,7 @@ def _rectify_run(store, run_id, request, resolution, column, correction, order, 
     column_names = sorted(name for name, _ in column_sources)
     cuts = _relevant_cuts(manifest, set(row_sources) | set(column_names))
     if cuts:
-        return RunChange(run_id, {}, {}, None, [], status="refused",
-                         problem=f"run {run_id}: {cuts[0]}; nothing was changed in this run")
+        return refused_for_cuts(run_id, cuts)
     derivations = read_json(os.path.join(folder, DERIVATIONS)) if os.path.exists(
         os.path.join(folder, DERIVATIONS)) else {}
     featuriser = load_featuriser(folder, manifest["pipeline"]) if os.path.exists(
@@ -724,6 +723,7 @@ def _update_model(folder: str, request: str, plan: Optional[Dict], order: str, t
 
     from lester_inspect.ivm import unlearning
     from lester_inspect.ivm.store import ModelUpdateError, _deleted_rows
+    from lester_inspect.models import one_torch_thread
 
     model_path = os.path.join(folder, "model.pkl")
     if plan is None or plan["matrix"] is None or not os.path.exists(model_path):
@@ -749,8 +749,9 @@ def _update_model(folder: str, request: str, plan: Optional[Dict], order: str, t
         corrected = {"X_train": columnar.narrowed(matrix[keep], dropped), "y_train": np.asarray(y)[keep]}
     x_old, x_new = columnar.narrowed(x_old, dropped), columnar.narrowed(x_new, dropped)
     if reason is None:
-        update = unlearning.update_model(stored["model"], x_old, x_new, np.asarray(y[rows]), n_train=n_train,
-                                         order=order, **({"tau": tau} if order == "first" else corrected))
+        with one_torch_thread():
+            update = unlearning.update_model(stored["model"], x_old, x_new, np.asarray(y[rows]), n_train=n_train,
+                                             order=order, **({"tau": tau} if order == "first" else corrected))
         summary = {"order": update.order, "tau": update.tau, "gradient_norm": float(update.gradient_norm),
                    "parameters_changed": int(update.parameters_changed)}
     else:
@@ -783,6 +784,7 @@ def recompute_predictions(run_folder: str) -> List[str]:
     """
     from lester_inspect.ivm.files import write_array
     from lester_inspect.ivm.store import _deleted_rows
+    from lester_inspect.models import one_torch_thread
 
     test = os.path.join(run_folder, "test")
     path, marker = os.path.join(test, "predictions.npy"), os.path.join(test, STALE)
@@ -790,7 +792,8 @@ def recompute_predictions(run_folder: str) -> List[str]:
         return []
     try:
         model = read_pickle(os.path.join(run_folder, "model.pkl"))["model"]
-        new = np.asarray(model.predict(columnar.read_matrix(os.path.join(test, "X"), drop_deleted=False)))
+        with one_torch_thread():
+            new = np.asarray(model.predict(columnar.read_matrix(os.path.join(test, "X"), drop_deleted=False)))
     except Exception as error:
         return [f"test: the stored predictions could not be recomputed ({error!r}); they stay marked stale"]
     old = np.load(path)

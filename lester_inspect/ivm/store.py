@@ -582,9 +582,7 @@ class ArtifactStore:
             return RunChange(run_id, {}, {}, None, [], status="already applied")
         cuts = _relevant_cuts(manifest, set(row_sources) | {name for name, _ in column_sources})
         if cuts:
-            return RunChange(run_id, {}, {}, None, [], status="refused",
-                             problem=f"run {run_id}: {cuts[0]}; nothing was changed in this run"
-                             + (f" ({len(cuts) - 1} more cut(s))" if len(cuts) > 1 else ""))
+            return refused_for_cuts(run_id, cuts)
         if spark_store.is_spark(manifest):  # Parquet written by Spark (ivm/spark_store.py)
             return spark_store.forget_in_run(run_id, folder, manifest, request, row_sources, column, tau, timings)
         notes: List[str] = []
@@ -738,6 +736,7 @@ class ArtifactStore:
         if request in stored["applied"]:
             return {"skipped": "already applied"}
         from lester_inspect.ivm import unlearning
+        from lester_inspect.models import one_torch_thread
 
         derived_rows, derived_columns, ranges = train_plan
         ranges = None if derived_columns is None else ranges
@@ -750,24 +749,25 @@ class ArtifactStore:
         # The model's features: the matrix's columns but those removed by earlier requests.
         before = columnar.read_state(os.path.join(group_folder, "X"))["dropped_columns"]
         reason = unlearning.unsupported_reason(stored["model"], order)
-        if reason is None:
-            summary = _unlearn(stored["model"], group_folder, derived_rows, ranges, removed_before, order, tau, relabel,
-                               before) if len(derived_rows) or relabel is not None else {}
-            if max_residual is not None:
-                summary.update(_check_residual(stored, group_folder, derived_rows, ranges, removed_before, max_residual,
-                                               relabel, before))
-            if len(dropping):
-                kept = np.setdiff1d(np.arange(read_json(os.path.join(group_folder, "X", "layout.json"))["shape"][1]),
-                                    before)
-                reason = unlearning.drop_features(stored["model"], np.searchsorted(kept, dropping))
-                summary["weights removed with their categories"] = len(dropping)
-        if reason is not None:
-            # Without an unlearning update only the final estimator is fitted again, with its parameters, on
-            # the stored corrected feature matrix (the pipeline is not re-run); this reads the whole matrix.
-            corrected = _corrected_training_data(group_folder, derived_rows, ranges, removed_before, relabel,
-                                                 sorted(set(before) | set(dropping)))
-            stored["model"] = _refit(stored["model"], corrected, os.path.basename(folder), reason)
-            summary = {"refitted on the corrected training data": reason}
+        with one_torch_thread():
+            if reason is None:
+                summary = _unlearn(stored["model"], group_folder, derived_rows, ranges, removed_before, order, tau,
+                                   relabel, before) if len(derived_rows) or relabel is not None else {}
+                if max_residual is not None:
+                    summary.update(_check_residual(stored, group_folder, derived_rows, ranges, removed_before,
+                                                   max_residual, relabel, before))
+                if len(dropping):
+                    width = read_json(os.path.join(group_folder, "X", "layout.json"))["shape"][1]
+                    reason = unlearning.drop_features(stored["model"],
+                                                      np.searchsorted(np.setdiff1d(np.arange(width), before), dropping))
+                    summary["weights removed with their categories"] = len(dropping)
+            if reason is not None:
+                # Without an unlearning update only the final estimator is fitted again, with its parameters, on
+                # the stored corrected feature matrix (the pipeline is not re-run); this reads the whole matrix.
+                corrected = _corrected_training_data(group_folder, derived_rows, ranges, removed_before, relabel,
+                                                     sorted(set(before) | set(dropping)))
+                stored["model"] = _refit(stored["model"], corrected, os.path.basename(folder), reason)
+                summary = {"refitted on the corrected training data": reason}
         stored["applied"].append(request)
         stored.setdefault("updates", []).append({"request": request, **summary})
         write_pickle(model_path, stored)
@@ -933,6 +933,13 @@ def _sources_in_run(manifest: Dict, resolution: Resolution, column: Optional[Col
     columns = {(name, column.column) for name, s in sources.items()
                if column is not None and s["fingerprint"] in resolution.column_fingerprints}
     return rows, columns
+
+
+def refused_for_cuts(run_id: str, cuts: List[str]) -> RunChange:
+    """A run left unchanged because row provenance is cut between the named rows' source and its artifacts."""
+    more = f" ({len(cuts) - 1} more cut(s))" if len(cuts) > 1 else ""
+    return RunChange(run_id, {}, {}, None, [], status="refused",
+                     problem=f"run {run_id}: {cuts[0]}; nothing was changed in this run{more}")
 
 
 def _relevant_cuts(manifest: Dict, source_names) -> List[str]:

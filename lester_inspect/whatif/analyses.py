@@ -429,9 +429,10 @@ class OperatorImpact(WhatIfAnalysis):
 
     Other transformers (a TF-IDF vectoriser, a user's own) have no well-defined neutral
     replacement and no variant. A dropped filter changes the script
-    before the model's fit, so that variant is a full re-run of the modified script (its
-    ``execution`` column says so); a replaced transformer refits the model on the captured
-    training frame. ``groups`` are columns of the training frame whose values' shares are
+    before the model's fit: its variant re-executes only the run's recorded calls the filter
+    reaches (rule 8) or, where that would not be exact, re-runs the modified script from its
+    first changed statement (rule 7); its ``execution`` column says which. A replaced
+    transformer refits the model on the captured training frame. ``groups`` are columns of the training frame whose values' shares are
     reported per variant (with ``train_rows``).
     """
 
@@ -468,6 +469,9 @@ class OperatorImpact(WhatIfAnalysis):
 
     def _annotate(self, frame, execution, variants, result) -> None:
         self.groups.add(frame, execution, variants)
+        frame["execution"] = [None] + [
+            f"re-executed {len(execution.reexecuted[v.name])} recorded calls the change reaches"
+            if v.name in execution.reexecuted else v.labels["execution"] for v in variants]
 
     def summary_lines(self, frame: pd.DataFrame) -> List[str]:
         """The base lines, then per group the largest change of a group's share of the training rows."""
