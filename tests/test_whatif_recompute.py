@@ -116,3 +116,17 @@ def test_every_node_but_the_models_own_records_a_recipe_that_recomputes_its_outp
     recipe = trace.recipe_of(selection)  # data[data["b"] > -0.5]: references to the frame and to the mask
     assert [type(trace.values[key]).__name__ for key in recipe.refs()] == ["DataFrame", "Series"]
     assert [trace.producer[key].location.lineno for key in recipe.refs()] == [9, 10]
+
+
+def test_a_call_the_trace_cannot_record_leaves_the_call_alone_and_the_trace_marked_incomplete():
+    from lester_inspect.whatif.recompute import CallTrace
+
+    class Uncopyable(pd.DataFrame):
+        def copy(self, deep=True):
+            raise RuntimeError("no copies")
+
+    trace = CallTrace()
+    trace(len, (Uncopyable({"a": [1]}),), {}, 1, None)  # would raise inside the user's call if not caught
+    assert trace.broken == "recording the call at None failed: RuntimeError: no copies"
+    trace(len, (pd.DataFrame({"a": [1]}),), {}, 1, None)
+    assert trace.calls == []  # nothing more is recorded: re-executing from an incomplete trace would be wrong

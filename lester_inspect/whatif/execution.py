@@ -281,6 +281,7 @@ class SharedExecution:
         #: Per variant dropping a filter: the recorded calls re-executed (rule 8), or why it ran as rule 7.
         self.reexecuted: Dict[str, list] = {}
         self.not_reexecuted: Dict[str, str] = {}
+        self._reexecutable_names: set = set()
         #: What analyses compute once per run from its captured frames (e.g. the mislabelled rows).
         self.memo: dict = {}
         self.model = fit.estimator
@@ -394,6 +395,14 @@ class SharedExecution:
         self.rerun_train_frames[variant.name] = recorded["train_data"]
         return float(recorded["score"])
 
+    def how_rerun(self, variant: Variant) -> str:
+        """How a variant changing the script before the fit ran (for its row)."""
+        if variant.name in self.reexecuted:
+            return f"re-executed {len(self.reexecuted[variant.name])} recorded calls the change reaches"
+        if variant.name in self._reexecutable_names:  # it failed while re-executing them
+            return "re-executing the recorded calls the change reaches"
+        return "re-run from the first changed statement"
+
     def _frontier(self) -> List[Optional[int]]:
         """The trace's keys of the model's inputs: fit X and y, test X, measured labels (None: not recorded)."""
         return [self.trace.key_of(value) for value in (self.fit.X, self.fit.y, self.score.X, self.score.y)]
@@ -416,11 +425,13 @@ class SharedExecution:
         """Whether rule 8 applies to ``variant`` (checked once; ``not_reexecuted`` says why not)."""
         from lester_inspect.whatif.recompute import NotReexecutable, assigned_names, untraced_use
 
-        if variant.name in self.reexecuted:
+        if variant.name in self._reexecutable_names:
             return True
         if variant.name in self.not_reexecuted:
             return False
         try:
+            if self.trace is not None and self.trace.broken is not None:
+                raise NotReexecutable(self.trace.broken)
             start = self._filter_call(variant)
             spans = {(c.location.lineno, c.location.col_offset, c.location.end_lineno, c.location.end_col_offset)
                      for c in self.trace.calls if c.location is not None and c.location.file is None}
@@ -436,7 +447,7 @@ class SharedExecution:
             self.not_reexecuted[variant.name] = str(reason)
             self.notes.append(f"{variant.name} re-runs the script (rule 7), not only the calls it reaches: {reason}")
             return False
-        self.reexecuted[variant.name] = []
+        self._reexecutable_names.add(variant.name)
         return True
 
     def _replay(self, start) -> None:

@@ -120,6 +120,8 @@ class CallTrace:
         self.producer: Dict[int, Call] = {}
         self._latest: Dict[int, Tuple[Any, int]] = {}  # id(object) -> (the object, its latest key)
         self._node_calls: Dict[Any, Call] = {}
+        #: Why the trace is incomplete (recording a call failed), or None: then nothing is re-executed.
+        self.broken: Optional[str] = None
 
     def key_of(self, obj) -> Optional[int]:
         found = self._latest.get(id(obj))
@@ -150,6 +152,14 @@ class CallTrace:
         return Ref(key) if key is not None else value
 
     def __call__(self, function: Callable, args: tuple, kwargs: dict, result, location: Optional[CodeLocation]):
+        if self.broken is not None:
+            return
+        try:
+            self._record(function, args, kwargs, result, location)
+        except Exception as error:  # recording must never break the user's pipeline
+            self.broken = f"recording the call at {location} failed: {type(error).__name__}: {error}"
+
+    def _record(self, function: Callable, args: tuple, kwargs: dict, result, location: Optional[CodeLocation]):
         if result is not None and self.key_of(result) is not None:
             return  # the same value again: a site's lambda around a recorded method, a method returning self
         if result is None and self.calls and self.calls[-1].changes is not None and args and \
