@@ -212,7 +212,11 @@ class CallTrace:
     def recompute(self, targets: Sequence[int], start: Call, result) -> Tuple[Dict[int, Any], List[Call]]:
         """The ``targets`` values when ``start``'s result is ``result``: only the calls between that lead to a
         target and read a changed value run again. Returns the values and the calls that ran."""
-        needed = self._leading_to(targets, start.index)
+        # A plain int or string is not followed into the calls using it: each one made after the start is
+        # made again (with what it is made from) to see that it stays the same (``_run`` refuses otherwise).
+        plain = [key for call in self.calls[start.index + 1:] for key, _ in call.outputs
+                 if isinstance(self.values[key], _UNFOLLOWED)]
+        needed = self._leading_to([*targets, *plain], start.index)
         changed: Dict[int, Any] = {start.outputs[0][0]: result}
         ran = []
         for call in self.calls[start.index + 1:]:
@@ -236,8 +240,8 @@ class CallTrace:
     def _value(self, key: int):
         value = self.values[key]
         if value is _LOST:
-            raise NotReexecutable(f"the array made by {self.producer[key]!r} was changed in place later: its value "
-                                  "there is not kept")
+            made = f"made by {self.producer[key]!r}" if key in self.producer else "the run did not make"
+            raise NotReexecutable(f"an array {made} was changed in place later: its value before is not kept")
         return value
 
     def _resolve(self, value, changed: dict):
@@ -265,7 +269,7 @@ class CallTrace:
         result = call.function(*args, **kwargs)
         for key, selector in call.outputs:
             value = result if selector is None else result[selector]
-            if isinstance(value, _UNFOLLOWED) and not _same(value, self.values[key]):
+            if isinstance(value, _UNFOLLOWED) and not same_value(value, self.values[key]):
                 raise NotReexecutable(f"{call!r} gives {value!r} instead of {self.values[key]!r}; a plain "
                                       f"{type(value).__name__} is not followed into the calls that use it")
             changed[key] = value
@@ -281,7 +285,8 @@ def _is_data(value) -> bool:
     return isinstance(value, (pd.DataFrame, pd.Series, np.ndarray))
 
 
-def _same(left, right) -> bool:
+def same_value(left, right) -> bool:
+    """Whether two values are exactly equal: type, shape, index, dtypes and every value (NaN equal to NaN)."""
     if type(left) is not type(right):
         return False
     if isinstance(left, pd.DataFrame):
