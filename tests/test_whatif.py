@@ -9,6 +9,7 @@ import os
 from html import escape
 from pathlib import Path
 
+import networkx
 import numpy as np
 import pandas as pd
 import pytest
@@ -187,11 +188,19 @@ def check_operator_impact_drops_each_filter_and_neutralises_each_transformer_as_
         assert rows.loc[variant.name, "score"] == scratch["score"]
         pd.testing.assert_frame_equal(execution.train_frame(variant), scratch["train_data"])
         assert rows.loc[variant.name, "train_rows"] > rows.loc["plain", "train_rows"]
-    # The statements before the first filter ran once for all filter variants (reading the data included).
-    prefix = execution._prefix
-    assert prefix.fallback is None and 0 < prefix.start
-    assert min(location.lineno for v in filters for location in v.removed_filters) >= \
-        next(iter(prefix.bodies.values()))[prefix.start].lineno
+    # Rule 8: each filter variant re-executed only recorded calls after the filter, none upstream of it.
+    assert execution._prefix is None and execution.not_reexecuted == {}
+    for variant in filters:
+        (filter_node,) = [n for n in result.nodes if n.code_location == variant.removed_filters[0]]
+        upstream = set(networkx.ancestors(result.dag, filter_node)) | {filter_node}
+        rerun = execution.trace.nodes_of(execution.reexecuted[variant.name])
+        assert rerun and not upstream.intersection(rerun)
+        assert all(call.index > execution.trace.recipe_of(filter_node).index
+                   for call in execution.reexecuted[variant.name])
+    counts = [len(execution.reexecuted[v.name]) for v in filters]
+    # healthcare: split, the label column of each side; adult_like: label column, label_binarize, ravel, split;
+    # compas_like: each later filter's mask and selection too.
+    assert counts == {"healthcare": [3], "adult_like": [4], "compas_like": [17, 14, 11, 8]}[path.parent.name]
     group = impact.groups.groups[0]
     share_columns = [c for c in frame.columns if c.startswith(f"{group}=")]
     plain_shares = execution.fit.X[group].value_counts(normalize=True, dropna=False)

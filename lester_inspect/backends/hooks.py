@@ -19,6 +19,7 @@ code); a hook only hands operands and result to the backend that records them:
 from __future__ import annotations
 
 import contextlib
+import functools
 import operator
 import types
 from typing import Any, Callable, Dict, List, Optional
@@ -88,6 +89,8 @@ class UserCodeHooks:
                 raise error.with_traceback(error.__traceback__.tb_next.tb_next)
             if type(result) in _PLAIN or not hooks.running or run.busy:
                 return result
+            if run.tracer is not None:
+                run.tracer(entry[0], operands, {}, result, CodeLocation(*entry[2:]))
             hooks._refresh()
             if hooks._numpy is not None:
                 hooks._numpy.operation(entry[1], entry[2:], operands, result)
@@ -103,6 +106,8 @@ class UserCodeHooks:
             except BaseException as error:
                 raise error.with_traceback(error.__traceback__.tb_next.tb_next)
             if watched:  # arrays and frames change in place without a patched method seeing it
+                if run.tracer is not None:
+                    run.tracer(operator.setitem, (target, key, value), {}, None, CodeLocation(*entry[2:]))
                 hooks._stored(entry[2:], target, key, value, None, shape)
 
         def augmented_load_hook(site, target, key):
@@ -129,6 +134,9 @@ class UserCodeHooks:
                 if watched:
                     run.busy = False
             if watched:
+                if run.tracer is not None:  # made again, the store reads its target's current value anew
+                    run.tracer(functools.partial(_augmented, entry[0]), (target, key, value), {}, None,
+                               CodeLocation(*entry[2:]))
                 hooks._stored(entry[2:], target, key, value, entry[1], shape)
 
         return {CALL_HOOK: call_hook, OPERATOR_HOOK: operator_hook, STORE_HOOK: store_hook, SLICE: slice,
@@ -163,5 +171,12 @@ class UserCodeHooks:
             result = function(receiver, *args, **kwargs)
         except BaseException as error:
             raise error.with_traceback(error.__traceback__.tb_next.tb_next)
+        if self.run.tracer is not None:
+            self.run.tracer(function, (receiver, *args), kwargs, result, location)
         self.run.record(record, OperatorCall(self.run, function_info, location, (receiver, *args), kwargs), result)
         return result
+
+
+def _augmented(store: Callable, target: Any, key: Any, value: Any) -> None:
+    """``target[key] op= value`` by the site's ``store(target, key, current, value)``: what a tracer makes again."""
+    store(target, key, target[key], value)

@@ -95,6 +95,10 @@ class InstrumentedRun:
         self._names_of_arrays: dict = {}
         # The backends installed so far: each when its library is first imported (``patched``).
         self.backends: list = []
+        # If set, told every call from user code the run records, before its nodes are added:
+        # ``tracer(function, args, kwargs, result, location)``, so that what-if variants can make
+        # the call again on other data (whatif/recompute.py). An in-place call returns None.
+        self.tracer: Optional[Callable] = None
 
     # -- what user code calls ------------------------------------------------------------------
 
@@ -128,6 +132,8 @@ class InstrumentedRun:
         try:
             result = self._call_prepared(handler, call, original) if self.tracks_rows and hasattr(
                 handler, "prepare") else original(*args, **kwargs)
+            if self.tracer is not None:
+                self.tracer(original, args, kwargs, result, call.location)
             self.current_arguments = call.describe_arguments
             try:
                 handler(call, result)
@@ -339,6 +345,8 @@ class InstrumentedRun:
     def array_method(self, receiver: Any, name: str, *args, **kwargs) -> Any:
         """``receiver.name(*args, **kwargs)``; a result with the receiver's rows keeps its node."""
         result = getattr(receiver, name)(*args, **kwargs)
+        if self.tracer is not None and not self.busy:
+            self.tracer(getattr(type(receiver), name), (receiver, *args), kwargs, result, None)
         tracked = self.objects.get(receiver)
         if (tracked is not None and result is not receiver and self.objects.get(result) is None
                 and getattr(result, "shape", (None,))[:1] == getattr(receiver, "shape", (None,))[:1]):

@@ -604,6 +604,7 @@ def _update_model(folder: str, request: str, plan: Optional[Dict], order: str, t
 
     from lester_inspect.ivm import unlearning
     from lester_inspect.ivm.store import ModelUpdateError, _deleted_rows
+    from lester_inspect.models import one_torch_thread
 
     model_path = os.path.join(folder, "model.pkl")
     if plan is None or plan["matrix"] is None or not os.path.exists(model_path):
@@ -627,8 +628,9 @@ def _update_model(folder: str, request: str, plan: Optional[Dict], order: str, t
         keep = np.setdiff1d(np.arange(matrix.shape[0]), removed_before)
         corrected = {"X_train": matrix[keep], "y_train": np.asarray(y)[keep]}
     if reason is None:
-        update = unlearning.update_model(stored["model"], x_old, x_new, np.asarray(y[rows]), n_train=n_train,
-                                         order=order, **({"tau": tau} if order == "first" else corrected))
+        with one_torch_thread():
+            update = unlearning.update_model(stored["model"], x_old, x_new, np.asarray(y[rows]), n_train=n_train,
+                                             order=order, **({"tau": tau} if order == "first" else corrected))
         summary = {"order": update.order, "tau": update.tau, "gradient_norm": float(update.gradient_norm),
                    "parameters_changed": int(update.parameters_changed)}
     else:
@@ -661,6 +663,7 @@ def recompute_predictions(run_folder: str) -> List[str]:
     """
     from lester_inspect.ivm.files import write_array
     from lester_inspect.ivm.store import _deleted_rows
+    from lester_inspect.models import one_torch_thread
 
     test = os.path.join(run_folder, "test")
     path, marker = os.path.join(test, "predictions.npy"), os.path.join(test, STALE)
@@ -668,7 +671,8 @@ def recompute_predictions(run_folder: str) -> List[str]:
         return []
     try:
         model = read_pickle(os.path.join(run_folder, "model.pkl"))["model"]
-        new = np.asarray(model.predict(columnar.read_matrix(os.path.join(test, "X"), drop_deleted=False)))
+        with one_torch_thread():
+            new = np.asarray(model.predict(columnar.read_matrix(os.path.join(test, "X"), drop_deleted=False)))
     except Exception as error:
         return [f"test: the stored predictions could not be recomputed ({error!r}); they stay marked stale"]
     old = np.load(path)

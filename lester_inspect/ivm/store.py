@@ -721,6 +721,7 @@ class ArtifactStore:
         if request in stored["applied"]:
             return {"skipped": "already applied"}
         from lester_inspect.ivm import unlearning
+        from lester_inspect.models import one_torch_thread
 
         derived_rows, derived_columns, ranges = train_plan
         ranges = None if derived_columns is None else ranges
@@ -731,17 +732,19 @@ class ArtifactStore:
         group_folder = os.path.join(folder, "train")
         removed_before = _deleted_rows(group_folder)
         reason = unlearning.unsupported_reason(stored["model"], order)
-        if reason is None:
-            summary = _unlearn(stored["model"], group_folder, derived_rows, ranges, removed_before, order, tau, relabel)
-            if max_residual is not None:
-                summary.update(_check_residual(stored, group_folder, derived_rows, ranges, removed_before, max_residual,
-                                               relabel))
-        else:
-            # Without an unlearning update only the final estimator is fitted again, with its parameters, on
-            # the stored corrected feature matrix (the pipeline is not re-run); this reads the whole matrix.
-            corrected = _corrected_training_data(group_folder, derived_rows, ranges, removed_before, relabel)
-            stored["model"] = _refit(stored["model"], corrected, os.path.basename(folder), reason)
-            summary = {"refitted on the corrected training data": reason}
+        with one_torch_thread():
+            if reason is None:
+                summary = _unlearn(stored["model"], group_folder, derived_rows, ranges, removed_before, order, tau,
+                                   relabel)
+                if max_residual is not None:
+                    summary.update(_check_residual(stored, group_folder, derived_rows, ranges, removed_before,
+                                                   max_residual, relabel))
+            else:
+                # Without an unlearning update only the final estimator is fitted again, with its parameters, on
+                # the stored corrected feature matrix (the pipeline is not re-run); this reads the whole matrix.
+                corrected = _corrected_training_data(group_folder, derived_rows, ranges, removed_before, relabel)
+                stored["model"] = _refit(stored["model"], corrected, os.path.basename(folder), reason)
+                summary = {"refitted on the corrected training data": reason}
         stored["applied"].append(request)
         stored.setdefault("updates", []).append({"request": request, **summary})
         write_pickle(model_path, stored)

@@ -429,9 +429,10 @@ class OperatorImpact(WhatIfAnalysis):
 
     Other transformers (a TF-IDF vectoriser, a user's own) have no well-defined neutral
     replacement and no variant. A dropped filter changes the script
-    before the model's fit, so that variant is a full re-run of the modified script (its
-    ``execution`` column says so); a replaced transformer refits the model on the captured
-    training frame. ``groups`` are columns of the training frame whose values' shares are
+    before the model's fit: its variant re-executes only the run's recorded calls the filter
+    reaches (rule 8) or, where that would not be exact, re-runs the modified script from its
+    first changed statement (rule 7); its ``execution`` column says which. A replaced
+    transformer refits the model on the captured training frame. ``groups`` are columns of the training frame whose values' shares are
     reported per variant (with ``train_rows``).
     """
 
@@ -442,7 +443,7 @@ class OperatorImpact(WhatIfAnalysis):
     def variants(self, execution: SharedExecution) -> List[Variant]:
         variants = [Variant(f"without filter at {node.code_location}: {node.source_code.splitlines()[0]}",
                             {"operator": f"{node.operator_type.value} {node.node_id}", "change": "filter dropped",
-                             "execution": "re-run from the first changed statement"},
+                             "execution": "re-run (rule 8 or 7)"},
                             removed_filters=[node.code_location]) for node in self._filters]
         for name, step in execution.model.get_params(deep=True).items():
             replaced = neutral_replacement(step)
@@ -468,6 +469,8 @@ class OperatorImpact(WhatIfAnalysis):
 
     def _annotate(self, frame, execution, variants, result) -> None:
         self.groups.add(frame, execution, variants)
+        frame["execution"] = [None] + [execution.how_rerun(v) if v.removed_filters else v.labels["execution"]
+                                       for v in variants]
 
     def summary_lines(self, frame: pd.DataFrame) -> List[str]:
         """The base lines, then per group the largest change of a group's share of the training rows."""

@@ -21,6 +21,7 @@ import numpy as np
 from lester_inspect.instrumentation.dag import CodeLocation, DagNode, OperatorType
 from lester_inspect.instrumentation.patching import PatchSet
 from lester_inspect.whatif.patches import WhatIfError
+from lester_inspect.whatif.recompute import CallTrace
 
 #: The names ``sklearn.metrics`` functions give their second parameter, the model's output.
 PREDICTION_PARAMETERS = ("y_pred", "y_score", "y_proba", "pred_decision")
@@ -70,11 +71,13 @@ class ModelCall:
     output: Any = None
     metric: Optional[Metric] = None
 
-    def measure(self, final_estimator, features) -> float:
-        """What the script's measurement returns when ``final_estimator`` gets ``features``."""
+    def measure(self, final_estimator, features, y=None) -> float:
+        """What the script's measurement returns when ``final_estimator`` gets ``features`` (and labels ``y``,
+        if not the run's)."""
+        y = self.y if y is None else y
         if self.metric is None:
-            return float(final_estimator.score(features, self.y))
-        return self.metric.of(self.y, getattr(final_estimator, self.method)(features))
+            return float(final_estimator.score(features, y))
+        return self.metric.of(y, getattr(final_estimator, self.method)(features))
 
     @property
     def measured_at(self) -> Optional[CodeLocation]:
@@ -101,6 +104,9 @@ class ModelCapture:
         self.scores: List[ModelCall] = []
         self.predicts: List[ModelCall] = []
         self.metrics: List[tuple] = []  # (function, OperatorCall, result)
+        # Every recorded call as a recipe (rule 8 re-executes those a dropped filter reaches).
+        self.trace = CallTrace()
+        run.tracer = self.trace
 
     @contextlib.contextmanager
     def patched_metrics(self):
@@ -128,6 +134,7 @@ class ModelCapture:
         return None
 
     def __call__(self, node: DagNode, inputs, output) -> None:
+        self.trace.observe(node, inputs, output)
         kinds = {OperatorType.ESTIMATOR: self.fits, OperatorType.SCORE: self.scores, OperatorType.PREDICT: self.predicts}
         calls = kinds.get(node.operator_type)
         if calls is None:
@@ -151,6 +158,10 @@ class ModelCapture:
     @property
     def pipeline_path(self) -> Optional[str]:
         return self._run.source.path
+
+    @property
+    def source_tree(self) -> ast.Module:
+        return self._run.source.tree
 
     def _measured_predictions(self) -> List[ModelCall]:
         """Each metric call of a predict call's output (or one column of it) as that predict call, measured."""

@@ -35,9 +35,14 @@ The optimisation rules, each applied only where it gives the identical result:
    featurised again.
 
 7. Shared script prefix: a variant that changes the script before the model's fit (a
-   dropped filter) re-runs the modified script, but only from the first top-level statement
-   any such variant of the analysis changes; the statements before it run once
-   (``scratch.SharedPrefix`` states when it falls back to running each from scratch).
+   dropped filter) and that rule 8 cannot re-execute re-runs the modified script, but only
+   from the first top-level statement any such variant of the analysis changes; the
+   statements before it run once (``scratch.SharedPrefix`` states when it falls back to
+   running each from scratch).
+8. Re-executable DAG: a variant dropping one filter re-executes only the run's recorded calls
+   that the filter's output reaches and that lead to the model's inputs; every other value
+   is the plain run's (``recompute.py`` states the conditions, checked per variant: else rule
+   7 runs it and ``notes`` say why). ``reexecuted`` lists the calls each such variant re-ran.
 A pipeline shape outside these rules is an error (``WhatIfError``), or, where the rules
 only lose their speed, a stated fallback recorded in ``SharedExecution.notes``.
 """
@@ -78,6 +83,14 @@ class Variant:
 
     def __repr__(self) -> str:
         return f"Variant({self.name!r})"
+
+
+def call_receiver(call):
+    """The frame a recorded filter call (``df[mask]``, ``df.loc[mask]``, ``df.dropna()``) filters."""
+    from lester_inspect.whatif.recompute import Indexer, Ref
+
+    first = call.args[0] if call.args else None
+    return first.frame if isinstance(first, Indexer) else first if isinstance(first, Ref) else None
 
 
 def fresh_params(params: dict) -> dict:
@@ -257,11 +270,18 @@ def _identical(left, right) -> bool:
 class SharedExecution:
     """Runs variants from the plain run's captured fit and score calls under the rules above."""
 
-    def __init__(self, fit: ModelCall, score: ModelCall, path: Optional[str] = None, args: Sequence[str] = ()):
+    def __init__(self, fit: ModelCall, score: ModelCall, path: Optional[str] = None, args: Sequence[str] = (),
+                 trace=None, tree=None):
         self.fit, self.score = fit, score
         # The pipeline file and its arguments, for variants that must re-run it (a dropped filter).
         self.path, self.args = path, list(args)
+        # The run's recorded calls and the script's AST, for re-executing only what a dropped filter reaches.
+        self.trace, self.tree = trace, tree
         self.rerun_train_frames: Dict[str, pd.DataFrame] = {}
+        #: Per variant dropping a filter: the recorded calls re-executed (rule 8), or why it ran as rule 7.
+        self.reexecuted: Dict[str, list] = {}
+        self.not_reexecuted: Dict[str, str] = {}
+        self._reexecutable_names: set = set()
         #: What analyses compute once per run from its captured frames (e.g. the mislabelled rows).
         self.memo: dict = {}
         self.model = fit.estimator
@@ -349,10 +369,11 @@ class SharedExecution:
         return self.score.measure(_steps(model)[1], self.features(variant))
 
     def prepare_reruns(self, variants: Sequence[Variant]) -> None:
-        """Rule 7 for the variants that change the script before the model's fit: their shared prefix runs once."""
+        """Rules 8 and 7 for the variants that change the script before the model's fit: those whose change the
+        recorded calls can re-execute are checked now; the others' shared prefix runs once."""
         from lester_inspect.whatif.scratch import SharedPrefix
 
-        reruns = [variant for variant in variants if variant.removed_filters]
+        reruns = [variant for variant in variants if variant.removed_filters and not self._reexecutable(variant)]
         if not reruns:
             return
         if self.path is None:
@@ -364,12 +385,100 @@ class SharedExecution:
             self.notes.append(f"variants changing the script before the fit run from scratch: {self._prefix.fallback}")
 
     def _rerun(self, variant: Variant) -> float:
-        """A change before the model's fit: the modified script's statements from the first changed one."""
+        """A change before the model's fit: the recorded calls it reaches (rule 8), or the modified script's
+        statements from the first changed one (rule 7)."""
+        if self._reexecutable(variant):
+            return self._reexecute(variant)
         if self._prefix is None or variant.name not in self._prefix.bodies:
             self.prepare_reruns([variant])
         recorded = self._prefix.run(variant)
         self.rerun_train_frames[variant.name] = recorded["train_data"]
         return float(recorded["score"])
+
+    def how_rerun(self, variant: Variant) -> str:
+        """How a variant changing the script before the fit ran (for its row)."""
+        if variant.name in self.reexecuted:
+            return f"re-executed {len(self.reexecuted[variant.name])} recorded calls the change reaches"
+        if variant.name in self._reexecutable_names:  # it failed while re-executing them
+            return "re-executing the recorded calls the change reaches"
+        return "re-run from the first changed statement"
+
+    def _frontier(self) -> List[Optional[int]]:
+        """The trace's keys of the model's inputs: fit X and y, test X, measured labels (None: not recorded)."""
+        return [self.trace.key_of(value) for value in (self.fit.X, self.fit.y, self.score.X, self.score.y)]
+
+    def _filter_call(self, variant: Variant):
+        """The recorded call of the one filter ``variant`` drops (a ``NotReexecutable`` if there is none)."""
+        from lester_inspect.whatif.recompute import NotReexecutable
+
+        if self.trace is None or self.tree is None:
+            raise NotReexecutable("the run's calls were not recorded")
+        if len(variant.removed_filters) != 1:
+            raise NotReexecutable("the variant drops more than one filter")
+        (location,) = variant.removed_filters
+        calls = [call for node, call in self.trace.node_calls() if node.code_location == location]
+        if len(calls) != 1 or call_receiver(calls[0]) is None or not calls[0].outputs:
+            raise NotReexecutable(f"the filter at {location} is not one recorded call on a frame")
+        return calls[0]
+
+    def _reexecutable(self, variant: Variant) -> bool:
+        """Whether rule 8 applies to ``variant`` (checked once; ``not_reexecuted`` says why not)."""
+        from lester_inspect.whatif.recompute import NotReexecutable, assigned_names, untraced_use
+
+        if variant.name in self._reexecutable_names:
+            return True
+        if variant.name in self.not_reexecuted:
+            return False
+        try:
+            if self.trace is not None and self.trace.broken is not None:
+                raise NotReexecutable(self.trace.broken)
+            start = self._filter_call(variant)
+            spans = {(c.location.lineno, c.location.col_offset, c.location.end_lineno, c.location.end_col_offset)
+                     for c in self.trace.calls if c.location is not None and c.location.file is None}
+            model_calls = {(loc.lineno, loc.col_offset, loc.end_lineno, loc.end_col_offset)
+                           for loc in (self.fit.location, self.score.location, self.metric_location) if loc}
+            statement = next(s for s in self.tree.body if s.lineno <= start.location.lineno <= s.end_lineno)
+            problem = untraced_use(self.tree, spans, assigned_names(statement), start.location.lineno,
+                                   self.score.measured_at.end_lineno, model_calls)
+            if problem is not None:
+                raise NotReexecutable(f"{problem} other than as an operand of a recorded call")
+            self._replay(start)
+        except NotReexecutable as reason:
+            self.not_reexecuted[variant.name] = str(reason)
+            self.notes.append(f"{variant.name} re-runs the script (rule 7), not only the calls it reaches: {reason}")
+            return False
+        self._reexecutable_names.add(variant.name)
+        return True
+
+    def _replay(self, start) -> None:
+        """Re-executing the calls after ``start`` with its own result must give exactly the model's inputs."""
+        from lester_inspect.whatif.recompute import NotReexecutable, _same
+
+        keys = [key for key in self._frontier() if key is not None]
+        values, _ = self.trace.recompute(keys, start, self.trace.values[start.outputs[0][0]])
+        for key in keys:
+            if not _same(values[key], self.trace.values[key]):
+                raise NotReexecutable(f"re-executing the recorded calls without the change does not give the "
+                                      f"value made by {self.trace.producer[key]!r} (a random draw without a seed, "
+                                      "or data changed by code the run does not record)")
+
+    def _reexecute(self, variant: Variant) -> float:
+        """Rule 8: the filter's call gives its input frame; only the calls leading to the model's inputs that
+        read a changed value run again; the model is refitted and measured on the new inputs."""
+        from sklearn.base import clone
+
+        start = self._filter_call(variant)
+        frontier = self._frontier()
+        plain = (self.fit.X, self.fit.y, self.score.X, self.score.y)
+        values, ran = self.trace.recompute([key for key in frontier if key is not None], start,
+                                           self.trace.resolve(call_receiver(start)))
+        train_X, train_y, test_X, test_y = [values[key] if key is not None else value
+                                            for key, value in zip(frontier, plain)]
+        self.reexecuted[variant.name] = ran
+        self.rerun_train_frames[variant.name] = train_X
+        model = clone(self.model).fit(train_X, train_y)
+        steps, final = _steps(model)
+        return self.score.measure(final, _featurise(steps, test_X), test_y)
 
     def _permuted_features(self, variant: Variant):
         """Rule 6 for a variant that only permutes one test column; None where it does not apply."""

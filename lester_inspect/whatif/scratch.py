@@ -65,7 +65,8 @@ def _argument(call: ast.Call, position: int, name: str, location: CodeLocation) 
 
 
 def _filtered_frame(tree: ast.AST, location: CodeLocation) -> Tuple[ast.AST, ast.expr]:
-    """The filter expression at ``location`` (``df[mask]``, ``df.dropna()``) and the frame it filters."""
+    """The filter expression at ``location`` (``df[mask]``, ``df.loc[mask]``, ``df.dropna()``) and the frame it
+    filters."""
     span = (location.lineno, location.col_offset, location.end_lineno, location.end_col_offset)
     for node in ast.walk(tree):
         if getattr(node, "lineno", None) is None:
@@ -73,7 +74,10 @@ def _filtered_frame(tree: ast.AST, location: CodeLocation) -> Tuple[ast.AST, ast
         if (node.lineno, node.col_offset, node.end_lineno, node.end_col_offset) != span:
             continue
         if isinstance(node, ast.Subscript):
-            return node, node.value
+            indexed = node.value  # df.loc[mask] filters df
+            if isinstance(indexed, ast.Attribute) and indexed.attr in ("loc", "iloc"):
+                return node, indexed.value
+            return node, indexed
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             return node, node.func.value
     raise WhatIfError(f"the filter at line {location.lineno}:{location.col_offset} is neither df[...] nor "
