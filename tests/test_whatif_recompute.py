@@ -41,6 +41,15 @@ data["c"] = data["a"] * 2
 half = len(data) // 2
 train, test = data.iloc[:half], data.iloc[half:]
 """,
+    # A function of the script is not a recorded call (the calls in it are, at the function's lines).
+    "helper": """
+def scaled(frame):
+    return frame.assign(c=frame["a"] * 2)
+
+
+data = scaled(data[data["a"] > -1.0])
+train, test = data.iloc[:200], data.iloc[200:]
+""",
     # A sample from numpy's global random state: re-executing it would draw other rows.
     "unseeded_sample": """
 data["c"] = data["a"] * 2
@@ -85,6 +94,8 @@ def test_a_dropped_filter_equals_the_modified_script_and_reexecutes_only_what_it
         assert len(head_scratch["train_data"]) == len(execution.trace.values[execution._frontier()[3]]) + 250
     else:
         reason = {"length": "line 13: `len(data)` reads data other than as an operand of a recorded call",
+                  "helper": "line 16: `scaled(data[data['a'] > -1.0])` reads data other than as an operand of a "
+                            "recorded call",
                   "unseeded_sample": "re-executing the recorded calls without the change does not give the value "
                                      "made by Call(DataFrame.__getitem__ at line 16:33)"}[name]
         assert execution.not_reexecuted[variant.name].startswith(reason)
@@ -93,6 +104,13 @@ def test_a_dropped_filter_equals_the_modified_script_and_reexecutes_only_what_it
         assert row["execution"] == "re-run from the first changed statement"
         # Rule 7: the statements before the filter (making the data) ran once.
         assert execution._prefix.start == 7
+    if name == "helper":  # a filter whose result a function of the script reads: that is not a recorded call
+        (inner,) = [v for v in filters if v.removed_filters[0].lineno == 16]
+        assert execution.not_reexecuted[inner.name] == ("line 16: `scaled(data[data['a'] > -1.0])` reads the "
+                                                        "changed expression other than as an operand of a recorded "
+                                                        "call")
+        assert _from_scratch(path, result, inner)["score"] == result.what_if[analysis].set_index("variant").loc[
+            inner.name, "score"]
 
 
 def test_every_node_but_the_models_own_records_a_recipe_that_recomputes_its_output(impact):

@@ -423,7 +423,7 @@ class SharedExecution:
 
     def _reexecutable(self, variant: Variant) -> bool:
         """Whether rule 8 applies to ``variant`` (checked once; ``not_reexecuted`` says why not)."""
-        from lester_inspect.whatif.recompute import NotReexecutable, assigned_names, untraced_use
+        from lester_inspect.whatif.recompute import NotReexecutable, untraced_use
 
         if variant.name in self._reexecutable_names:
             return True
@@ -437,8 +437,9 @@ class SharedExecution:
                      for c in self.trace.calls if c.location is not None and c.location.file is None}
             model_calls = {(loc.lineno, loc.col_offset, loc.end_lineno, loc.end_col_offset)
                            for loc in (self.fit.location, self.score.location, self.metric_location) if loc}
-            statement = next(s for s in self.tree.body if s.lineno <= start.location.lineno <= s.end_lineno)
-            problem = untraced_use(self.tree, spans, assigned_names(statement), start.location.lineno,
+            location = start.location
+            problem = untraced_use(self.tree, spans, (location.lineno, location.col_offset, location.end_lineno,
+                                                      location.end_col_offset),
                                    self.score.measured_at.end_lineno, model_calls)
             if problem is not None:
                 raise NotReexecutable(f"{problem} other than as an operand of a recorded call")

@@ -299,34 +299,39 @@ def _same(left, right) -> bool:
         return False
 
 
-def untraced_use(tree: ast.Module, traced: Set[Tuple[int, int, int, int]], seeds: Set[str], start_line: int,
+def untraced_use(tree: ast.Module, traced: Set[Tuple[int, int, int, int]], start: Tuple[int, int, int, int],
                  end_line: int, model_calls: Set[Tuple[int, int, int, int]]) -> Optional[str]:
-    """Where a statement from line ``start_line`` to the measurement (``end_line``) reads a changed name other
-    than as an operand of a recorded call; None if nowhere.
+    """Where the changed expression (at span ``start``), or a name it changes, is read other than as an operand of
+    a recorded call, from its statement to the measurement's (ending at ``end_line``); None if nowhere.
 
-    Changed names start as ``seeds`` (those the changed statement assigns) and spread to the names each
-    statement reading one assigns. ``traced`` and ``model_calls`` are the spans of the recorded calls
-    and of the model's fit / measurement calls (these read the changed data as the variant's model does).
+    The changed names are those the changed statement assigns, then those each statement reading one
+    assigns. ``traced`` and ``model_calls`` are the spans of the recorded calls and of the model's fit /
+    measurement calls (these read the changed data as the variant's model does).
     """
-    tainted = set(seeds)
+    tainted: Set[str] = set()
     for statement in tree.body:
-        if statement.end_lineno < start_line or statement.lineno > end_line:
+        if statement.end_lineno < start[0] or statement.lineno > end_line:
             continue
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             continue  # checked below, once every changed name is known
-        reads = [node for node in ast.walk(statement) if isinstance(node, ast.Name)
-                 and isinstance(node.ctx, ast.Load) and node.id in tainted]
-        if not reads or statement.lineno <= start_line <= statement.end_lineno:
-            if statement.lineno <= start_line <= statement.end_lineno:
-                tainted |= assigned_names(statement)
-            continue
+        if statement.lineno <= start[0] <= statement.end_lineno:
+            reads = [node for node in ast.walk(statement) if hasattr(node, "end_lineno") and _span(node) == start]
+            if not reads:
+                return f"line {start[0]}: the change is not an expression of its statement"
+        else:
+            reads = [node for node in ast.walk(statement) if isinstance(node, ast.Name)
+                     and isinstance(node.ctx, ast.Load) and node.id in tainted]
+            if not reads:
+                continue
+        what = reads[0].id if isinstance(reads[0], ast.Name) else "the changed expression"
         if not isinstance(statement, (ast.Assign, ast.Expr)):
-            return f"line {statement.lineno}: a {type(statement).__name__} statement reads {reads[0].id}"
+            return f"line {statement.lineno}: a {type(statement).__name__} statement reads {what}"
         parents = {child: parent for parent in ast.walk(statement) for child in ast.iter_child_nodes(parent)}
-        for name in reads:
-            problem = _unrecorded_path(name, statement, parents, traced, model_calls)
+        for node in reads:
+            problem = _unrecorded_path(node, statement, parents, traced, model_calls)
             if problem is not None:
-                return f"line {name.lineno}: {problem} reads {name.id}"
+                what = node.id if isinstance(node, ast.Name) else "the changed expression"
+                return f"line {node.lineno}: {problem} reads {what}"
         tainted |= assigned_names(statement)
     for definition in ast.walk(tree):
         if isinstance(definition, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
