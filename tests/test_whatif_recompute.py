@@ -41,6 +41,27 @@ data["c"] = data["a"] * 2
 half = len(data) // 2
 train, test = data.iloc[:half], data.iloc[half:]
 """,
+    # A count is a numpy integer, followed into head() as any other value a recorded call made.
+    "count": """
+data["c"] = data["a"] * 2
+n = data["a"].count()
+train, test = data.head(n), data.tail(100)
+""",
+    # nunique() gives a plain int: it is not followed into head(), and dropping the filter changes it.
+    "plain_int": """
+data["c"] = data["a"] * 2
+n = data["a"].nunique()
+train, test = data.head(n), data.tail(100)
+""",
+    # A function of the script is not a recorded call (the calls in it are, at the function's lines).
+    "helper": """
+def scaled(frame):
+    return frame.assign(c=frame["a"] * 2)
+
+
+data = scaled(data[data["a"] > -1.0])
+train, test = data.iloc[:200], data.iloc[200:]
+""",
     # A sample from numpy's global random state: re-executing it would draw other rows.
     "unseeded_sample": """
 data["c"] = data["a"] * 2
@@ -68,7 +89,11 @@ def test_a_dropped_filter_equals_the_modified_script_and_reexecutes_only_what_it
     scratch = _from_scratch(path, result, variant)
     assert row["score"] == scratch["score"]
     pd.testing.assert_frame_equal(execution.train_frame(variant), scratch["train_data"])
-    if name == "in_place":
+    if name == "count":  # the column c, then data["a"] and its count, which head() reads
+        ran = [call.function.__name__ for call in execution.reexecuted[variant.name]]
+        assert execution.not_reexecuted == {} and ran[:5] == ["__getitem__", "__mul__", "__setitem__", "__getitem__",
+                                                              "count"]
+    elif name == "in_place":
         ran = execution.reexecuted[variant.name]
         # From the filter on: the column c (2 calls) and its .loc change (2 calls and the store), fillna, the
         # split (2) and the model's four inputs; not data.describe(), which leads to no input of the model.
@@ -85,6 +110,10 @@ def test_a_dropped_filter_equals_the_modified_script_and_reexecutes_only_what_it
         assert len(head_scratch["train_data"]) == len(execution.trace.values[execution._frontier()[3]]) + 250
     else:
         reason = {"length": "line 13: `len(data)` reads data other than as an operand of a recorded call",
+                  "plain_int": "Call(IndexOpsMixin.nunique at line 13:4) gives 400 instead of 273; a plain int is "
+                               "not followed into the calls that use it",
+                  "helper": "line 16: `scaled(data[data['a'] > -1.0])` reads data other than as an operand of a "
+                            "recorded call",
                   "unseeded_sample": "re-executing the recorded calls without the change does not give the value "
                                      "made by Call(DataFrame.__getitem__ at line 16:33)"}[name]
         assert execution.not_reexecuted[variant.name].startswith(reason)
@@ -93,6 +122,13 @@ def test_a_dropped_filter_equals_the_modified_script_and_reexecutes_only_what_it
         assert row["execution"] == "re-run from the first changed statement"
         # Rule 7: the statements before the filter (making the data) ran once.
         assert execution._prefix.start == 7
+    if name == "helper":  # a filter whose result a function of the script reads: that is not a recorded call
+        (inner,) = [v for v in filters if v.removed_filters[0].lineno == 16]
+        assert execution.not_reexecuted[inner.name] == ("line 16: `scaled(data[data['a'] > -1.0])` reads the "
+                                                        "changed expression other than as an operand of a recorded "
+                                                        "call")
+        assert _from_scratch(path, result, inner)["score"] == result.what_if[analysis].set_index("variant").loc[
+            inner.name, "score"]
 
 
 def test_every_node_but_the_models_own_records_a_recipe_that_recomputes_its_output(impact):
@@ -116,3 +152,17 @@ def test_every_node_but_the_models_own_records_a_recipe_that_recomputes_its_outp
     recipe = trace.recipe_of(selection)  # data[data["b"] > -0.5]: references to the frame and to the mask
     assert [type(trace.values[key]).__name__ for key in recipe.refs()] == ["DataFrame", "Series"]
     assert [trace.producer[key].location.lineno for key in recipe.refs()] == [9, 10]
+
+
+def test_a_call_the_trace_cannot_record_leaves_the_call_alone_and_the_trace_marked_incomplete():
+    from lester_inspect.whatif.recompute import CallTrace
+
+    class Uncopyable(pd.DataFrame):
+        def copy(self, deep=True):
+            raise RuntimeError("no copies")
+
+    trace = CallTrace()
+    trace(len, (Uncopyable({"a": [1]}),), {}, 1, None)  # would raise inside the user's call if not caught
+    assert trace.broken == "recording the call at None failed: RuntimeError: no copies"
+    trace(len, (pd.DataFrame({"a": [1]}),), {}, 1, None)
+    assert trace.calls == []  # nothing more is recorded: re-executing from an incomplete trace would be wrong

@@ -38,8 +38,8 @@ import scipy.sparse as sp
 
 from lester_inspect.ivm import catalog, columnar
 from lester_inspect.ivm.derivation import Derivation, changed_positions, same_values
-from lester_inspect.ivm.files import crash_point, locked, read_json, read_pickle, write_atomically, write_json, \
-    write_pickle
+from lester_inspect.ivm.files import crash_point, locked, read_json, read_pickle, syncs_together, write_atomically, \
+    write_json, write_pickle
 from lester_inspect.ivm.specs import ColumnSpec, RowSpec, SpecError
 
 DERIVATIONS = "derivations.json"
@@ -453,7 +453,8 @@ def rectify(store, rows: RowSpec, column: ColumnSpec, correction: Correction,
         changes = []
         for run_id in targets:
             try:
-                change = _rectify_run(store, run_id, request, resolution, column, correction, order, tau, timings)
+                with syncs_together():  # the run's cells on disk before the log says it changed
+                    change = _rectify_run(store, run_id, request, resolution, column, correction, order, tau, timings)
             except SpecError as error:
                 from lester_inspect.ivm.store import RunChange
 

@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 from lester_inspect.ivm import catalog, columnar, featuriser, maintenance, spark_store
-from lester_inspect.ivm.files import (crash_point, locked, read_json, read_pickle, write_array, write_atomically,
-                                      write_json, write_pickle, zero_array_entries)
+from lester_inspect.ivm.files import (crash_point, locked, read_json, read_pickle, syncs_together, write_array,
+                                      write_atomically, write_json, write_pickle, zero_array_entries)
 from lester_inspect.ivm.specs import FORGOTTEN_ROWS, ColumnSpec, RowSpec, SpecError, as_text
 from lester_inspect.progress import progress, steps
 
@@ -555,8 +555,9 @@ class ArtifactStore:
             request = _request_id(resolution, column)
             changes = []
             for run_id in progress(targets, "forget", unit="run"):
-                change = self._forget_in_run(run_id, request, resolution, column, order, tau, max_residual,
-                                             timings)
+                with syncs_together():  # the run's cells on disk before the log says it changed
+                    change = self._forget_in_run(run_id, request, resolution, column, order, tau, max_residual,
+                                                 timings)
                 entry = catalog.log_change(self.path, {
                     "run_id": run_id, "request": request, "kind": kind, "status": change.status,
                     "rows_changed": sum(change.rows.values()), "cells_changed": sum(change.cells.values()),

@@ -443,7 +443,7 @@ class OperatorImpact(WhatIfAnalysis):
     def variants(self, execution: SharedExecution) -> List[Variant]:
         variants = [Variant(f"without filter at {node.code_location}: {node.source_code.splitlines()[0]}",
                             {"operator": f"{node.operator_type.value} {node.node_id}", "change": "filter dropped",
-                             "execution": "re-run from the first changed statement"},
+                             "execution": "re-run (rule 8 or 7)"},
                             removed_filters=[node.code_location]) for node in self._filters]
         for name, step in execution.model.get_params(deep=True).items():
             replaced = neutral_replacement(step)
@@ -469,9 +469,8 @@ class OperatorImpact(WhatIfAnalysis):
 
     def _annotate(self, frame, execution, variants, result) -> None:
         self.groups.add(frame, execution, variants)
-        frame["execution"] = [None] + [
-            f"re-executed {len(execution.reexecuted[v.name])} recorded calls the change reaches"
-            if v.name in execution.reexecuted else v.labels["execution"] for v in variants]
+        frame["execution"] = [None] + [execution.how_rerun(v) if v.removed_filters else v.labels["execution"]
+                                       for v in variants]
 
     def summary_lines(self, frame: pd.DataFrame) -> List[str]:
         """The base lines, then per group the largest change of a group's share of the training rows."""

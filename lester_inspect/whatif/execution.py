@@ -55,6 +55,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from lester_inspect.whatif.capture import ModelCall
+from lester_inspect.whatif.recompute import Indexer, NotReexecutable, Ref, same_value, untraced_use
 from lester_inspect.whatif.patches import (WhatIfError, apply_patches, apply_patches_keeping, permutation, rows_kept,
                                           touched_columns)
 
@@ -87,8 +88,6 @@ class Variant:
 
 def call_receiver(call):
     """The frame a recorded filter call (``df[mask]``, ``df.loc[mask]``, ``df.dropna()``) filters."""
-    from lester_inspect.whatif.recompute import Indexer, Ref
-
     first = call.args[0] if call.args else None
     return first.frame if isinstance(first, Indexer) else first if isinstance(first, Ref) else None
 
@@ -281,6 +280,7 @@ class SharedExecution:
         #: Per variant dropping a filter: the recorded calls re-executed (rule 8), or why it ran as rule 7.
         self.reexecuted: Dict[str, list] = {}
         self.not_reexecuted: Dict[str, str] = {}
+        self._reexecutable_names: set = set()
         #: What analyses compute once per run from its captured frames (e.g. the mislabelled rows).
         self.memo: dict = {}
         self.model = fit.estimator
@@ -387,12 +387,23 @@ class SharedExecution:
         """A change before the model's fit: the recorded calls it reaches (rule 8), or the modified script's
         statements from the first changed one (rule 7)."""
         if self._reexecutable(variant):
-            return self._reexecute(variant)
+            try:
+                return self._reexecute(variant)
+            except NotReexecutable as reason:  # found only on the changed data (a count that changed, say)
+                self._refuse(variant, reason)
         if self._prefix is None or variant.name not in self._prefix.bodies:
             self.prepare_reruns([variant])
         recorded = self._prefix.run(variant)
         self.rerun_train_frames[variant.name] = recorded["train_data"]
         return float(recorded["score"])
+
+    def how_rerun(self, variant: Variant) -> str:
+        """How a variant changing the script before the fit ran (for its row)."""
+        if variant.name in self.reexecuted:
+            return f"re-executed {len(self.reexecuted[variant.name])} recorded calls the change reaches"
+        if variant.name in self._reexecutable_names:  # it failed while re-executing them
+            return "re-executing the recorded calls the change reaches"
+        return "re-run from the first changed statement"
 
     def _frontier(self) -> List[Optional[int]]:
         """The trace's keys of the model's inputs: fit X and y, test X, measured labels (None: not recorded)."""
@@ -400,8 +411,6 @@ class SharedExecution:
 
     def _filter_call(self, variant: Variant):
         """The recorded call of the one filter ``variant`` drops (a ``NotReexecutable`` if there is none)."""
-        from lester_inspect.whatif.recompute import NotReexecutable
-
         if self.trace is None or self.tree is None:
             raise NotReexecutable("the run's calls were not recorded")
         if len(variant.removed_filters) != 1:
@@ -414,39 +423,42 @@ class SharedExecution:
 
     def _reexecutable(self, variant: Variant) -> bool:
         """Whether rule 8 applies to ``variant`` (checked once; ``not_reexecuted`` says why not)."""
-        from lester_inspect.whatif.recompute import NotReexecutable, assigned_names, untraced_use
-
-        if variant.name in self.reexecuted:
+        if variant.name in self._reexecutable_names:
             return True
         if variant.name in self.not_reexecuted:
             return False
         try:
+            if self.trace is not None and self.trace.broken is not None:
+                raise NotReexecutable(self.trace.broken)
             start = self._filter_call(variant)
             spans = {(c.location.lineno, c.location.col_offset, c.location.end_lineno, c.location.end_col_offset)
                      for c in self.trace.calls if c.location is not None and c.location.file is None}
             model_calls = {(loc.lineno, loc.col_offset, loc.end_lineno, loc.end_col_offset)
                            for loc in (self.fit.location, self.score.location, self.metric_location) if loc}
-            statement = next(s for s in self.tree.body if s.lineno <= start.location.lineno <= s.end_lineno)
-            problem = untraced_use(self.tree, spans, assigned_names(statement), start.location.lineno,
+            location = start.location
+            problem = untraced_use(self.tree, spans, (location.lineno, location.col_offset, location.end_lineno,
+                                                      location.end_col_offset),
                                    self.score.measured_at.end_lineno, model_calls)
             if problem is not None:
                 raise NotReexecutable(f"{problem} other than as an operand of a recorded call")
             self._replay(start)
         except NotReexecutable as reason:
-            self.not_reexecuted[variant.name] = str(reason)
-            self.notes.append(f"{variant.name} re-runs the script (rule 7), not only the calls it reaches: {reason}")
+            self._refuse(variant, reason)
             return False
-        self.reexecuted[variant.name] = []
+        self._reexecutable_names.add(variant.name)
         return True
+
+    def _refuse(self, variant: Variant, reason) -> None:
+        self._reexecutable_names.discard(variant.name)
+        self.not_reexecuted[variant.name] = str(reason)
+        self.notes.append(f"{variant.name} re-runs the script (rule 7), not only the calls it reaches: {reason}")
 
     def _replay(self, start) -> None:
         """Re-executing the calls after ``start`` with its own result must give exactly the model's inputs."""
-        from lester_inspect.whatif.recompute import NotReexecutable, _same
-
         keys = [key for key in self._frontier() if key is not None]
         values, _ = self.trace.recompute(keys, start, self.trace.values[start.outputs[0][0]])
         for key in keys:
-            if not _same(values[key], self.trace.values[key]):
+            if not same_value(values[key], self.trace.values[key]):
                 raise NotReexecutable(f"re-executing the recorded calls without the change does not give the "
                                       f"value made by {self.trace.producer[key]!r} (a random draw without a seed, "
                                       "or data changed by code the run does not record)")

@@ -120,6 +120,8 @@ class CallTrace:
         self.producer: Dict[int, Call] = {}
         self._latest: Dict[int, Tuple[Any, int]] = {}  # id(object) -> (the object, its latest key)
         self._node_calls: Dict[Any, Call] = {}
+        #: Why the trace is incomplete (recording a call failed), or None: then nothing is re-executed.
+        self.broken: Optional[str] = None
 
     def key_of(self, obj) -> Optional[int]:
         found = self._latest.get(id(obj))
@@ -150,6 +152,14 @@ class CallTrace:
         return Ref(key) if key is not None else value
 
     def __call__(self, function: Callable, args: tuple, kwargs: dict, result, location: Optional[CodeLocation]):
+        if self.broken is not None:
+            return
+        try:
+            self._record(function, args, kwargs, result, location)
+        except Exception as error:  # recording must never break the user's pipeline
+            self.broken = f"recording the call at {location} failed: {type(error).__name__}: {error}"
+
+    def _record(self, function: Callable, args: tuple, kwargs: dict, result, location: Optional[CodeLocation]):
         if result is not None and self.key_of(result) is not None:
             return  # the same value again: a site's lambda around a recorded method, a method returning self
         if result is None and self.calls and self.calls[-1].changes is not None and args and \
@@ -202,7 +212,11 @@ class CallTrace:
     def recompute(self, targets: Sequence[int], start: Call, result) -> Tuple[Dict[int, Any], List[Call]]:
         """The ``targets`` values when ``start``'s result is ``result``: only the calls between that lead to a
         target and read a changed value run again. Returns the values and the calls that ran."""
-        needed = self._leading_to(targets, start.index)
+        # A plain int or string is not followed into the calls using it: each one made after the start is
+        # made again (with what it is made from) to see that it stays the same (``_run`` refuses otherwise).
+        plain = [key for call in self.calls[start.index + 1:] for key, _ in call.outputs
+                 if isinstance(self.values[key], _UNFOLLOWED)]
+        needed = self._leading_to([*targets, *plain], start.index)
         changed: Dict[int, Any] = {start.outputs[0][0]: result}
         ran = []
         for call in self.calls[start.index + 1:]:
@@ -226,8 +240,8 @@ class CallTrace:
     def _value(self, key: int):
         value = self.values[key]
         if value is _LOST:
-            raise NotReexecutable(f"the array made by {self.producer[key]!r} was changed in place later: its value "
-                                  "there is not kept")
+            made = f"made by {self.producer[key]!r}" if key in self.producer else "the run did not make"
+            raise NotReexecutable(f"an array {made} was changed in place later: its value before is not kept")
         return value
 
     def _resolve(self, value, changed: dict):
@@ -255,7 +269,7 @@ class CallTrace:
         result = call.function(*args, **kwargs)
         for key, selector in call.outputs:
             value = result if selector is None else result[selector]
-            if isinstance(value, _UNFOLLOWED) and not _same(value, self.values[key]):
+            if isinstance(value, _UNFOLLOWED) and not same_value(value, self.values[key]):
                 raise NotReexecutable(f"{call!r} gives {value!r} instead of {self.values[key]!r}; a plain "
                                       f"{type(value).__name__} is not followed into the calls that use it")
             changed[key] = value
@@ -271,7 +285,8 @@ def _is_data(value) -> bool:
     return isinstance(value, (pd.DataFrame, pd.Series, np.ndarray))
 
 
-def _same(left, right) -> bool:
+def same_value(left, right) -> bool:
+    """Whether two values are exactly equal: type, shape, index, dtypes and every value (NaN equal to NaN)."""
     if type(left) is not type(right):
         return False
     if isinstance(left, pd.DataFrame):
@@ -289,34 +304,39 @@ def _same(left, right) -> bool:
         return False
 
 
-def untraced_use(tree: ast.Module, traced: Set[Tuple[int, int, int, int]], seeds: Set[str], start_line: int,
+def untraced_use(tree: ast.Module, traced: Set[Tuple[int, int, int, int]], start: Tuple[int, int, int, int],
                  end_line: int, model_calls: Set[Tuple[int, int, int, int]]) -> Optional[str]:
-    """Where a statement from line ``start_line`` to the measurement (``end_line``) reads a changed name other
-    than as an operand of a recorded call; None if nowhere.
+    """Where the changed expression (at span ``start``), or a name it changes, is read other than as an operand of
+    a recorded call, from its statement to the measurement's (ending at ``end_line``); None if nowhere.
 
-    Changed names start as ``seeds`` (those the changed statement assigns) and spread to the names each
-    statement reading one assigns. ``traced`` and ``model_calls`` are the spans of the recorded calls
-    and of the model's fit / measurement calls (these read the changed data as the variant's model does).
+    The changed names are those the changed statement assigns, then those each statement reading one
+    assigns. ``traced`` and ``model_calls`` are the spans of the recorded calls and of the model's fit /
+    measurement calls (these read the changed data as the variant's model does).
     """
-    tainted = set(seeds)
+    tainted: Set[str] = set()
     for statement in tree.body:
-        if statement.end_lineno < start_line or statement.lineno > end_line:
+        if statement.end_lineno < start[0] or statement.lineno > end_line:
             continue
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             continue  # checked below, once every changed name is known
-        reads = [node for node in ast.walk(statement) if isinstance(node, ast.Name)
-                 and isinstance(node.ctx, ast.Load) and node.id in tainted]
-        if not reads or statement.lineno <= start_line <= statement.end_lineno:
-            if statement.lineno <= start_line <= statement.end_lineno:
-                tainted |= assigned_names(statement)
-            continue
+        if statement.lineno <= start[0] <= statement.end_lineno:
+            reads = [node for node in ast.walk(statement) if hasattr(node, "end_lineno") and _span(node) == start]
+            if not reads:
+                return f"line {start[0]}: the change is not an expression of its statement"
+        else:
+            reads = [node for node in ast.walk(statement) if isinstance(node, ast.Name)
+                     and isinstance(node.ctx, ast.Load) and node.id in tainted]
+            if not reads:
+                continue
+        what = reads[0].id if isinstance(reads[0], ast.Name) else "the changed expression"
         if not isinstance(statement, (ast.Assign, ast.Expr)):
-            return f"line {statement.lineno}: a {type(statement).__name__} statement reads {reads[0].id}"
+            return f"line {statement.lineno}: a {type(statement).__name__} statement reads {what}"
         parents = {child: parent for parent in ast.walk(statement) for child in ast.iter_child_nodes(parent)}
-        for name in reads:
-            problem = _unrecorded_path(name, statement, parents, traced, model_calls)
+        for node in reads:
+            problem = _unrecorded_path(node, statement, parents, traced, model_calls)
             if problem is not None:
-                return f"line {name.lineno}: {problem} reads {name.id}"
+                what = node.id if isinstance(node, ast.Name) else "the changed expression"
+                return f"line {node.lineno}: {problem} reads {what}"
         tainted |= assigned_names(statement)
     for definition in ast.walk(tree):
         if isinstance(definition, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
