@@ -19,6 +19,8 @@ import os
 import sys
 from typing import List, Optional, Sequence, Tuple
 
+import pandas as pd
+
 from lester_inspect.instrumentation.dag import CodeLocation
 from lester_inspect.instrumentation.source import PipelineSource
 from lester_inspect.whatif.capture import call_at
@@ -37,14 +39,16 @@ class _Injected:
         self._kept = None
 
     def train(self, frame):
-        self.recorded["train_data"], self._kept = apply_patches_keeping(self.variant.train, frame)
-        return self.recorded["train_data"]
+        result, self._kept = apply_patches_keeping(self.variant.train, frame)
+        self.recorded["train_data"] = _as_now(result)
+        return result
 
     def train_labels(self, labels):
         return rows_kept(labels, self._kept)  # the fit's X is evaluated, and patched, before its y
 
     def test(self, frame):
-        self.recorded["test_data"] = result = apply_patches_keeping(self.variant.test, frame)[0]
+        result = apply_patches_keeping(self.variant.test, frame)[0]
+        self.recorded["test_data"] = _as_now(result)
         return result
 
     def model(self, estimator):
@@ -53,6 +57,11 @@ class _Injected:
     def score(self, value):
         self.recorded["score"] = value
         return value
+
+
+def _as_now(frame):
+    """``frame`` as the model call gets it: the script may change the same object in place afterwards."""
+    return frame.copy(deep=False) if isinstance(frame, (pd.DataFrame, pd.Series)) else frame
 
 
 def _argument(call: ast.Call, position: int, name: str, location: CodeLocation) -> ast.expr:
@@ -231,8 +240,6 @@ def _isolated(namespace: dict) -> Optional[dict]:
     """A copy of ``namespace`` no variant can change the original through; None if a value cannot be copied."""
     import copy
     import types
-
-    import pandas as pd
 
     shared = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type)
     copied = {}
