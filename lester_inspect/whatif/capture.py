@@ -143,7 +143,8 @@ class ModelCapture:
 
     def __call__(self, node: DagNode, inputs, output) -> None:
         self.trace.observe(node, inputs, output)
-        kinds = {OperatorType.ESTIMATOR: self.fits, OperatorType.SCORE: self.scores, OperatorType.PREDICT: self.predicts}
+        kinds = {OperatorType.ESTIMATOR: self.fits, OperatorType.SCORE: self.scores,
+                 OperatorType.PREDICT: self.predicts}
         calls = kinds.get(node.operator_type)
         if calls is None:
             return

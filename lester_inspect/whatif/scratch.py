@@ -3,12 +3,13 @@
 The modified script differs from the original only in these places: the model's fit and
 score (or predict) calls get their ``X`` (and the fit its ``y``) wrapped in a call applying
 the variant's patches, the fit's receiver is wrapped when the variant sets model parameters,
-the score call's value (or the metric call's, when a metric measures the predictions) is recorded, and a dropped filter's expression is replaced by the
-frame it filters. The wrappers are methods of one object the runner puts into the
-script's globals (``__lester_whatif__``): the inserted text holds no string literal, so it
-is valid inside any f-string. This is what naive re-execution of a variant means (the
-benchmark's baseline), what the tests compare the shared execution against, and how a
-variant changing the script before the model's fit runs (a stated full re-run).
+the score call's value (or the metric call's, when a metric measures the predictions) is
+recorded, and a dropped filter's expression is replaced by the frame it filters. The
+wrappers are methods of one object the runner puts into the script's globals
+(``__lester_whatif__``): the inserted text holds no string literal, so it is valid inside
+any f-string. This is what naive re-execution of a variant means (the benchmark's
+baseline), what the tests compare the shared execution against, and how a variant
+changing the script before the model's fit runs where rule 8 does not apply (rule 7).
 """
 from __future__ import annotations
 
