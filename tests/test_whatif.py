@@ -209,7 +209,8 @@ def check_operator_impact_drops_each_filter_and_neutralises_each_transformer_as_
     changes = (frame[share_columns].iloc[1:] - frame[share_columns].iloc[0]).abs().stack()
     row, column = changes.idxmax()
     assert (f"largest change of a {group} share: {column.removesuffix(' share')} "
-            f"{frame.at[0, column]:.3f} -> {frame.at[row, column]:.3f} ({frame.at[row, 'variant']})") in result.summary()
+            f"{frame.at[0, column]:.3f} -> {frame.at[row, column]:.3f} ({frame.at[row, 'variant']})"
+            ) in result.summary()
 
 
 def check_summary_names_the_analysis_and_its_worst_variants(example):

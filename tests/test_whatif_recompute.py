@@ -53,6 +53,11 @@ data["c"] = data["a"] * 2
 n = data["a"].nunique()
 train, test = data.head(n), data.tail(100)
 """,
+    # The frame the model is fitted on is changed in place after the fit (see TAILS).
+    "changed_after_fit": """
+data["c"] = data["a"] * 2
+train, test = data.iloc[:250], data.iloc[250:]
+""",
     # A function of the script is not a recorded call (the calls in it are, at the function's lines).
     "helper": """
 def scaled(frame):
@@ -71,10 +76,18 @@ train, test = data.iloc[:200], data.iloc[200:]
 }
 
 
+TAILS = {"changed_after_fit": """
+features = train[["a", "c"]]
+model = LogisticRegression().fit(features, train["y"])
+features["a"] = 0.0
+print(model.score(test[["a", "c"]], test["y"]))
+"""}
+
+
 @pytest.fixture(scope="module", params=sorted(PIPELINES))
 def impact(request, tmp_path_factory):
     path = tmp_path_factory.mktemp(request.param) / "pipeline.py"
-    path.write_text(HEAD + PIPELINES[request.param] + TAIL)
+    path.write_text(HEAD + PIPELINES[request.param] + TAILS.get(request.param, TAIL))
     analysis = OperatorImpact()
     result = PipelineInspector.on_pipeline(path).add_what_if(analysis).execute()
     return request.param, path, result, analysis
@@ -89,7 +102,10 @@ def test_a_dropped_filter_equals_the_modified_script_and_reexecutes_only_what_it
     scratch = _from_scratch(path, result, variant)
     assert row["score"] == scratch["score"]
     pd.testing.assert_frame_equal(execution.train_frame(variant), scratch["train_data"])
-    if name == "count":  # the column c, then data["a"] and its count, which head() reads
+    if name == "changed_after_fit":  # the fit's X as the fit got it, not as changed after it
+        assert execution.not_reexecuted == {}
+        assert execution.fit.keys[0] != execution.trace.key_of(execution.fit.X)
+    elif name == "count":  # the column c, then data["a"] and its count, which head() reads
         ran = [call.function.__name__ for call in execution.reexecuted[variant.name]]
         assert execution.not_reexecuted == {} and ran[:5] == ["__getitem__", "__mul__", "__setitem__", "__getitem__",
                                                               "count"]

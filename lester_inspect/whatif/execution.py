@@ -406,8 +406,9 @@ class SharedExecution:
         return "re-run from the first changed statement"
 
     def _frontier(self) -> List[Optional[int]]:
-        """The trace's keys of the model's inputs: fit X and y, test X, measured labels (None: not recorded)."""
-        return [self.trace.key_of(value) for value in (self.fit.X, self.fit.y, self.score.X, self.score.y)]
+        """The trace's keys of the model's inputs as its calls got them: fit X and y, test X, measured labels
+        (None: not made by a recorded call)."""
+        return [*self.fit.keys, *self.score.keys]
 
     def _filter_call(self, variant: Variant):
         """The recorded call of the one filter ``variant`` drops (a ``NotReexecutable`` if there is none)."""

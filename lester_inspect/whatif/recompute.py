@@ -1,4 +1,4 @@
-"""Re-executable DAG: every call the run recorded, kept as a recipe, so that a variant re-runs only what a change reaches.
+"""Re-executable DAG: the run's recorded calls kept as recipes, so that a variant re-runs only what a change reaches.
 
 ``CallTrace`` is told every call from the user's code that the run records
 (``InstrumentedRun.tracer``): the function, its arguments and its result. An argument that is
@@ -9,16 +9,20 @@ pandas results are kept as copy-on-write snapshots, so a later in-place change o
 object does not reach the value a later call was given; a numpy array changed in place loses
 its earlier value, and a variant needing it cannot be re-executed.
 
-Rule 8 (``dropped_filter``): a variant dropping a filter gives the filter's call its input
-frame as result, then re-makes, in the run's order, only the recorded calls that lead to the
-model's inputs (fit X and y, the test X and the measured labels) and read a changed value;
-every other value is the plain run's. The model is then refitted and measured on the new
-inputs. Where this could differ from the modified script run from scratch, it is not used
-(``NotReexecutable`` says why, and the variant runs as rule 7): a statement from the filter on
-that reads a changed name other than as an operand of a recorded call (``len(df)``,
-``df.loc[...]``, a loop, a function of the script reading it), or a replay of the recorded
-calls without any change that does not give exactly the model's inputs of the run (a random
-draw without a seed, data changed by code the run does not record).
+Rule 8 (``CallTrace.recompute``, used by ``SharedExecution`` for a dropped filter): the filter's
+call gets its input frame as result, then, in the run's order, only the recorded calls that lead
+to the model's inputs (fit X and y, the test X and the measured labels, as those calls got them)
+and read a changed value are made again; every other value is the plain run's. The model is then
+refitted and measured on the new inputs. Where this could differ from the modified script run
+from scratch, it is not used (``NotReexecutable`` says why, and the variant runs as rule 7):
+
+* from the filter to the measurement, the filter's result or a name it changes is read other
+  than as an operand of a recorded call (``len(df)``, ``df.columns``, a loop, a function of the
+  script);
+* replaying the recorded calls without the change does not give exactly the run's model inputs
+  (a random draw without a seed, data changed by code the run does not record);
+* a plain int or string a recorded call makes (``nunique()``) changes: Python shares such
+  objects, so their uses cannot be told apart and are not followed.
 """
 from __future__ import annotations
 
