@@ -12,13 +12,17 @@ def _run(arguments: argparse.Namespace) -> int:
     from lester_inspect.instrumentation.source import PipelineSourceError
 
     from lester_inspect.commandline import report_pipeline_error, users_output
+    from lester_inspect.whatif.cli import parse_what_if_option, what_if_tables
+    from lester_inspect.whatif.patches import WhatIfError
 
     try:
         checks = [parse_check_option(option) for option in arguments.check]
         inspector = PipelineInspector.on_pipeline(arguments.pipeline, args=arguments.args).add_checks(checks)
+        for option in arguments.what_if:
+            inspector.add_what_if(parse_what_if_option(option))
         with users_output():
             result = inspector.execute()
-    except (PipelineSourceError, CheckConfigurationError) as error:
+    except (PipelineSourceError, CheckConfigurationError, WhatIfError) as error:
         print(f"lester-inspect: {error}", file=sys.stderr)
         return 2
     except (Exception, SystemExit) as error:
@@ -31,6 +35,8 @@ def _run(arguments: argparse.Namespace) -> int:
         print("Checks:")
         for check_result in result.check_to_check_results.values():
             print(f"  {check_result.status.name:<8} {check_result.check!r}\n           {check_result.description}")
+    for line in what_if_tables(result):
+        print(line)
     for problem in result.internal_errors:
         print(f"lester-inspect: warning: {problem}", file=sys.stderr)
     if arguments.dag:
@@ -58,12 +64,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run a pipeline under instrumentation and print its DAG; exit 1 when a "
                                           "check fails",
-                              usage="lester-inspect run [--dag FILE] [--check NAME[=VALUE]] PIPELINE [ARGS ...] "
-                                    "[-- ARGS ...]", description=EXIT_CODES_HELP)
+                              usage="lester-inspect run [--dag FILE] [--check NAME[=VALUE]] [--what-if KIND[:VALUE]] "
+                                    "PIPELINE [ARGS ...] [-- ARGS ...]", description=EXIT_CODES_HELP)
     run.add_argument("--dag", metavar="FILE", help="also write the DAG as .dot, .svg or .png")
     run.add_argument("--check", metavar="NAME[=VALUE]", action="append", default=[],
                      help="run a check, e.g. no-bias-introduced-for=race,age_group or no-illegal-features "
                           "(repeatable; VALUE is the check's first parameter)")
+    from lester_inspect.whatif.cli import CHOICES_HELP
+
+    run.add_argument("--what-if", metavar="KIND[:VALUE]", action="append", default=[],
+                     help="run a what-if analysis on the pipeline's variants and print its table (repeatable): "
+                          + CHOICES_HELP)
     run.add_argument("pipeline", help="a .py script or .ipynb notebook")
     run.add_argument("args", nargs="*", help=PIPELINE_ARGUMENTS_HELP)
     run.set_defaults(handler=_run)

@@ -1,6 +1,8 @@
 """The entry point: ``PipelineInspector.on_pipeline(path).add_check(...).execute()``."""
 from __future__ import annotations
 
+import contextlib
+
 from typing import Callable, Iterable, List, Optional, Sequence
 
 from lester_inspect.checks.base import Check, CheckConfigurationError
@@ -117,7 +119,8 @@ class PipelineInspector:
             capture = ModelCapture(run)
             run.observers.append(capture)
         try:
-            run.execute(self._args, self._namespace)
+            with capture.patched_metrics() if capture is not None else contextlib.nullcontext():
+                run.execute(self._args, self._namespace)
         except BaseException as error:
             error.partial_result = self._result(run, executor, evaluate_checks=False)
             raise

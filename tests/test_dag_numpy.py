@@ -283,3 +283,54 @@ X[0, 0] = 1.0
     assert str(our_error.value) == str(plain_error.value) == "assignment destination is read-only"
     frames = [(f.filename, f.lineno) for f in traceback.extract_tb(our_error.value.__traceback__)]
     assert [frame for frame in frames if frame[0] == str(pipeline)] == [(str(pipeline), 6)]
+
+
+def _perturbation_provenance(code, name, columns):
+    """Brute force: which source columns change each column of ``name`` when they alone are changed."""
+    def final(perturbed=None):
+        namespace = {}
+        changed = code if perturbed is None else code.replace(
+            "X = ", f'df["{perturbed}"] = df["{perturbed}"] * -3 + 0.25\nX = ', 1)
+        exec(compile(changed, "<plain>", "exec"), namespace)
+        return np.atleast_2d(np.asarray(namespace[name], dtype=float).T).T
+
+    plain = final()
+    reads = {j: set() for j in range(plain.shape[1])}
+    for column in columns:
+        moved = final(column)
+        for j in reads:
+            if not np.allclose(plain[:, j], moved[:, j]):
+                reads[j].add(("source0", column))
+    return [reads[j] for j in sorted(reads)]
+
+
+def test_augmented_stores_keep_rows_and_their_written_columns_read_old_values_value_and_mask():
+    from lester_inspect.inspections import ColumnProvenance
+
+    code = DATA + """\
+X = df[["a", "b"]].to_numpy(copy=True)
+A = df[["a"]].to_numpy(copy=True)
+X[:, 1] = A[:, 0]
+X[:, 1] += X[:, 1] * 0 + df["b"].to_numpy()
+X[X[:, 0] > 0, 0] *= 2
+X[1] -= 0.5
+"""
+    provenance, first_rows = ColumnProvenance(), RowLineage(6)
+    result = run(code, LINEAGE, provenance, first_rows)
+    assert result.internal_errors == []
+    stores = [n for n in result.nodes if n.function.name == "ndarray.__setitem__"]
+    assert [(n.description, n.code_location.lineno) for n in stores] == [
+        ("Set values [:, 1] = ndarray(6,)", 7), ("Set values [:, 1] += ndarray(6,)", 8),
+        ("Set values [by boolean mask, 0] *= 2", 9), ("Set values [1] -= 0.5", 10)]
+    found = result.dag_node_to_inspection_results[stores[-1]][provenance]
+    # Column 1 was replaced by a's values, then b was added to them (+= keeps what was there).
+    assert [set(found["a"]), set(found["b"])] == _perturbation_provenance(code, "X", ["a", "b"])
+    assert set(found["b"]) == {("source0", "a"), ("source0", "b")}
+    # The stores changed values, not rows: each row is still its source row, with the stored values.
+    assert lineage_sets(result, stores[-1]) == [{(0, i)} for i in range(6)]
+    namespace = {}
+    exec(code, namespace)
+    shown = result.dag_node_to_inspection_results[stores[-1]][LINEAGE]
+    np.testing.assert_array_equal(shown[["a", "b"]].to_numpy(), namespace["X"])
+    first = result.dag_node_to_inspection_results[stores[0]][first_rows]  # a copy made before the += and *=
+    np.testing.assert_array_equal(first["b"].to_numpy(), namespace["A"][:, 0])

@@ -438,3 +438,92 @@ def test_column_wise_apply_follows_the_generic_rule(inspect_code):
     # A function may reorder each column: the same labels prove nothing, the rows are unknown.
     (mapping,) = _inputs(result, result.nodes[2])
     assert isinstance(mapping, Unknown) and "DataFrame.apply" in mapping.reason
+
+
+STORES = """\
+import pandas as pd
+df = pd.DataFrame({"g": ["a", "b", "a", "c"], "x": [1.0, -2.0, 3.0, -4.0], "y": [0.5, 1.5, 2.5, 3.5]})
+df.loc[df["x"] > 0, "g"] = "z"
+df.loc[df["y"] > 1, "x"] += 10
+df["y"] *= 2
+df.iloc[0, 2] -= 1
+df.at[1, "x"] = 7.0
+s = df["y"].copy()
+s[s > 3] += df["x"]
+df["w"] = s
+df.loc[len(df)] = ["n", 0.0, 0.0, 0.0]
+"""
+
+
+def _frame_after(code, line, perturbed=None):
+    """Brute force: the plain run's ``df`` after ``line`` lines, with source column ``perturbed`` changed."""
+    lines = code.splitlines()[:line]
+    if perturbed is not None:
+        lines.insert(2, f'df["{perturbed}"] = df["{perturbed}"] * -3 + 0.25')
+    namespace = {}
+    exec("\n".join(lines), namespace)
+    return namespace["df"]
+
+
+def test_loc_iloc_at_and_augmented_stores_are_nodes_with_rows_columns_and_values_of_a_plain_run():
+    histogram = HistogramForColumns(["g"])
+    provenance = ColumnProvenance()
+    result = (PipelineInspector.on_pipeline_from_string(STORES)
+              .add_inspections([LINEAGE, provenance, histogram]).execute())
+    assert result.internal_errors == [] and result.provenance_cuts == []
+    stores = {n.code_location.lineno: n for n in result.nodes if n.function.name.endswith("__setitem__")}
+    assert {line: (n.operator_type.name, n.description) for line, n in stores.items()} == {
+        3: ("PROJECTION_MODIFY", "Set values loc[x > 0, 'g'] = 'z'"),
+        4: ("PROJECTION_MODIFY", "Set values loc[y > 1, 'x'] += 10"),
+        5: ("PROJECTION_MODIFY", "Set values ['y'] *= 2"),
+        6: ("PROJECTION_MODIFY", "Set values iloc[0, 2] -= 1"),
+        7: ("PROJECTION_MODIFY", "Set values at[1, 'x'] = 7.0"),
+        9: ("PROJECTION_MODIFY", "Set values [y > 3] += x"),
+        10: ("PROJECTION_MODIFY", "Set column 'w': y"),
+        11: ("PROJECTION_MODIFY", "Set values loc[4] = ['n', 0.0, 0.0, 0.0]")}
+    for line, node in stores.items():
+        if line in (9, 10):
+            continue  # the Series s, and df's column set from it
+        plain = _frame_after(STORES, line)
+        # Histograms read the stored values: the first store changed g.
+        assert result.dag_node_to_inspection_results[node][histogram]["g"] == dict(plain["g"].value_counts())
+    last = stores[11]
+    # The appended row comes from no source row; the others are still their source rows.
+    assert _lineage(result, last) == identity(4) + [[]]
+    plain = _frame_after(STORES, 11)
+    shown = result.dag_node_to_inspection_results[last][LINEAGE]
+    pd.testing.assert_frame_equal(shown.drop(columns="lineage"), plain.reset_index(drop=True))
+    found = result.dag_node_to_inspection_results[last][provenance]
+    for column in ("x", "y"):
+        moved = _frame_after(STORES, 11, column)
+        changed = {c for c in plain.columns if not plain[c].equals(moved[c])}
+        assert changed == {c for c in plain.columns if ("source0", column) in found[c]}, column
+    assert found["x"] == {("source0", "x"), ("source0", "y")}  # += keeps x; the mask read y
+
+
+def test_after_a_loop_escape_frames_from_range_and_constants_are_sources_and_rebuilt_ones_are_cut():
+    code = textwrap.dedent("""\
+        import pandas as pd
+        df = pd.DataFrame({"k": [1, 2, 3], "t": ["a", "b", "c"]})
+        N = 4
+        doubled, last = [], 0
+        for _, row in df.iterrows():
+            doubled.append(row["k"] * 2)
+            last = row["k"]
+        ranged = pd.DataFrame({"k": range(3)})
+        constants = pd.DataFrame({"k": list(range(N)), "v": [0.5] * N, "w": range(1, 2 * N, 2)})
+        counted = pd.DataFrame({"k": range(len(doubled))})
+        rebuilt = pd.DataFrame({"k": doubled})
+        from_last = pd.DataFrame({"k": range(last)})
+        print(ranged.shape, constants.shape, counted.shape, rebuilt.shape, from_last.shape)
+        """)
+    result = PipelineInspector.on_pipeline_from_string(code).add_inspection(LINEAGE).execute()
+    by_line = {n.code_location.lineno: n for n in result.nodes if n.code_location.lineno > 2}
+    for line in (8, 9, 10):  # data from literals, range, a name bound once to a constant, a count
+        assert by_line[line].description == "Create DataFrame from dict" and result.parents(by_line[line]) == []
+        lineage = result.dag_node_to_inspection_results[by_line[line]][LINEAGE]["lineage"]
+        assert [str(p) for p in lineage] == [f"source{by_line[line].node_id}[{i}]" for i in range(len(lineage))]
+    # Values appended in the loop, and a range whose bound is a row's value (``last`` is bound twice)
+    for line in (11, 12):
+        assert by_line[line].description == "Create DataFrame from dict (possibly from escaped rows)"
+    assert [cut.node_id for cut in result.provenance_cuts] == [by_line[11].node_id, by_line[12].node_id]

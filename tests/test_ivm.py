@@ -640,6 +640,7 @@ sys.path.insert(0, "lib")
 import thirdparty
 data = pd.read_csv("data/mails.csv").merge(pd.read_csv("data/customers.csv"), on="customer_id")
 frame = thirdparty.rebuild(data)
+frame["positive"] = thirdparty.rebuild(data)["positive"]  # a second cut
 X = ColumnTransformer([("title", HashingVectorizer(n_features=16), "title")]).fit_transform(frame)
 model = LogisticRegression(max_iter=500).fit(X, frame["positive"])
 """
@@ -664,13 +665,15 @@ def test_forget_refuses_a_run_whose_provenance_is_cut_and_still_processes_the_ot
         store.forget(rows_of(chosen), SUBJECT)
     report = refused.value.report
     assert report.exit_code == 3 and {c.run_id: c.status for c in report.runs} == {run_id: "changed", cut_run: "refused"}
-    assert report.problems == [f"run {cut_run}: artifacts train/data, train/X: row provenance is cut at {cut['call']} "
-                               f"({cut['location']}): {cut['reason']}; nothing was changed in this run"]
+    refused = (f"run {cut_run}: artifacts train/data, train/X: row provenance is cut at {cut['call']} "
+               f"({cut['location']}): {cut['reason']}; nothing was changed in this run (1 more cut(s))")
+    assert report.problems == [refused]
     assert not leftover(f".lester/runs/{run_id}", canaries) and leftover(f".lester/runs/{cut_run}", canaries)
     assert before == open(next(p for p in glob.glob(f".lester/runs/{cut_run}/**/*", recursive=True)
                                if p.endswith("dense.npy") or p.endswith("data.npy")), "rb").read()
-    command = cli("forget", "--rows", f"data/customers.csv:customer_id={chosen[0]}", "--all-affected", cwd=work,
-                  check=False)
-    assert command.returncode == 3 and command.stderr.strip().splitlines() == [
-        f"lester-inspect: run {cut_run}: artifacts train/data, train/X: row provenance is cut at {cut['call']} "
-        f"({cut['location']}): {cut['reason']}; nothing was changed in this run"]
+    rows = f"data/customers.csv:customer_id={chosen[0]}"
+    for command in (("forget", "--rows", rows, "--all-affected"),
+                    ("rectify", "--rows", rows, "--column", "data/mails.csv:mail_subject", "--replace", "cnry=>",
+                     "--run", cut_run)):
+        completed = cli(*command, cwd=work, check=False)
+        assert completed.returncode == 3 and completed.stderr.strip().splitlines() == [f"lester-inspect: {refused}"]

@@ -1,4 +1,4 @@
-"""In-place zeroing of stored arrays and byte spans: only the named entries change."""
+"""In-place zeroing of stored arrays and byte spans: only the named entries change, synced at once or together."""
 import numpy as np
 import pytest
 
@@ -35,3 +35,28 @@ def test_byte_spans_are_zeroed_where_they_lie(tmp_path):
     path.write_bytes(b"alpha|beta|gamma")
     zero_spans(str(path), np.array([6, 0]), np.array([4, 0]))
     assert path.read_bytes() == b"alpha|\0\0\0\0|gamma"
+
+
+def test_in_place_writes_inside_syncs_together_are_synced_once_each_when_it_ends(tmp_path, monkeypatch):
+    import os
+
+    from lester_inspect.ivm import files
+
+    synced = []
+    real = os.fdatasync
+    monkeypatch.setattr(os, "fdatasync", lambda descriptor: (synced.append(os.readlink(f"/proc/self/fd/{descriptor}")),
+                                                             real(descriptor)))
+    paths = [str(tmp_path / f"{name}.npy") for name in ("a", "b")]
+    for path in paths:
+        write_array(path, np.arange(1, 7, dtype=np.int64))
+    with pytest.raises(RuntimeError, match="interrupted"):
+        with files.syncs_together():
+            zero_array_entries(paths[0], [1])
+            files.write_array_entries(paths[1], [2, 3], [7, 8])
+            zero_array_entries(paths[0], [4])
+            assert synced == []  # not yet, but already visible to readers
+            assert np.load(paths[0]).tolist() == [1, 0, 3, 4, 0, 6]
+            raise RuntimeError("interrupted")  # what was written is synced all the same
+    assert sorted(synced) == paths and np.load(paths[1]).tolist() == [1, 2, 7, 8, 5, 6]
+    zero_array_entries(paths[1], [0])  # outside the block: at once
+    assert synced[-1] == paths[1]

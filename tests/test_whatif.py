@@ -9,6 +9,7 @@ import os
 from html import escape
 from pathlib import Path
 
+import networkx
 import numpy as np
 import pandas as pd
 import pytest
@@ -60,23 +61,27 @@ def example(request):
     return path, inspector.execute(), test_analysis, train_analysis, importance, cleaning, impact
 
 
-def _from_scratch(path, result, variant):
+def _from_scratch(path, result, variant, args=()):
     execution = result.what_if_execution
-    return run_from_scratch(path, execution.fit.location, execution.score.location, variant)
+    return run_from_scratch(path, execution.fit.location, execution.score.location, variant, args,
+                            execution.metric_location)
 
 
-def _check_against_scratch(path, result, analysis):
+def _check_against_scratch(path, result, analysis, args=()):
     execution, frame = result.what_if_execution, result.what_if[analysis]
     variants = analysis.variants(execution)
     assert list(frame["variant"]) == ["plain"] + [variant.name for variant in variants]
     for variant, row in zip(variants, frame.iloc[1:].itertuples()):
         if isinstance(row.error, str):  # the pipeline fails on this variant: so does the script
             with pytest.raises(Exception) as raised:
-                _from_scratch(path, result, variant)
+                _from_scratch(path, result, variant, args)
             assert row.error == f"{type(raised.value).__name__}: {str(raised.value).splitlines()[0]}"
             continue
-        scratch = _from_scratch(path, result, variant)
-        pd.testing.assert_frame_equal(execution.test_frame(variant), scratch["test_data"])
+        scratch = _from_scratch(path, result, variant, args)
+        if variant.removed_filters:  # the script re-ran from before the split: both frames are the re-run's
+            pd.testing.assert_frame_equal(execution.train_frame(variant), scratch["train_data"])
+        else:
+            pd.testing.assert_frame_equal(execution.test_frame(variant), scratch["test_data"])
         if variant.train:
             pd.testing.assert_frame_equal(apply_patches(variant.train, execution.fit.X), scratch["train_data"])
         assert row.score == scratch["score"], variant
@@ -143,16 +148,33 @@ def check_cleaning_variants_refit_and_equal_the_modified_script_from_scratch(exa
             assert row["train_rows_dropped"] > 0, variant
 
 
-def check_operator_impact_drops_each_filter_and_neutralises_each_scaler_as_the_modified_script_does(example):
+# Per example: the model's transformers OperatorImpact replaces, and by what.
+REPLACED = {
+    "healthcare": {"features__impute_and_one_hot_encode__impute": "SimpleImputer -> constant fill",
+                   "features__impute_and_one_hot_encode__encode": "OneHotEncoder -> ordinal codes",
+                   "features__numeric": "StandardScaler -> passthrough"},
+    "compas_like": {"features__categorical__impute": "SimpleImputer -> constant fill",
+                    "features__categorical__encode": "OneHotEncoder -> ordinal codes",
+                    "features__binned__impute": "SimpleImputer -> constant fill",
+                    "features__binned__discretize": "KBinsDiscretizer -> passthrough"},
+    "adult_like": {"features__categorical": "OneHotEncoder -> ordinal codes",
+                   "features__numeric": "StandardScaler -> passthrough",
+                   "features__age_bins": "KBinsDiscretizer -> passthrough"},
+}
+
+
+def check_operator_impact_drops_each_filter_and_neutralises_each_transformer_as_the_modified_script_does(example):
     path, result, *_, impact = example
     execution, frame = result.what_if_execution, result.what_if[impact]
     variants = impact.variants(execution)
     filters = [v for v in variants if v.removed_filters]
     replaced = [v for v in variants if v.model_params]
     expected_filters = {"healthcare": 1, "compas_like": 4, "adult_like": 1}[path.parent.name]
-    assert len(filters) == expected_filters and replaced
+    assert len(filters) == expected_filters
+    assert {v.labels["operator"]: v.labels["change"] for v in replaced} == REPLACED[path.parent.name]
     rows = frame.set_index("variant")
     for variant in replaced:  # refit on the captured frame: equal to the script with set_params before its fit
+        assert not isinstance(rows.loc[variant.name, "error"], str), rows.loc[variant.name, "error"]
         assert rows.loc[variant.name, "score"] == _from_scratch(path, result, variant)["score"]
     for variant in filters:  # the script re-run from its first changed statement, as the whole script would
         source = modified_source(path.read_text(), execution.fit.location, execution.score.location, variant)
@@ -166,11 +188,19 @@ def check_operator_impact_drops_each_filter_and_neutralises_each_scaler_as_the_m
         assert rows.loc[variant.name, "score"] == scratch["score"]
         pd.testing.assert_frame_equal(execution.train_frame(variant), scratch["train_data"])
         assert rows.loc[variant.name, "train_rows"] > rows.loc["plain", "train_rows"]
-    # The statements before the first filter ran once for all filter variants (reading the data included).
-    prefix = execution._prefix
-    assert prefix.fallback is None and 0 < prefix.start
-    assert min(location.lineno for v in filters for location in v.removed_filters) >= \
-        next(iter(prefix.bodies.values()))[prefix.start].lineno
+    # Rule 8: each filter variant re-executed only recorded calls after the filter, none upstream of it.
+    assert execution._prefix is None and execution.not_reexecuted == {}
+    for variant in filters:
+        (filter_node,) = [n for n in result.nodes if n.code_location == variant.removed_filters[0]]
+        upstream = set(networkx.ancestors(result.dag, filter_node)) | {filter_node}
+        rerun = execution.trace.nodes_of(execution.reexecuted[variant.name])
+        assert rerun and not upstream.intersection(rerun)
+        assert all(call.index > execution.trace.recipe_of(filter_node).index
+                   for call in execution.reexecuted[variant.name])
+    counts = [len(execution.reexecuted[v.name]) for v in filters]
+    # healthcare: split, the label column of each side; adult_like: label column, label_binarize, ravel, split;
+    # compas_like: each later filter's mask and selection too.
+    assert counts == {"healthcare": [3], "adult_like": [4], "compas_like": [17, 14, 11, 8]}[path.parent.name]
     group = impact.groups.groups[0]
     share_columns = [c for c in frame.columns if c.startswith(f"{group}=")]
     plain_shares = execution.fit.X[group].value_counts(normalize=True, dropna=False)
@@ -179,7 +209,8 @@ def check_operator_impact_drops_each_filter_and_neutralises_each_scaler_as_the_m
     changes = (frame[share_columns].iloc[1:] - frame[share_columns].iloc[0]).abs().stack()
     row, column = changes.idxmax()
     assert (f"largest change of a {group} share: {column.removesuffix(' share')} "
-            f"{frame.at[0, column]:.3f} -> {frame.at[row, column]:.3f} ({frame.at[row, 'variant']})") in result.summary()
+            f"{frame.at[0, column]:.3f} -> {frame.at[row, column]:.3f} ({frame.at[row, 'variant']})"
+            ) in result.summary()
 
 
 def check_summary_names_the_analysis_and_its_worst_variants(example):
@@ -226,12 +257,12 @@ def check_a_misspelt_column_names_the_frames_columns(example):
         analysis.variants(result.what_if_execution)
 
 
-def test_a_pipeline_without_a_score_call_is_a_clear_error():
+def test_a_pipeline_without_a_measurement_is_a_clear_error():
     code = ("import pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n"
             "df = pd.DataFrame({'a': [0.0, 1.0, 2.0, 3.0], 'y': [0, 0, 1, 1]})\n"
             "model = LogisticRegression().fit(df[['a']], df['y'])\nmodel.predict(df[['a']])\n")
     inspector = PipelineInspector.on_pipeline_from_string(code).add_what_if(DataCorruption({"a": "scaling"}))
-    with pytest.raises(WhatIfError, match=r"1 fit\(s\) and 0 score\(s\) \(fit at line 4") as raised:
+    with pytest.raises(WhatIfError, match=r"1 fit\(s\) and 0 measurement\(s\) \(fit at line 4") as raised:
         inspector.execute()
     assert [node.operator_type.value for node in raised.value.partial_result.nodes][-1] == "Predict"
 
@@ -400,7 +431,7 @@ EXAMPLE_CHECKS = [
     check_plain_variant_equals_the_script_and_test_side_variants_reuse_the_fitted_model,
     check_permutation_importance_equals_the_modified_script_and_names_matrix_and_source_columns,
     check_cleaning_variants_refit_and_equal_the_modified_script_from_scratch,
-    check_operator_impact_drops_each_filter_and_neutralises_each_scaler_as_the_modified_script_does,
+    check_operator_impact_drops_each_filter_and_neutralises_each_transformer_as_the_modified_script_does,
     check_summary_names_the_analysis_and_its_worst_variants,
     check_a_misspelt_column_names_the_frames_columns,
     check_the_html_report_shows_each_analysis_with_its_chart_and_table,

@@ -22,3 +22,13 @@ def column_list(columns: Any) -> str:
     if isinstance(columns, (list, tuple)) or hasattr(columns, "tolist"):
         return short_repr(list(columns))
     return short_repr([columns])
+
+
+def key_text(key: Any) -> str:
+    """A subscript's key as written: ``1:3``, ``by boolean mask``, ``'a'``."""
+    if isinstance(key, slice):
+        return ":".join("" if v is None else str(v) for v in (key.start, key.stop)) + (
+            f":{key.step}" if key.step is not None else "")
+    if getattr(key, "dtype", None) == bool and getattr(key, "ndim", 0) > 0:
+        return "by boolean mask"
+    return short_repr(key)

@@ -17,11 +17,13 @@ its own, made when the array first flows into an operator.
 """
 from __future__ import annotations
 
+import functools
 import sys
 from typing import Any, Callable, Dict, Optional, Sequence
 
 import numpy as np
 
+from lester_inspect.backends.formatting import key_text
 from lester_inspect.instrumentation.dag import CodeLocation, DagNode, FunctionInfo, OperatorType
 from lester_inspect.instrumentation.rows import IDENTITY, Input, Positions, Unknown, segment
 from lester_inspect.instrumentation.run import InstrumentedRun, OperatorCall, columns_of
@@ -128,32 +130,21 @@ class NumpyBackend:
                                                                                                             value):
                 call = OperatorCall(run, FunctionInfo("numpy", "ndarray.__getitem__"), CodeLocation(*position),
                                     operands, {})
-                self._guarded(subscript, call, result)
+                self.run.record(subscript, call, result)
             return
         known = [operand for operand in operands if isinstance(operand, np.ndarray) or _is_sparse(operand)]
         if known and any(self.known(operand) for operand in known):
             call = OperatorCall(run, FunctionInfo("numpy", _OPERATOR_FUNCTIONS[name]), CodeLocation(*position),
                                 operands, {})
-            self._guarded(map_operation, call, result)
+            self.run.record(map_operation, call, result)
 
-    def store(self, position: tuple, target: Any, key: Any, value: Any) -> None:
-        """``X[key] = value`` changed a tracked array in place (see ``backends/hooks.py``): record it."""
+    def store(self, position: tuple, target: Any, key: Any, value: Any, augmented: Optional[str], _shape) -> None:
+        """``X[key] = value`` or ``X[key] += value`` changed a tracked array in place (see ``backends/hooks.py``)."""
         if not isinstance(target, np.ndarray) or not target.ndim or self.run.tracked(target) is None:
             return
         call = OperatorCall(self.run, FunctionInfo("numpy", "ndarray.__setitem__"), CodeLocation(*position),
                             (target, key, value), {})
-        self._guarded(store_values, call, None)
-
-    def _guarded(self, handler, call: OperatorCall, result) -> None:
-        run = self.run
-        run.busy = True
-        try:
-            run.current_arguments = call.describe_arguments
-            handler(call, result)
-        except Exception as error:  # our bookkeeping must never break the user's pipeline
-            run.report_internal_error(call.location, call.function, error)
-        finally:
-            run.busy = False
+        self.run.record(functools.partial(store_values, augmented=augmented), call, None)
 
     # -- what is known of an object ------------------------------------------------------------------
 
@@ -409,21 +400,21 @@ def subscript(call: OperatorCall, result: Any) -> None:
     whole = isinstance(rows, slice) and rows == slice(None)
     if whole:
         inputs.append(Input(node, value, IDENTITY))
-        operator_type, description = T.PROJECTION, f"Project columns {_text(columns)}"
+        operator_type, description = T.PROJECTION, f"Project columns {key_text(columns)}"
     else:
         inputs.append(Input(node, value, Positions(positions)))
-        operator_type, description = T.SELECTION, f"Select rows {_text(rows)}"
+        operator_type, description = T.SELECTION, f"Select rows {key_text(rows)}"
         if len(parts) > 1 and not (isinstance(columns, slice) and columns == slice(None)):
-            description += f", columns {_text(columns)}"
+            description += f", columns {key_text(columns)}"
         mask = run.input_node(rows, call.location, untracked_as_source=False) if _is_data_key(rows) else None
         if mask is not None and mask is not node:
             inputs.append(Input(mask, rows, rows=None))
     run.add_node(operator_type, call.function, call.location, description, names, inputs, result, **sources)
 
 
-def store_values(call: OperatorCall, _: Any) -> None:
-    """``X[rows, columns] = value`` in place: the same rows; the columns written now also depend on
-    the value's columns and on the columns the row key (a mask) was computed from."""
+def store_values(call: OperatorCall, _: Any, augmented: Optional[str] = None) -> None:
+    """``X[rows, columns] = value`` (or ``+=`` & co., ``augmented``) in place: the same rows; the columns
+    written now also depend on the value's columns and on the columns the row key (a mask) was computed from."""
     run, (target, key, value) = call.run, call.args
     parts = key if isinstance(key, tuple) else (key,)
     before = run.input_node(target, call.location)
@@ -439,11 +430,11 @@ def store_values(call: OperatorCall, _: Any) -> None:
             inputs.append(Input(node, operand, rows=None))
             extra += [(node.node_id, k) for k in range(len(node.columns))]
     # Every row of a written column overwritten (``X[:, 0] = ...``): its old values are gone.
-    replaced = isinstance(parts[0], slice) and parts[0] == slice(None)
+    replaced = augmented is None and isinstance(parts[0], slice) and parts[0] == slice(None)
     sources = tuple((*(() if c in written and replaced else ((before.node_id, c),)), *(extra if c in written else ()))
                     for c in range(width))
     names = before.columns if len(before.columns) == width else [f"x{c}" for c in range(width)]
-    described = f"Set values [{', '.join(_text(p) for p in parts)}] = {_text(value)}"
+    described = f"Set values [{', '.join(key_text(p) for p in parts)}] {augmented or '='} {key_text(value)}"
     run.add_node(T.PROJECTION_MODIFY, call.function, call.location, described, names, inputs, target,
                  column_sources=sources)
 
@@ -458,17 +449,6 @@ def _index_key(key: Any) -> Any:
 
 def _is_data_key(key: Any) -> bool:
     return isinstance(key, (np.ndarray, list, *_pandas_classes("Series", "Index")))
-
-
-def _text(key: Any) -> str:
-    from lester_inspect.backends.formatting import short_repr
-
-    if isinstance(key, slice):
-        return ":".join("" if v is None else str(v) for v in (key.start, key.stop)) + (
-            f":{key.step}" if key.step is not None else "")
-    if isinstance(key, np.ndarray) and key.dtype == bool:
-        return "by boolean mask"
-    return short_repr(key)
 
 
 def map_operation(call: OperatorCall, result: Any) -> None:

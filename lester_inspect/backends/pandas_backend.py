@@ -6,6 +6,7 @@ the receiver's type, so DataFrame and Series may share an ``NDFrame`` method.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 from collections import defaultdict
@@ -23,15 +24,16 @@ from lester_inspect.backends.pandas_operators import (columns_from, combine_firs
                                                       group_select, insert, keyed_columns, largest, melt, pivot,
                                                       pivot_table, pop, resample, resample_aggregate, resampled_rows,
                                                       resampler_getitem, series_constructor, set_columns, set_index,
-                                                      take, update, value_counts)
+                                                      store_in_place, take, update, value_counts)
 from lester_inspect.backends.series_expressions import (ATOM, FUNCTIONS, SeriesExpression, column_expression,
                                                         datetime_method_handlers, expression_of, function_handler,
                                                         property_handler, series_handlers, string_method_handlers,
                                                         track)
 from lester_inspect.backends.udf_columns import columns_read_by
-from lester_inspect.instrumentation.dag import DagNode, OperatorType
-from lester_inspect.instrumentation.rows import IDENTITY, Groups, Input, Positions, Unknown, segment
-from lester_inspect.instrumentation.run import InstrumentedRun, OperatorCall
+from lester_inspect.instrumentation.dag import CodeLocation, DagNode, OperatorType
+from lester_inspect.instrumentation.rows import (IDENTITY, NOT_COMPUTED, Groups, Input, Positions, Unknown,
+                                                never_unknown, segment)
+from lester_inspect.instrumentation.run import InstrumentedRun, OperatorCall, function_info
 
 T = OperatorType
 
@@ -136,8 +138,8 @@ def _select(call: OperatorCall, result: Any, frame: Any, rows: Any, columns: Any
     output = _output(call, result)
     if _is_mask(rows):
         description = _mask_description(call, rows)
-        inputs = [call.run.input(frame, call.location, lambda: Positions(np.flatnonzero(
-            rows.to_numpy() if isinstance(rows, pd.Series) else np.asarray(rows)), has_missing=False))]
+        inputs = [call.run.input(frame, call.location, never_unknown(lambda: Positions(np.flatnonzero(
+            rows.to_numpy() if isinstance(rows, pd.Series) else np.asarray(rows)), has_missing=False)))]
         if _mask_from_elsewhere(call, frame, rows):
             inputs.append(call.run.input(rows, call.location, rows=None))
     else:
@@ -257,6 +259,7 @@ def head_or_tail(which: str):
         source, count = call.args[0], len(_output(call, result))
         start = len(source) - count if which == "Last" else 0  # now: the source may grow later
 
+        @never_unknown
         def positions():
             return Positions(np.arange(start, start + count), has_missing=False)
 
@@ -298,9 +301,11 @@ def join(call: OperatorCall, result: Any) -> None:
 
 def _join_inputs(call: OperatorCall, frames: List[Any]) -> List[Input]:
     positions = call.extra or [None] * len(frames)
-    # Unprepared (no inspection tracks rows, or not all DataFrames): unknown only if someone asks.
-    return [call.run.input(frame, call.location, Positions(rows) if rows is not None else
-                           (lambda: Unknown("the join's inputs were not all DataFrames")))
+    if call.extra is None and not call.run.tracks_rows and all(isinstance(f, pd.DataFrame) for f in frames):
+        unprepared = NOT_COMPUTED  # the row ids a run tracking rows pushes through the join would give them
+    else:
+        unprepared = Unknown("the join's inputs were not all DataFrames")
+    return [call.run.input(frame, call.location, Positions(rows) if rows is not None else unprepared)
             for frame, rows in zip(frames, positions)]
 
 
@@ -660,6 +665,23 @@ def _generic_methods(cls: type, specific: Dict[str, Callable]) -> Dict[str, Call
 class PandasBackend:
     def __init__(self, run: InstrumentedRun):
         self.run = run
+        from pandas.core.indexing import _AtIndexer, _iAtIndexer, _iLocIndexer, _LocIndexer
+
+        self._indexers = {_LocIndexer: "loc", _iLocIndexer: "iloc", _AtIndexer: "at", _iAtIndexer: "iat"}
+
+    def store(self, position: tuple, target: Any, key: Any, value: Any, augmented: Optional[str],
+              shape: Optional[tuple]) -> None:
+        """A store into a frame or Series (see ``backends/hooks.py``): ``df.loc[...] = v``, ``s[m] = v``,
+        ``df[c] += v``. A plain ``df[c] = v`` calls the patched ``DataFrame.__setitem__`` (``frame_setitem``)."""
+        indexer = self._indexers.get(type(target), "")
+        obj = target.obj if indexer else target
+        if not (indexer or isinstance(obj, pd.Series) or augmented and isinstance(obj, pd.DataFrame)) or (
+                not isinstance(obj, (pd.DataFrame, pd.Series)) or self.run.tracked(obj) is None):
+            return
+        call = OperatorCall(self.run, function_info(type(target).__setitem__), CodeLocation(*position),
+                            (target, key, value), {})
+        self.run.record(functools.partial(store_in_place, obj=obj, indexer=indexer, augmented=augmented,
+                                          shape=shape), call, None)
 
     def install(self, patches) -> None:
         run = self.run

@@ -13,9 +13,10 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 import pandas as pd
 
-from lester_inspect.backends.formatting import column_list, short_repr
-from lester_inspect.backends.pandas_generic import (columns_of, describe_call, from_python, keeping_labels,
-                                                    positions_by_index, rows_by_index, tile_positions)
+from lester_inspect.backends.formatting import column_list, key_text, short_repr
+from lester_inspect.backends.pandas_generic import (columns_of, describe_call, escapes_of, from_python,
+                                                    keeping_labels, positions_by_index, rows_by_index,
+                                                    tile_positions)
 from lester_inspect.backends.series_expressions import ATOM, SeriesExpression, expression_of, track
 from lester_inspect.instrumentation.dag import DagNode, OperatorType
 from lester_inspect.instrumentation.rows import IDENTITY, Groups, Input, Positions, Unknown
@@ -279,6 +280,83 @@ def set_columns(call: OperatorCall, frame: Any, keys: List, value: Any, verb: st
     what = f"column {keys[0]!r}" if len(keys) == 1 else f"columns {short_repr(keys)}"
     call.run.add_node(T.PROJECTION_MODIFY, call.function, location or call.location, f"{verb} {what}: {described}",
                       columns_of(frame), inputs, frame, derivations=derivations)
+
+
+def store_in_place(call: OperatorCall, _: Any, obj: Any = None, indexer: str = "", augmented: Optional[str] = None,
+                   shape: Optional[tuple] = None) -> None:
+    """``df.loc[rows, columns] = value``, ``s[rows] = value``, ``df[column] += value`` & co. (``augmented``):
+    ``obj`` changed in place, with the same rows (plus any a ``loc`` store added, ``shape`` being the one
+    before). A written column now also reads the value, the key's masks and, unless every row of it was
+    overwritten, its old values. ``indexer``: ``loc``, ``iloc``, ``at``, ``iat`` or empty (``obj[key]``).
+    """
+    run, (_, key, value) = call.run, call.args
+    before = run.input_node(obj, call.location)
+    parts = [value]
+    if isinstance(obj, pd.DataFrame):
+        rows, columns = _store_axes(obj, key, indexer)
+        positions = np.arange(len(obj.columns))
+        if columns is not None:
+            labels = pd.Series(positions, index=obj.columns)
+            positions = np.atleast_1d(labels.iloc[columns] if indexer in ("iloc", "iat") else labels.loc[columns])
+            if getattr(columns, "dtype", None) == bool:
+                parts.append(columns)
+        written = [obj.columns[p] for p in positions]
+        added = {obj.columns[p] for p in positions if shape is not None and p >= shape[1]}
+    else:
+        rows, written, added = key, list(before.columns), set()
+    parts.append(rows)
+    inputs = [Input(before, obj, _rows_after_store(call, obj, value, shape))]
+    reads = [read for part in parts for read in _reads_of(call, part, inputs)]
+    every_row = augmented is None and isinstance(rows, slice) and rows == slice(None)
+    derivations = {column: ([] if every_row or column in added else [(before, column)]) + reads for column in written}
+    keys = ", ".join(_described(call, part) for part in (key if isinstance(key, tuple) else (key,)))
+    run.add_node(T.PROJECTION_MODIFY, call.function, call.location,
+                 f"Set values {indexer}[{keys}] {augmented or '='} {_described(call, value)}", columns_of(obj),
+                 inputs, obj, derivations=derivations)
+
+
+def _store_axes(frame: pd.DataFrame, key: Any, indexer: str):
+    """(row key, column key or None for every column) of a store into ``frame``."""
+    if indexer:
+        return key if isinstance(key, tuple) and len(key) == 2 else (key, None)
+    # ``df[key]``: column labels, or (a mask, a slice) rows of every column
+    labels = list(key) if isinstance(key, (list, pd.Index)) else [key]
+    try:
+        if all(label in frame.columns for label in labels):
+            return slice(None), key
+    except TypeError:  # unhashable: a mask
+        pass
+    return key, None
+
+
+def _rows_after_store(call: OperatorCall, obj: Any, value: Any, shape: Optional[tuple]) -> Any:
+    """The same rows, or those plus the rows a ``loc`` store appended (from no source row, if the value is not
+    tracked data and no tracked row escaped to Python before; else unknown)."""
+    if shape is None or len(obj) == shape[0]:
+        return IDENTITY
+    added = len(obj) - shape[0]
+    if call.run.tracked(value) is not None or escapes_of(call.run):
+        return Unknown(f"{added} row(s) appended by a store whose values may come from tracked rows, "
+                       f"which lester-inspect does not link to their source rows")
+    return Positions(np.concatenate([np.arange(shape[0]), np.full(added, -1)]))
+
+
+def _reads_of(call: OperatorCall, part: Any, inputs: List[Input]) -> list:
+    """The (node, column) pairs whose values ``part`` (a value or a key) carries; its nodes join ``inputs``."""
+    expression = expression_of(call.run, part)
+    if expression is not None:
+        inputs += [Input(node, None, rows=None) for node in expression.parents]
+        return sorted(expression.reads, key=str)
+    if not hasattr(part, "shape") or call.run.tracked(part) is None:
+        return []  # a constant, labels, or data made by code lester-inspect does not follow
+    node = call.run.input_node(part, call.location, untracked_as_source=False)
+    inputs.append(Input(node, None, rows=None))
+    return [(node, column) for column in node.columns]
+
+
+def _described(call: OperatorCall, part: Any) -> str:
+    expression = expression_of(call.run, part)
+    return expression.text if expression is not None else key_text(part)
 
 
 def insert(call: OperatorCall, result: Any) -> None:

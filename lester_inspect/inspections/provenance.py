@@ -53,6 +53,8 @@ class ColumnProvenance(VectorizedInspection):
             provenance[str(key)] = _union((operator.results.get(p, {}).get(self) or {}).get(str(c), frozenset())
                                           for p, c in reads)
         rows_from = [(parent, prov) for parent, prov in known if parent.operator_type is not T.ESTIMATOR]
+        if derivations:  # the other columns are the first input's (the frame); later inputs gave only values
+            rows_from = rows_from[:1]
         flat = [(column, prov.get(column, frozenset())) for parent, prov in rows_from for column in parent.columns]
         for index, column in enumerate(node.columns):
             if column in provenance:

@@ -10,8 +10,10 @@ run puts into the module's namespace:
 * Calls of an attribute named in ``CALL_HOOK_NAMES`` (``np.log(x)``, ``rng.normal(...)``,
   ``X.astype(int)``, ``model.fit(X, y)``) become ``__lester_call__(site, receiver, ...)``,
   and arithmetic, comparisons and subscripts (``X / 255``, ``y > 0``, ``-X``, ``X[:, 0]``)
-  become ``__lester_operator__(site, X, 255)``. The hooks only look at operands and result:
-  the call or operation itself runs in a lambda per site (``__lester_sites__``) that is
+  become ``__lester_operator__(site, X, 255)``; stores (``X[m] = 0``, ``X[:, 0] *= 2``,
+  ``df.loc[m, "a"] += 1``) go through store hooks that record the changed object. The hooks
+  only look at operands and result: the call, operation or store itself runs in a lambda
+  per site (``__lester_sites__``) that is
   compiled with the user's file name and the original position, so patched library
   methods, warnings and code locations see the user's code exactly as before.
 
@@ -36,6 +38,17 @@ SLICE = "__lester_slice__"
 # the site's lambda stores with ``__lester_setitem__`` (``operator.setitem``, as the statement does).
 STORE_HOOK = "__lester_store__"
 SETITEM = "__lester_setitem__"
+# ``X[key] += value`` becomes ``__lester_augmented_store__(site, *__lester_augmented_load__(site, X, key), value)``:
+# Python's order (X, key, the load, value, the in-place operation, the store), with ``operator.iadd`` & co.
+# (from ``__lester_inplace__``, the ``operator`` module) doing what ``+=`` does.
+AUGMENTED_LOAD_HOOK = "__lester_augmented_load__"
+AUGMENTED_STORE_HOOK = "__lester_augmented_store__"
+INPLACE = "__lester_inplace__"
+_INPLACE_FUNCTIONS = {ast.Add: ("iadd", "+="), ast.Sub: ("isub", "-="), ast.Mult: ("imul", "*="),
+                      ast.Div: ("itruediv", "/="), ast.FloorDiv: ("ifloordiv", "//="), ast.Mod: ("imod", "%="),
+                      ast.Pow: ("ipow", "**="), ast.MatMult: ("imatmul", "@="), ast.BitAnd: ("iand", "&="),
+                      ast.BitOr: ("ior", "|="), ast.BitXor: ("ixor", "^="), ast.LShift: ("ilshift", "<<="),
+                      ast.RShift: ("irshift", ">>=")}
 _UFUNC_NAMES = frozenset({
     "log", "log1p", "log2", "log10", "exp", "expm1", "exp2", "sqrt", "cbrt", "square", "abs", "absolute", "fabs",
     "sign", "negative", "reciprocal", "floor", "ceil", "rint", "trunc", "sin", "cos", "tan", "arcsin", "arccos",
@@ -149,12 +162,32 @@ class _NumpyOperations(ast.NodeTransformer):
         value, obj, key = self._names(node, "value", "target", "key")
         store = ast.Call(func=ast.copy_location(ast.Name(id=SETITEM, ctx=ast.Load()), node), args=[obj, key, value],
                          keywords=[])
-        parameters = ast.arguments(posonlyargs=[ast.arg(arg=n) for n in ("value", "target", "key")], args=[],
-                                   vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+        parameters = _parameters("value", "target", "key")
         # The store carries the target's position, as Python's own store instruction does (``df['a'] = ...``
         # is located at ``df['a']``, which the pandas backend relies on).
         call = self._site(target, "Store", parameters, ast.copy_location(store, target), STORE_HOOK,
                           [node.value, target.value, _key(target.slice)], [])
+        return ast.copy_location(ast.Expr(value=call), node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+        self.generic_visit(node)
+        target = node.target
+        if not isinstance(target, ast.Subscript):
+            return node
+        function, symbol = _INPLACE_FUNCTIONS[type(node.op)]
+        target_name, key_name, current, value = self._names(node, "target", "key", "current", "value")
+        load = self._site(target, "Subscript", _parameters("target", "key"),
+                          ast.copy_location(ast.Subscript(value=target_name, slice=key_name, ctx=ast.Load()), target),
+                          AUGMENTED_LOAD_HOOK, [target.value, _key(target.slice)], [])
+        inplace = ast.Attribute(value=ast.Name(id=INPLACE, ctx=ast.Load()), attr=function, ctx=ast.Load())
+        operation = ast.Call(func=inplace, args=[current, value], keywords=[])
+        store = ast.Call(func=ast.Name(id=SETITEM, ctx=ast.Load()), args=[*self._names(node, "target", "key"),
+                                                                            operation], keywords=[])
+        for part in ast.walk(store):
+            ast.copy_location(part, target)
+        call = self._site(target, symbol, _parameters("target", "key", "current", "value"), store,
+                          AUGMENTED_STORE_HOOK, [ast.copy_location(ast.Starred(value=load, ctx=ast.Load()), target),
+                                                 node.value], [])
         return ast.copy_location(ast.Expr(value=call), node)
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
@@ -170,9 +203,7 @@ class _NumpyOperations(ast.NodeTransformer):
         return [ast.copy_location(ast.Name(id=name, ctx=ast.Load()), node) for name in names]
 
     def _operator(self, node: ast.expr, name: str, names: List[str], body: ast.expr, operands: List[ast.expr]):
-        parameters = ast.arguments(posonlyargs=[ast.arg(arg=n) for n in names], args=[], vararg=None,
-                                   kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
-        return self._site(node, name, parameters, ast.copy_location(body, node), OPERATOR_HOOK, operands, [])
+        return self._site(node, name, _parameters(*names), ast.copy_location(body, node), OPERATOR_HOOK, operands, [])
 
     def _site(self, node: ast.expr, name: str, parameters: ast.arguments, body: ast.expr, hook_name: str,
               args: List[ast.expr], keywords: List[ast.keyword]) -> ast.Call:
@@ -185,6 +216,12 @@ class _NumpyOperations(ast.NodeTransformer):
         hook = ast.copy_location(ast.Name(id=hook_name, ctx=ast.Load()), node)
         site = ast.copy_location(ast.Constant(value=len(self.sites) - 1), node)
         return ast.copy_location(ast.Call(func=hook, args=[site, *args], keywords=keywords), node)
+
+
+def _parameters(*names: str) -> ast.arguments:
+    """A lambda's positional-only parameters."""
+    return ast.arguments(posonlyargs=[ast.arg(arg=n) for n in names], args=[], vararg=None, kwonlyargs=[],
+                         kw_defaults=[], kwarg=None, defaults=[])
 
 
 def _key(index: ast.expr) -> ast.expr:

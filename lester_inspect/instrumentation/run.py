@@ -95,6 +95,10 @@ class InstrumentedRun:
         self._names_of_arrays: dict = {}
         # The backends installed so far: each when its library is first imported (``patched``).
         self.backends: list = []
+        # If set, told every call from user code the run records, before its nodes are added:
+        # ``tracer(function, args, kwargs, result, location)``, so that what-if variants can make
+        # the call again on other data (whatif/recompute.py). An in-place call returns None.
+        self.tracer: Optional[Callable] = None
 
     # -- what user code calls ------------------------------------------------------------------
 
@@ -128,6 +132,8 @@ class InstrumentedRun:
         try:
             result = self._call_prepared(handler, call, original) if self.tracks_rows and hasattr(
                 handler, "prepare") else original(*args, **kwargs)
+            if self.tracer is not None:
+                self.tracer(original, args, kwargs, result, call.location)
             self.current_arguments = call.describe_arguments
             try:
                 handler(call, result)
@@ -157,6 +163,17 @@ class InstrumentedRun:
             self.report_internal_error(call.location, call.function, error)
             return original(*call.args, **call.kwargs)
 
+    def record(self, handler: Callable[[OperatorCall, Any], None], call: OperatorCall, result: Any) -> None:
+        """Let ``handler`` record ``call`` (an operation hooked rather than patched), never failing the pipeline."""
+        was_busy, self.busy = self.busy, True  # what the handler calls is not an operator
+        try:
+            self.current_arguments = call.describe_arguments
+            handler(call, result)
+        except Exception as error:  # our bookkeeping must never break the user's pipeline
+            self.report_internal_error(call.location, call.function, error)
+        finally:
+            self.busy = was_busy
+
     def report_internal_error(self, location: Optional[CodeLocation], function: FunctionInfo,
                               error: Exception) -> None:
         self.internal_errors.append(f"{location}: {function}: {type(error).__name__}: {error}")
@@ -184,6 +201,10 @@ class InstrumentedRun:
             if item.carries_rows:
                 item.on_unknown(lambda unknown, node=node: self.record_cut(
                     node, f"{node.function.name}: {unknown.reason}", node.function, node.code_location))
+                if not self.tracks_rows:
+                    # No observer will ask for the mapping: whether it is a cut is found now (later, in-place
+                    # changes could alter the answer, and keeping the thunk would keep its data alive).
+                    item.find_cut()
         if output is not None:
             self.set_producer(output, node)
         self._observe(node, inputs, output)
@@ -324,6 +345,8 @@ class InstrumentedRun:
     def array_method(self, receiver: Any, name: str, *args, **kwargs) -> Any:
         """``receiver.name(*args, **kwargs)``; a result with the receiver's rows keeps its node."""
         result = getattr(receiver, name)(*args, **kwargs)
+        if self.tracer is not None and not self.busy:
+            self.tracer(getattr(type(receiver), name), (receiver, *args), kwargs, result, None)
         tracked = self.objects.get(receiver)
         if (tracked is not None and result is not receiver and self.objects.get(result) is None
                 and getattr(result, "shape", (None,))[:1] == getattr(receiver, "shape", (None,))[:1]):

@@ -37,6 +37,7 @@ class PipelineSource:
         self._assignment_of_target: Optional[Dict[Tuple[int, int], CodeLocation]] = None
         self._names: Optional[List[Tuple[CodeLocation, str]]] = None
         self._assignments_of_name: Optional[Dict[str, List[Tuple[CodeLocation, Optional[str]]]]] = None
+        self._bindings: Optional[Dict[str, Tuple[int, Optional[ast.expr]]]] = None
 
     @classmethod
     def from_path(cls, path: str) -> "PipelineSource":
@@ -134,6 +135,33 @@ class PipelineSource:
                   if (where.end_lineno, where.end_col_offset) <= (location.lineno, location.col_offset)]
         return max(before, key=lambda item: (item[0].lineno, item[0].col_offset)) if before else None
 
+
+    def binding(self, name: str) -> Tuple[int, Optional[ast.expr]]:
+        """How many places bind ``name`` (assignments, loop targets, parameters, imports, definitions), and
+        the value of its ``name = value`` statement if that is the only one."""
+        if self._bindings is None:
+            counts: Dict[str, int] = {}
+            values: Dict[str, ast.expr] = {}
+            for node in ast.walk(self.tree):
+                if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                    bound = [node.id]
+                elif isinstance(node, ast.arg):
+                    bound = [node.arg]
+                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.ExceptHandler,
+                                       ast.MatchAs, ast.MatchStar)):
+                    bound = [node.name] if node.name else []
+                elif isinstance(node, ast.alias):
+                    bound = [(node.asname or node.name).split(".")[0]]
+                elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                    bound = node.names  # bound elsewhere too: never a single assignment
+                else:
+                    bound = []
+                for bound_name in bound:
+                    counts[bound_name] = counts.get(bound_name, 0) + 1
+                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                    values[node.targets[0].id] = node.value
+            self._bindings = {name: (count, values.get(name) if count == 1 else None) for name, count in counts.items()}
+        return self._bindings.get(name, (0, None))
 
 
 def _notebook_to_script(path: str) -> Tuple[str, List[Tuple[int, int]]]:

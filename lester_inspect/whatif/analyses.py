@@ -70,16 +70,31 @@ def _scored(execution: SharedExecution, variant: Variant) -> dict:
 Corruption = Union[str, Tuple[str, dict]]
 
 
+#: ``DataCorruption({column: ALL})``: every corruption that applies to the column's values (``_applicable``).
+ALL = "all"
+
+
 def _corruptions(column: str, given) -> List[Tuple[str, dict]]:
     items = given if isinstance(given, list) else [given]
     result = []
     for item in items:
         name, params = (item, {}) if isinstance(item, str) else item
-        if name not in CORRUPTIONS:
+        if name not in CORRUPTIONS and name != ALL:
             raise WhatIfError(f"DataCorruption: unknown corruption {name!r} for column '{column}'; "
-                              f"known: {', '.join(CORRUPTIONS)}")
+                              f"known: {', '.join(CORRUPTIONS)}, or {ALL!r}")
         result.append((name, dict(params)))
     return result
+
+
+def _applicable(values: pd.Series) -> List[Tuple[str, dict]]:
+    """Numbers: missing values, gaussian noise, scaling; other values: missing values, broken characters
+    (text only) and category shift."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        names = ["missing_values", "gaussian_noise", "scaling"]
+    else:
+        text = pd.api.types.infer_dtype(values, skipna=True) == "string"
+        names = ["missing_values", *(["broken_characters"] if text else []), "category_shift"]
+    return [(name, {}) for name in names]
 
 
 class DataCorruption(WhatIfAnalysis):
@@ -91,7 +106,9 @@ class DataCorruption(WhatIfAnalysis):
         ``{column: corruption}``; a corruption is a name (``"missing_values"``,
         ``"gaussian_noise"``, ``"scaling"``, ``"broken_characters"``, ``"category_shift"``),
         a ``(name, params)`` pair (``("swapped_columns", {"other": "income"})``,
-        ``("gaussian_noise", {"scale": 2.0})``), or a list of them.
+        ``("gaussian_noise", {"scale": 2.0})``), or a list of them; ``"all"`` is every corruption
+        that applies to the column's values (numbers: missing values, gaussian noise, scaling;
+        others: missing values, broken characters for text, category shift).
     fractions : the fractions of rows corrupted, one variant each.
     also_train : corrupt the training frame too (each variant then refits the model);
         by default only the test frame is corrupted and the plain run's model is reused.
@@ -109,7 +126,8 @@ class DataCorruption(WhatIfAnalysis):
         for column, items in self.corruptions.items():
             for name, params in items:
                 for fraction in self.fractions:
-                    make_patch(name, column, fraction, **params)  # errors now, not after the pipeline ran
+                    if name != ALL:
+                        make_patch(name, column, fraction, **params)  # errors now, not after the pipeline ran
 
     def variants(self, execution: SharedExecution) -> List[Variant]:
         columns = execution.test_columns()
@@ -118,6 +136,8 @@ class DataCorruption(WhatIfAnalysis):
             if column not in columns:
                 raise WhatIfError(f"DataCorruption: column '{column}' is not in the frame the model is scored on "
                                   f"at {execution.score.location}; its columns are {', '.join(columns)}")
+            items = [item for name, params in items
+                     for item in (_applicable(execution.score.X[column]) if name == ALL else [(name, params)])]
             for name, params in items:
                 for fraction in self.fractions:
                     def patch(side):
@@ -168,7 +188,7 @@ class PermutationFeatureImportance(WhatIfAnalysis):
 
     def _annotate(self, frame, execution, variants, result) -> None:
         frame["importance"] = -frame["score_change"]
-        matrix, sources = _provenance_at_score(result)
+        matrix, sources = _provenance_at_score(result, execution.score.location)
         frame["matrix_columns"] = [matrix.get(column) for column in frame["column"]]
         frame["sources"] = [sources.get(column) for column in frame["column"]]
 
@@ -182,17 +202,23 @@ class PermutationFeatureImportance(WhatIfAnalysis):
         return f"PermutationFeatureImportance({'all columns' if self.columns is None else ', '.join(self.columns)})"
 
 
-def _provenance_at_score(result) -> Tuple[dict, dict]:
-    """{test column: matrix column ranges} and {test column: 'source.column, ...'} from the run's inspections."""
+def _provenance_at_score(result, location) -> Tuple[dict, dict]:
+    """{test column: matrix column ranges} and {test column: 'source.column, ...'} from the run's inspections,
+    for the model's call on the test frame at ``location`` (its score or predict)."""
+    import networkx
+
     from lester_inspect.inspections.provenance import ColumnProvenance, MatrixColumnProvenance
     from lester_inspect.instrumentation.dag import OperatorType
 
     if result is None:
         return {}, {}
     nodes = result.nodes
-    scores = [node for node in nodes if node.operator_type is OperatorType.SCORE]
-    tests = [node for node in nodes if node.operator_type is OperatorType.TEST_DATA]
-    if len(scores) != 1 or len(tests) != 1:
+    scores = [node for node in nodes if node.operator_type in (OperatorType.SCORE, OperatorType.PREDICT)
+              and node.code_location == location]
+    if len(scores) != 1:
+        return {}, {}
+    tests = [node for node in networkx.ancestors(result.dag, scores[0]) if node.operator_type is OperatorType.TEST_DATA]
+    if len(tests) != 1:
         return {}, {}
     matrix, sources = {}, {}
     for node in [*result.parents(scores[0]), tests[0]]:
@@ -315,9 +341,49 @@ def _filled(frame: pd.DataFrame, numeric: List[str]) -> pd.DataFrame:
     return frame
 
 
-#: Transformers with a neutral replacement: the columns pass through unchanged.
-NEUTRAL_REPLACEMENTS = frozenset({"StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler", "Normalizer",
-                                  "KBinsDiscretizer", "PowerTransformer", "QuantileTransformer"})
+def _constant_imputer(imputer):
+    """A SimpleImputer filling a constant (sklearn's default: 0 for numbers, ``"missing_value"`` otherwise):
+    the imputation without a statistic learned from the data; None if the imputer already does that."""
+    from sklearn.impute import SimpleImputer
+
+    if imputer.strategy == "constant":
+        return None
+    return SimpleImputer(strategy="constant", missing_values=imputer.missing_values,
+                         add_indicator=imputer.add_indicator, keep_empty_features=imputer.keep_empty_features)
+
+
+def _ordinal_codes(encoder):
+    """An OrdinalEncoder of the same categories: one column of codes per input column instead of one per
+    category (an unknown category is -1 where the one-hot encoder ignored it, a missing value -2)."""
+    from sklearn.preprocessing import OrdinalEncoder
+
+    lenient = encoder.handle_unknown != "error"
+    return OrdinalEncoder(categories=encoder.categories, dtype=encoder.dtype,
+                          handle_unknown="use_encoded_value" if lenient else "error",
+                          unknown_value=-1 if lenient else None, encoded_missing_value=-2,
+                          min_frequency=encoder.min_frequency, max_categories=encoder.max_categories)
+
+
+#: sklearn transformers with a neutral replacement, by class name: (what OperatorImpact puts in its
+#: place, or None where there is none, and how the result frame names it). Scalers, normalisers and
+#: discretisers let the columns pass through unchanged; an imputer becomes a constant fill; a one-hot
+#: encoder becomes ordinal codes.
+NEUTRAL_REPLACEMENTS = {
+    **{name: (lambda step: "passthrough", "passthrough")
+       for name in ("StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler", "Normalizer",
+                    "KBinsDiscretizer", "PowerTransformer", "QuantileTransformer")},
+    "SimpleImputer": (_constant_imputer, "constant fill"),
+    "OneHotEncoder": (_ordinal_codes, "ordinal codes"),
+}
+
+
+def neutral_replacement(step):
+    """(replacement, its name) for an sklearn transformer with a neutral replacement, else None."""
+    entry = NEUTRAL_REPLACEMENTS.get(type(step).__name__)
+    if entry is None or not type(step).__module__.startswith("sklearn."):
+        return None
+    replacement = entry[0](step)
+    return None if replacement is None else (replacement, entry[1])
 
 
 class _GroupShares:
@@ -349,12 +415,25 @@ class OperatorImpact(WhatIfAnalysis):
     """What each preprocessing operator does to the score and to the groups' shares of the training data.
 
     Variants: each filter (a ``Selection`` upstream of the model's fit in the pipeline file)
-    dropped, and each transformer with a neutral replacement (scalers, discretisers:
-    ``NEUTRAL_REPLACEMENTS``) replaced by ``'passthrough'``. A dropped filter changes the script
-    before the model's fit, so that variant is a full re-run of the modified script (its
-    ``execution`` column says so); a replaced transformer refits the model on the captured
-    training frame. ``groups`` are columns of the training frame whose values' shares are
-    reported per variant (with ``train_rows``).
+    dropped, and each sklearn transformer of the model with a neutral replacement
+    (``NEUTRAL_REPLACEMENTS``) replaced by it:
+
+    * scalers, normalisers, power/quantile transformers and ``KBinsDiscretizer``: ``'passthrough'``
+      (the columns as they are);
+    * ``SimpleImputer``: ``SimpleImputer(strategy="constant")`` — 0 for numbers, ``"missing_value"``
+      for other values, nothing learned from the data (same ``missing_values`` and indicator);
+      an imputer that already fills a constant has no variant;
+    * ``OneHotEncoder``: an ``OrdinalEncoder`` of the same categories (one column of codes per
+      input column; an unknown category -1 where the one-hot encoder ignored it, a missing
+      value -2).
+
+    Other transformers (a TF-IDF vectoriser, a user's own) have no well-defined neutral
+    replacement and no variant. A dropped filter changes the script
+    before the model's fit: its variant re-executes only the run's recorded calls the filter
+    reaches (rule 8) or, where that would not be exact, re-runs the modified script from its
+    first changed statement (rule 7); its ``execution`` column says which. A replaced
+    transformer refits the model on the captured training frame. ``groups`` are columns of
+    the training frame whose values' shares are reported per variant (with ``train_rows``).
     """
 
     def __init__(self, groups: Sequence[str] = ()):
@@ -364,14 +443,16 @@ class OperatorImpact(WhatIfAnalysis):
     def variants(self, execution: SharedExecution) -> List[Variant]:
         variants = [Variant(f"without filter at {node.code_location}: {node.source_code.splitlines()[0]}",
                             {"operator": f"{node.operator_type.value} {node.node_id}", "change": "filter dropped",
-                             "execution": "re-run from the first changed statement"},
+                             "execution": "re-run (rule 8 or 7)"},
                             removed_filters=[node.code_location]) for node in self._filters]
         for name, step in execution.model.get_params(deep=True).items():
-            if type(step).__name__ in NEUTRAL_REPLACEMENTS and type(step).__module__.startswith("sklearn."):
-                variants.append(Variant(f"passthrough instead of {type(step).__name__} ({name})",
-                                        {"operator": name, "change": f"{type(step).__name__} -> passthrough",
+            replaced = neutral_replacement(step)
+            if replaced is not None:
+                replacement, called = replaced
+                variants.append(Variant(f"{called} instead of {type(step).__name__} ({name})",
+                                        {"operator": name, "change": f"{type(step).__name__} -> {called}",
                                          "execution": "refit on the captured training frame"},
-                                        model_params={name: "passthrough"}))
+                                        model_params={name: replacement}))
         return variants
 
     def _prepare(self, execution, result) -> None:
@@ -388,6 +469,8 @@ class OperatorImpact(WhatIfAnalysis):
 
     def _annotate(self, frame, execution, variants, result) -> None:
         self.groups.add(frame, execution, variants)
+        frame["execution"] = [None] + [execution.how_rerun(v) if v.removed_filters else v.labels["execution"]
+                                       for v in variants]
 
     def summary_lines(self, frame: pd.DataFrame) -> List[str]:
         """The base lines, then per group the largest change of a group's share of the training rows."""

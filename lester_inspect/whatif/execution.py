@@ -1,8 +1,9 @@
 """Running what-if variants, sharing all the work a variant does not change.
 
 A variant is a set of patches to the frame the model is fitted on (train side) and to the
-frame it is scored on (test side). Its result is what the script's ``model.score(...)``
-call would return if the script applied those patches right at its fit and score calls;
+frame it is scored on (test side). Its result is what the script's measurement of the model
+(``model.score(X, y)``, or a metric such as ``accuracy_score(y, model.predict(X))``) would
+return if the script applied those patches right at its fit call and the call reading its test frame;
 ``scratch.py`` builds that modified script and runs it from scratch, and the tests check
 that both agree exactly.
 
@@ -24,19 +25,24 @@ The optimisation rules, each applied only where it gives the identical result:
    column is a known row-wise transformer (``ROW_WISE_TRANSFORMERS``: each output row is
    computed from its input row alone, by the same element-wise arithmetic whatever the
    other rows), the final model is a known row-wise predictor (``ROW_WISE_MODELS``: trees
-   and their ensembles, whose prediction of a row never mixes in other rows' floats) and its
-   ``score`` is sklearn's accuracy / R^2, then only the rows whose changed columns differ
-   from the plain test frame are featurised and predicted; the other rows keep their plain
-   predictions.
+   and their ensembles, whose prediction of a row never mixes in other rows' floats) and it
+   is measured by a metric of its outputs (a ``sklearn.metrics`` call, or a ``score`` that is
+   sklearn's accuracy / R^2), then only the rows whose changed columns differ from the plain
+   test frame are featurised and predicted; the other rows keep their plain outputs.
 6. Permutation through matrix column provenance: permuting a test column whose matrix
    columns are a block of their own (a single-column branch, or one column of a split
    OneHotEncoder) made by a row-wise transformer permutes that block's rows; nothing is
    featurised again.
 
 7. Shared script prefix: a variant that changes the script before the model's fit (a
-   dropped filter) re-runs the modified script, but only from the first top-level statement
-   any such variant of the analysis changes; the statements before it run once
-   (``scratch.SharedPrefix`` states when it falls back to running each from scratch).
+   dropped filter) and that rule 8 cannot re-execute re-runs the modified script, but only
+   from the first top-level statement any such variant of the analysis changes; the
+   statements before it run once (``scratch.SharedPrefix`` states when it falls back to
+   running each from scratch).
+8. Re-executable DAG: a variant dropping one filter re-executes only the run's recorded calls
+   that the filter's output reaches and that lead to the model's inputs; every other value
+   is the plain run's (``recompute.py`` states the conditions, checked per variant: else rule
+   7 runs it and ``notes`` say why). ``reexecuted`` lists the calls each such variant re-ran.
 A pipeline shape outside these rules is an error (``WhatIfError``), or, where the rules
 only lose their speed, a stated fallback recorded in ``SharedExecution.notes``.
 """
@@ -49,6 +55,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from lester_inspect.whatif.capture import ModelCall
+from lester_inspect.whatif.recompute import Indexer, NotReexecutable, Ref, same_value, untraced_use
 from lester_inspect.whatif.patches import (WhatIfError, apply_patches, apply_patches_keeping, permutation, rows_kept,
                                           touched_columns)
 
@@ -77,6 +84,20 @@ class Variant:
 
     def __repr__(self) -> str:
         return f"Variant({self.name!r})"
+
+
+def call_receiver(call):
+    """The frame a recorded filter call (``df[mask]``, ``df.loc[mask]``, ``df.dropna()``) filters."""
+    first = call.args[0] if call.args else None
+    return first.frame if isinstance(first, Indexer) else first if isinstance(first, Ref) else None
+
+
+def fresh_params(params: dict) -> dict:
+    """``params`` with each estimator among the values cloned: a variant's replacement step is never fitted in
+    place, so every use of the variant starts from the same unfitted step."""
+    from sklearn.base import BaseEstimator, clone
+
+    return {name: clone(value) if isinstance(value, BaseEstimator) else value for name, value in params.items()}
 
 
 def _steps(model):
@@ -248,11 +269,18 @@ def _identical(left, right) -> bool:
 class SharedExecution:
     """Runs variants from the plain run's captured fit and score calls under the rules above."""
 
-    def __init__(self, fit: ModelCall, score: ModelCall, path: Optional[str] = None, args: Sequence[str] = ()):
+    def __init__(self, fit: ModelCall, score: ModelCall, path: Optional[str] = None, args: Sequence[str] = (),
+                 trace=None, tree=None):
         self.fit, self.score = fit, score
         # The pipeline file and its arguments, for variants that must re-run it (a dropped filter).
         self.path, self.args = path, list(args)
+        # The run's recorded calls and the script's AST, for re-executing only what a dropped filter reaches.
+        self.trace, self.tree = trace, tree
         self.rerun_train_frames: Dict[str, pd.DataFrame] = {}
+        #: Per variant dropping a filter: the recorded calls re-executed (rule 8), or why it ran as rule 7.
+        self.reexecuted: Dict[str, list] = {}
+        self.not_reexecuted: Dict[str, str] = {}
+        self._reexecutable_names: set = set()
         #: What analyses compute once per run from its captured frames (e.g. the mislabelled rows).
         self.memo: dict = {}
         self.model = fit.estimator
@@ -298,7 +326,7 @@ class SharedExecution:
             from sklearn.base import clone
 
             try:
-                fresh = clone(self.model).set_params(**variant.model_params)
+                fresh = clone(self.model).set_params(**fresh_params(variant.model_params))
             except Exception as error:
                 raise WhatIfError(f"the model fitted at {self.fit.location} cannot be cloned to refit a "
                                   f"train-side variant: {error}") from error
@@ -326,39 +354,133 @@ class SharedExecution:
         return _featurise(_steps(model)[0], frame)
 
     def run(self, variant: Variant) -> float:
-        """What ``model.score(X_test, y_test)`` returns in ``variant``."""
+        """What the script's measurement of the model (``model.score(X_test, y_test)``, a metric) returns in
+        ``variant``."""
         if variant.removed_filters:
             return self._rerun(variant)
         model = self.model_for(variant)
         if model is self.model and variant.test:
             permuted = self._permuted_features(variant)
             if permuted is not None:
-                return float(_steps(model)[1].score(permuted, self.score.y))
+                return self.score.measure(_steps(model)[1], permuted)
             if self._row_local(touched_columns(variant.test)):
                 return self._run_row_local(variant)
-        return float(_steps(model)[1].score(self.features(variant), self.score.y))
+        return self.score.measure(_steps(model)[1], self.features(variant))
 
     def prepare_reruns(self, variants: Sequence[Variant]) -> None:
-        """Rule 7 for the variants that change the script before the model's fit: their shared prefix runs once."""
+        """Rules 8 and 7 for the variants that change the script before the model's fit: those whose change the
+        recorded calls can re-execute are checked now; the others' shared prefix runs once."""
         from lester_inspect.whatif.scratch import SharedPrefix
 
-        reruns = [variant for variant in variants if variant.removed_filters]
+        reruns = [variant for variant in variants if variant.removed_filters and not self._reexecutable(variant)]
         if not reruns:
             return
         if self.path is None:
             raise WhatIfError(f"variant {reruns[0].name} changes the script before the model's fit and must re-run "
                               "it, which needs a pipeline file (not a code string)")
-        self._prefix = SharedPrefix(self.path, self.fit.location, self.score.location, reruns, self.args)
+        self._prefix = SharedPrefix(self.path, self.fit.location, self.score.location, reruns, self.args,
+                                    metric_location=self.metric_location)
         if self._prefix.fallback:
             self.notes.append(f"variants changing the script before the fit run from scratch: {self._prefix.fallback}")
 
     def _rerun(self, variant: Variant) -> float:
-        """A change before the model's fit: the modified script's statements from the first changed one."""
+        """A change before the model's fit: the recorded calls it reaches (rule 8), or the modified script's
+        statements from the first changed one (rule 7)."""
+        if self._reexecutable(variant):
+            try:
+                return self._reexecute(variant)
+            except NotReexecutable as reason:  # found only on the changed data (a count that changed, say)
+                self._refuse(variant, reason)
         if self._prefix is None or variant.name not in self._prefix.bodies:
             self.prepare_reruns([variant])
         recorded = self._prefix.run(variant)
         self.rerun_train_frames[variant.name] = recorded["train_data"]
         return float(recorded["score"])
+
+    def how_rerun(self, variant: Variant) -> str:
+        """How a variant changing the script before the fit ran (for its row)."""
+        if variant.name in self.reexecuted:
+            return f"re-executed {len(self.reexecuted[variant.name])} recorded calls the change reaches"
+        if variant.name in self._reexecutable_names:  # it failed while re-executing them
+            return "re-executing the recorded calls the change reaches"
+        return "re-run from the first changed statement"
+
+    def _frontier(self) -> List[Optional[int]]:
+        """The trace's keys of the model's inputs as its calls got them: fit X and y, test X, measured labels
+        (None: not made by a recorded call)."""
+        return [*self.fit.keys, *self.score.keys]
+
+    def _filter_call(self, variant: Variant):
+        """The recorded call of the one filter ``variant`` drops (a ``NotReexecutable`` if there is none)."""
+        if self.trace is None or self.tree is None:
+            raise NotReexecutable("the run's calls were not recorded")
+        if len(variant.removed_filters) != 1:
+            raise NotReexecutable("the variant drops more than one filter")
+        (location,) = variant.removed_filters
+        calls = [call for node, call in self.trace.node_calls() if node.code_location == location]
+        if len(calls) != 1 or call_receiver(calls[0]) is None or not calls[0].outputs:
+            raise NotReexecutable(f"the filter at {location} is not one recorded call on a frame")
+        return calls[0]
+
+    def _reexecutable(self, variant: Variant) -> bool:
+        """Whether rule 8 applies to ``variant`` (checked once; ``not_reexecuted`` says why not)."""
+        if variant.name in self._reexecutable_names:
+            return True
+        if variant.name in self.not_reexecuted:
+            return False
+        try:
+            if self.trace is not None and self.trace.broken is not None:
+                raise NotReexecutable(self.trace.broken)
+            start = self._filter_call(variant)
+            spans = {(c.location.lineno, c.location.col_offset, c.location.end_lineno, c.location.end_col_offset)
+                     for c in self.trace.calls if c.location is not None and c.location.file is None}
+            model_calls = {(loc.lineno, loc.col_offset, loc.end_lineno, loc.end_col_offset)
+                           for loc in (self.fit.location, self.score.location, self.metric_location) if loc}
+            location = start.location
+            problem = untraced_use(self.tree, spans, (location.lineno, location.col_offset, location.end_lineno,
+                                                      location.end_col_offset),
+                                   self.score.measured_at.end_lineno, model_calls)
+            if problem is not None:
+                raise NotReexecutable(f"{problem} other than as an operand of a recorded call")
+            self._replay(start)
+        except NotReexecutable as reason:
+            self._refuse(variant, reason)
+            return False
+        self._reexecutable_names.add(variant.name)
+        return True
+
+    def _refuse(self, variant: Variant, reason) -> None:
+        self._reexecutable_names.discard(variant.name)
+        self.not_reexecuted[variant.name] = str(reason)
+        self.notes.append(f"{variant.name} re-runs the script (rule 7), not only the calls it reaches: {reason}")
+
+    def _replay(self, start) -> None:
+        """Re-executing the calls after ``start`` with its own result must give exactly the model's inputs."""
+        keys = [key for key in self._frontier() if key is not None]
+        values, _ = self.trace.recompute(keys, start, self.trace.values[start.outputs[0][0]])
+        for key in keys:
+            if not same_value(values[key], self.trace.values[key]):
+                raise NotReexecutable(f"re-executing the recorded calls without the change does not give the "
+                                      f"value made by {self.trace.producer[key]!r} (a random draw without a seed, "
+                                      "or data changed by code the run does not record)")
+
+    def _reexecute(self, variant: Variant) -> float:
+        """Rule 8: the filter's call gives its input frame; only the calls leading to the model's inputs that
+        read a changed value run again; the model is refitted and measured on the new inputs."""
+        from sklearn.base import clone
+
+        start = self._filter_call(variant)
+        frontier = self._frontier()
+        plain = (self.fit.X, self.fit.y, self.score.X, self.score.y)
+        values, ran = self.trace.recompute([key for key in frontier if key is not None], start,
+                                           self.trace.resolve(call_receiver(start)))
+        train_X, train_y, test_X, test_y = [values[key] if key is not None else value
+                                            for key, value in zip(frontier, plain)]
+        self.reexecuted[variant.name] = ran
+        self.rerun_train_frames[variant.name] = train_X
+        model = clone(self.model).fit(train_X, train_y)
+        steps, final = _steps(model)
+        return self.score.measure(final, _featurise(steps, test_X), test_y)
 
     def _permuted_features(self, variant: Variant):
         """Rule 6 for a variant that only permutes one test column; None where it does not apply."""
@@ -374,18 +496,26 @@ class SharedExecution:
         branches = self._reused_branches()
         return (branches is not None and len(steps) == 1 and branches.row_wise(changed)
                 and type(final).__module__.startswith("sklearn.") and type(final).__name__ in ROW_WISE_MODELS
-                and _score_function(final) is not None)
+                and (self.score.metric is not None or _score_function(final) is not None))
 
     def _run_row_local(self, variant: Variant) -> float:
         final = _steps(self.model)[1]
+        method = "predict" if self.score.metric is None else self.score.method
         if self._plain_predictions is None:
-            self._plain_predictions = final.predict(self._branches.transform(self.score.X, set()))
+            self._plain_predictions = getattr(final, method)(self._branches.transform(self.score.X, set()))
         frame, changed = self.test_frame(variant), touched_columns(variant.test)
         rows = _changed_rows(self.score.X, frame, changed)
         predictions = self._plain_predictions.copy()
         if len(rows):
-            predictions[rows] = final.predict(self._branches.transform(frame, changed, rows))
-        return float(_score_function(final)(self.score.y, predictions))
+            predictions[rows] = getattr(final, method)(self._branches.transform(frame, changed, rows))
+        if self.score.metric is None:
+            return float(_score_function(final)(self.score.y, predictions))
+        return self.score.metric.of(self.score.y, predictions)
+
+    @property
+    def metric_location(self):
+        """Where the script's metric call is (None when it measures with ``model.score``)."""
+        return self.score.metric.location if self.score.metric is not None else None
 
     def featurising_steps(self) -> list:
         return _steps(self.model)[0]

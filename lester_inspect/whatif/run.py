@@ -15,7 +15,8 @@ def run_analyses(capture: ModelCapture, analyses: Sequence, result=None, args: S
 
     A frame's ``attrs["notes"]`` say which optimisation rules did not apply to it.
     """
-    execution = SharedExecution(*capture.model_calls(), path=capture.pipeline_path, args=args)
+    execution = SharedExecution(*capture.model_calls(), path=capture.pipeline_path, args=args, trace=capture.trace,
+                                tree=capture.source_tree)
     results = {}
     for analysis in analyses:
         frame = analysis.evaluate(execution, result)

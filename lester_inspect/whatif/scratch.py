@@ -1,14 +1,15 @@
 """A variant as the user would write it: the pipeline's source with the changes inserted, run from scratch.
 
 The modified script differs from the original only in these places: the model's fit and
-score calls get their ``X`` (and the fit its ``y``) wrapped in a call applying the
-variant's patches, the fit's receiver is wrapped when the variant sets model parameters,
-the score call's value is recorded, and a dropped filter's expression is replaced by the
-frame it filters. The wrappers are methods of one object the runner puts into the
-script's globals (``__lester_whatif__``): the inserted text holds no string literal, so it
-is valid inside any f-string. This is what naive re-execution of a variant means (the
-benchmark's baseline), what the tests compare the shared execution against, and how a
-variant changing the script before the model's fit runs (a stated full re-run).
+score (or predict) calls get their ``X`` (and the fit its ``y``) wrapped in a call applying
+the variant's patches, the fit's receiver is wrapped when the variant sets model parameters,
+the score call's value (or the metric call's, when a metric measures the predictions) is
+recorded, and a dropped filter's expression is replaced by the frame it filters. The
+wrappers are methods of one object the runner puts into the script's globals
+(``__lester_whatif__``): the inserted text holds no string literal, so it is valid inside
+any f-string. This is what naive re-execution of a variant means (the benchmark's
+baseline), what the tests compare the shared execution against, and how a variant
+changing the script before the model's fit runs where rule 8 does not apply (rule 7).
 """
 from __future__ import annotations
 
@@ -19,10 +20,12 @@ import os
 import sys
 from typing import List, Optional, Sequence, Tuple
 
+import pandas as pd
+
 from lester_inspect.instrumentation.dag import CodeLocation
 from lester_inspect.instrumentation.source import PipelineSource
 from lester_inspect.whatif.capture import call_at
-from lester_inspect.whatif.execution import Variant
+from lester_inspect.whatif.execution import Variant, fresh_params
 from lester_inspect.whatif.patches import WhatIfError, apply_patches_keeping, rows_kept
 
 _INJECTED = "__lester_whatif__"
@@ -37,22 +40,29 @@ class _Injected:
         self._kept = None
 
     def train(self, frame):
-        self.recorded["train_data"], self._kept = apply_patches_keeping(self.variant.train, frame)
-        return self.recorded["train_data"]
+        result, self._kept = apply_patches_keeping(self.variant.train, frame)
+        self.recorded["train_data"] = _as_now(result)
+        return result
 
     def train_labels(self, labels):
         return rows_kept(labels, self._kept)  # the fit's X is evaluated, and patched, before its y
 
     def test(self, frame):
-        self.recorded["test_data"] = result = apply_patches_keeping(self.variant.test, frame)[0]
+        result = apply_patches_keeping(self.variant.test, frame)[0]
+        self.recorded["test_data"] = _as_now(result)
         return result
 
     def model(self, estimator):
-        return estimator.set_params(**self.variant.model_params)
+        return estimator.set_params(**fresh_params(self.variant.model_params))
 
     def score(self, value):
         self.recorded["score"] = value
         return value
+
+
+def _as_now(frame):
+    """``frame`` as the model call gets it: the script may change the same object in place afterwards."""
+    return frame.copy(deep=False) if isinstance(frame, (pd.DataFrame, pd.Series)) else frame
 
 
 def _argument(call: ast.Call, position: int, name: str, location: CodeLocation) -> ast.expr:
@@ -65,7 +75,8 @@ def _argument(call: ast.Call, position: int, name: str, location: CodeLocation) 
 
 
 def _filtered_frame(tree: ast.AST, location: CodeLocation) -> Tuple[ast.AST, ast.expr]:
-    """The filter expression at ``location`` (``df[mask]``, ``df.dropna()``) and the frame it filters."""
+    """The filter expression at ``location`` (``df[mask]``, ``df.loc[mask]``, ``df.dropna()``) and the frame it
+    filters."""
     span = (location.lineno, location.col_offset, location.end_lineno, location.end_col_offset)
     for node in ast.walk(tree):
         if getattr(node, "lineno", None) is None:
@@ -73,7 +84,10 @@ def _filtered_frame(tree: ast.AST, location: CodeLocation) -> Tuple[ast.AST, ast
         if (node.lineno, node.col_offset, node.end_lineno, node.end_col_offset) != span:
             continue
         if isinstance(node, ast.Subscript):
-            return node, node.value
+            indexed = node.value  # df.loc[mask] filters df
+            if isinstance(indexed, ast.Attribute) and indexed.attr in ("loc", "iloc"):
+                return node, indexed.value
+            return node, indexed
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             return node, node.func.value
     raise WhatIfError(f"the filter at line {location.lineno}:{location.col_offset} is neither df[...] nor "
@@ -81,9 +95,13 @@ def _filtered_frame(tree: ast.AST, location: CodeLocation) -> Tuple[ast.AST, ast
 
 
 def modified_source(source: str, fit_location: Optional[CodeLocation], score_location: CodeLocation,
-                    variant: Variant) -> str:
-    """``source`` changed for ``variant`` (see the module's docstring), recording the score and frames."""
-    for location in (fit_location, score_location, *variant.removed_filters):
+                    variant: Variant, metric_location: Optional[CodeLocation] = None) -> str:
+    """``source`` changed for ``variant`` (see the module's docstring), recording the score and frames.
+
+    ``score_location`` is the model's call on the test frame (``score`` or ``predict``); the value
+    recorded is that call's, or the call's at ``metric_location`` if given.
+    """
+    for location in (fit_location, score_location, metric_location, *variant.removed_filters):
         if location is not None and location.file is not None:
             raise WhatIfError(f"the call at {location} is in a helper module; only the pipeline file itself "
                               "can be modified")
@@ -114,7 +132,7 @@ def modified_source(source: str, fit_location: Optional[CodeLocation], score_loc
         raise WhatIfError("a variant changing the training side needs the model's fit call in the pipeline file")
     score_call = call_at(tree, score_location)
     wrap(_argument(score_call, 0, "X", score_location), f"{_INJECTED}.test(", ")")
-    wrap(score_call, f"{_INJECTED}.score(", ")")
+    wrap(score_call if metric_location is None else call_at(tree, metric_location), f"{_INJECTED}.score(", ")")
     for location in variant.removed_filters:
         expression, frame = _filtered_frame(tree, location)
         edits.append((expression.lineno, expression.col_offset, expression.end_lineno, expression.end_col_offset,
@@ -126,7 +144,8 @@ def modified_source(source: str, fit_location: Optional[CodeLocation], score_loc
 
 
 def run_from_scratch(path: str, fit_location: Optional[CodeLocation], score_location: CodeLocation,
-                     variant: Variant, args: Sequence[str] = ()) -> dict:
+                     variant: Variant, args: Sequence[str] = (), metric_location: Optional[CodeLocation] = None
+                     ) -> dict:
     """Run ``path`` modified for ``variant``, plainly, in this process, as ``__main__``.
 
     Returns what the modified script recorded: ``score`` and the patched frames
@@ -136,7 +155,7 @@ def run_from_scratch(path: str, fit_location: Optional[CodeLocation], score_loca
     """
     path = os.path.abspath(path)
     text = PipelineSource.from_path(path).text  # a notebook's cells as one script, as its locations count
-    code = compile(modified_source(text, fit_location, score_location, variant), path, "exec")
+    code = compile(modified_source(text, fit_location, score_location, variant, metric_location), path, "exec")
     injected = _Injected(variant)
     namespace = {"__name__": "__main__", "__file__": path, "__builtins__": __builtins__, _INJECTED: injected}
     saved_argv, saved_path = sys.argv, list(sys.path)
@@ -166,12 +185,14 @@ class SharedPrefix:
     """
 
     def __init__(self, path: str, fit_location: Optional[CodeLocation], score_location: CodeLocation,
-                 variants: Sequence[Variant], args: Sequence[str] = ()):
+                 variants: Sequence[Variant], args: Sequence[str] = (),
+                 metric_location: Optional[CodeLocation] = None):
         self.path, self.args = os.path.abspath(path), list(args)
-        self.fit_location, self.score_location = fit_location, score_location
+        self.fit_location, self.score_location, self.metric_location = fit_location, score_location, metric_location
         text = PipelineSource.from_path(self.path).text
         original = [ast.dump(statement) for statement in ast.parse(text).body]
-        self.bodies = {variant.name: ast.parse(modified_source(text, fit_location, score_location, variant)).body
+        self.bodies = {variant.name: ast.parse(modified_source(text, fit_location, score_location, variant,
+                                                               metric_location)).body
                        for variant in variants}
         self.start = min((next((i for i, (a, b) in enumerate(zip(original, map(ast.dump, body))) if a != b),
                                len(body)) for body in self.bodies.values()), default=0)
@@ -203,7 +224,8 @@ class SharedPrefix:
         namespace = _isolated(self.namespace) if self.fallback is None else None
         if namespace is None:
             self.fallback = self.fallback or "a value of the shared statements cannot be copied"
-            return run_from_scratch(self.path, self.fit_location, self.score_location, variant, self.args)
+            return run_from_scratch(self.path, self.fit_location, self.score_location, variant, self.args,
+                                    self.metric_location)
         injected = namespace[_INJECTED] = _Injected(variant)
         _set_random_states(self.random_states)
         body = self.bodies[variant.name][self.start:]
@@ -219,8 +241,6 @@ def _isolated(namespace: dict) -> Optional[dict]:
     """A copy of ``namespace`` no variant can change the original through; None if a value cannot be copied."""
     import copy
     import types
-
-    import pandas as pd
 
     shared = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type)
     copied = {}

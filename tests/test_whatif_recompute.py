@@ -1,0 +1,184 @@
+"""Rule 8: a dropped filter re-executes only the recorded calls it reaches, as the modified script computes them.
+
+Each pipeline here is run with OperatorImpact; every filter variant's score and training frame
+equal the modified script run from scratch. Where rule 8's conditions do not hold, the variant
+runs as rule 7 and the notes say why.
+"""
+import pandas as pd
+import pytest
+
+from lester_inspect import PipelineInspector
+from lester_inspect.whatif import OperatorImpact
+from test_whatif import _from_scratch
+
+HEAD = """
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
+np.random.seed(0)
+rng = np.random.default_rng(0)
+data = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400)})
+data["y"] = (data["a"] + data["b"] + rng.normal(scale=0.5, size=400)) > 0
+data = data[data["b"] > -0.5]
+"""
+TAIL = """
+model = LogisticRegression().fit(train[["a", "c"]], train["y"])
+print(model.score(test[["a", "c"]], test["y"]))
+"""
+PIPELINES = {
+    # In-place changes of the filtered frame (a new column, .loc) and .iloc: all recorded calls.
+    "in_place": """
+data["c"] = data["a"] * 2
+data.loc[data["a"] > 1.5, "c"] = 3.0
+unused = data.describe()
+data = data.fillna(0)
+train, test = data.iloc[:250], data.iloc[250:]
+""",
+    # len() of the filtered frame is not a recorded call: its value would be taken as a constant.
+    "length": """
+data["c"] = data["a"] * 2
+half = len(data) // 2
+train, test = data.iloc[:half], data.iloc[half:]
+""",
+    # A count is a numpy integer, followed into head() as any other value a recorded call made.
+    "count": """
+data["c"] = data["a"] * 2
+n = data["a"].count()
+train, test = data.head(n), data.tail(100)
+""",
+    # nunique() gives a plain int: it is not followed into head(), and dropping the filter changes it.
+    "plain_int": """
+data["c"] = data["a"] * 2
+n = data["a"].nunique()
+train, test = data.head(n), data.tail(100)
+""",
+    # The frame the model is fitted on is changed in place after the fit (see TAILS).
+    "changed_after_fit": """
+data["c"] = data["a"] * 2
+train, test = data.iloc[:250], data.iloc[250:]
+""",
+    # A function of the script is not a recorded call (the calls in it are, at the function's lines).
+    "helper": """
+def scaled(frame):
+    return frame.assign(c=frame["a"] * 2)
+
+
+data = scaled(data[data["a"] > -1.0])
+train, test = data.iloc[:200], data.iloc[200:]
+""",
+    # A sample from numpy's global random state: re-executing it would draw other rows.
+    "unseeded_sample": """
+data["c"] = data["a"] * 2
+data = data.sample(frac=0.9)
+train, test = data.iloc[:200], data.iloc[200:]
+""",
+}
+
+
+TAILS = {"changed_after_fit": """
+features = train[["a", "c"]]
+model = LogisticRegression().fit(features, train["y"])
+features["a"] = 0.0
+print(model.score(test[["a", "c"]], test["y"]))
+"""}
+
+
+@pytest.fixture(scope="module", params=sorted(PIPELINES))
+def impact(request, tmp_path_factory):
+    path = tmp_path_factory.mktemp(request.param) / "pipeline.py"
+    path.write_text(HEAD + PIPELINES[request.param] + TAILS.get(request.param, TAIL))
+    analysis = OperatorImpact()
+    result = PipelineInspector.on_pipeline(path).add_what_if(analysis).execute()
+    return request.param, path, result, analysis
+
+
+def test_a_dropped_filter_equals_the_modified_script_and_reexecutes_only_what_it_reaches(impact):
+    name, path, result, analysis = impact
+    execution = result.what_if_execution
+    filters = [v for v in analysis.variants(execution) if v.removed_filters]
+    (variant,) = [v for v in filters if v.removed_filters[0].lineno == 10]
+    row = result.what_if[analysis].set_index("variant").loc[variant.name]
+    scratch = _from_scratch(path, result, variant)
+    assert row["score"] == scratch["score"]
+    pd.testing.assert_frame_equal(execution.train_frame(variant), scratch["train_data"])
+    if name == "changed_after_fit":  # the fit's X as the fit got it, not as changed after it
+        assert execution.not_reexecuted == {}
+        assert execution.fit.keys[0] != execution.trace.key_of(execution.fit.X)
+    elif name == "count":  # the column c, then data["a"] and its count, which head() reads
+        ran = [call.function.__name__ for call in execution.reexecuted[variant.name]]
+        assert execution.not_reexecuted == {} and ran[:5] == ["__getitem__", "__mul__", "__setitem__", "__getitem__",
+                                                              "count"]
+    elif name == "in_place":
+        ran = execution.reexecuted[variant.name]
+        # From the filter on: the column c (2 calls) and its .loc change (2 calls and the store), fillna, the
+        # split (2) and the model's four inputs; not data.describe(), which leads to no input of the model.
+        assert [getattr(call.function, "__name__", "") for call in ran] == [
+            "__getitem__", "__mul__", "__setitem__", "__getitem__", "__gt__", "setitem", "fillna",
+            "__getitem__", "__getitem__", "__getitem__", "__getitem__", "__getitem__", "__getitem__"]
+        assert all(call.location.lineno > 10 for call in ran)
+        assert execution.not_reexecuted == {} and row["execution"].startswith("re-executed 13 recorded calls")
+        # data.iloc[:250] is a filter too: dropping it trains on every row, as `train = (data)` would.
+        (head,) = [v for v in filters if v.removed_filters[0].lineno == 16]
+        head_scratch = _from_scratch(path, result, head)
+        assert head_scratch["score"] == result.what_if[analysis].set_index("variant").loc[head.name, "score"]
+        pd.testing.assert_frame_equal(execution.train_frame(head), head_scratch["train_data"])
+        assert len(head_scratch["train_data"]) == len(execution.trace.values[execution._frontier()[3]]) + 250
+    else:
+        reason = {"length": "line 13: `len(data)` reads data other than as an operand of a recorded call",
+                  "plain_int": "Call(IndexOpsMixin.nunique at line 13:4) gives 400 instead of 273; a plain int is "
+                               "not followed into the calls that use it",
+                  "helper": "line 16: `scaled(data[data['a'] > -1.0])` reads data other than as an operand of a "
+                            "recorded call",
+                  "unseeded_sample": "re-executing the recorded calls without the change does not give the value "
+                                     "made by Call(DataFrame.__getitem__ at line 16:33)"}[name]
+        assert execution.not_reexecuted[variant.name].startswith(reason)
+        assert any(note.startswith(f"{variant.name} re-runs the script (rule 7), not only the calls it reaches: "
+                                   f"{reason}") for note in execution.notes)
+        assert row["execution"] == "re-run from the first changed statement"
+        # Rule 7: the statements before the filter (making the data) ran once.
+        assert execution._prefix.start == 7
+    if name == "helper":  # a filter whose result a function of the script reads: that is not a recorded call
+        (inner,) = [v for v in filters if v.removed_filters[0].lineno == 16]
+        assert execution.not_reexecuted[inner.name] == ("line 16: `scaled(data[data['a'] > -1.0])` reads the "
+                                                        "changed expression other than as an operand of a recorded "
+                                                        "call")
+        assert _from_scratch(path, result, inner)["score"] == result.what_if[analysis].set_index("variant").loc[
+            inner.name, "score"]
+
+
+def test_every_node_but_the_models_own_records_a_recipe_that_recomputes_its_output(impact):
+    _, _, result, _ = impact
+    trace = result.what_if_execution.trace
+    models_own = {"Train Data", "Train Labels", "Test Data", "Test Labels", "Estimator", "Score", "Predict"}
+    for node in result.nodes:
+        recipe = trace.recipe_of(node)
+        if node.operator_type.value in models_own:
+            assert recipe is None, node  # the model's calls are refitted and measured by the variant itself
+            continue
+        assert recipe is not None, node
+        if recipe.changes is None:  # a call changing its frame in place made it: already changed
+            args, kwargs = trace.resolve(recipe.args), trace.resolve(recipe.kwargs)
+            made = recipe.function(*args, **kwargs)
+            (key, selector), *_ = recipe.outputs
+            same = trace.values[key].equals(made) if hasattr(made, "equals") else trace.values[key] == made
+            # A draw from the global random state made again draws other rows: why rule 8 replays first.
+            assert same == (recipe.function.__name__ != "sample"), node
+    selection = next(node for node in result.nodes if node.operator_type.value == "Selection")
+    recipe = trace.recipe_of(selection)  # data[data["b"] > -0.5]: references to the frame and to the mask
+    assert [type(trace.values[key]).__name__ for key in recipe.refs()] == ["DataFrame", "Series"]
+    assert [trace.producer[key].location.lineno for key in recipe.refs()] == [9, 10]
+
+
+def test_a_call_the_trace_cannot_record_leaves_the_call_alone_and_the_trace_marked_incomplete():
+    from lester_inspect.whatif.recompute import CallTrace
+
+    class Uncopyable(pd.DataFrame):
+        def copy(self, deep=True):
+            raise RuntimeError("no copies")
+
+    trace = CallTrace()
+    trace(len, (Uncopyable({"a": [1]}),), {}, 1, None)  # would raise inside the user's call if not caught
+    assert trace.broken == "recording the call at None failed: RuntimeError: no copies"
+    trace(len, (pd.DataFrame({"a": [1]}),), {}, 1, None)
+    assert trace.calls == []  # nothing more is recorded: re-executing from an incomplete trace would be wrong
