@@ -61,6 +61,13 @@ def example(request):
     return path, inspector.execute(), test_analysis, train_analysis, importance, cleaning, impact
 
 
+def run_written(folder, text, analysis):
+    """``text`` written to ``folder``/pipeline.py and run with ``analysis``: the file and the result."""
+    path = folder / "pipeline.py"
+    path.write_text(text)
+    return path, PipelineInspector.on_pipeline(path).add_what_if(analysis).execute()
+
+
 def _from_scratch(path, result, variant, args=()):
     execution = result.what_if_execution
     return run_from_scratch(path, execution.fit.location, execution.score.location, variant, args,
@@ -374,10 +381,8 @@ print(model.score(test[["a", "b"]], test["y"]))
 
 
 def test_a_model_without_a_column_transformer_featurises_each_variant_whole_and_says_so(tmp_path):
-    path = tmp_path / "pipeline.py"
-    path.write_text(FALLBACK_PIPELINE)
     analysis = DataCorruption({"a": ["gaussian_noise", "scaling"]}, fractions=[0.5])
-    result = PipelineInspector.on_pipeline(path).add_what_if(analysis).execute()
+    path, result = run_written(tmp_path, FALLBACK_PIPELINE, analysis)
     frame = result.what_if[analysis]
     assert frame.attrs["notes"] == ["the model's first step is not a ColumnTransformer: each test-side variant "
                                     "featurises its whole test frame"]
@@ -410,10 +415,8 @@ print(model.score(test[["a", "b"]], test["y"]))
 
 
 def test_a_prefix_function_reading_a_global_the_rest_assigns_makes_filter_variants_run_from_scratch(tmp_path):
-    path = tmp_path / "pipeline.py"
-    path.write_text(GLOBAL_READING_PIPELINE)
     impact = OperatorImpact()
-    result = PipelineInspector.on_pipeline(path).add_what_if(impact).execute()
+    path, result = run_written(tmp_path, GLOBAL_READING_PIPELINE, impact)
     notes = result.what_if[impact].attrs["notes"]
     assert ("variants changing the script before the fit run from scratch: a function or class defined before "
             "line 16 reads LIMIT, which a variant assigns") in notes
