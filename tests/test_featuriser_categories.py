@@ -156,3 +156,34 @@ def test_a_forget_killed_after_the_model_update_completes_when_run_again(work):
     assert "harbour" not in city.categories_[0]
     assert run["model"].n_features_in_ == run["train"]["X"].shape[1] == run["test"]["X"].shape[1]
     assert np.array_equal(featuriser.transform(pd.read_csv("data.csv").iloc[[0]]).shape, (1, run["test"]["X"].shape[1]))
+
+
+def test_forget_moves_the_imputed_cells_when_the_most_frequent_category_changes(work):
+    folder, run_id, model = work
+    store = ArtifactStore(".lester")
+    data = pd.read_csv("data.csv")
+    train = data[(data["id"] % 4 != 0)]
+    counts = train["job"].value_counts()
+    frequent, second = counts.index[0], counts.index[1]
+    # Enough training rows of the most frequent job that the second one becomes the most frequent.
+    gone = train.index[train["job"] == frequent][:int(counts.iloc[0] - counts.iloc[1] + 1)].tolist()
+    text = str(store.forget(RowSpec("data.csv", positions=tuple(gone))))
+    assert "featuriser job (SimpleImputer, most_frequent): the most frequent job" in text, text
+    assert "re-encoded: 2 train row(s) (captured positions" in text and "NOT MAINTAINED" not in text
+
+    scratch = folder / "scratch"
+    scratch.mkdir()
+    (scratch / "pipeline.py").write_text(PIPELINE)
+    data.drop(index=gone).to_csv(scratch / "data.csv", index=False)
+    scratch_store = ArtifactStore(str(scratch / ".lester"))
+    scratch_id = capture(scratch, model)
+    ours, theirs = store.load(run_id), scratch_store.load(scratch_id)
+    for group in ("train", "test"):  # the imputed rows' one-hot cells moved, exactly as from scratch
+        assert np.array_equal(ours[group]["X"], theirs[group]["X"])
+    featuriser = encoders(".lester", run_id)[0]
+    imputer = featuriser.named_transformers_["job"].steps[0][1]
+    expected = encoders(str(scratch_store.path), scratch_id)[0].named_transformers_["job"].steps[0][1]
+    assert imputer.statistics_.tolist() == expected.statistics_.tolist() == [second]
+    # The stored featuriser imputes the new value: it encodes the imputed rows as the store holds them.
+    imputed = np.searchsorted(ours["train"]["lineage"]["data"], [9, 10])
+    assert np.array_equal(featuriser.transform(data.loc[[9, 10]]), ours["train"]["X"][imputed])

@@ -349,8 +349,9 @@ def _write_row_replacements(folder: str, replaced: Dict) -> None:
     write_atomically(os.path.join(folder, ROWS_REPLACED), buffer.getvalue())
 
 
-def replace_matrix_rows(folder: str, request: str, rows: Sequence[int], values) -> int:
-    """Give matrix rows new values: recorded atomically with the request, then the old rows zeroed in place.
+def replace_matrix_rows(folder: str, request: str, rows: Sequence[int], values, ranges=None) -> int:
+    """Give matrix rows new values: recorded atomically with the request, then the old rows zeroed in place
+    (only in the column ``ranges`` that change, if given).
 
     Returns the rows changed; 0 when ``request`` was applied already.
     """
@@ -366,7 +367,7 @@ def replace_matrix_rows(folder: str, request: str, rows: Sequence[int], values) 
     order = np.argsort(merged_rows, kind="stable")
     _write_row_replacements(folder, {"rows": merged_rows[order], "values": merged[order],
                                      "requests": replaced["requests"] + [request]})
-    _scrub_matrix_base(folder, rows, [(0, layout["shape"][1])])
+    _scrub_matrix_base(folder, rows, ranges or [(0, layout["shape"][1])])
     return len(rows)
 
 

@@ -48,22 +48,29 @@ _FITTED = {"scale": ("mean_", "var_", "scale_", "n_samples_seen_"), "impute": ("
 def _config(step) -> Optional[Dict]:
     """How to fit a step like ``step`` again, if it is one this module maintains; else None.
 
-    Exact types only: a subclass may compute something else.
+    Exact types only: a subclass may compute something else. Dispatched by name first, so that a
+    featuriser without text or imputers imports no module of them.
     """
-    from sklearn.impute import SimpleImputer
-    from sklearn.preprocessing import StandardScaler
+    kind = type(step).__name__
+    if kind == "StandardScaler":
+        from sklearn.preprocessing import StandardScaler
 
-    from sklearn.feature_extraction.text import TfidfVectorizer
+        if type(step) is StandardScaler:
+            return {"kind": "scale", "with_mean": bool(step.with_mean), "with_std": bool(step.with_std)}
+    elif kind == "TfidfVectorizer":
+        from sklearn.feature_extraction.text import TfidfVectorizer
 
-    if type(step) is StandardScaler:
-        return {"kind": "scale", "with_mean": bool(step.with_mean), "with_std": bool(step.with_std)}
-    if type(step) is TfidfVectorizer and step.use_idf and every_term(step):
-        return {"kind": "tfidf", "norm": step.norm, "smooth_idf": bool(step.smooth_idf),
-                "sublinear_tf": bool(step.sublinear_tf)}
-    missing = step.missing_values if type(step) is SimpleImputer else None
-    if (missing is not None and step.strategy in ("mean", "median", "most_frequent") and not step.add_indicator
-            and not step.keep_empty_features and isinstance(missing, float) and np.isnan(missing)):
-        return {"kind": "impute", "strategy": step.strategy}
+        if type(step) is TfidfVectorizer and step.use_idf and every_term(step):
+            return {"kind": "tfidf", "norm": step.norm, "smooth_idf": bool(step.smooth_idf),
+                    "sublinear_tf": bool(step.sublinear_tf)}
+    elif kind == "SimpleImputer":
+        from sklearn.impute import SimpleImputer
+
+        missing = step.missing_values
+        if (type(step) is SimpleImputer and step.strategy in ("mean", "median", "most_frequent")
+                and not step.add_indicator and not step.keep_empty_features and isinstance(missing, float)
+                and np.isnan(missing)):
+            return {"kind": "impute", "strategy": step.strategy}
     return None
 
 
@@ -76,15 +83,17 @@ def every_term(vectoriser) -> bool:
 
 
 def _estimator(config: Dict):
-    from sklearn.feature_extraction.text import TfidfTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.preprocessing import StandardScaler
-
     if config["kind"] == "tfidf":
+        from sklearn.feature_extraction.text import TfidfTransformer
+
         return TfidfTransformer(norm=config["norm"], smooth_idf=config["smooth_idf"],
                                 sublinear_tf=config["sublinear_tf"])
     if config["kind"] == "scale":
+        from sklearn.preprocessing import StandardScaler
+
         return StandardScaler(with_mean=config["with_mean"], with_std=config["with_std"])
+    from sklearn.impute import SimpleImputer
+
     return SimpleImputer(strategy=config["strategy"])
 
 
@@ -215,7 +224,8 @@ def _refit(inputs: np.ndarray, steps: List[Dict], order: str) -> List[Dict]:
             warnings.simplefilter("ignore")
             estimator.fit(values if sp.issparse(values) else np.asarray(values, order=order))
         statistics.append(_fitted(estimator, config) | ({"rank": _rank(values)} if config["kind"] == "tfidf" else {}))
-        values = _apply(values, [config], statistics[-1:])
+        if len(statistics) < len(steps):  # the next step's input
+            values = _apply(values, [config], statistics[-1:])
     return statistics
 
 

@@ -166,6 +166,12 @@ def _learned_values(featuriser, X, data=None) -> Dict:
             parts[name]["missing"] = [int(data[c].isna().sum()) for c in inputs]
         if _removable(steps):  # the number of values per input: where each one's matrix column lies
             parts[name].update(sizes=[len(values) for values in _learned(last)], kind=type(last).__name__)
+            if _imputed_one_hot(steps):  # the column of each input's imputed value (its offset in the part)
+                starts = np.cumsum([0] + parts[name]["sizes"])
+                found = [np.flatnonzero(np.asarray(c, dtype=object) == v) for c, v in
+                         zip(last.categories_, steps[0].statistics_)]
+                parts[name]["imputed"] = [int(starts[i] + f[0]) for i, f in enumerate(found)] \
+                    if all(len(f) == 1 for f in found) else None
     return parts
 
 
@@ -257,7 +263,7 @@ def guard_learned_values(run_folder: str, request: str, rows: Sequence[int], col
     if not hit:
         return [], []
     old_rows = columnar.matrix_rows(os.path.join(run_folder, "train", "X"), rows)
-    reasons, lines, dropping, removals = [], [], [], {}
+    reasons, lines, dropping, removals, moved = [], [], [], {}, {}
     for name, part in hit.items():
         if part["counts"] is None:
             reasons.append(part["reason"])
@@ -272,6 +278,11 @@ def guard_learned_values(run_folder: str, request: str, rows: Sequence[int], col
                 if columns is None and new_rows is None else None
             part["missing"] = None if missing is None else [
                 int(m - missing[c].isna().sum()) for m, c in zip(part["missing"], part["columns"])]
+        moves = _imputed_moves(run_folder, part, counts)
+        if moves:  # the imputed rows' ones move to the new most frequent value's column
+            part["counts"] = counts.tolist()
+            moved[name] = moves
+            removals[name] = (part["sizes"], part.get("dropped", []), part.get("dropped", []))
         before = part.get("dropped", [])
         empty = np.setdiff1d(np.flatnonzero(counts <= 0), before)
         if not len(empty):
@@ -294,7 +305,9 @@ def guard_learned_values(run_folder: str, request: str, rows: Sequence[int], col
         return [f"the stored featuriser was deleted, as its learned values would keep the data ({'; '.join(reasons)}); "
                 "rectify zeroes feature ranges from now on instead of re-encoding"], []
     if removals:  # before the counts: a rerun after a crash in between finds the featuriser changed already
-        _remove_categories(run_folder, pipeline, learned["parts"], removals)
+        _remove_categories(run_folder, pipeline, learned["parts"], removals, moved)
+    if moved:
+        lines.extend(_move_imputed(run_folder, request, learned["parts"], moved, rows))
     learned.setdefault("dropped", {})[request] = sorted(dropping)
     write_json(path, learned)
     return lines, sorted(dropping)
@@ -305,30 +318,44 @@ def _listed(values) -> str:
     return ", ".join(map(str, values[:10])) + (f" and {len(values) - 10} more" if len(values) > 10 else "")
 
 
-def _remove_categories(run_folder: str, pipeline: str, parts: Dict, removals: Dict) -> None:
+def _remove_categories(run_folder: str, pipeline: str, parts: Dict, removals: Dict, moved: Dict) -> None:
     """Rewrite the stored featuriser without the removed values (categories, terms): ``removals[part] = (values
-    per input, offsets in the part's captured columns removed before, and with this request)``. Idempotent: a
-    featuriser that has them removed already is left as it is."""
+    per input, offsets in the part's captured columns removed before, and with this request)``, and with the
+    most-frequent imputers' new values (``moved[part]``: ``(input, old offset, new offset)``). Idempotent: a
+    featuriser that has them already is left as it is."""
     import copy
 
     from lester_inspect.ivm.featuriser import read_blocks, strip_statistics
 
     featuriser = copy.deepcopy(load_featuriser(run_folder, pipeline))  # the loaded one is shared
     transformers = {name: transformer for name, transformer, _ in featuriser.transformers_}
-    removed_here = []  # positions in the featuriser's output as it is
+    removed_here, changed = [], False  # positions in the featuriser's output as it is
     for name, (sizes, before, after) in removals.items():
         step = transformers[name].steps[-1][1] if hasattr(transformers[name], "steps") else transformers[name]
         current, starts = _learned(step), np.cumsum([0] + list(sizes))
         kept_before = [np.setdiff1d(np.arange(starts[i], starts[i + 1]), before) for i in range(len(sizes))]
         kept_after = [np.setdiff1d(np.arange(starts[i], starts[i + 1]), after) for i in range(len(sizes))]
-        if [len(c) for c in current] == [len(k) for k in kept_after]:
-            return  # rewritten before a crash
-        if [len(c) for c in current] != [len(k) for k in kept_before]:
+        lengths = [len(c) for c in current]
+        if lengths not in ([len(k) for k in kept_before], [len(k) for k in kept_after]):
             raise ValueError(f"{run_folder}: the stored featuriser's {name} values do not match learned.json")
-        _set_learned(step, [values[np.isin(kept, after, invert=True)] for values, kept in zip(current, kept_before)])
+        kept = kept_before if lengths == [len(k) for k in kept_before] else kept_after  # after: rewritten already
+        if name in moved:
+            imputer = transformers[name].steps[0][1]
+            values = imputer.statistics_.copy()
+            for number, _, new in moved[name]:
+                values[number] = current[number][int(np.searchsorted(kept[number], new))]
+            changed |= not np.array_equal(values, imputer.statistics_)
+            imputer.statistics_ = values
+        if kept is kept_after or list(after) == list(before):
+            continue
+        changed = True
+        _set_learned(step, [learned[np.isin(offsets, after, invert=True)]
+                            for learned, offsets in zip(current, kept_before)])
         start = featuriser.output_indices_[name].start
         removed_here.extend(start + int(np.searchsorted(np.concatenate(kept_before), offset))
                             for offset in sorted(set(after) - set(before)))
+    if not changed:
+        return
     removed_here = np.asarray(sorted(removed_here), dtype=np.int64)
     featuriser.output_indices_ = {
         name: slice(place.start - int(np.searchsorted(removed_here, place.start)),
@@ -336,6 +363,73 @@ def _remove_categories(run_folder: str, pipeline: str, parts: Dict, removals: Di
         in featuriser.output_indices_.items()}
     _write_featuriser(os.path.join(run_folder, FEATURISER),
                       strip_statistics(featuriser, read_blocks(os.path.join(run_folder, "train", "X"))))
+
+
+def _imputed_moves(run_folder: str, part: Dict, counts: np.ndarray) -> List[Tuple[int, int, int]]:
+    """The inputs of a most-frequent imputer before a one-hot encoder whose most frequent value changes,
+    ``(input, old offset, new offset)``: per input, the most frequent value by the counts less the imputed
+    rows, the smallest of equals (as scikit-learn picks; categories are sorted). Moves the imputed rows'
+    counts in ``counts``. None when the imputed rows cannot be found in the captured data."""
+    if part.get("imputed") is None or part.get("missing") is None or part.get("sizes") is None:
+        return []
+    starts, moves = np.cumsum([0] + part["sizes"]), []
+    for number, (old, missing) in enumerate(zip(part["imputed"], part["missing"])):
+        kept = np.setdiff1d(np.arange(starts[number], starts[number + 1]), part.get("dropped", []))
+        observed = counts[kept].astype(np.int64)
+        observed[np.searchsorted(kept, old)] -= missing
+        new = int(kept[int(np.argmax(observed))])
+        if new == old or observed.max() <= 0 or not all(
+                part["columns"][number] in columnar.frame_columns(os.path.join(run_folder, group, "data"))
+                for group in ("train", "test") if os.path.exists(os.path.join(run_folder, group, "X"))):
+            continue
+        counts[old] -= missing
+        counts[new] += missing
+        part["imputed"][number] = new
+        moves.append((number, old, new))
+    return moves
+
+
+def _move_imputed(run_folder: str, request: str, parts: Dict, moved: Dict, removed: Sequence[int]) -> List[str]:
+    """Re-encode the rows whose input a moved most-frequent value fills, train and test: their one goes from the
+    old value's column to the new one's (recorded with the request, as rectified rows are). Report lines."""
+    lines, found = [], {}
+    for group in ("train", "test"):
+        matrix_folder = os.path.join(run_folder, group, "X")
+        if not os.path.exists(matrix_folder):
+            continue
+        state = columnar.read_state(matrix_folder)
+        gone = set(state["deleted_rows"]) | (set(int(r) for r in removed) if group == "train" else set())
+        changes = {}
+        for name, moves in moved.items():
+            low, high = parts[name]["slice"]
+            zeroed = {int(r) for rows, ranges in state["zeroed"] for r in rows
+                      if any(a < high and b > low for a, b in ranges)}
+            for number, old, new in moves:
+                column = columnar.read_column(os.path.join(run_folder, group, "data"), parts[name]["columns"][number])
+                rows = [r for r in np.flatnonzero(column.isna().to_numpy()).tolist() if r not in gone | zeroed]
+                for row in rows:
+                    changes.setdefault(row, []).append((low + old, low + new))
+                found.setdefault((name, number), {})[group] = rows
+        if changes:
+            from lester_inspect.ivm.featuriser import read_blocks
+
+            rows = np.asarray(sorted(changes), dtype=np.int64)
+            values = columnar.matrix_rows(matrix_folder, rows)
+            for position, row in enumerate(rows.tolist()):
+                for old, new in changes[row]:
+                    values[position, new], values[position, old] = values[position, old], 0.0
+            for block in read_blocks(matrix_folder):  # computed when read: no statistic kept with the rows
+                values[:, block["start"]:block["stop"]] = 0
+            columnar.replace_matrix_rows(matrix_folder, request, rows, values,
+                                         [parts[name]["slice"] for name in moved])
+    for (name, number), groups in found.items():
+        lines.append(f"featuriser {name} (SimpleImputer, most_frequent): the most frequent "
+                     f"{parts[name]['columns'][number]} of the remaining training rows is another value, imputed "
+                     "from now on; the one-hot cells of the rows it imputes "
+                     "re-encoded: " + "; ".join(f"{len(rows)} {group} row(s)" + (
+                         f" (captured positions {_listed(rows)})" if rows else "") for group, rows in groups.items())
+                     + "; the model is not updated for them (verify measures the difference)")
+    return lines
 
 
 def _write_featuriser(path: str, featuriser) -> None:
