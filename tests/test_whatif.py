@@ -444,3 +444,33 @@ EXAMPLE_CHECKS = [
 def test_every_analysis_of_the_example_equals_its_modified_script_run_from_scratch(example):
     for check in EXAMPLE_CHECKS:
         check(example)
+
+
+TEXT_PIPELINE = """
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+rng = np.random.default_rng(0)
+words = np.array(["good", "bad", "fine", "poor", "great", "awful"])
+data = pd.DataFrame({"text": [" ".join(rng.choice(words, 4)) for _ in range(300)], "n": rng.normal(size=300)})
+data["y"] = data["text"].str.count("good|great|fine") + data["n"] > 1.5
+features = ColumnTransformer([("words", HashingVectorizer(n_features=16), "text"), ("n", StandardScaler(), ["n"])])
+model = Pipeline([("features", features), ("learner", LogisticRegression())])
+model.fit(data.iloc[:200], data["y"].iloc[:200])
+print(model.score(data.iloc[200:], data["y"].iloc[200:]))
+"""
+
+
+def test_a_branch_given_one_column_name_gets_a_series_and_its_blocks_are_reused(tmp_path):
+    analysis = DataCorruption({"text": "broken_characters", "n": "scaling"}, fractions=[0.5])
+    path, result = run_written(tmp_path, TEXT_PIPELINE, analysis)
+    execution = result.what_if_execution
+    assert execution.notes == [] and [selection for *_, selection in execution._reused_branches().branches] == [
+        "text", ["n"]]  # rule 3: HashingVectorizer gets the text Series, as the ColumnTransformer gives it
+    _check_against_scratch(path, result, analysis)
+    assert (result.what_if[analysis]["score_change"].iloc[1:] != 0).all()
