@@ -7,9 +7,8 @@ runs as rule 7 and the notes say why.
 import pandas as pd
 import pytest
 
-from lester_inspect import PipelineInspector
 from lester_inspect.whatif import OperatorImpact
-from test_whatif import _from_scratch
+from test_whatif import _from_scratch, run_written
 
 HEAD = """
 import numpy as np
@@ -58,6 +57,12 @@ train, test = data.head(n), data.tail(100)
 data["c"] = data["a"] * 2
 train, test = data.iloc[:250], data.iloc[250:]
 """,
+    # String accessors (.str) stand for the Series they were taken from.
+    "accessor": """
+data["s"] = data["b"].astype(str).str.slice(0, 5)
+data["c"] = data["a"] * data["s"].str.len()
+train, test = data.iloc[:250], data.iloc[250:]
+""",
     # A function of the script is not a recorded call (the calls in it are, at the function's lines).
     "helper": """
 def scaled(frame):
@@ -86,10 +91,9 @@ print(model.score(test[["a", "c"]], test["y"]))
 
 @pytest.fixture(scope="module", params=sorted(PIPELINES))
 def impact(request, tmp_path_factory):
-    path = tmp_path_factory.mktemp(request.param) / "pipeline.py"
-    path.write_text(HEAD + PIPELINES[request.param] + TAILS.get(request.param, TAIL))
     analysis = OperatorImpact()
-    result = PipelineInspector.on_pipeline(path).add_what_if(analysis).execute()
+    path, result = run_written(tmp_path_factory.mktemp(request.param),
+                               HEAD + PIPELINES[request.param] + TAILS.get(request.param, TAIL), analysis)
     return request.param, path, result, analysis
 
 
@@ -102,7 +106,10 @@ def test_a_dropped_filter_equals_the_modified_script_and_reexecutes_only_what_it
     scratch = _from_scratch(path, result, variant)
     assert row["score"] == scratch["score"]
     pd.testing.assert_frame_equal(execution.train_frame(variant), scratch["train_data"])
-    if name == "changed_after_fit":  # the fit's X as the fit got it, not as changed after it
+    if name == "accessor":
+        assert execution.not_reexecuted == {}
+        assert "slice" in [call.function.__name__ for call in execution.reexecuted[variant.name]]
+    elif name == "changed_after_fit":  # the fit's X as the fit got it, not as changed after it
         assert execution.not_reexecuted == {}
         assert execution.fit.keys[0] != execution.trace.key_of(execution.fit.X)
     elif name == "count":  # the column c, then data["a"] and its count, which head() reads
@@ -182,3 +189,39 @@ def test_a_call_the_trace_cannot_record_leaves_the_call_alone_and_the_trace_mark
     assert trace.broken == "recording the call at None failed: RuntimeError: no copies"
     trace(len, (pd.DataFrame({"a": [1]}),), {}, 1, None)
     assert trace.calls == []  # nothing more is recorded: re-executing from an incomplete trace would be wrong
+
+
+GUARDED_PIPELINE = """import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
+
+def prepare(rows):
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.normal(size=rows)})
+    data["y"] = (data["a"] + data["b"]) > 0
+    data = data[data["b"] > -0.5]
+    data["c"] = data["a"].round(1)
+    return data
+
+
+if __name__ == "__main__":
+    data = prepare(400)
+    data = data[data["a"] < 1.5]
+    train, test = data.iloc[:200], data.iloc[200:]
+    model = LogisticRegression().fit(train[["a", "c"]], train["y"])
+    print(model.score(test[["a", "c"]], test["y"]))
+"""
+
+
+def test_a_filter_in_the_main_block_is_reexecuted_and_one_inside_a_function_is_not(tmp_path):
+    analysis = OperatorImpact()
+    path, result = run_written(tmp_path, GUARDED_PIPELINE, analysis)
+    execution, rows = result.what_if_execution, result.what_if[analysis].set_index("variant")
+    filters = {v.removed_filters[0].lineno: v for v in analysis.variants(execution) if v.removed_filters}
+    assert sorted(filters) == [10, 17, 18]
+    for variant in filters.values():
+        assert rows.loc[variant.name, "score"] == _from_scratch(path, result, variant)["score"]
+    assert sorted(execution.reexecuted) == sorted(filters[line].name for line in (17, 18))
+    assert execution.not_reexecuted == {filters[10].name: (
+        "line 10: the change is inside a FunctionDef statement (line 6), whose uses of it are not followed")}

@@ -55,7 +55,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from lester_inspect.whatif.capture import ModelCall
-from lester_inspect.whatif.recompute import Indexer, NotReexecutable, Ref, same_value, untraced_use
+from lester_inspect.whatif.recompute import Accessor, NotReexecutable, Ref, same_value, untraced_use
 from lester_inspect.whatif.patches import (WhatIfError, apply_patches, apply_patches_keeping, permutation, rows_kept,
                                           touched_columns)
 
@@ -89,7 +89,7 @@ class Variant:
 def call_receiver(call):
     """The frame a recorded filter call (``df[mask]``, ``df.loc[mask]``, ``df.dropna()``) filters."""
     first = call.args[0] if call.args else None
-    return first.frame if isinstance(first, Indexer) else first if isinstance(first, Ref) else None
+    return first.frame if isinstance(first, Accessor) else first if isinstance(first, Ref) else None
 
 
 def fresh_params(params: dict) -> dict:
@@ -110,10 +110,11 @@ def _steps(model):
     return [], model
 
 
-def _branch_columns(transformer, columns) -> List[str]:
+def _branch_columns(transformer, columns):
+    """The columns a ColumnTransformer branch reads: a name (the branch gets a Series) or a list of names."""
     names = list(getattr(transformer, "feature_names_in_", []))
     if isinstance(columns, str):
-        return [columns]
+        return columns
     if callable(columns) or not names:
         raise WhatIfError(f"cannot tell which columns a ColumnTransformer branch reads from {columns!r}")
     selected = np.asarray(names, dtype=object)[columns] if not all(isinstance(c, str) for c in columns) \
@@ -184,7 +185,7 @@ def _split_one_hot(part: slice, encoder, columns: List[str]) -> Optional[list]:
         single = OneHotEncoder(categories=[categories], handle_unknown=encoder.handle_unknown,
                                sparse_output=encoder.sparse_output, dtype=encoder.dtype)
         single.fit(pd.DataFrame({column: pd.Series(categories, dtype=object)}))
-        split.append((slice(start, start + len(categories)), single, [column]))
+        split.append((slice(start, start + len(categories)), single, [column], [column]))
         start += len(categories)
     return split if start == part.stop else None
 
@@ -199,19 +200,21 @@ class _Branches:
 
     def __init__(self, transformer, frame: pd.DataFrame):
         self.transformer = transformer
-        whole = []  # (slice, fitted branch transformer, its input columns)
+        # (slice, fitted branch transformer, its input columns, how it selects them: a name or a list)
+        whole = []
         for name, branch, columns in transformer.transformers_:
             if isinstance(branch, str) and branch == "drop":
                 continue
             part = transformer.output_indices_[name]
             if part.stop > part.start:
-                whole.append((part, branch, _branch_columns(transformer, columns)))
-        split = [item for part, branch, columns in whole
-                 for item in (_split_one_hot(part, branch, columns) or [(part, branch, columns)])]
+                selection = _branch_columns(transformer, columns)
+                whole.append((part, branch, [selection] if isinstance(selection, str) else selection, selection))
+        split = [item for part, branch, columns, selection in whole
+                 for item in (_split_one_hot(part, branch, columns) or [(part, branch, columns, selection)])]
         expected = transformer.transform(frame)
         for branches in ([split, whole] if len(split) > len(whole) else [whole]):
             self.branches = sorted(branches, key=lambda item: item[0].start)
-            self.blocks = [self._transform(branch, frame[columns]) for _, branch, columns in self.branches]
+            self.blocks = [self._transform(branch, frame[selection]) for _, branch, _, selection in self.branches]
             if _identical(self._assemble(self.blocks), expected):
                 return
         raise WhatIfError("the ColumnTransformer's blocks do not reassemble into its output")
@@ -230,27 +233,27 @@ class _Branches:
 
     def transform(self, frame: pd.DataFrame, changed: set, rows: Optional[np.ndarray] = None):
         """``frame`` featurised (only its ``rows``, if given); only the branches reading a column in ``changed`` run."""
-        def part(columns):  # the branch's columns first: taking rows of the whole frame copies every column
-            selected = frame[columns]
+        def part(selection):  # the branch's columns first: taking rows of the whole frame copies every column
+            selected = frame[selection]
             return selected if rows is None else selected.iloc[rows]
 
-        blocks = [self._transform(branch, part(columns)) if changed.intersection(columns)
+        blocks = [self._transform(branch, part(selection)) if changed.intersection(columns)
                   else (block if rows is None else block[rows])
-                  for (_, branch, columns), block in zip(self.branches, self.blocks)]
+                  for (_, branch, columns, selection), block in zip(self.branches, self.blocks)]
         return self._assemble(blocks)
 
     def permuted(self, column: str, order: np.ndarray):
         """Rule 6: the plain features with ``column``'s own block in ``order``; None if it has no such block."""
-        owned = [index for index, (_, branch, columns) in enumerate(self.branches)
+        owned = [index for index, (_, branch, columns, _) in enumerate(self.branches)
                  if columns == [column] and _row_wise(branch)]
-        if len(owned) != 1 or any(column in columns for _, _, columns in self.branches if columns != [column]):
+        if len(owned) != 1 or any(column in columns for _, _, columns, _ in self.branches if columns != [column]):
             return None
         blocks = list(self.blocks)
         blocks[owned[0]] = blocks[owned[0]][order]
         return self._assemble(blocks)
 
     def row_wise(self, changed: set) -> bool:
-        return all(_row_wise(branch) for _, branch, columns in self.branches if changed.intersection(columns))
+        return all(_row_wise(branch) for _, branch, columns, _ in self.branches if changed.intersection(columns))
 
 
 def _identical(left, right) -> bool:
@@ -302,8 +305,10 @@ class SharedExecution:
             if steps and isinstance(steps[0], ColumnTransformer) and isinstance(self.score.X, pd.DataFrame):
                 try:
                     self._branches = _Branches(steps[0], self.score.X)
-                except WhatIfError as error:
-                    self.notes.append(f"fitted transformers are not reused branch by branch: {error}")
+                except Exception as error:  # a branch that cannot run alone: the whole featuriser runs instead
+                    reason = error if isinstance(error, WhatIfError) else (
+                        f"a branch fails on its own columns ({type(error).__name__}: {error})")
+                    self.notes.append(f"fitted transformers are not reused branch by branch: {reason}")
             else:
                 self.notes.append("the model's first step is not a ColumnTransformer: each test-side variant "
                                   "featurises its whole test frame")
@@ -441,7 +446,7 @@ class SharedExecution:
                                                       location.end_col_offset),
                                    self.score.measured_at.end_lineno, model_calls)
             if problem is not None:
-                raise NotReexecutable(f"{problem} other than as an operand of a recorded call")
+                raise NotReexecutable(problem)
             self._replay(start)
         except NotReexecutable as reason:
             self._refuse(variant, reason)
@@ -533,7 +538,7 @@ class SharedExecution:
         branches = self._reused_branches()
         if branches is None:
             return self.test_columns()
-        return list(dict.fromkeys(c for _, _, columns in branches.branches for c in columns))
+        return list(dict.fromkeys(c for _, _, columns, _ in branches.branches for c in columns))
 
     def test_columns(self) -> List[str]:
         if not isinstance(self.score.X, pd.DataFrame):
