@@ -8,7 +8,7 @@ from lester_inspect.inspections import ColumnProvenance, HistogramForColumns, Ro
 from lester_inspect.inspections.annotations import UnknownProvenance
 from lester_inspect.instrumentation.dag import CodeLocation, FunctionInfo, OperatorType
 from lester_inspect.instrumentation.provenance_cuts import cuts_upstream
-from lester_inspect.instrumentation.rows import Identity, Input, ProvenanceCut, Unknown
+from lester_inspect.instrumentation.rows import Identity, Input, ProvenanceCut, Unknown, never_unknown
 from lester_inspect.instrumentation.run import InstrumentedRun
 from lester_inspect.instrumentation.source import PipelineSource
 
@@ -116,6 +116,7 @@ def test_a_mapping_found_unknown_when_computed_is_recorded_then():
     import pandas as pd
 
     run = InstrumentedRun(PipelineSource.from_string("pass\n"))
+    run.tracks_rows = True  # an observer will ask for the mappings it needs
     data = pd.DataFrame({"a": [1, 2]})
     source = run.add_node(T.DATA_SOURCE, FunctionInfo("pandas", "DataFrame"), None, "data", ["a"], [], data)
     item = Input(source, data, lambda: Unknown("the input's row index has duplicate labels"))
@@ -126,6 +127,66 @@ def test_a_mapping_found_unknown_when_computed_is_recorded_then():
     assert isinstance(item.rows(), Unknown)
     assert run.dag.nodes[node]["provenance_cut"].reason == (
         "DataFrame.sort_values: the input's row index has duplicate labels")
+
+
+def test_a_run_that_tracks_no_rows_computes_a_mapping_for_its_cut_unless_it_cannot_be_unknown():
+    import pandas as pd
+
+    run = InstrumentedRun(PipelineSource.from_string("pass\n"))
+    data = pd.DataFrame({"a": [1, 2]})
+    source = run.add_node(T.DATA_SOURCE, FunctionInfo("pandas", "DataFrame"), None, "data", ["a"], [], data)
+    computed = []
+
+    def duplicates():
+        computed.append("duplicates")
+        return Unknown("the input's row index has duplicate labels")
+
+    @never_unknown
+    def mask():
+        computed.append("mask")
+        return Identity()
+
+    node = run.add_node(T.SORT, FunctionInfo("pandas", "DataFrame.sort_values"), CodeLocation(2, 0, 2, 9),
+                        "sort", ["a"], [Input(source, data, duplicates), Input(source, data, mask)], data.copy())
+    assert computed == ["duplicates"]
+    assert run.dag.nodes[node]["provenance_cut"].reason == (
+        "DataFrame.sort_values: the input's row index has duplicate labels")
+
+
+CUTS_FOUND_WHEN_COMPUTED = """
+import pandas as pd
+from sklearn.model_selection import train_test_split
+left = pd.DataFrame({"k": [1, 2, 3, 4], "x": [4.0, 3.0, 2.0, 1.0]}, index=[0, 0, 1, 1])
+right = pd.DataFrame({"k": [1, 2, 3], "y": ["a", "b", "c"]})
+joined = left.merge(right, on="k")
+ordered = left.sort_values("x")
+counts = pd.Series([3, 1, 2], index=["a", "a", "b"]).sort_values()
+dropped = left.drop(index=[1])
+train, test = train_test_split(joined, random_state=0)
+print(len(ordered), len(counts), len(dropped), len(train))
+"""
+
+
+def test_a_run_without_inspections_lists_the_cuts_only_computed_mappings_find(tmp_path, capfd):
+    from lester_inspect.cli import main
+
+    plain = PipelineInspector.on_pipeline_from_string(CUTS_FOUND_WHEN_COMPUTED).execute()
+    inspected = (PipelineInspector.on_pipeline_from_string(CUTS_FOUND_WHEN_COMPUTED)
+                 .add_inspection(RowLineage(3)).execute())
+    # Duplicate labels cut the Series' sort and the drop (neither gets hidden row ids); the join, the frame's sort
+    # and the split are mapped (by row ids in a run that tracks rows), so they are no cut in either run.
+    where = [(cut.location.lineno, cut.function.name) for cut in plain.provenance_cuts]
+    assert where == [(8, "Series.sort_values"), (9, "DataFrame.drop")]
+    assert [str(cut) for cut in plain.provenance_cuts] == [str(cut) for cut in inspected.provenance_cuts]
+    assert plain.summary().splitlines()[-4:-1] == [
+        "Row provenance is cut at 2 places (row-based results downstream are unknown):",
+        *(f"  {cut}" for cut in plain.provenance_cuts)]
+    path = tmp_path / "pipeline.py"
+    path.write_text(CUTS_FOUND_WHEN_COMPUTED)
+    assert main(["run", str(path)]) == 0
+    out = capfd.readouterr().out
+    assert "Row provenance is cut at 2 places" in out
+    assert "line 8:9: Series.sort_values: the input's row index has duplicate labels" in out
 
 
 def test_a_mapping_that_fails_to_compute_is_a_cut_naming_the_error():

@@ -31,7 +31,8 @@ from lester_inspect.backends.series_expressions import (ATOM, FUNCTIONS, SeriesE
                                                         track)
 from lester_inspect.backends.udf_columns import columns_read_by
 from lester_inspect.instrumentation.dag import CodeLocation, DagNode, OperatorType
-from lester_inspect.instrumentation.rows import IDENTITY, Groups, Input, Positions, Unknown, segment
+from lester_inspect.instrumentation.rows import (IDENTITY, NOT_COMPUTED, Groups, Input, Positions, Unknown,
+                                                never_unknown, segment)
 from lester_inspect.instrumentation.run import InstrumentedRun, OperatorCall, function_info
 
 T = OperatorType
@@ -137,8 +138,8 @@ def _select(call: OperatorCall, result: Any, frame: Any, rows: Any, columns: Any
     output = _output(call, result)
     if _is_mask(rows):
         description = _mask_description(call, rows)
-        inputs = [call.run.input(frame, call.location, lambda: Positions(np.flatnonzero(
-            rows.to_numpy() if isinstance(rows, pd.Series) else np.asarray(rows)), has_missing=False))]
+        inputs = [call.run.input(frame, call.location, never_unknown(lambda: Positions(np.flatnonzero(
+            rows.to_numpy() if isinstance(rows, pd.Series) else np.asarray(rows)), has_missing=False)))]
         if _mask_from_elsewhere(call, frame, rows):
             inputs.append(call.run.input(rows, call.location, rows=None))
     else:
@@ -258,6 +259,7 @@ def head_or_tail(which: str):
         source, count = call.args[0], len(_output(call, result))
         start = len(source) - count if which == "Last" else 0  # now: the source may grow later
 
+        @never_unknown
         def positions():
             return Positions(np.arange(start, start + count), has_missing=False)
 
@@ -299,9 +301,11 @@ def join(call: OperatorCall, result: Any) -> None:
 
 def _join_inputs(call: OperatorCall, frames: List[Any]) -> List[Input]:
     positions = call.extra or [None] * len(frames)
-    # Unprepared (no inspection tracks rows, or not all DataFrames): unknown only if someone asks.
-    return [call.run.input(frame, call.location, Positions(rows) if rows is not None else
-                           (lambda: Unknown("the join's inputs were not all DataFrames")))
+    if call.extra is None and not call.run.tracks_rows and all(isinstance(f, pd.DataFrame) for f in frames):
+        unprepared = NOT_COMPUTED  # the row ids a run tracking rows pushes through the join would give them
+    else:
+        unprepared = Unknown("the join's inputs were not all DataFrames")
+    return [call.run.input(frame, call.location, Positions(rows) if rows is not None else unprepared)
             for frame, rows in zip(frames, positions)]
 
 

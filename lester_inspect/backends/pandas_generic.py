@@ -24,7 +24,7 @@ import pandas as pd
 
 from lester_inspect.backends.formatting import short_repr
 from lester_inspect.instrumentation.dag import DagNode, OperatorType
-from lester_inspect.instrumentation.rows import (IDENTITY, Input, Positions, Unknown, increasing_labels,
+from lester_inspect.instrumentation.rows import (IDENTITY, NOT_COMPUTED, Input, Positions, Unknown, increasing_labels,
                                                 positions_of_labels)
 from lester_inspect.instrumentation.run import OperatorCall
 from lester_inspect.instrumentation.tracking import Tracked
@@ -117,6 +117,8 @@ def positions_by_index(source: Any, output: Any, call: Optional[OperatorCall] = 
         source_index, labels = source.index, output.index
         if call is not None and isinstance(call.extra, Positions):
             return call.extra
+        if call is not None and not call.run.tracks_rows and _prepare_maps(call):
+            return NOT_COMPUTED
         if call is not None and (call.kwargs.get("inplace") or call.kwargs.get("ignore_index")):
             if call.extra is None:
                 return Unknown(f"{call.function}: inplace=True or ignore_index=True replaces the row labels, "
@@ -126,6 +128,12 @@ def positions_by_index(source: Any, output: Any, call: Optional[OperatorCall] = 
             return IDENTITY
         return positions_of_labels(source_index, labels, subset=picks_rows)
 
+    def may_be_unknown():  # only duplicate labels make ``positions_of_labels`` unknown
+        if keeps_order and len(output.index) == len(source.index):
+            return False
+        return not _unique_labels(source.index) and not (call is not None and _prepare_maps(call))
+
+    positions.may_be_unknown = may_be_unknown
     return positions
 
 
@@ -136,7 +144,7 @@ def keeping_labels(call: OperatorCall):
     hidden row-id column rides through the call instead (as for joins).
     """
     receiver, ignore, inplace = call.args[0], call.kwargs.get("ignore_index"), call.kwargs.get("inplace")
-    if isinstance(receiver, pd.DataFrame) and not inplace and not _unique_labels(receiver.index):
+    if _needs_row_ids(call):
         return _with_row_id_column(call)
     if not ignore and not inplace:  # both objects keep their labels: nothing to keep
         return call.args, call.kwargs, _unchanged
@@ -152,6 +160,26 @@ def keeping_labels(call: OperatorCall):
         return result, (before, labels)
 
     return call.args, kwargs, finish
+
+
+def _needs_row_ids(call: OperatorCall) -> bool:
+    """A frame whose row labels do not tell its rows apart (the call did not change them in place)."""
+    receiver = call.args[0]
+    return isinstance(receiver, pd.DataFrame) and not call.kwargs.get("inplace") and not _unique_labels(
+        receiver.index)
+
+
+def _prepare_maps(call: OperatorCall) -> bool:
+    """Whether ``keeping_labels`` (skipped by a run that tracks no rows) would give the row mapping: by
+    hidden row ids, or by keeping the labels ``inplace``/``ignore_index`` replace."""
+    if _needs_row_ids(call):
+        return _row_ids_safe(call)
+    return bool(call.kwargs.get("ignore_index") or call.kwargs.get("inplace"))
+
+
+def _row_ids_safe(call: OperatorCall) -> bool:
+    method = call.function.name.rsplit(".", 1)[-1]
+    return method in _ROW_ID_SAFE and not (method == "dropna" and call.kwargs.get("axis", 0) not in (0, "index"))
 
 
 def _unchanged(result):
@@ -170,7 +198,7 @@ def _unique_labels(index: pd.Index) -> bool:
 
 def _with_row_id_column(call: OperatorCall):
     receiver, method = call.args[0], call.function.name.rsplit(".", 1)[-1]
-    if method not in _ROW_ID_SAFE or (method == "dropna" and call.kwargs.get("axis", 0) not in (0, "index")):
+    if not _row_ids_safe(call):
         return call.args, call.kwargs, _unchanged
     name = f"__lester_row_id_{id(call)}"
     marked = receiver.assign(**{name: np.arange(len(receiver), dtype=np.int64)})

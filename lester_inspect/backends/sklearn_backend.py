@@ -21,7 +21,7 @@ import pandas as pd
 
 from lester_inspect.backends.formatting import column_list, short_repr
 from lester_inspect.instrumentation.dag import CodeLocation, DagNode, FunctionInfo, OperatorType
-from lester_inspect.instrumentation.rows import IDENTITY, Input, Positions, Unknown
+from lester_inspect.instrumentation.rows import IDENTITY, NOT_COMPUTED, Input, Positions, Unknown
 from lester_inspect.instrumentation.run import InstrumentedRun, OperatorCall, columns_of
 from lester_inspect.instrumentation.tracking import ObjectTable
 
@@ -620,8 +620,9 @@ def train_test_split(call: OperatorCall, result) -> None:
         suffix = f" of argument {index + 1}" if len(arrays) > 1 else ""
         for part, output, rows in (("train", result[2 * index], positions[0]),
                                    ("test", result[2 * index + 1], positions[1])):
-            # Unprepared (no inspection tracks rows, or preparing failed): unknown only if someone asks.
-            mapping = Positions(rows) if rows is not None else (lambda: Unknown("the split was not prepared"))
+            # Unprepared: a run tracking no rows skipped it (no cut), or preparing failed.
+            mapping = Positions(rows) if rows is not None else NOT_COMPUTED if not call.run.tracks_rows else Unknown(
+                "the split was not prepared")
             call.run.add_node(T.TRAIN_TEST_SPLIT, call.function, call.location, f"Split: {part} rows{suffix}",
                               columns_of(output), [Input(parent, array, mapping)], output)
 

@@ -82,7 +82,16 @@ class Unknown:
         return f"Unknown({self.reason!r})"
 
 
-RowMapping = Union[Identity, Positions, Groups, Unknown, "Carried"]
+class NotComputed:
+    """A mapping the operator's ``prepare`` step gives a run that tracks rows (hidden row ids through a
+    join), which this run, tracking none, skipped: it exists, so it is no provenance cut."""
+
+    def __repr__(self) -> str:
+        return "NotComputed()"
+
+
+NOT_COMPUTED = NotComputed()
+RowMapping = Union[Identity, Positions, Groups, Unknown, NotComputed, "Carried"]
 
 
 # (a weak reference to the Index last checked, its answer): replaced whole, so read consistently.
@@ -169,9 +178,20 @@ IDENTITY = Identity()
 CARRIED = Carried()
 
 
+def never_unknown(thunk: Callable[[], RowMapping]) -> Callable[[], RowMapping]:
+    """Mark a mapping thunk that never computes ``Unknown`` (``Input.find_cut`` need not call it)."""
+    thunk.may_be_unknown = _no
+    return thunk
+
+
+def _no() -> bool:
+    return False
+
+
 def segment(offset: int, length: int, total: int) -> Callable[[], Positions]:
     """A thunk for one input of a row concatenation: it owns output rows ``offset .. offset+length``."""
 
+    @never_unknown
     def positions():
         mapped = np.full(total, -1, dtype=np.int64)
         mapped[offset:offset + length] = np.arange(length)
@@ -218,6 +238,14 @@ class Input:
                 self._on_unknown(self._rows)
             self._on_unknown = None
         return self._rows
+
+    def find_cut(self) -> None:
+        """Compute the mapping only if it may be Unknown (a thunk's ``may_be_unknown()`` may say it is not):
+        a run that tracks no rows wants its cuts, not its mappings."""
+        if callable(self._rows):
+            may_be_unknown = getattr(self._rows, "may_be_unknown", None)
+            if may_be_unknown is None or may_be_unknown():
+                self.rows()
 
     def __repr__(self) -> str:
         return f"Input({self.node}, rows={self._rows!r})"

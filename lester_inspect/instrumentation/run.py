@@ -201,6 +201,10 @@ class InstrumentedRun:
             if item.carries_rows:
                 item.on_unknown(lambda unknown, node=node: self.record_cut(
                     node, f"{node.function.name}: {unknown.reason}", node.function, node.code_location))
+                if not self.tracks_rows:
+                    # No observer will ask for the mapping: whether it is a cut is found now (later, in-place
+                    # changes could alter the answer, and keeping the thunk would keep its data alive).
+                    item.find_cut()
         if output is not None:
             self.set_producer(output, node)
         self._observe(node, inputs, output)
