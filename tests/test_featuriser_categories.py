@@ -187,3 +187,23 @@ def test_forget_moves_the_imputed_cells_when_the_most_frequent_category_changes(
     # The stored featuriser imputes the new value: it encodes the imputed rows as the store holds them.
     imputed = np.searchsorted(ours["train"]["lineage"]["data"], [9, 10])
     assert np.array_equal(featuriser.transform(data.loc[[9, 10]]), ours["train"]["X"][imputed])
+
+
+def test_categories_an_encoder_drops_are_not_removed_and_the_featuriser_goes_loudly(tmp_path, monkeypatch):
+    # drop="first": removing a category would change which one is dropped; that is not maintained.
+    frame = pd.DataFrame({"id": np.arange(40), "city": ["harbour"] + ["north", "south"] * 19 + ["east"],
+                          "y": np.arange(40) % 2})
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    (tmp_path / "pipeline.py").write_text(
+        "import sys\nimport pandas as pd\nfrom sklearn.compose import ColumnTransformer\n"
+        "from sklearn.linear_model import LogisticRegression\nfrom sklearn.preprocessing import OneHotEncoder\n"
+        "data = pd.read_csv(sys.argv[1])\n"
+        "features = ColumnTransformer([('city', OneHotEncoder(drop='first'), ['city'])])\n"
+        "LogisticRegression().fit(features.fit_transform(data), data['y'])\n")
+    result = (PipelineInspector.on_pipeline(str(tmp_path / "pipeline.py"), args=[str(tmp_path / "data.csv")])
+              .add_inspection(ArtifactCapture(store=str(tmp_path / ".lester"))).execute())
+    run_id = ArtifactCapture.run_id_of(result)
+    monkeypatch.chdir(tmp_path)
+    text = str(ArtifactStore(".lester").forget(RowSpec("data.csv", positions=(39,))))
+    assert "the stored featuriser was deleted, as its learned values would keep the data" in text, text
+    assert not os.path.exists(os.path.join(".lester", "runs", run_id, "featuriser.pkl"))

@@ -162,9 +162,8 @@ def _rank(counts) -> List[int]:
     """Each term's place in the order ``fit`` first meets the terms of the training documents (``counts``: the
     remaining rows, terms in document order); terms no document has come last."""
     positions = np.flatnonzero(counts.data != 0)
-    terms, at = np.unique(counts.indices[positions], return_index=True)
-    first = np.full(counts.shape[1], counts.shape[1] + len(counts.data), dtype=np.int64)
-    first[terms] = positions[at]
+    first = np.full(counts.shape[1], len(counts.data), dtype=np.int64)
+    np.minimum.at(first, counts.indices[positions], positions)  # one pass, no sort of the entries
     return np.argsort(np.argsort(first, kind="stable"), kind="stable").tolist()
 
 
