@@ -102,7 +102,7 @@ def naive(result, analysis, data: str, sample: int):
         started = _clocks()
         try:
             scores[variant.name] = run_from_scratch(PIPELINE, execution.fit.location, execution.score.location,
-                                                    variant, [data])["score"]
+                                                    variant, [data], execution.metric_location)["score"]
         except Exception as error:  # the pipeline fails on this variant, as ours records
             scores[variant.name] = f"{type(error).__name__}"
         times.append(_since(started))

@@ -38,3 +38,24 @@ def inspect_code():
         return PipelineInspector.on_pipeline_from_string(textwrap.dedent(code), **kwargs).execute()
 
     return run
+
+
+@pytest.fixture
+def killed_at():
+    """``run(crash_at, function)``: the exit code of ``function()`` in a forked copy of the test process, killed at
+    ``files.crash_point(crash_at)`` (137) — as abrupt as killing a command's process, without starting Python
+    and torch again; 0 if no crash point fired."""
+    import multiprocessing
+
+    def run(crash_at, function):
+        def killed():
+            os.environ["LESTER_INSPECT_CRASH_AT"] = crash_at
+            function()
+            os._exit(0)
+
+        process = multiprocessing.get_context("fork").Process(target=killed)
+        process.start()
+        process.join(timeout=300)
+        return process.exitcode
+
+    return run

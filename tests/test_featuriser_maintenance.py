@@ -14,9 +14,10 @@ from lester_inspect.ivm.rectify import load_featuriser
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# A most-frequent imputer before a one-hot encoder (kept by counts), a mean imputer (not maintained), two scaler parts (a bare one, and one behind a step that learns nothing), a
-# one-hot part (its categories kept by their training-row counts); a split that
-# does not depend on the row count, so that a run from scratch keeps the same rows in the same order.
+# A most-frequent imputer before a one-hot encoder (kept by counts), a mean imputer and two scaler parts
+# (a bare one, and one behind a step that learns nothing), all refitted; a one-hot part (its categories
+# kept by their training-row counts); a split that does not depend on the row count, so that a run from
+# scratch keeps the same rows in the same order.
 PIPELINE = '''
 import os, sys
 import numpy as np
@@ -79,7 +80,7 @@ def scalers(store_path, run_id):
     featuriser = load_featuriser(run_folder, ArtifactStore(store_path).load(run_id)["manifest"]["pipeline"])
     parts = dict((name, transformer) for name, transformer, _ in featuriser.transformers_)
     return {"numbers": parts["numbers"], "log_income": parts["log_income"].steps[-1][1],
-            "race": parts["race"].steps[0][1]}
+            "race": parts["race"].steps[0][1], "imputed": parts["imputed"]}
 
 
 def test_scaler_blocks_are_stored_unscaled_and_read_back_exactly(work):
@@ -109,8 +110,9 @@ def test_forget_refits_the_scalers_like_a_run_from_scratch(work):
     text = str(report)
     assert "featuriser numbers (StandardScaler): fitted again" in text and "log_income" in text
     assert "re-encoded" in text
-    # What is not maintained is said so, loudly; the one-hot categories are kept by their row counts.
-    assert "NOT MAINTAINED: featuriser imputed/imputed (SimpleImputer): statistics_ stay as fitted" in text, text
+    # The mean imputer is refitted too (no patient misses num_children: no cell it fills changes).
+    assert "featuriser imputed (SimpleImputer, mean): fitted again" in text and "re-encoded: 0 train row(s)" in text
+    assert "NOT MAINTAINED" not in text, text  # the one-hot categories are kept by their row counts
     assert "county/county" not in text
     assert "race/impute" not in text  # the most frequent race stays, by the counts: as a run from scratch finds
 
@@ -127,6 +129,7 @@ def test_forget_refits_the_scalers_like_a_run_from_scratch(work):
         for attribute in ("mean_", "var_", "scale_", "n_samples_seen_"):
             assert np.array_equal(getattr(mine[name], attribute), getattr(scratch_scalers[name], attribute))
     assert mine["race"].statistics_.tolist() == scratch_scalers["race"].statistics_.tolist()
+    assert np.array_equal(mine["imputed"].statistics_, scratch_scalers["imputed"].statistics_)
     assert not np.array_equal(mine["numbers"].mean_, old_mean)
     # No old statistic is kept: the stored featuriser holds none, virtual.json only the new ones.
     for path in (os.path.join(".lester", "runs", run_id, "featuriser.pkl"),

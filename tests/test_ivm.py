@@ -1,6 +1,8 @@
 """Capture, affected runs and forget on the credit card example, with canaries, crashes and concurrency."""
+import contextlib
 import glob
 import importlib.util
+import io
 import json
 import os
 import pickle
@@ -35,6 +37,16 @@ def cli(*arguments, cwd, env=None, check=True):
     if check:
         assert completed.returncode == 0, completed.stderr
     return completed
+
+
+def run_cli(*arguments):
+    """A command run in this process, in the current folder: like ``cli`` without starting Python and torch."""
+    from lester_inspect.cli import main
+
+    output, errors = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(errors):
+        code = main(list(arguments))
+    return subprocess.CompletedProcess(["lester-inspect", *arguments], code, output.getvalue(), errors.getvalue())
 
 
 def canaries_of(mail_ids):
@@ -202,17 +214,14 @@ def _same(loaded, expected, group):
 
 
 @pytest.mark.parametrize("crash_at", ["after_model", "after_state", "after_train", "after_test"])
-def test_a_killed_forget_leaves_old_or_new_artifacts_and_resumes(workspace, completed, crash_at):
+def test_a_killed_forget_leaves_old_or_new_artifacts_and_resumes(workspace, completed, crash_at, killed_at):
     work, run_id, chosen, canaries = workspace
     before = ArtifactStore(".lester").load(run_id)
-    arguments = ["forget", "--rows", f"data/customers.csv:customer_id={','.join(map(str, chosen))}",
-                 "--column", "data/mails.csv:mail_subject", "--all-affected"]
-    crashed = cli(*arguments, cwd=work, env=dict(ENVIRONMENT, LESTER_INSPECT_CRASH_AT=crash_at), check=False)
-    assert crashed.returncode == 137
+    assert killed_at(crash_at, lambda: ArtifactStore(".lester").forget(rows_of(chosen), SUBJECT)) == 137
     interrupted = ArtifactStore(".lester").load(run_id)  # readable
     for group in ("train", "test"):
         assert _same(interrupted, before, group) or _same(interrupted, completed, group)
-    cli(*arguments, cwd=work)
+    ArtifactStore(".lester").forget(rows_of(chosen), SUBJECT)  # the request again, as the completed one ran it
     resumed = ArtifactStore(".lester").load(run_id)
     for group in ("train", "test"):
         assert _same(resumed, completed, group)
@@ -251,8 +260,8 @@ def test_forget_finds_runs_without_opening_the_catalog_and_logs_every_change(wor
     assert changes["request"].tolist() == [first.request, second.request]
     assert changes["rows_changed"].tolist() == [sum(r.runs[0].rows.values()) for r in (first, second)]
     assert changes["model_updated"].tolist() == [True, True]
-    monkeypatch.undo()
-    assert "instance deletion" in cli("changes", cwd=work).stdout
+    monkeypatch.undo()  # also the change of folder
+    assert "instance deletion" in run_cli("changes", "--store", str(work / ".lester")).stdout
 
 
 def test_concurrent_forgets_and_a_capture_serialise(workspace):
@@ -288,19 +297,19 @@ def test_command_line_and_errors(workspace):
     work, run_id, chosen, _ = workspace
     assert run_id in cli("runs", cwd=work).stdout
     rows = f"data/customers.csv:customer_id={chosen[0]}"
-    assert cli("affected", "--rows", rows, cwd=work).stdout.startswith(f"{run_id}  holds ")
+    assert run_cli("affected", "--rows", rows).stdout.startswith(f"{run_id}  holds ")
     copy = work / "copy_of_customers.csv"
     shutil.copy(work / "data" / "customers.csv", copy)
-    assert cli("affected", "--rows", f"{copy}:@0,1", cwd=work).stdout.split()[0] == run_id  # matched by content
-    unknown = cli("forget", "--rows", "data/customers.csv:customer_id=999999", "--all-affected", cwd=work, check=False)
+    assert run_cli("affected", "--rows", f"{copy}:@0,1").stdout.split()[0] == run_id  # matched by content
+    unknown = run_cli("forget", "--rows", "data/customers.csv:customer_id=999999", "--all-affected")
     assert unknown.returncode == 2 and "no row has customer_id = 999999" in unknown.stderr
-    wrong_run = cli("forget", "--rows", rows, "--run", "no-such-run", cwd=work, check=False)
+    wrong_run = run_cli("forget", "--rows", rows, "--run", "no-such-run")
     assert wrong_run.returncode == 2 and "no-such-run" in wrong_run.stderr
-    beyond = cli("affected", "--rows", "data/customers.csv:@3,100000", cwd=work, check=False)
+    beyond = run_cli("affected", "--rows", "data/customers.csv:@3,100000")
     assert beyond.returncode == 2 and "row @100000 is beyond the 200 rows the captured runs read" in beyond.stderr
     for command in ("runs", "changes", "affected", "forget"):
         arguments = ["--rows", rows, "--all-affected"][:{"affected": 2, "forget": 3}.get(command, 0)]
-        missing = cli(command, "--store", "no-store-here", *arguments, cwd=work, check=False)
+        missing = run_cli(command, "--store", "no-store-here", *arguments)
         assert missing.returncode == 2 and "no-store-here: no artifact store here" in missing.stderr, command
     assert not os.path.exists(work / "no-store-here")
     for bad, message in (("customers.csv", "expected FILE:KEY=V1,V2"), ("data/customers.csv:@x", "whole numbers"),
@@ -313,7 +322,9 @@ def test_command_line_and_errors(workspace):
 def test_the_creditcard_readme_walkthrough_runs(tmp_path):
     readme = open(os.path.join(EXAMPLE, "README.md"), encoding="utf-8").read()
     script = readme.split("## The leak")[1].split("```bash\n")[1].split("```")[0]
-    script = script.replace("/tmp/leak", str(tmp_path / "leak"))
+    assert "--mails 10000" in script
+    # As written, on fewer mails: the walkthrough's steps do not depend on the size.
+    script = script.replace("/tmp/leak", str(tmp_path / "leak")).replace("--mails 10000", "--mails 2000")
     completed = subprocess.run(["bash", "-e", "-c", script], cwd=EXAMPLE, capture_output=True, text=True,
                                env=ENVIRONMENT, timeout=600)
     assert completed.returncode == 0, completed.stderr
@@ -397,7 +408,7 @@ def test_capture_without_split_with_separate_featurisation_and_a_sklearn_model(w
     assert refitted.removal_bound == 0.0  # nothing was unlearnt since the refit
     kept = store.forget(RowSpec("data/customers.csv", positions=(3,)), max_residual=1e9)
     assert "refitted" not in str(kept) and kept.runs[0].model["gradient_residual"] < 1e9
-    printed = cli("verify", "--run", run_id, "--store", ".separate", cwd=work).stdout
+    printed = run_cli("verify", "--run", run_id, "--store", ".separate").stdout
     assert f"run {run_id}: LogisticRegression after 4 update(s)" in printed and "gradient residual" in printed
 
 
@@ -572,14 +583,26 @@ def test_audit_finds_values_in_every_encoding_and_names_the_artifact(workspace):
     assert {(f.value, f.encoding) for f in found} >= {(hidden["utf-16-be"], "utf-16-be"),
                                                       (hidden["utf-32-le"], "utf-32-le"), ("4532015112830366", "int64")}
     (work / "values.txt").write_text("\n".join(sorted({f.value for f in findings})[:3]) + "\n")
-    held = cli("audit", "--values-from", "values.txt", cwd=work, check=False)
+    held = run_cli("audit", "--values-from", "values.txt")
     assert held.returncode == 1 and "(run " in held.stdout and "3 value(s) are still held" in held.stdout
     for encoding in hidden:
         os.remove(f".lester/runs/{run_id}/extra-{encoding}.bin")
     os.remove(f".lester/runs/{run_id}/numbers.npy")
     ArtifactStore(".lester").forget(rows_of(chosen), SUBJECT)
-    clean = cli("audit", "--values-from", "values.txt", cwd=work, check=False)
+    clean = run_cli("audit", "--values-from", "values.txt")
     assert clean.returncode == 0 and clean.stdout.rstrip().endswith("none is held")
+
+
+def test_audit_finds_a_value_inside_another_one_and_wide_spellings_amid_zero_bytes(tmp_path):
+    from lester_inspect.ivm.audit import find_values
+
+    (tmp_path / "text.bytes").write_bytes(b"late payment")
+    (tmp_path / "wide.bin").write_bytes(bytes(100) + "4532015112830366".encode("utf-16-be") + bytes(100))
+    found = {(f.path, f.value, f.encoding) for f in find_values(str(tmp_path), ["payment", "pay", "4532015112830366",
+                                                                                  "absent"])[0]}
+    # Between zero bytes, the UTF-16-BE bytes of the number also spell it in UTF-16-LE, one byte later.
+    assert found == {("text.bytes", "payment", "utf-8"), ("text.bytes", "pay", "utf-8"),
+                     ("wide.bin", "4532015112830366", "utf-16-be"), ("wide.bin", "4532015112830366", "utf-16-le")}
 
 
 def test_the_change_log_is_a_hash_chain_that_names_an_edited_line(workspace):
@@ -597,7 +620,7 @@ def test_the_change_log_is_a_hash_chain_that_names_an_edited_line(workspace):
     open(".lester/changes.jsonl", "w", encoding="utf-8").write("\n".join(lines) + "\n")
     problems, _ = store.check_changes()
     assert problems == ["line 2: its content was changed after it was written (hash mismatch)"]
-    checked = cli("changes", "--check", cwd=work, check=False)
+    checked = run_cli("changes", "--check")
     assert checked.returncode == 1 and "line 2: its content was changed" in checked.stdout
     open(".lester/changes.jsonl", "w", encoding="utf-8").write("\n".join(lines[:2]) + "\n")  # the end cut off
     problems, _ = store.check_changes()
@@ -675,5 +698,5 @@ def test_forget_refuses_a_run_whose_provenance_is_cut_and_still_processes_the_ot
     for command in (("forget", "--rows", rows, "--all-affected"),
                     ("rectify", "--rows", rows, "--column", "data/mails.csv:mail_subject", "--replace", "cnry=>",
                      "--run", cut_run)):
-        completed = cli(*command, cwd=work, check=False)
+        completed = run_cli(*command)
         assert completed.returncode == 3 and completed.stderr.strip().splitlines() == [f"lester-inspect: {refused}"]

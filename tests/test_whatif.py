@@ -61,6 +61,13 @@ def example(request):
     return path, inspector.execute(), test_analysis, train_analysis, importance, cleaning, impact
 
 
+def run_written(folder, text, analysis):
+    """``text`` written to ``folder``/pipeline.py and run with ``analysis``: the file and the result."""
+    path = folder / "pipeline.py"
+    path.write_text(text)
+    return path, PipelineInspector.on_pipeline(path).add_what_if(analysis).execute()
+
+
 def _from_scratch(path, result, variant, args=()):
     execution = result.what_if_execution
     return run_from_scratch(path, execution.fit.location, execution.score.location, variant, args,
@@ -209,7 +216,8 @@ def check_operator_impact_drops_each_filter_and_neutralises_each_transformer_as_
     changes = (frame[share_columns].iloc[1:] - frame[share_columns].iloc[0]).abs().stack()
     row, column = changes.idxmax()
     assert (f"largest change of a {group} share: {column.removesuffix(' share')} "
-            f"{frame.at[0, column]:.3f} -> {frame.at[row, column]:.3f} ({frame.at[row, 'variant']})") in result.summary()
+            f"{frame.at[0, column]:.3f} -> {frame.at[row, column]:.3f} ({frame.at[row, 'variant']})"
+            ) in result.summary()
 
 
 def check_summary_names_the_analysis_and_its_worst_variants(example):
@@ -373,10 +381,8 @@ print(model.score(test[["a", "b"]], test["y"]))
 
 
 def test_a_model_without_a_column_transformer_featurises_each_variant_whole_and_says_so(tmp_path):
-    path = tmp_path / "pipeline.py"
-    path.write_text(FALLBACK_PIPELINE)
     analysis = DataCorruption({"a": ["gaussian_noise", "scaling"]}, fractions=[0.5])
-    result = PipelineInspector.on_pipeline(path).add_what_if(analysis).execute()
+    path, result = run_written(tmp_path, FALLBACK_PIPELINE, analysis)
     frame = result.what_if[analysis]
     assert frame.attrs["notes"] == ["the model's first step is not a ColumnTransformer: each test-side variant "
                                     "featurises its whole test frame"]
@@ -409,10 +415,8 @@ print(model.score(test[["a", "b"]], test["y"]))
 
 
 def test_a_prefix_function_reading_a_global_the_rest_assigns_makes_filter_variants_run_from_scratch(tmp_path):
-    path = tmp_path / "pipeline.py"
-    path.write_text(GLOBAL_READING_PIPELINE)
     impact = OperatorImpact()
-    result = PipelineInspector.on_pipeline(path).add_what_if(impact).execute()
+    path, result = run_written(tmp_path, GLOBAL_READING_PIPELINE, impact)
     notes = result.what_if[impact].attrs["notes"]
     assert ("variants changing the script before the fit run from scratch: a function or class defined before "
             "line 16 reads LIMIT, which a variant assigns") in notes
@@ -440,3 +444,33 @@ EXAMPLE_CHECKS = [
 def test_every_analysis_of_the_example_equals_its_modified_script_run_from_scratch(example):
     for check in EXAMPLE_CHECKS:
         check(example)
+
+
+TEXT_PIPELINE = """
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+rng = np.random.default_rng(0)
+words = np.array(["good", "bad", "fine", "poor", "great", "awful"])
+data = pd.DataFrame({"text": [" ".join(rng.choice(words, 4)) for _ in range(300)], "n": rng.normal(size=300)})
+data["y"] = data["text"].str.count("good|great|fine") + data["n"] > 1.5
+features = ColumnTransformer([("words", HashingVectorizer(n_features=16), "text"), ("n", StandardScaler(), ["n"])])
+model = Pipeline([("features", features), ("learner", LogisticRegression())])
+model.fit(data.iloc[:200], data["y"].iloc[:200])
+print(model.score(data.iloc[200:], data["y"].iloc[200:]))
+"""
+
+
+def test_a_branch_given_one_column_name_gets_a_series_and_its_blocks_are_reused(tmp_path):
+    analysis = DataCorruption({"text": "broken_characters", "n": "scaling"}, fractions=[0.5])
+    path, result = run_written(tmp_path, TEXT_PIPELINE, analysis)
+    execution = result.what_if_execution
+    assert execution.notes == [] and [selection for *_, selection in execution._reused_branches().branches] == [
+        "text", ["n"]]  # rule 3: HashingVectorizer gets the text Series, as the ColumnTransformer gives it
+    _check_against_scratch(path, result, analysis)
+    assert (result.what_if[analysis]["score_change"].iloc[1:] != 0).all()

@@ -9,7 +9,7 @@ import pytest
 
 from lester_inspect import PipelineInspector
 from lester_inspect.whatif import DataCorruption, OperatorImpact, PermutationFeatureImportance, Variant, WhatIfError
-from test_whatif import EXAMPLES, _check_against_scratch, _from_scratch
+from test_whatif import EXAMPLES, _check_against_scratch, _from_scratch, run_written
 
 # Per example: its measurement line, rewritten; the test-side corruptions; a column permuted.
 MEASURED = {
@@ -83,10 +83,8 @@ print(f1_score(test["y"], predictions, pos_label="yes", average="binary"))
 
 
 def test_a_metric_keeps_its_other_arguments_and_a_non_numeric_metric_is_not_a_measurement(tmp_path):
-    path = tmp_path / "pipeline.py"
-    path.write_text(SMALL_PIPELINE.format(imports="", more=""))
     analysis = DataCorruption({"a": ["gaussian_noise", "scaling"], "b": "missing_values"}, fractions=[0.5])
-    result = PipelineInspector.on_pipeline(path).add_what_if(analysis).execute()
+    path, result = run_written(tmp_path, SMALL_PIPELINE.format(imports="", more=""), analysis)
     execution = result.what_if_execution
     assert execution.score.metric.name == "f1_score"
     assert execution.score.metric.arguments.arguments["pos_label"] == "yes"

@@ -7,9 +7,8 @@ runs as rule 7 and the notes say why.
 import pandas as pd
 import pytest
 
-from lester_inspect import PipelineInspector
 from lester_inspect.whatif import OperatorImpact
-from test_whatif import _from_scratch
+from test_whatif import _from_scratch, run_written
 
 HEAD = """
 import numpy as np
@@ -41,6 +40,29 @@ data["c"] = data["a"] * 2
 half = len(data) // 2
 train, test = data.iloc[:half], data.iloc[half:]
 """,
+    # A count is a numpy integer, followed into head() as any other value a recorded call made.
+    "count": """
+data["c"] = data["a"] * 2
+n = data["a"].count()
+train, test = data.head(n), data.tail(100)
+""",
+    # nunique() gives a plain int: it is not followed into head(), and dropping the filter changes it.
+    "plain_int": """
+data["c"] = data["a"] * 2
+n = data["a"].nunique()
+train, test = data.head(n), data.tail(100)
+""",
+    # The frame the model is fitted on is changed in place after the fit (see TAILS).
+    "changed_after_fit": """
+data["c"] = data["a"] * 2
+train, test = data.iloc[:250], data.iloc[250:]
+""",
+    # String accessors (.str) stand for the Series they were taken from.
+    "accessor": """
+data["s"] = data["b"].astype(str).str.slice(0, 5)
+data["c"] = data["a"] * data["s"].str.len()
+train, test = data.iloc[:250], data.iloc[250:]
+""",
     # A function of the script is not a recorded call (the calls in it are, at the function's lines).
     "helper": """
 def scaled(frame):
@@ -59,12 +81,19 @@ train, test = data.iloc[:200], data.iloc[200:]
 }
 
 
+TAILS = {"changed_after_fit": """
+features = train[["a", "c"]]
+model = LogisticRegression().fit(features, train["y"])
+features["a"] = 0.0
+print(model.score(test[["a", "c"]], test["y"]))
+"""}
+
+
 @pytest.fixture(scope="module", params=sorted(PIPELINES))
 def impact(request, tmp_path_factory):
-    path = tmp_path_factory.mktemp(request.param) / "pipeline.py"
-    path.write_text(HEAD + PIPELINES[request.param] + TAIL)
     analysis = OperatorImpact()
-    result = PipelineInspector.on_pipeline(path).add_what_if(analysis).execute()
+    path, result = run_written(tmp_path_factory.mktemp(request.param),
+                               HEAD + PIPELINES[request.param] + TAILS.get(request.param, TAIL), analysis)
     return request.param, path, result, analysis
 
 
@@ -77,7 +106,17 @@ def test_a_dropped_filter_equals_the_modified_script_and_reexecutes_only_what_it
     scratch = _from_scratch(path, result, variant)
     assert row["score"] == scratch["score"]
     pd.testing.assert_frame_equal(execution.train_frame(variant), scratch["train_data"])
-    if name == "in_place":
+    if name == "accessor":
+        assert execution.not_reexecuted == {}
+        assert "slice" in [call.function.__name__ for call in execution.reexecuted[variant.name]]
+    elif name == "changed_after_fit":  # the fit's X as the fit got it, not as changed after it
+        assert execution.not_reexecuted == {}
+        assert execution.fit.keys[0] != execution.trace.key_of(execution.fit.X)
+    elif name == "count":  # the column c, then data["a"] and its count, which head() reads
+        ran = [call.function.__name__ for call in execution.reexecuted[variant.name]]
+        assert execution.not_reexecuted == {} and ran[:5] == ["__getitem__", "__mul__", "__setitem__", "__getitem__",
+                                                              "count"]
+    elif name == "in_place":
         ran = execution.reexecuted[variant.name]
         # From the filter on: the column c (2 calls) and its .loc change (2 calls and the store), fillna, the
         # split (2) and the model's four inputs; not data.describe(), which leads to no input of the model.
@@ -94,6 +133,8 @@ def test_a_dropped_filter_equals_the_modified_script_and_reexecutes_only_what_it
         assert len(head_scratch["train_data"]) == len(execution.trace.values[execution._frontier()[3]]) + 250
     else:
         reason = {"length": "line 13: `len(data)` reads data other than as an operand of a recorded call",
+                  "plain_int": "Call(IndexOpsMixin.nunique at line 13:4) gives 400 instead of 273; a plain int is "
+                               "not followed into the calls that use it",
                   "helper": "line 16: `scaled(data[data['a'] > -1.0])` reads data other than as an operand of a "
                             "recorded call",
                   "unseeded_sample": "re-executing the recorded calls without the change does not give the value "
@@ -148,3 +189,39 @@ def test_a_call_the_trace_cannot_record_leaves_the_call_alone_and_the_trace_mark
     assert trace.broken == "recording the call at None failed: RuntimeError: no copies"
     trace(len, (pd.DataFrame({"a": [1]}),), {}, 1, None)
     assert trace.calls == []  # nothing more is recorded: re-executing from an incomplete trace would be wrong
+
+
+GUARDED_PIPELINE = """import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
+
+def prepare(rows):
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.normal(size=rows)})
+    data["y"] = (data["a"] + data["b"]) > 0
+    data = data[data["b"] > -0.5]
+    data["c"] = data["a"].round(1)
+    return data
+
+
+if __name__ == "__main__":
+    data = prepare(400)
+    data = data[data["a"] < 1.5]
+    train, test = data.iloc[:200], data.iloc[200:]
+    model = LogisticRegression().fit(train[["a", "c"]], train["y"])
+    print(model.score(test[["a", "c"]], test["y"]))
+"""
+
+
+def test_a_filter_in_the_main_block_is_reexecuted_and_one_inside_a_function_is_not(tmp_path):
+    analysis = OperatorImpact()
+    path, result = run_written(tmp_path, GUARDED_PIPELINE, analysis)
+    execution, rows = result.what_if_execution, result.what_if[analysis].set_index("variant")
+    filters = {v.removed_filters[0].lineno: v for v in analysis.variants(execution) if v.removed_filters}
+    assert sorted(filters) == [10, 17, 18]
+    for variant in filters.values():
+        assert rows.loc[variant.name, "score"] == _from_scratch(path, result, variant)["score"]
+    assert sorted(execution.reexecuted) == sorted(filters[line].name for line in (17, 18))
+    assert execution.not_reexecuted == {filters[10].name: (
+        "line 10: the change is inside a FunctionDef statement (line 6), whose uses of it are not followed")}

@@ -51,30 +51,54 @@ def find_values(store: str, values: Iterable[str]) -> Tuple[List[Finding], int]:
                 needles.setdefault(spelled, (value, encoding))
     if not needles:
         return [], 0
-    pattern = re.compile(b"|".join(re.escape(n) for n in sorted(needles, key=len, reverse=True)))
-    overlap = max(map(len, needles)) - 1
+    search = _Search(needles)
     findings, searched = set(), 0
     for folder, _, files in os.walk(store):
         for name in sorted(files):
             path = os.path.join(folder, name)
             searched += 1
             relative = os.path.relpath(path, store)
-            for spelled in _matches(path, pattern, overlap):
+            for spelled in search.matches(path):
                 value, encoding = needles[spelled]
                 findings.add(Finding(relative, describe(store, relative), value, encoding))
     return sorted(findings, key=lambda f: (f.path, f.value, f.encoding)), searched
 
 
-def _matches(path: str, pattern: "re.Pattern[bytes]", overlap: int):
-    with open(path, "rb") as handle:
-        tail = b""
-        while True:
-            block = handle.read(_BLOCK)
-            if not block:
-                return
-            chunk = tail + block
-            yield from {match.group(0) for match in pattern.finditer(chunk)}
-            tail = chunk[-overlap:] if overlap else b""
+class _Search:
+    """The needles of a file, found by their cores without leading and trailing NUL bytes.
+
+    A UTF-16/32 big-endian spelling begins with NUL, of which binary arrays are full: a regular
+    expression of the whole needles tries every needle at every NUL (1.7 s for a 2.7 MB store and
+    30 values, 2 ms by the cores). Each core found is checked with the NULs around it, and with the
+    needles whose cores it begins with, at every position (overlapping).
+    """
+
+    def __init__(self, needles):
+        self.by_core: Dict[bytes, List[Tuple[bytes, int]]] = {}
+        for needle in needles:
+            core = needle.strip(b"\0") or needle
+            self.by_core.setdefault(core, []).append((needle, len(needle) - len(needle.lstrip(b"\0"))))
+        cores = sorted(self.by_core, key=len, reverse=True)
+        self.within = {core: [c for c in cores if core.startswith(c)] for core in cores}
+        self.pattern = re.compile(b"(?=(" + b"|".join(re.escape(c) for c in cores) + b"))")
+        self.overlap = max(map(len, needles)) - 1
+
+    def matches(self, path: str):
+        found = set()
+        with open(path, "rb") as handle:
+            tail = b""
+            while True:
+                block = handle.read(_BLOCK)
+                if not block:
+                    return found
+                chunk = tail + block
+                for match in self.pattern.finditer(chunk):
+                    start = match.start()
+                    for core in self.within[match.group(1)]:
+                        for needle, lead in self.by_core[core]:
+                            if start >= lead and chunk.startswith(needle, start - lead):
+                                found.add(needle)
+                tail = chunk[-self.overlap:] if self.overlap else b""
 
 
 def describe(store: str, relative: str) -> str:

@@ -17,7 +17,6 @@ Callers hold the store lock.
 from __future__ import annotations
 
 import datetime
-import glob
 import hashlib
 import json
 import os

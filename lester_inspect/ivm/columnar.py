@@ -187,7 +187,9 @@ def write_matrix(folder: str, matrix) -> Dict:
     return layout
 
 
-def read_matrix(folder: str, drop_deleted: bool = True):
+def read_matrix(folder: str, drop_deleted: bool = True, narrow: bool = True):
+    """The matrix as it is now; ``narrow`` False keeps the columns of removed categories and vocabulary entries
+    (zero), so that column ranges recorded at capture still apply."""
     layout, state = read_json(os.path.join(folder, "layout.json")), read_state(folder)
     if layout["format"] == "csr":
         parts = [np.load(os.path.join(folder, f"{p}.npy")) for p in ("data", "indices", "indptr")]
@@ -201,7 +203,58 @@ def read_matrix(folder: str, drop_deleted: bool = True):
     if drop_deleted and state["deleted_rows"]:
         keep = np.setdiff1d(np.arange(matrix.shape[0]), state["deleted_rows"])
         matrix = matrix[keep]
-    return matrix
+    return narrowed(matrix, state["dropped_columns"]) if narrow else matrix
+
+
+def narrowed(matrix, dropped: Sequence[int]):
+    """``matrix`` (rows of the captured width) without the ``dropped`` columns."""
+    if not len(dropped):
+        return matrix
+    return matrix[:, np.setdiff1d(np.arange(matrix.shape[1]), np.asarray(dropped, dtype=np.int64))]
+
+
+def narrowed_provenance(provenance: Dict[str, List], dropped: Sequence[int]) -> Dict[str, List]:
+    """Column ranges recorded at capture (``{column: [[low, high], ...]}``) in the matrix without ``dropped``."""
+    dropped = np.asarray(sorted(dropped), dtype=np.int64)
+    moved = {column: [[low - int(np.searchsorted(dropped, low)), high - int(np.searchsorted(dropped, high))]
+                      for low, high in ranges] for column, ranges in provenance.items()}
+    return {column: [r for r in ranges if r[1] > r[0]] for column, ranges in moved.items()}
+
+
+def widened(matrix: np.ndarray, dropped: Sequence[int], width: int) -> np.ndarray:
+    """Dense rows without the ``dropped`` columns back at the captured ``width``, zero there."""
+    if not len(dropped):
+        return matrix
+    wide = np.zeros((matrix.shape[0], width), dtype=np.float64)
+    wide[:, np.setdiff1d(np.arange(width), np.asarray(dropped, dtype=np.int64))] = matrix
+    return wide
+
+
+def scrub_columns(folder: str, columns: Sequence[int]) -> int:
+    """Zero every stored entry of the given columns in place (idempotent); the count of entries zeroed."""
+    layout = read_json(os.path.join(folder, "layout.json"))
+    columns = np.asarray(sorted(set(int(c) for c in columns)), dtype=np.int64)
+    if not len(columns):
+        return 0
+    featuriser.scrub_block_columns(folder, columns)
+    replaced = read_row_replacements(folder)
+    if replaced is not None:
+        values = sp.csr_matrix(replaced["values"])
+        hit = np.isin(values.indices, columns) & (values.data != 0)
+        if hit.any():
+            values.data[hit] = 0
+            values.eliminate_zeros()
+            _write_row_replacements(folder, replaced | {"values": values})
+    if layout["format"] == "csr":
+        indices = np.load(os.path.join(folder, "indices.npy"), mmap_mode="r")
+        data = np.load(os.path.join(folder, "data.npy"), mmap_mode="r")
+        positions = np.flatnonzero(np.isin(indices, columns) & (data != 0))
+        zero_array_entries(os.path.join(folder, "data.npy"), positions)
+        return len(positions)
+    dense = np.load(os.path.join(folder, "dense.npy"), mmap_mode="r")
+    rows, hit = np.nonzero(dense[:, columns])
+    zero_array_entries(os.path.join(folder, "dense.npy"), rows * layout["shape"][1] + columns[hit])
+    return len(rows)
 
 
 def matrix_rows(folder: str, rows: Sequence[int]) -> np.ndarray:
@@ -296,8 +349,9 @@ def _write_row_replacements(folder: str, replaced: Dict) -> None:
     write_atomically(os.path.join(folder, ROWS_REPLACED), buffer.getvalue())
 
 
-def replace_matrix_rows(folder: str, request: str, rows: Sequence[int], values) -> int:
-    """Give matrix rows new values: recorded atomically with the request, then the old rows zeroed in place.
+def replace_matrix_rows(folder: str, request: str, rows: Sequence[int], values, ranges=None) -> int:
+    """Give matrix rows new values: recorded atomically with the request, then the old rows zeroed in place
+    (only in the column ``ranges`` that change, if given).
 
     Returns the rows changed; 0 when ``request`` was applied already.
     """
@@ -313,7 +367,7 @@ def replace_matrix_rows(folder: str, request: str, rows: Sequence[int], values) 
     order = np.argsort(merged_rows, kind="stable")
     _write_row_replacements(folder, {"rows": merged_rows[order], "values": merged[order],
                                      "requests": replaced["requests"] + [request]})
-    _scrub_matrix_base(folder, rows, [(0, layout["shape"][1])])
+    _scrub_matrix_base(folder, rows, ranges or [(0, layout["shape"][1])])
     return len(rows)
 
 
@@ -355,14 +409,16 @@ def read_state(folder: str) -> Dict:
     state = read_json(path) if os.path.exists(path) else {}
     return {"deleted_rows": state.get("deleted_rows", []), "nulled": state.get("nulled", {}),
             "zeroed": state.get("zeroed", []), "requests": state.get("requests", []),
-            "statistics": state.get("statistics", {})}
+            "statistics": state.get("statistics", {}), "dropped_columns": state.get("dropped_columns", [])}
 
 
 def record_change(folder: str, request: str, deleted_rows=(), nulled: Dict[str, Sequence[int]] = None,
-                  zeroed: Tuple[Sequence[int], Sequence[Tuple[int, int]]] = None, statistics: Dict = None) -> bool:
+                  zeroed: Tuple[Sequence[int], Sequence[Tuple[int, int]]] = None, statistics: Dict = None,
+                  dropped_columns: Sequence[int] = ()) -> bool:
     """Add a change to the artifact's state atomically; False when ``request`` was recorded already.
 
-    ``statistics``: new statistics of a feature matrix's scalers (featuriser.py), replacing the old.
+    ``statistics``: new statistics of a feature matrix's scalers and imputers (featuriser.py), replacing the
+    old; ``dropped_columns``: columns of a feature matrix whose category or vocabulary entry was removed.
     """
     state = read_state(folder)
     if request in state["requests"]:
@@ -370,6 +426,8 @@ def record_change(folder: str, request: str, deleted_rows=(), nulled: Dict[str, 
     state["requests"].append(request)
     state["statistics"].update(statistics or {})
     state["deleted_rows"] = sorted(set(state["deleted_rows"]) | {int(r) for r in deleted_rows})
+    if len(dropped_columns):
+        state["dropped_columns"] = sorted(set(state["dropped_columns"]) | {int(c) for c in dropped_columns})
     for column, rows in (nulled or {}).items():
         state["nulled"][column] = sorted(set(state["nulled"].get(column, [])) | {int(r) for r in rows})
     if zeroed is not None and len(zeroed[0]):

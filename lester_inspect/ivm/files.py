@@ -37,7 +37,8 @@ def write_atomically(path: str, content: bytes) -> None:
 
 
 def write_json(path: str, value: Any) -> None:
-    write_atomically(path, json.dumps(value, indent=1, sort_keys=True).encode("utf-8"))
+    # No indent: only then does json use its C encoder (an artifact's state lists every row removed so far).
+    write_atomically(path, json.dumps(value, sort_keys=True).encode("utf-8"))
 
 
 def read_json(path: str) -> Any:

@@ -15,9 +15,9 @@ mail subjects in every captured run that used them:
 4. the model is updated with the corrected rows (the old rows unlearned, the new ones
    learned: first or second order, see unlearning.py), never with zeros.
 
-A ``StandardScaler``'s statistics are fitted again with the corrected rows' inputs
-(featuriser.py); the other featuriser statistics (an encoder's categories, an imputer's fill
-value) stay as fitted on the old values, and the report names them as NOT MAINTAINED. The
+Scalers' and numeric imputers' statistics are fitted again with the corrected rows' inputs
+(featuriser.py); the other featuriser statistics (an encoder's categories, a vocabulary) stay as
+fitted on the old values, and the report names them as NOT MAINTAINED. The
 stored test predictions are recomputed with the updated model. Like ``forget``, a rerun
 after a crash completes the request and never applies it twice: each artifact records the
 request together with its new values, atomically, before the old values are overwritten.
@@ -30,7 +30,7 @@ import json
 import os
 import re
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -164,7 +164,48 @@ def _learned_values(featuriser, X, data=None) -> Dict:
         parts[name] = {"columns": inputs, "slice": [block.start, block.stop], "counts": counts.tolist(), "reason": None}
         if data is not None and _imputed_one_hot(steps):
             parts[name]["missing"] = [int(data[c].isna().sum()) for c in inputs]
+        if _removable(steps):  # the number of values per input: where each one's matrix column lies
+            parts[name].update(sizes=[len(values) for values in _learned(last)], kind=type(last).__name__)
+            if _imputed_one_hot(steps):  # the column of each input's imputed value (its offset in the part)
+                starts = np.cumsum([0] + parts[name]["sizes"])
+                found = [np.flatnonzero(np.asarray(c, dtype=object) == v) for c, v in
+                         zip(last.categories_, steps[0].statistics_)]
+                parts[name]["imputed"] = [int(starts[i] + f[0]) for i, f in enumerate(found)] \
+                    if all(len(f) == 1 for f in found) else None
     return parts
+
+
+def _removable(steps) -> bool:
+    """Whether learned values can be removed from the part with their matrix columns, as a run from scratch
+    without them learns: a one-hot encoder (alone or after a most-frequent imputer) that ignores unknown
+    values (as a run from scratch then treats a removed category's test rows), drops no category and groups
+    none as infrequent; a count vectoriser whose vocabulary is every term seen (no document-frequency
+    bounds, no size limit, not given)."""
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+    from sklearn.preprocessing import OneHotEncoder
+
+    from lester_inspect.ivm.featuriser import every_term
+
+    last = steps[-1]
+    if type(last) in (CountVectorizer, TfidfVectorizer):
+        return len(steps) == 1 and every_term(last)
+    return (type(last) is OneHotEncoder and last.handle_unknown == "ignore" and last.drop_idx_ is None
+            and not last._infrequent_enabled and (len(steps) == 1 or _imputed_one_hot(steps)))
+
+
+def _learned(step) -> List[np.ndarray]:
+    """The values a removable step learned, per input, in the order of their matrix columns."""
+    if hasattr(step, "categories_"):
+        return list(step.categories_)
+    return [np.asarray(sorted(step.vocabulary_, key=step.vocabulary_.get), dtype=object)]
+
+
+def _set_learned(step, values: List[np.ndarray]) -> None:
+    if hasattr(step, "categories_"):
+        step.categories_ = values
+        step._n_features_outs = step._compute_n_features_outs()  # the output width transform builds
+    else:
+        step.vocabulary_ = {term: column for column, term in enumerate(values[0].tolist())}
 
 
 def _imputed_one_hot(steps) -> bool:
@@ -184,10 +225,14 @@ def imputer_kept(transformer, part: Dict) -> bool:
     if not _imputed_one_hot(steps) or part.get("missing") is None or part.get("counts") is None:
         return False
     imputer, encoder = steps
-    counts, start = np.asarray(part["counts"]), 0
-    for value, categories, missing in zip(imputer.statistics_, encoder.categories_, part["missing"]):
-        observed = counts[start:start + len(categories)].copy()
-        start += len(categories)
+    counts = np.asarray(part["counts"])
+    starts = np.cumsum([0] + part.get("sizes", [len(c) for c in encoder.categories_]))
+    for number, (value, categories, missing) in enumerate(zip(imputer.statistics_, encoder.categories_,
+                                                                part["missing"])):
+        # The counts are per captured column; the columns of removed categories are left out.
+        observed = counts[np.setdiff1d(np.arange(starts[number], starts[number + 1]), part.get("dropped", []))]
+        if len(observed) != len(categories):
+            return False
         at = np.flatnonzero(np.asarray(categories, dtype=object) == value)
         if len(at) != 1:
             return False
@@ -198,24 +243,27 @@ def imputer_kept(transformer, part: Dict) -> bool:
 
 
 def guard_learned_values(run_folder: str, request: str, rows: Sequence[int], columns: Optional[set],
-                         new_rows=None) -> List[str]:
-    """Count the training rows leaving (and, rectified, re-entering) each learned value; drop the stored
-    featuriser when a value was learned only from rows that no longer have it.
+                         pipeline: str, new_rows=None) -> Tuple[List[str], List[int]]:
+    """Count the training rows leaving (and, rectified, re-entering) each learned value. A value learned only
+    from rows that no longer have it is removed with its matrix column where the part allows it (forget: a
+    one-hot category, ``_removable``); otherwise the stored featuriser is deleted.
 
     ``columns`` None: the rows are removed; else only the featuriser parts fed by these columns lose
     the rows' values. ``new_rows`` (rectify): the rows' re-encoded feature rows.
+    Returns ``(report lines, the matrix columns this request removes)``; the caller removes them from the
+    matrices (``columnar.record_change(..., dropped_columns=...)``) and the model.
     """
     path, featuriser_path = os.path.join(run_folder, LEARNED), os.path.join(run_folder, FEATURISER)
     if not os.path.exists(path) or not os.path.exists(featuriser_path) or not len(rows):
-        return []
+        return [], []
     learned = read_json(path)
-    if request in learned["requests"]:
-        return []
+    if request in learned["requests"]:  # a rerun: the columns it removes were recorded with the counts
+        return [], learned.get("dropped", {}).get(request, [])
     hit = {name: part for name, part in learned["parts"].items() if columns is None or set(part["columns"]) & columns}
     if not hit:
-        return []
+        return [], []
     old_rows = columnar.matrix_rows(os.path.join(run_folder, "train", "X"), rows)
-    reasons = []
+    reasons, lines, dropping, removals, moved = [], [], [], {}, {}
     for name, part in hit.items():
         if part["counts"] is None:
             reasons.append(part["reason"])
@@ -230,19 +278,178 @@ def guard_learned_values(run_folder: str, request: str, rows: Sequence[int], col
                 if columns is None and new_rows is None else None
             part["missing"] = None if missing is None else [
                 int(m - missing[c].isna().sum()) for m, c in zip(part["missing"], part["columns"])]
-        if np.any(counts <= 0):
-            reasons.append(f"{name}: {int(np.sum(counts <= 0))} value(s) it learned came only from these rows")
+        moves = _imputed_moves(run_folder, part, counts)
+        if moves:  # the imputed rows' ones move to the new most frequent value's column
+            part["counts"] = counts.tolist()
+            moved[name] = moves
+            removals[name] = (part["sizes"], part.get("dropped", []), part.get("dropped", []))
+        before = part.get("dropped", [])
+        empty = np.setdiff1d(np.flatnonzero(counts <= 0), before)
+        if not len(empty):
+            continue
+        if part.get("sizes") is None or new_rows is not None:
+            reasons.append(f"{name}: {len(empty)} value(s) it learned came only from these rows")
+            continue
+        part["dropped"] = sorted(set(before) | set(empty.tolist()))
+        removals[name] = (part["sizes"], before, part["dropped"])
+        dropping.extend((low + empty).tolist())
+        what = ("categor{}" if part["kind"] == "OneHotEncoder" else "vocabulary entr{}").format(
+            "y" if len(empty) == 1 else "ies")
+        lines.append(f"featuriser {name} ({part['kind']}): {len(empty)} {what} only the removed "
+                     f"rows had removed, with matrix column(s) {_listed(low + empty)} of train and test (as captured) "
+                     "and their model weights")
     learned["requests"].append(request)
     if reasons:
         os.remove(featuriser_path)
         write_json(path, {"requests": learned["requests"], "parts": {}})
         return [f"the stored featuriser was deleted, as its learned values would keep the data ({'; '.join(reasons)}); "
-                "rectify zeroes feature ranges from now on instead of re-encoding"]
+                "rectify zeroes feature ranges from now on instead of re-encoding"], []
+    if removals:  # before the counts: a rerun after a crash in between finds the featuriser changed already
+        _remove_categories(run_folder, pipeline, learned["parts"], removals, moved)
+    if moved:
+        lines.extend(_move_imputed(run_folder, request, learned["parts"], moved, rows))
+    learned.setdefault("dropped", {})[request] = sorted(dropping)
     write_json(path, learned)
-    return []
+    return lines, sorted(dropping)
+
+
+def _listed(values) -> str:
+    values = [int(v) for v in values]
+    return ", ".join(map(str, values[:10])) + (f" and {len(values) - 10} more" if len(values) > 10 else "")
+
+
+def _remove_categories(run_folder: str, pipeline: str, parts: Dict, removals: Dict, moved: Dict) -> None:
+    """Rewrite the stored featuriser without the removed values (categories, terms): ``removals[part] = (values
+    per input, offsets in the part's captured columns removed before, and with this request)``, and with the
+    most-frequent imputers' new values (``moved[part]``: ``(input, old offset, new offset)``). Idempotent: a
+    featuriser that has them already is left as it is."""
+    import copy
+
+    from lester_inspect.ivm.featuriser import read_blocks, strip_statistics
+
+    featuriser = copy.deepcopy(load_featuriser(run_folder, pipeline))  # the loaded one is shared
+    transformers = {name: transformer for name, transformer, _ in featuriser.transformers_}
+    removed_here, changed = [], False  # positions in the featuriser's output as it is
+    for name, (sizes, before, after) in removals.items():
+        step = transformers[name].steps[-1][1] if hasattr(transformers[name], "steps") else transformers[name]
+        current, starts = _learned(step), np.cumsum([0] + list(sizes))
+        kept_before = [np.setdiff1d(np.arange(starts[i], starts[i + 1]), before) for i in range(len(sizes))]
+        kept_after = [np.setdiff1d(np.arange(starts[i], starts[i + 1]), after) for i in range(len(sizes))]
+        lengths = [len(c) for c in current]
+        if lengths not in ([len(k) for k in kept_before], [len(k) for k in kept_after]):
+            raise ValueError(f"{run_folder}: the stored featuriser's {name} values do not match learned.json")
+        kept = kept_before if lengths == [len(k) for k in kept_before] else kept_after  # after: rewritten already
+        if name in moved:
+            imputer = transformers[name].steps[0][1]
+            values = imputer.statistics_.copy()
+            for number, _, new in moved[name]:
+                values[number] = current[number][int(np.searchsorted(kept[number], new))]
+            changed |= not np.array_equal(values, imputer.statistics_)
+            imputer.statistics_ = values
+        if kept is kept_after or list(after) == list(before):
+            continue
+        changed = True
+        _set_learned(step, [learned[np.isin(offsets, after, invert=True)]
+                            for learned, offsets in zip(current, kept_before)])
+        start = featuriser.output_indices_[name].start
+        removed_here.extend(start + int(np.searchsorted(np.concatenate(kept_before), offset))
+                            for offset in sorted(set(after) - set(before)))
+    if not changed:
+        return
+    removed_here = np.asarray(sorted(removed_here), dtype=np.int64)
+    featuriser.output_indices_ = {
+        name: slice(place.start - int(np.searchsorted(removed_here, place.start)),
+                    place.stop - int(np.searchsorted(removed_here, place.stop))) for name, place
+        in featuriser.output_indices_.items()}
+    _write_featuriser(os.path.join(run_folder, FEATURISER),
+                      strip_statistics(featuriser, read_blocks(os.path.join(run_folder, "train", "X"))))
+
+
+def _imputed_moves(run_folder: str, part: Dict, counts: np.ndarray) -> List[Tuple[int, int, int]]:
+    """The inputs of a most-frequent imputer before a one-hot encoder whose most frequent value changes,
+    ``(input, old offset, new offset)``: per input, the most frequent value by the counts less the imputed
+    rows, the smallest of equals (as scikit-learn picks; categories are sorted). Moves the imputed rows'
+    counts in ``counts``. None when the imputed rows cannot be found in the captured data."""
+    if part.get("imputed") is None or part.get("missing") is None or part.get("sizes") is None:
+        return []
+    starts, moves = np.cumsum([0] + part["sizes"]), []
+    for number, (old, missing) in enumerate(zip(part["imputed"], part["missing"])):
+        kept = np.setdiff1d(np.arange(starts[number], starts[number + 1]), part.get("dropped", []))
+        observed = counts[kept].astype(np.int64)
+        observed[np.searchsorted(kept, old)] -= missing
+        new = int(kept[int(np.argmax(observed))])
+        if new == old or observed.max() <= 0 or not all(
+                part["columns"][number] in columnar.frame_columns(os.path.join(run_folder, group, "data"))
+                for group in ("train", "test") if os.path.exists(os.path.join(run_folder, group, "X"))):
+            continue
+        counts[old] -= missing
+        counts[new] += missing
+        part["imputed"][number] = new
+        moves.append((number, old, new))
+    return moves
+
+
+def _move_imputed(run_folder: str, request: str, parts: Dict, moved: Dict, removed: Sequence[int]) -> List[str]:
+    """Re-encode the rows whose input a moved most-frequent value fills, train and test: their one goes from the
+    old value's column to the new one's (recorded with the request, as rectified rows are). Report lines."""
+    lines, found = [], {}
+    for group in ("train", "test"):
+        matrix_folder = os.path.join(run_folder, group, "X")
+        if not os.path.exists(matrix_folder):
+            continue
+        state = columnar.read_state(matrix_folder)
+        gone = set(state["deleted_rows"]) | (set(int(r) for r in removed) if group == "train" else set())
+        changes = {}
+        for name, moves in moved.items():
+            low, high = parts[name]["slice"]
+            zeroed = {int(r) for rows, ranges in state["zeroed"] for r in rows
+                      if any(a < high and b > low for a, b in ranges)}
+            for number, old, new in moves:
+                column = columnar.read_column(os.path.join(run_folder, group, "data"), parts[name]["columns"][number])
+                rows = [r for r in np.flatnonzero(column.isna().to_numpy()).tolist() if r not in gone | zeroed]
+                for row in rows:
+                    changes.setdefault(row, []).append((low + old, low + new))
+                found.setdefault((name, number), {})[group] = rows
+        if changes:
+            from lester_inspect.ivm.featuriser import read_blocks
+
+            rows = np.asarray(sorted(changes), dtype=np.int64)
+            values = columnar.matrix_rows(matrix_folder, rows)
+            for position, row in enumerate(rows.tolist()):
+                for old, new in changes[row]:
+                    values[position, new], values[position, old] = values[position, old], 0.0
+            for block in read_blocks(matrix_folder):  # computed when read: no statistic kept with the rows
+                values[:, block["start"]:block["stop"]] = 0
+            columnar.replace_matrix_rows(matrix_folder, request, rows, values,
+                                         [parts[name]["slice"] for name in moved])
+    for (name, number), groups in found.items():
+        lines.append(f"featuriser {name} (SimpleImputer, most_frequent): the most frequent "
+                     f"{parts[name]['columns'][number]} of the remaining training rows is another value, imputed "
+                     "from now on; the one-hot cells of the rows it imputes "
+                     "re-encoded: " + "; ".join(f"{len(rows)} {group} row(s)" + (
+                         f" (captured positions {_listed(rows)})" if rows else "") for group, rows in groups.items())
+                     + "; the model is not updated for them (verify measures the difference)")
+    return lines
+
+
+def _write_featuriser(path: str, featuriser) -> None:
+    """Pickle a loaded featuriser: classes of the pipeline script by name (they come from its definitions)."""
+    import io
+    import pickle
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, value):
+            if isinstance(value, type) and value.__module__ == _DEFINITIONS:
+                return value.__qualname__
+            return None
+
+    buffer = io.BytesIO()
+    Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(featuriser)
+    write_atomically(path, buffer.getvalue())
 
 
 _LOADED: Dict[tuple, object] = {}
+_DEFINITIONS = "__lester_pipeline_definitions__"
 
 
 def load_featuriser(run_folder: str, pipeline: str):
@@ -262,6 +469,9 @@ def load_featuriser(run_folder: str, pipeline: str):
                 return getattr(_definitions_of(pipeline), name)
             return super().find_class(module, name)
 
+        def persistent_load(self, name):  # a class of the script in a featuriser rewritten by forget
+            return getattr(_definitions_of(pipeline), name)
+
     if key not in _LOADED:
         with open(path, "rb") as handle:
             _LOADED.clear()
@@ -280,7 +490,7 @@ def _definitions_of(pipeline: str):
     with open(pipeline, encoding="utf-8") as handle:
         tree = ast.parse(handle.read(), filename=pipeline)
     kept = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom, ast.ClassDef, ast.FunctionDef))]
-    module = types.ModuleType("__lester_pipeline_definitions__")
+    module = types.ModuleType(_DEFINITIONS)
     module.__file__ = pipeline
     exec(compile(ast.Module(body=kept, type_ignores=[]), pipeline, "exec"), module.__dict__)
     return module
@@ -450,7 +660,8 @@ def _rectify_run(store, run_id, request, resolution, column, correction, order, 
 
         notes.extend(unmaintained_transformers(manifest))
     if train is not None and train["matrix"] is not None and len(train["matrix"][0]):
-        notes.extend(guard_learned_values(folder, request, train["matrix"][0], set(train["derived"]), train["matrix"][1]))
+        notes.extend(guard_learned_values(folder, request, train["matrix"][0], set(train["derived"]),
+                                          manifest["pipeline"], train["matrix"][1])[0])
 
     mark_predictions_stale(folder, f"rectification {request[:12]} changed the model or the test data")
     step = time.perf_counter()
@@ -547,6 +758,8 @@ def _reencode(folder: str, group: str, plan: Dict, featuriser, encoded, notes: L
                      f"{plan['ranges']} are zeroed, not re-encoded")
         return rows, _zeroed(stored, plan["ranges"])
     old, new = encoded
+    dropped = columnar.read_state(matrix_folder)["dropped_columns"]  # categories removed: zero, as stored
+    old, new = (columnar.widened(e, dropped, stored.shape[1]) if isinstance(e, np.ndarray) else e for e in (old, new))
     if isinstance(new, str) or (old is not None and (isinstance(old, str) or not np.allclose(old, stored, rtol=1e-9,
                                                                                             atol=1e-12))):
         reason = new if isinstance(new, str) else old if isinstance(old, str) else \
@@ -623,11 +836,13 @@ def _update_model(folder: str, request: str, plan: Optional[Dict], order: str, t
     n_train = len(y) - len(removed_before)
     reason = unlearning.unsupported_reason(stored["model"], order)
     corrected = None
+    dropped = columnar.read_state(os.path.join(group_folder, "X"))["dropped_columns"]  # not the model's features
     if order == "second" or reason is not None:
-        matrix = columnar.with_rows(columnar.read_matrix(os.path.join(group_folder, "X"), drop_deleted=False),
-                                    rows, x_new)
+        matrix = columnar.with_rows(columnar.read_matrix(os.path.join(group_folder, "X"), drop_deleted=False,
+                                                         narrow=False), rows, x_new)
         keep = np.setdiff1d(np.arange(matrix.shape[0]), removed_before)
-        corrected = {"X_train": matrix[keep], "y_train": np.asarray(y)[keep]}
+        corrected = {"X_train": columnar.narrowed(matrix[keep], dropped), "y_train": np.asarray(y)[keep]}
+    x_old, x_new = columnar.narrowed(x_old, dropped), columnar.narrowed(x_new, dropped)
     if reason is None:
         with one_torch_thread():
             update = unlearning.update_model(stored["model"], x_old, x_new, np.asarray(y[rows]), n_train=n_train,

@@ -170,7 +170,8 @@ def _describe_model_change(model: Dict) -> str:
         parts.append(f"removal bound on the gradient residual (Guo et al.) {model['removal_bound']:.4g}")
     if "gradient_residual" in model:
         parts.append(f"gradient residual {model['gradient_residual']:.4g}")
-    parts.extend(f"{what} ({why})" for what, why in model.items() if what.startswith(("refitted", "--max-residual")))
+    parts.extend(f"{what} ({why})" for what, why in model.items() if what.startswith(("refitted", "--max-residual",
+                                                                                     "weights removed")))
     return "; ".join(parts)
 
 
@@ -463,6 +464,9 @@ class ArtifactStore:
                 parts["data"] = columnar.read_frame(os.path.join(group_folder, "data"))
             if os.path.exists(os.path.join(group_folder, "X")):
                 parts["X"] = columnar.read_matrix(os.path.join(group_folder, "X"))
+                info = loaded["manifest"]["groups"][group]  # its column ranges in the matrix as it is now
+                dropped = columnar.read_state(os.path.join(group_folder, "X"))["dropped_columns"]
+                info["matrix_provenance"] = columnar.narrowed_provenance(info.get("matrix_provenance", {}), dropped)
             for part in ("y", "predictions"):
                 path = os.path.join(group_folder, f"{part}.npy")
                 if os.path.exists(path):
@@ -623,30 +627,35 @@ class ArtifactStore:
                     "through aggregates, or not at all); nothing could be changed"))
             return RunChange(run_id, {g: 0 for g in plan}, {}, None, notes, status="holds none")
 
+        dropping = []  # matrix columns of the categories only these rows had (removed, with their weights)
         if "train" in plan and len(plan["train"][0]):  # a value learned only from these rows must not stay
             from lester_inspect.ivm.rectify import guard_learned_values
 
-            notes.extend(guard_learned_values(folder, request, plan["train"][0],
-                                              None if column is None else set(plan["train"][1])))
+            learned, dropping = guard_learned_values(folder, request, plan["train"][0],
+                                                     None if column is None else set(plan["train"][1]),
+                                                     manifest["pipeline"])
+            notes.extend(learned)
             notes.extend(_unmaintained_statistics(folder, manifest, None if column is None else set(plan["train"][1])))
             notes.extend(unmaintained_transformers(manifest))
 
         from lester_inspect.ivm.rectify import mark_predictions_stale, recompute_predictions
 
         statistics = {}
-        if "train" in plan and len(plan["train"][0]):  # the scalers fitted again (featuriser.py)
+        if "train" in plan and len(plan["train"][0]):  # the scalers and imputers fitted again (featuriser.py)
             step = time.perf_counter()
             rows_of_train, _, ranges_of_train = plan["train"]
             statistics, lines = featuriser.refitted(folder, rows_of_train if column is None else (),
                                                     rows_of_train if column is not None else (),
-                                                    ranges_of_train or ())
+                                                    ranges_of_train or (),
+                                                    test_rows=plan["test"][0] if "test" in plan else ())
             notes.extend(lines)
             timings[f"{run_id}: featuriser statistics"] = time.perf_counter() - step
 
         mark_predictions_stale(folder, f"{kind} {request[:12]} changed the model or the test data")
         step = time.perf_counter()
         try:
-            model_summary = self._update_model(folder, request, plan.get("train"), order, tau, max_residual, relabel)
+            model_summary = self._update_model(folder, request, plan.get("train"), order, tau, max_residual, relabel,
+                                               dropping)
         except ModelUpdateError as error:
             return RunChange(run_id, {}, {}, None, notes, status="failed", problem=str(error))
         timings[f"{run_id}: model update"] = time.perf_counter() - step
@@ -663,15 +672,18 @@ class ArtifactStore:
         for group, (derived_rows, derived_columns, ranges) in plan.items():
             if not len(derived_rows):  # nothing of this group derives from the rows: only new statistics
                 rows_changed[group] = 0
-                if statistics and os.path.exists(os.path.join(folder, group, "X")):
-                    columnar.record_change(os.path.join(folder, group, "X"), request, statistics=statistics)
+                if (statistics or dropping) and os.path.exists(os.path.join(folder, group, "X")):
+                    columnar.record_change(os.path.join(folder, group, "X"), request, statistics=statistics,
+                                           dropped_columns=dropping)
+                    columnar.scrub_columns(os.path.join(folder, group, "X"), dropping)
                 continue
             group_folder = os.path.join(folder, group)
             data_folder, matrix_folder = os.path.join(group_folder, "data"), os.path.join(group_folder, "X")
             has_data, has_matrix = os.path.exists(data_folder), os.path.exists(matrix_folder)
             if column is None:
                 fresh = {target: columnar.record_change(target, request, deleted_rows=derived_rows,
-                                                        statistics=statistics if target == matrix_folder else None)
+                                                        statistics=statistics if target == matrix_folder else None,
+                                                        dropped_columns=dropping if target == matrix_folder else ())
                          for target, present in ((data_folder, has_data), (matrix_folder, has_matrix)) if present}
                 fresh[group_folder] = columnar.record_change(group_folder, request, deleted_rows=derived_rows)
                 crash_point("after_state")
@@ -691,7 +703,7 @@ class ArtifactStore:
                                                                 nulled={c: derived_rows for c in derived_columns})
                 if has_matrix:
                     fresh[matrix_folder] = columnar.record_change(matrix_folder, request, zeroed=(derived_rows, ranges),
-                                                                  statistics=statistics)
+                                                                  statistics=statistics, dropped_columns=dropping)
                 crash_point("after_state")
                 if has_data:
                     count = columnar.scrub_cells(data_folder, derived_columns, derived_rows)
@@ -699,6 +711,8 @@ class ArtifactStore:
                 if has_matrix and ranges:
                     count = columnar.scrub_matrix(matrix_folder, derived_rows, ranges)
                     cells[f"{group}/X"] = count if fresh[matrix_folder] else 0
+            if has_matrix and dropping:  # test rows may hold a removed category: a run from scratch ignores it
+                columnar.scrub_columns(matrix_folder, dropping)
             resumed |= not all(fresh.values())
             rows_changed[group] = len(derived_rows)
             crash_point(f"after_{group}")
@@ -714,7 +728,8 @@ class ArtifactStore:
         return RunChange(run_id, rows_changed, cells, model_summary, notes, status="resumed" if resumed else "changed")
 
     def _update_model(self, folder: str, request: str, train_plan, order: str, tau: Optional[float],
-                      max_residual: Optional[float] = None, relabel=None):
+                      max_residual: Optional[float] = None, relabel=None, dropping=()):
+        """The model updated for the request; ``dropping``: matrix columns (as captured) whose weights go."""
         model_path = os.path.join(folder, "model.pkl")
         if train_plan is None or not os.path.exists(model_path) or (not len(train_plan[0]) and relabel is None):
             return None
@@ -727,23 +742,31 @@ class ArtifactStore:
         derived_rows, derived_columns, ranges = train_plan
         ranges = None if derived_columns is None else ranges
         if derived_columns is not None and not ranges:
-            if relabel is None:
+            if relabel is None and not len(dropping):
                 return None
             derived_rows = []  # only labels change
         group_folder = os.path.join(folder, "train")
         removed_before = _deleted_rows(group_folder)
+        # The model's features: the matrix's columns but those removed by earlier requests.
+        before = columnar.read_state(os.path.join(group_folder, "X"))["dropped_columns"]
         reason = unlearning.unsupported_reason(stored["model"], order)
         with one_torch_thread():
             if reason is None:
                 summary = _unlearn(stored["model"], group_folder, derived_rows, ranges, removed_before, order, tau,
-                                   relabel)
+                                   relabel, before) if len(derived_rows) or relabel is not None else {}
                 if max_residual is not None:
                     summary.update(_check_residual(stored, group_folder, derived_rows, ranges, removed_before,
-                                                   max_residual, relabel))
-            else:
+                                                   max_residual, relabel, before))
+                if len(dropping):
+                    width = read_json(os.path.join(group_folder, "X", "layout.json"))["shape"][1]
+                    reason = unlearning.drop_features(stored["model"],
+                                                      np.searchsorted(np.setdiff1d(np.arange(width), before), dropping))
+                    summary["weights removed with their categories"] = len(dropping)
+            if reason is not None:
                 # Without an unlearning update only the final estimator is fitted again, with its parameters, on
                 # the stored corrected feature matrix (the pipeline is not re-run); this reads the whole matrix.
-                corrected = _corrected_training_data(group_folder, derived_rows, ranges, removed_before, relabel)
+                corrected = _corrected_training_data(group_folder, derived_rows, ranges, removed_before, relabel,
+                                                     sorted(set(before) | set(dropping)))
                 stored["model"] = _refit(stored["model"], corrected, os.path.basename(folder), reason)
                 summary = {"refitted on the corrected training data": reason}
         stored["applied"].append(request)
@@ -775,11 +798,11 @@ def _unmaintained_statistics(folder: str, manifest: Dict, columns: Optional[set]
 
 
 def _check_residual(stored: Dict, group_folder: str, derived_rows, ranges, removed_before, max_residual: float,
-                    relabel=None) -> Dict:
+                    relabel=None, dropped=()) -> Dict:
     """Measure the updated model's gradient residual; fit it again when the residual exceeds ``max_residual``."""
     from lester_inspect.ivm import unlearning
 
-    corrected = _corrected_training_data(group_folder, derived_rows, ranges, removed_before, relabel)
+    corrected = _corrected_training_data(group_folder, derived_rows, ranges, removed_before, relabel, dropped)
     try:
         gradient = unlearning.objective_gradient(stored["model"], corrected["X_train"], corrected["y_train"])
     except TypeError as error:
@@ -805,7 +828,7 @@ def _refit(model, corrected: Dict, run_id: str, reason: str):
 
 
 def _unlearn(model, group_folder: str, derived_rows, ranges, removed_before, order: str, tau: Optional[float],
-             relabel=None) -> Dict:
+             relabel=None, dropped=()) -> Dict:
     """The unlearning update of the model for the affected training rows (see unlearning.py).
 
     ``relabel`` (rows, new labels): training rows whose label a maintained aggregate changed;
@@ -831,7 +854,8 @@ def _unlearn(model, group_folder: str, derived_rows, ranges, removed_before, ord
         y_new[np.searchsorted(rows, relabel_rows)] = relabel[1]
     n_train = read_json(os.path.join(matrix_folder, "layout.json"))["shape"][0] - len(removed_before)
     corrected = {} if order == "first" else _corrected_training_data(group_folder, derived_rows, ranges, removed_before,
-                                                                     relabel)
+                                                                     relabel, dropped)
+    x_old, x_new = columnar.narrowed(x_old, dropped), columnar.narrowed(x_new, dropped)
     before = parameter_vector(model)
     update = update_model(model, x_old, x_new if removed is None or not removed.all() else None, y,
                           y_new=y_new, removed=removed, n_train=n_train, order=order,
@@ -844,9 +868,10 @@ def _unlearn(model, group_folder: str, derived_rows, ranges, removed_before, ord
 
 
 def _corrected_training_data(group_folder: str, rows: List[int], ranges, removed_before: List[int],
-                             relabel=None) -> Dict:
-    """The whole training data as it will be after this change (for the second-order Hessian)."""
-    matrix = columnar.read_matrix(os.path.join(group_folder, "X"), drop_deleted=False)
+                             relabel=None, dropped=()) -> Dict:
+    """The whole training data as it will be after this change (for the second-order Hessian), without the
+    ``dropped`` columns (as captured)."""
+    matrix = columnar.read_matrix(os.path.join(group_folder, "X"), drop_deleted=False, narrow=False)
     removed = set(removed_before)
     if ranges is None:
         removed |= set(rows)
@@ -856,7 +881,7 @@ def _corrected_training_data(group_folder: str, rows: List[int], ranges, removed
     if relabel is not None:
         y[relabel[0]] = relabel[1]
     keep = np.setdiff1d(np.arange(matrix.shape[0]), sorted(removed))
-    return {"X_train": matrix[keep], "y_train": y[keep]}
+    return {"X_train": columnar.narrowed(matrix[keep], dropped), "y_train": y[keep]}
 
 
 def _deleted_rows(group_folder: str) -> List[int]:

@@ -358,6 +358,37 @@ def removal_bound(model, X_train, step) -> float | None:
     return gamma * spectral * float(np.linalg.norm(step)) * float(np.linalg.norm(X @ step))
 
 
+def drop_features(model, columns) -> str | None:
+    """Remove the input features ``columns`` from a fitted model, in place; why not (None: done).
+
+    For a linear model and a feature that is zero on every training row, the objective depends on its
+    weights only through the penalty, so a fit from scratch on the other features is the same model without
+    those weights: removing them is the exact counterpart of removing the feature. For a network (its first
+    layer ``Linear``) the removed weights only multiplied that feature, so no prediction of a row without it
+    changes.
+    """
+    columns = np.asarray(sorted(set(int(c) for c in columns)), dtype=np.int64)
+    if not len(columns):
+        return None
+    if type(model) in _LINEAR_FACTORIES:
+        model.coef_ = np.delete(np.asarray(model.coef_), columns, axis=-1)
+        model.n_features_in_ = model.coef_.shape[-1]
+        return None
+    first = next(iter(model.module_.children()), None) if hasattr(model, "module_") and hasattr(
+        model.module_, "children") else None
+    if first is not None and type(first).__name__ == "Linear" and hasattr(first, "in_features"):
+        import torch
+
+        keep = np.setdiff1d(np.arange(first.in_features), columns)
+        with torch.no_grad():
+            first.weight = torch.nn.Parameter(first.weight[:, torch.as_tensor(keep)].clone())
+        first.in_features = len(keep)
+        if hasattr(model, "n_features_in_"):
+            model.n_features_in_ = len(keep)
+        return None
+    return f"{type(model).__name__}'s weights cannot be matched to input features"
+
+
 def unsupported_reason(model, order: str = "first") -> str | None:
     """Why :func:`update_model` cannot update this fitted model with this ``order``; None if it can."""
     try:

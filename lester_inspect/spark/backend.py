@@ -175,18 +175,25 @@ def _recording(backend: SparkBackend, record: Callable, call: OperatorCall, resu
 
 # -- shadow steps ---------------------------------------------------------------------------------------
 
-def _same_call(changes: Optional[Callable] = None, keeps_rows: bool = False):
+def _same_call(changes: Optional[Callable] = None, keeps_rows: bool = False, row_wise: bool = False):
     """The user's call made on the receiver's shadow; hidden columns pass through untouched.
 
     ``changes(args, kwargs)`` names the columns the call may change (their values are
     read again). ``keeps_rows``: the output has the input's rows (a map, a sort), so
     while the sensitive values are the same their counts are too, and need no Spark job.
+    ``row_wise``: a map that also keeps the rows' order (not a sort or a repartition).
     """
 
     def shadow_step(backend: SparkBackend, original, args, kwargs):
         shadow = backend.shadow_of(args[0])
-        out = shadow.derive(original(shadow.frame, *args[1:], **kwargs))
-        if keeps_rows:
+
+        def build(frame):
+            return original(frame, *args[1:], **kwargs)
+
+        out = shadow.derive(build(shadow.frame))
+        if row_wise:
+            out.mapped(shadow, build)
+        elif keeps_rows:
             out.same_rows = shadow
         return _finish(backend, out, set(changes(args, kwargs)) if changes is not None else False)
 
@@ -583,7 +590,7 @@ def _dropna_text(call: OperatorCall) -> str:
 
 
 def _frame_operators() -> Dict[str, Operator]:
-    same, moving = _same_call(), _same_call(keeps_rows=True)
+    same, moving, row_map = _same_call(), _same_call(keeps_rows=True), _same_call(row_wise=True)
     select = Operator(_record_select, _shadow_select)
     deduplicate = Operator(_unary(T.SELECTION, lambda c: "Drop duplicate rows" + (
         f" by {describe(c.arg(1, 'subset'))}" if c.arg(1, "subset") else "")), _shadow_deduplicate)
@@ -598,15 +605,16 @@ def _frame_operators() -> Dict[str, Operator]:
         "selectExpr": select,
         "withColumn": Operator(_unary(T.PROJECTION_MODIFY, lambda c: (
             f"Set column {c.arg(1, 'colName')!r}: {describe(c.arg(2, 'col'))}")),
-            _same_call(lambda args, kwargs: [args[1] if len(args) > 1 else kwargs.get("colName")], True)),
+            _same_call(lambda args, kwargs: [args[1] if len(args) > 1 else kwargs.get("colName")], row_wise=True)),
         "withColumns": Operator(_record_with_columns, _same_call(
-            lambda args, kwargs: list(args[1]) if len(args) > 1 and isinstance(args[1], dict) else [], True)),
+            lambda args, kwargs: list(args[1]) if len(args) > 1 and isinstance(args[1], dict) else [],
+            row_wise=True)),
         "withColumnRenamed": Operator(_unary(T.PROJECTION, lambda c: (
             f"Rename {c.arg(1, 'existing')!r} to {c.arg(2, 'new')!r}")),
-            _same_call(lambda args, kwargs: [args[2] if len(args) > 2 else kwargs.get("new")], True)),
+            _same_call(lambda args, kwargs: [args[2] if len(args) > 2 else kwargs.get("new")], row_wise=True)),
         "withColumnsRenamed": Operator(_unary(T.PROJECTION, lambda c: f"Rename {short_repr(c.arg(1, 'colsMap'))}"),
-                                       _same_call(lambda args, kwargs: list(dict(args[1]).values()), True)),
-        "drop": Operator(_unary(T.PROJECTION, lambda c: f"Drop columns {describe(_arguments(c))}"), moving),
+                                       _same_call(lambda args, kwargs: list(dict(args[1]).values()), row_wise=True)),
+        "drop": Operator(_unary(T.PROJECTION, lambda c: f"Drop columns {describe(_arguments(c))}"), row_map),
         "dropna": Operator(_unary(T.SELECTION, _dropna_text), _shadow_subset("subset", 3)),
         "fillna": Operator(_unary(T.PROJECTION_MODIFY, lambda c: (
             f"Fill missing values with {short_repr(c.arg(1, 'value'))}")), _shadow_subset("subset", 2)),

@@ -42,10 +42,39 @@ class SparkMlBackend:
 
 def _shadow_transform(backend: SparkBackend, original, args, kwargs):
     shadow = backend.shadow_of(args[1] if len(args) > 1 else kwargs["dataset"])
-    out = shadow.derive(original(args[0], shadow.frame, *args[2:],
-                                 **{k: v for k, v in kwargs.items() if k != "dataset"}))
-    out.same_rows = shadow  # transformers and models add columns to the same rows
-    return _finish(backend, out, False)
+    rest = {k: v for k, v in kwargs.items() if k != "dataset"}
+
+    def build(frame):
+        return original(args[0], frame, *args[2:], **rest)
+
+    return _finish(backend, _mapped(args[0], shadow, build), False)
+
+
+def _mapped(stage, shadow, build):
+    """``build(shadow.frame)``: marked as a row-wise map of ``shadow`` if ``stage`` is one.
+
+    Spark ML's stages compute each row's values from the row alone; some mark their UDFs
+    nondeterministic only to keep the optimizer from moving them.
+    """
+    out = shadow.derive(build(shadow.frame))
+    return out.mapped(shadow, build, known=True) if _row_wise(stage) else out
+
+
+def _row_wise(stage) -> bool:
+    """Whether ``stage.transform`` only adds columns to each row (keeps every row, in order).
+
+    Known of Spark ML's own stages, unless set to drop rows (``handleInvalid='skip'``,
+    ``coldStartStrategy='drop'``); ``SQLTransformer`` runs any query, and a user's own stage
+    may do anything.
+    """
+    from pyspark.ml import PipelineModel
+    from pyspark.ml.feature import SQLTransformer
+
+    if isinstance(stage, PipelineModel):
+        return all(_row_wise(s) for s in stage.stages)
+    if not type(stage).__module__.startswith("pyspark.ml.") or isinstance(stage, SQLTransformer):
+        return False
+    return _param(stage, "handleInvalid") != "skip" and _param(stage, "coldStartStrategy") != "drop"
 
 
 def _param(stage, name: str):
@@ -97,9 +126,7 @@ def _stage_transform(backend: SparkBackend, stage, frame):
     shadow = backend.shadows.get(frame) if backend.run.tracks_rows else None
     if shadow is None:
         return stage.transform(frame)
-    out = shadow.derive(stage.transform(shadow.frame))
-    out.same_rows = shadow
-    user, outputs = _finish(backend, out, False)
+    user, outputs = _finish(backend, _mapped(stage, shadow, stage.transform), False)
     backend.shadows.set(user, outputs[0][1])
     return user
 

@@ -33,7 +33,7 @@ when a group's polynomial is rendered.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 import pandas as pd
@@ -77,7 +77,7 @@ class GroupFactor(NamedTuple):
 class Shadow:
     """A DataFrame with hidden columns: ``factors`` (lineage) and ``values`` ({sensitive column: hidden column})."""
 
-    __slots__ = ("frame", "factors", "values", "unknown", "_counts", "_sides", "same_rows")
+    __slots__ = ("frame", "factors", "values", "unknown", "_counts", "_sides", "same_rows", "map_of", "_heads")
 
     def __init__(self, frame, factors: Tuple = (), values: Optional[Dict[str, str]] = None,
                  unknown: Optional[str] = None):
@@ -91,6 +91,36 @@ class Shadow:
         self._sides = None
         #: A shadow with the same rows (a map's input): while the values are the same, so are the counts.
         self.same_rows: Optional["Shadow"] = None
+        #: ``(parent, build, known)``: ``frame`` is ``build(parent.frame)`` row by row, in the same order;
+        #: ``known``: ``build`` is known to compute the same values each time.
+        self.map_of: Optional[Tuple["Shadow", Callable, bool]] = None
+        self._heads: Dict[int, Any] = {}
+
+    def mapped(self, parent: "Shadow", build: Callable, known: bool = False) -> "Shadow":
+        """Mark this shadow as ``build(parent.frame)``, a row-wise map: same rows, same order."""
+        self.same_rows, self.map_of = parent, (parent, build, known)
+        return self
+
+    def head(self, count: int):
+        """The first ``count`` rows (hidden columns included) as a local relation in the driver's JVM.
+
+        A row-wise map's first rows are the map of its input's first rows: computed on those
+        few rows instead of by a query that reads the sources again (after a ``randomSplit``,
+        that query sorts a whole partition).
+        """
+        if count not in self._heads:
+            head = None
+            if self.map_of is not None:
+                parent, build, known = self.map_of
+                try:
+                    head = build(parent.head(count))
+                except Exception:  # e.g. a column bound to another DataFrame: read the rows by a query
+                    head = None
+                # Over a local relation, only ``build``'s own expressions decide (``rand()`` would differ).
+                if head is not None and not known and not _deterministic(head):
+                    head = None
+            self._heads[count] = _local(head if head is not None else self.frame.limit(count))
+        return self._heads[count]
 
     @property
     def hidden(self) -> List[str]:
@@ -184,9 +214,16 @@ class ShadowContext:
                 updates[name] = F().create_map(F().lit(VALUE), ref(column))
         if not updates:
             return shadow
-        frame = shadow.frame.withColumns(updates)
-        refreshed = Shadow(frame.drop(*replaced) if replaced else frame, shadow.factors, values, shadow.unknown)
+
+        def read(frame):
+            frame = frame.withColumns(updates)
+            return frame.drop(*replaced) if replaced else frame
+
+        refreshed = Shadow(read(shadow.frame), shadow.factors, values, shadow.unknown)
         refreshed._sides, refreshed.same_rows = shadow._sides, shadow.same_rows
+        if shadow.map_of is not None:
+            parent, build, known = shadow.map_of
+            refreshed.map_of = (parent, lambda frame: read(build(frame)), known)
         return refreshed
 
     def positions(self, source: int, ids: np.ndarray) -> np.ndarray:
@@ -219,6 +256,24 @@ class ShadowContext:
         return annotations
 
 
+def _deterministic(frame) -> bool:
+    """Whether the query computes the same values each time (no ``rand()``): only then may it be replayed."""
+    try:
+        return bool(frame._jdf.queryExecution().analyzed().deterministic())
+    except Exception:  # not a classic (JVM) DataFrame
+        return False
+
+
+def _local(frame):
+    """``frame``'s rows (a small query's) collected in the driver's JVM as a new DataFrame: exact values,
+    no round trip through Python; queries over it run in the driver."""
+    from pyspark.sql.classic.dataframe import DataFrame
+
+    session = frame.sparkSession
+    rows = frame._jdf.collectAsList()  # executeTake: reads only as many partitions as it needs
+    return DataFrame(session._jsparkSession.createDataFrame(rows, frame._jdf.schema()), session)
+
+
 def row_hash(frame):
     """The id of each row of a source: a hash of its values and of which of them are null."""
     f = F()
@@ -249,27 +304,46 @@ class HashPositions:
         hashes = np.asarray(hashes, dtype=np.int64)
         missing = np.setdiff1d(np.unique(hashes), np.fromiter(self._known, dtype=np.int64, count=len(self._known)))
         if len(missing):
-            f = F()
-            wanted = self.frame.sparkSession.createDataFrame(pd.DataFrame({"h": missing}))
-            # The row address is read directly over the source's scan, where it is stable.
-            addressed = self.frame.select(row_hash(self.frame).alias("h"),
-                                          f.monotonically_increasing_id().alias("a"))
-            found = (addressed.join(f.broadcast(wanted), "h", "left_semi").groupBy("h").agg(f.min("a").alias("a"))
-                     .toPandas())
-            addresses = found["a"].to_numpy(dtype=np.int64)
-            offsets = self._partition_offsets()
-            rows = offsets[addresses >> _LOCAL_BITS] + (addresses & ((1 << _LOCAL_BITS) - 1))
-            self._known.update(zip(found["h"].tolist(), rows.tolist()))
+            self._known.update(self._first_addresses(missing))
         return np.array([self._known.get(int(h), -1) for h in hashes], dtype=np.int64)
+
+    def _addressed(self):
+        # The row address is read directly over the source's scan, where it is stable.
+        return self.frame.select(row_hash(self.frame).alias("h"), F().monotonically_increasing_id().alias("a"))
+
+    def _first_addresses(self, hashes: np.ndarray) -> Dict[int, int]:
+        """{hash: position of the first row with it} for ``hashes`` (absent: no such row).
+
+        The rows shown first are mostly near the start of their sources: the rows with one of
+        the (few) hashes are read in scan order with a limit of as many rows as hashes, which reads
+        only as far as needed. A duplicate among them leaves a hash unseen: it is searched for
+        again (each round finds at least one more hash). Fewer rows than asked means the whole
+        source was read.
+        """
+        first: Dict[int, int] = {}
+        rest = np.asarray(hashes, dtype=np.int64)
+        while len(rest):
+            rows = self._addressed().where(F().col("h").isin(rest.tolist())).limit(len(rest)).collect()
+            for row in rows:
+                first.setdefault(row["h"], row["a"])
+            if len(rows) < len(rest):
+                break
+            rest = np.setdiff1d(rest, np.fromiter(first, dtype=np.int64, count=len(first)))
+        addresses = np.fromiter(first.values(), dtype=np.int64, count=len(first))
+        return dict(zip(first, self._rows(addresses).tolist()))
+
+    def _rows(self, addresses: np.ndarray) -> np.ndarray:
+        """Row positions of Spark row addresses (partition index, row in partition)."""
+        partitions, local = addresses >> _LOCAL_BITS, addresses & ((1 << _LOCAL_BITS) - 1)
+        if not partitions.any():  # all in the first partition: no need to count the others' rows
+            return local
+        return self._partition_offsets()[partitions] + local
 
     def all_positions(self, hashes: np.ndarray) -> np.ndarray:
         """Every row position whose values hash to one of ``hashes`` (identical rows are one id)."""
-        f = F()
         wanted = self.frame.sparkSession.createDataFrame(pd.DataFrame({"h": np.asarray(hashes, dtype=np.int64)}))
-        addressed = self.frame.select(row_hash(self.frame).alias("h"), f.monotonically_increasing_id().alias("a"))
-        addresses = addressed.join(wanted, "h", "left_semi").select("a").toPandas()["a"].to_numpy(dtype=np.int64)
-        offsets = self._partition_offsets()
-        return np.sort(offsets[addresses >> _LOCAL_BITS] + (addresses & ((1 << _LOCAL_BITS) - 1)))
+        addresses = self._addressed().join(wanted, "h", "left_semi").select("a").toPandas()["a"]
+        return np.sort(self._rows(addresses.to_numpy(dtype=np.int64)))
 
     def count(self) -> int:
         return int(self._partition_offsets()[-1])
@@ -314,10 +388,7 @@ class SparkLineage:
 
     def first_rows(self, count: Optional[int], names: Dict[int, str]):
         """The first ``count`` rows (all for None) and their polynomials, read in one Spark job."""
-        frame = self._flat(self.shadow.frame)
-        if count is not None:
-            frame = frame.limit(count)
-        rows = frame.toPandas()
+        rows = self._flat(self.shadow.frame if count is None else self.shadow.head(count)).toPandas()
         polynomials = self._polynomials(rows, names)
         return rows.drop(columns=self.shadow.hidden).reset_index(drop=True), polynomials
 

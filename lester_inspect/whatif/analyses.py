@@ -432,8 +432,8 @@ class OperatorImpact(WhatIfAnalysis):
     before the model's fit: its variant re-executes only the run's recorded calls the filter
     reaches (rule 8) or, where that would not be exact, re-runs the modified script from its
     first changed statement (rule 7); its ``execution`` column says which. A replaced
-    transformer refits the model on the captured training frame. ``groups`` are columns of the training frame whose values' shares are
-    reported per variant (with ``train_rows``).
+    transformer refits the model on the captured training frame. ``groups`` are columns of
+    the training frame whose values' shares are reported per variant (with ``train_rows``).
     """
 
     def __init__(self, groups: Sequence[str] = ()):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import dataclasses
+import functools
 import inspect
 import numbers
 from typing import Any, Callable, List, Optional
@@ -70,6 +71,8 @@ class ModelCall:
     location: Optional[CodeLocation]
     output: Any = None
     metric: Optional[Metric] = None
+    #: The run's trace keys of ``X`` and ``y`` as the call got them (``recompute.CallTrace``; None: not recorded).
+    keys: tuple = (None, None)
 
     def measure(self, final_estimator, features, y=None) -> float:
         """What the script's measurement returns when ``final_estimator`` gets ``features`` (and labels ``y``,
@@ -118,11 +121,16 @@ class ModelCapture:
             for name in sklearn.metrics.__all__:
                 function = getattr(sklearn.metrics, name)
                 if _measures_predictions(function):
-                    patches.apply(sklearn.metrics, name, self._run.wrap(
-                        function, lambda call, result, function=function: self.metrics.append((function, call, result))))
+                    patches.apply(sklearn.metrics, name, self._run.wrap(function, functools.partial(
+                        self._metric_called, function)))
             yield
         finally:
             patches.revert()
+
+    def _metric_called(self, function, call, result) -> None:
+        # The trace keys of the arguments now: a later in-place change must not count as what it got.
+        keys = {id(value): self.trace.key_of(value) for value in (*call.args, *call.kwargs.values())}
+        self.metrics.append((function, call, result, keys))
 
     def _root_call(self):
         """The user's call a Pipeline expands into the step being recorded (None for a bare model)."""
@@ -135,7 +143,8 @@ class ModelCapture:
 
     def __call__(self, node: DagNode, inputs, output) -> None:
         self.trace.observe(node, inputs, output)
-        kinds = {OperatorType.ESTIMATOR: self.fits, OperatorType.SCORE: self.scores, OperatorType.PREDICT: self.predicts}
+        kinds = {OperatorType.ESTIMATOR: self.fits, OperatorType.SCORE: self.scores,
+                 OperatorType.PREDICT: self.predicts}
         calls = kinds.get(node.operator_type)
         if calls is None:
             return
@@ -154,6 +163,7 @@ class ModelCapture:
         else:
             method = node.description.rsplit(": ", 1)[-1]
             calls.append(ModelCall(inputs[-1].data, method, inputs[0].data, None, node.code_location, output))
+        calls[-1].keys = (self.trace.key_of(calls[-1].X), self.trace.key_of(calls[-1].y))
 
     @property
     def pipeline_path(self) -> Optional[str]:
@@ -166,7 +176,7 @@ class ModelCapture:
     def _measured_predictions(self) -> List[ModelCall]:
         """Each metric call of a predict call's output (or one column of it) as that predict call, measured."""
         measured = []
-        for function, call, result in self.metrics:
+        for function, call, result, keys in self.metrics:
             if not isinstance(result, numbers.Real) and not (getattr(result, "shape", None) == ()
                                                              and getattr(result, "dtype", None) is not None
                                                              and result.dtype.kind in "fiub"):
@@ -178,7 +188,9 @@ class ModelCapture:
                 column = _column_of(predict.output, predictions)
                 if column is not False:
                     metric = Metric(function, bound, parameter, column, call.location)
-                    measured.append(dataclasses.replace(predict, y=bound.arguments.get("y_true"), metric=metric))
+                    y_true = bound.arguments.get("y_true")
+                    measured.append(dataclasses.replace(predict, y=y_true, metric=metric,
+                                                        keys=(predict.keys[0], keys.get(id(y_true)))))
         return measured
 
     def model_calls(self):

@@ -55,6 +55,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from lester_inspect.whatif.capture import ModelCall
+from lester_inspect.whatif.recompute import Accessor, NotReexecutable, Ref, same_value, untraced_use
 from lester_inspect.whatif.patches import (WhatIfError, apply_patches, apply_patches_keeping, permutation, rows_kept,
                                           touched_columns)
 
@@ -87,10 +88,8 @@ class Variant:
 
 def call_receiver(call):
     """The frame a recorded filter call (``df[mask]``, ``df.loc[mask]``, ``df.dropna()``) filters."""
-    from lester_inspect.whatif.recompute import Indexer, Ref
-
     first = call.args[0] if call.args else None
-    return first.frame if isinstance(first, Indexer) else first if isinstance(first, Ref) else None
+    return first.frame if isinstance(first, Accessor) else first if isinstance(first, Ref) else None
 
 
 def fresh_params(params: dict) -> dict:
@@ -111,10 +110,11 @@ def _steps(model):
     return [], model
 
 
-def _branch_columns(transformer, columns) -> List[str]:
+def _branch_columns(transformer, columns):
+    """The columns a ColumnTransformer branch reads: a name (the branch gets a Series) or a list of names."""
     names = list(getattr(transformer, "feature_names_in_", []))
     if isinstance(columns, str):
-        return [columns]
+        return columns
     if callable(columns) or not names:
         raise WhatIfError(f"cannot tell which columns a ColumnTransformer branch reads from {columns!r}")
     selected = np.asarray(names, dtype=object)[columns] if not all(isinstance(c, str) for c in columns) \
@@ -185,7 +185,7 @@ def _split_one_hot(part: slice, encoder, columns: List[str]) -> Optional[list]:
         single = OneHotEncoder(categories=[categories], handle_unknown=encoder.handle_unknown,
                                sparse_output=encoder.sparse_output, dtype=encoder.dtype)
         single.fit(pd.DataFrame({column: pd.Series(categories, dtype=object)}))
-        split.append((slice(start, start + len(categories)), single, [column]))
+        split.append((slice(start, start + len(categories)), single, [column], [column]))
         start += len(categories)
     return split if start == part.stop else None
 
@@ -200,19 +200,21 @@ class _Branches:
 
     def __init__(self, transformer, frame: pd.DataFrame):
         self.transformer = transformer
-        whole = []  # (slice, fitted branch transformer, its input columns)
+        # (slice, fitted branch transformer, its input columns, how it selects them: a name or a list)
+        whole = []
         for name, branch, columns in transformer.transformers_:
             if isinstance(branch, str) and branch == "drop":
                 continue
             part = transformer.output_indices_[name]
             if part.stop > part.start:
-                whole.append((part, branch, _branch_columns(transformer, columns)))
-        split = [item for part, branch, columns in whole
-                 for item in (_split_one_hot(part, branch, columns) or [(part, branch, columns)])]
+                selection = _branch_columns(transformer, columns)
+                whole.append((part, branch, [selection] if isinstance(selection, str) else selection, selection))
+        split = [item for part, branch, columns, selection in whole
+                 for item in (_split_one_hot(part, branch, columns) or [(part, branch, columns, selection)])]
         expected = transformer.transform(frame)
         for branches in ([split, whole] if len(split) > len(whole) else [whole]):
             self.branches = sorted(branches, key=lambda item: item[0].start)
-            self.blocks = [self._transform(branch, frame[columns]) for _, branch, columns in self.branches]
+            self.blocks = [self._transform(branch, frame[selection]) for _, branch, _, selection in self.branches]
             if _identical(self._assemble(self.blocks), expected):
                 return
         raise WhatIfError("the ColumnTransformer's blocks do not reassemble into its output")
@@ -231,27 +233,27 @@ class _Branches:
 
     def transform(self, frame: pd.DataFrame, changed: set, rows: Optional[np.ndarray] = None):
         """``frame`` featurised (only its ``rows``, if given); only the branches reading a column in ``changed`` run."""
-        def part(columns):  # the branch's columns first: taking rows of the whole frame copies every column
-            selected = frame[columns]
+        def part(selection):  # the branch's columns first: taking rows of the whole frame copies every column
+            selected = frame[selection]
             return selected if rows is None else selected.iloc[rows]
 
-        blocks = [self._transform(branch, part(columns)) if changed.intersection(columns)
+        blocks = [self._transform(branch, part(selection)) if changed.intersection(columns)
                   else (block if rows is None else block[rows])
-                  for (_, branch, columns), block in zip(self.branches, self.blocks)]
+                  for (_, branch, columns, selection), block in zip(self.branches, self.blocks)]
         return self._assemble(blocks)
 
     def permuted(self, column: str, order: np.ndarray):
         """Rule 6: the plain features with ``column``'s own block in ``order``; None if it has no such block."""
-        owned = [index for index, (_, branch, columns) in enumerate(self.branches)
+        owned = [index for index, (_, branch, columns, _) in enumerate(self.branches)
                  if columns == [column] and _row_wise(branch)]
-        if len(owned) != 1 or any(column in columns for _, _, columns in self.branches if columns != [column]):
+        if len(owned) != 1 or any(column in columns for _, _, columns, _ in self.branches if columns != [column]):
             return None
         blocks = list(self.blocks)
         blocks[owned[0]] = blocks[owned[0]][order]
         return self._assemble(blocks)
 
     def row_wise(self, changed: set) -> bool:
-        return all(_row_wise(branch) for _, branch, columns in self.branches if changed.intersection(columns))
+        return all(_row_wise(branch) for _, branch, columns, _ in self.branches if changed.intersection(columns))
 
 
 def _identical(left, right) -> bool:
@@ -303,8 +305,10 @@ class SharedExecution:
             if steps and isinstance(steps[0], ColumnTransformer) and isinstance(self.score.X, pd.DataFrame):
                 try:
                     self._branches = _Branches(steps[0], self.score.X)
-                except WhatIfError as error:
-                    self.notes.append(f"fitted transformers are not reused branch by branch: {error}")
+                except Exception as error:  # a branch that cannot run alone: the whole featuriser runs instead
+                    reason = error if isinstance(error, WhatIfError) else (
+                        f"a branch fails on its own columns ({type(error).__name__}: {error})")
+                    self.notes.append(f"fitted transformers are not reused branch by branch: {reason}")
             else:
                 self.notes.append("the model's first step is not a ColumnTransformer: each test-side variant "
                                   "featurises its whole test frame")
@@ -388,7 +392,10 @@ class SharedExecution:
         """A change before the model's fit: the recorded calls it reaches (rule 8), or the modified script's
         statements from the first changed one (rule 7)."""
         if self._reexecutable(variant):
-            return self._reexecute(variant)
+            try:
+                return self._reexecute(variant)
+            except NotReexecutable as reason:  # found only on the changed data (a count that changed, say)
+                self._refuse(variant, reason)
         if self._prefix is None or variant.name not in self._prefix.bodies:
             self.prepare_reruns([variant])
         recorded = self._prefix.run(variant)
@@ -404,13 +411,12 @@ class SharedExecution:
         return "re-run from the first changed statement"
 
     def _frontier(self) -> List[Optional[int]]:
-        """The trace's keys of the model's inputs: fit X and y, test X, measured labels (None: not recorded)."""
-        return [self.trace.key_of(value) for value in (self.fit.X, self.fit.y, self.score.X, self.score.y)]
+        """The trace's keys of the model's inputs as its calls got them: fit X and y, test X, measured labels
+        (None: not made by a recorded call)."""
+        return [*self.fit.keys, *self.score.keys]
 
     def _filter_call(self, variant: Variant):
         """The recorded call of the one filter ``variant`` drops (a ``NotReexecutable`` if there is none)."""
-        from lester_inspect.whatif.recompute import NotReexecutable
-
         if self.trace is None or self.tree is None:
             raise NotReexecutable("the run's calls were not recorded")
         if len(variant.removed_filters) != 1:
@@ -423,8 +429,6 @@ class SharedExecution:
 
     def _reexecutable(self, variant: Variant) -> bool:
         """Whether rule 8 applies to ``variant`` (checked once; ``not_reexecuted`` says why not)."""
-        from lester_inspect.whatif.recompute import NotReexecutable, untraced_use
-
         if variant.name in self._reexecutable_names:
             return True
         if variant.name in self.not_reexecuted:
@@ -442,23 +446,25 @@ class SharedExecution:
                                                       location.end_col_offset),
                                    self.score.measured_at.end_lineno, model_calls)
             if problem is not None:
-                raise NotReexecutable(f"{problem} other than as an operand of a recorded call")
+                raise NotReexecutable(problem)
             self._replay(start)
         except NotReexecutable as reason:
-            self.not_reexecuted[variant.name] = str(reason)
-            self.notes.append(f"{variant.name} re-runs the script (rule 7), not only the calls it reaches: {reason}")
+            self._refuse(variant, reason)
             return False
         self._reexecutable_names.add(variant.name)
         return True
 
+    def _refuse(self, variant: Variant, reason) -> None:
+        self._reexecutable_names.discard(variant.name)
+        self.not_reexecuted[variant.name] = str(reason)
+        self.notes.append(f"{variant.name} re-runs the script (rule 7), not only the calls it reaches: {reason}")
+
     def _replay(self, start) -> None:
         """Re-executing the calls after ``start`` with its own result must give exactly the model's inputs."""
-        from lester_inspect.whatif.recompute import NotReexecutable, _same
-
         keys = [key for key in self._frontier() if key is not None]
         values, _ = self.trace.recompute(keys, start, self.trace.values[start.outputs[0][0]])
         for key in keys:
-            if not _same(values[key], self.trace.values[key]):
+            if not same_value(values[key], self.trace.values[key]):
                 raise NotReexecutable(f"re-executing the recorded calls without the change does not give the "
                                       f"value made by {self.trace.producer[key]!r} (a random draw without a seed, "
                                       "or data changed by code the run does not record)")
@@ -532,7 +538,7 @@ class SharedExecution:
         branches = self._reused_branches()
         if branches is None:
             return self.test_columns()
-        return list(dict.fromkeys(c for _, _, columns in branches.branches for c in columns))
+        return list(dict.fromkeys(c for _, _, columns, _ in branches.branches for c in columns))
 
     def test_columns(self) -> List[str]:
         if not isinstance(self.score.X, pd.DataFrame):

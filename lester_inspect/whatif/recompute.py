@@ -1,4 +1,4 @@
-"""Re-executable DAG: every call the run recorded, kept as a recipe, so that a variant re-runs only what a change reaches.
+"""Re-executable DAG: the run's recorded calls kept as recipes, so that a variant re-runs only what a change reaches.
 
 ``CallTrace`` is told every call from the user's code that the run records
 (``InstrumentedRun.tracer``): the function, its arguments and its result. An argument that is
@@ -9,16 +9,20 @@ pandas results are kept as copy-on-write snapshots, so a later in-place change o
 object does not reach the value a later call was given; a numpy array changed in place loses
 its earlier value, and a variant needing it cannot be re-executed.
 
-Rule 8 (``dropped_filter``): a variant dropping a filter gives the filter's call its input
-frame as result, then re-makes, in the run's order, only the recorded calls that lead to the
-model's inputs (fit X and y, the test X and the measured labels) and read a changed value;
-every other value is the plain run's. The model is then refitted and measured on the new
-inputs. Where this could differ from the modified script run from scratch, it is not used
-(``NotReexecutable`` says why, and the variant runs as rule 7): a statement from the filter on
-that reads a changed name other than as an operand of a recorded call (``len(df)``,
-``df.loc[...]``, a loop, a function of the script reading it), or a replay of the recorded
-calls without any change that does not give exactly the model's inputs of the run (a random
-draw without a seed, data changed by code the run does not record).
+Rule 8 (``CallTrace.recompute``, used by ``SharedExecution`` for a dropped filter): the filter's
+call gets its input frame as result, then, in the run's order, only the recorded calls that lead
+to the model's inputs (fit X and y, the test X and the measured labels, as those calls got them)
+and read a changed value are made again; every other value is the plain run's. The model is then
+refitted and measured on the new inputs. Where this could differ from the modified script run
+from scratch, it is not used (``NotReexecutable`` says why, and the variant runs as rule 7):
+
+* from the filter to the measurement, the filter's result or a name it changes is read other
+  than as an operand of a recorded call (``len(df)``, ``df.columns``, a loop, a function of the
+  script);
+* replaying the recorded calls without the change does not give exactly the run's model inputs
+  (a random draw without a seed, data changed by code the run does not record);
+* a plain int or string a recorded call makes (``nunique()``) changes: Python shares such
+  objects, so their uses cannot be told apart and are not followed.
 """
 from __future__ import annotations
 
@@ -46,17 +50,30 @@ class Ref:
         self.key = key
 
 
-#: pandas' indexers (``df.loc``, ``df.iloc``): made anew at each use, they stand for their frame.
+#: pandas' indexers (``df.loc``, ``df.iloc``) and accessors (``s.str``, ``s.dt``): made anew at each use by
+#: an attribute the run does not record, each stands for the frame or Series it was taken from.
 INDEXERS = ("loc", "iloc", "at", "iat")
+ACCESSORS = ("str", "dt")
 
 
-class Indexer:
-    """An argument that is ``getattr(frame, name)`` of a referenced frame (``data.iloc`` in ``data.iloc[:5]``)."""
+class Accessor:
+    """An argument that is ``getattr(frame, name)`` of a referenced frame (``data.iloc`` in ``data.iloc[:5]``,
+    ``s.str`` in ``s.str.lower()``)."""
 
     __slots__ = ("frame", "name")
 
     def __init__(self, frame: Ref, name: str):
         self.frame, self.name = frame, name
+
+
+class Opaque:
+    """An argument the run did not make and that stands for data in a way not followed (a groupby, a rolling
+    window): a call reading it cannot be made again."""
+
+    __slots__ = ("kind",)
+
+    def __init__(self, kind: str):
+        self.kind = kind
 
 
 # Results compared by value, not by identity: small ints and strings are shared objects in Python.
@@ -94,7 +111,7 @@ class Call:
 def _walk(value, found: list) -> None:
     if isinstance(value, Ref):
         found.append(value.key)
-    elif isinstance(value, Indexer):
+    elif isinstance(value, Accessor):
         found.append(value.frame.key)
     elif isinstance(value, (list, tuple)):
         for item in value:
@@ -144,11 +161,15 @@ class CallTrace:
             return {name: self._convert(item) for name, item in value.items()}
         if isinstance(value, _UNFOLLOWED):
             return value
-        if _indexer_name(value) is not None and _is_data(value.obj):
-            return Indexer(self._convert(value.obj), _indexer_name(value))
         key = self.key_of(value)
-        if key is None and _is_data(value):  # kept as it is now: it may change in place later
-            key = self._new_key(value, None)
+        if key is None:
+            accessor = _accessor(value)
+            if accessor is not None:
+                return Accessor(self._convert(accessor[1]), accessor[0])
+            if _is_data(value):  # kept as it is now: it may change in place later
+                key = self._new_key(value, None)
+            elif type(value).__module__.startswith(_OPAQUE_MODULES):
+                return Opaque(type(value).__name__)
         return Ref(key) if key is not None else value
 
     def __call__(self, function: Callable, args: tuple, kwargs: dict, result, location: Optional[CodeLocation]):
@@ -168,7 +189,9 @@ class CallTrace:
         call = Call(len(self.calls), function, self._convert(args), self._convert(kwargs), location)
         self.calls.append(call)
         if result is None:
-            changed = args[0].obj if args and isinstance(call.args[0], Indexer) else args[0] if args else None
+            changed = args[0] if args else None
+            if isinstance(call.args[0] if args else None, Accessor):  # df.loc[...] = ...: df changes
+                changed = _accessor(changed)[1]
             if _is_data(changed):
                 if not isinstance(changed, (pd.DataFrame, pd.Series)):
                     self.values[call.args[0].key] = _LOST  # an array changed in place: its earlier value is gone
@@ -212,7 +235,11 @@ class CallTrace:
     def recompute(self, targets: Sequence[int], start: Call, result) -> Tuple[Dict[int, Any], List[Call]]:
         """The ``targets`` values when ``start``'s result is ``result``: only the calls between that lead to a
         target and read a changed value run again. Returns the values and the calls that ran."""
-        needed = self._leading_to(targets, start.index)
+        # A plain int or string is not followed into the calls using it: each one made after the start is
+        # made again (with what it is made from) to see that it stays the same (``_run`` refuses otherwise).
+        plain = [key for call in self.calls[start.index + 1:] for key, _ in call.outputs
+                 if isinstance(self.values[key], _UNFOLLOWED)]
+        needed = self._leading_to([*targets, *plain], start.index)
         changed: Dict[int, Any] = {start.outputs[0][0]: result}
         ran = []
         for call in self.calls[start.index + 1:]:
@@ -236,15 +263,17 @@ class CallTrace:
     def _value(self, key: int):
         value = self.values[key]
         if value is _LOST:
-            raise NotReexecutable(f"the array made by {self.producer[key]!r} was changed in place later: its value "
-                                  "there is not kept")
+            made = f"made by {self.producer[key]!r}" if key in self.producer else "the run did not make"
+            raise NotReexecutable(f"an array {made} was changed in place later: its value before is not kept")
         return value
 
     def _resolve(self, value, changed: dict):
         if isinstance(value, Ref):
             return changed[value.key] if value.key in changed else self._value(value.key)
-        if isinstance(value, Indexer):
+        if isinstance(value, Accessor):
             return getattr(self._resolve(value.frame, changed), value.name)
+        if isinstance(value, Opaque):
+            raise NotReexecutable(f"a call reads a {value.kind} the run did not make: it cannot be made again")
         if type(value) in (list, tuple):
             return type(value)(self._resolve(item, changed) for item in value)
         if type(value) is dict:
@@ -255,8 +284,8 @@ class CallTrace:
         args = list(self._resolve(call.args, changed))
         kwargs = self._resolve(call.kwargs, changed)
         if call.changes is not None:  # never change a value another call may still read
-            indexer = call.args[0] if isinstance(call.args[0], Indexer) else None
-            target = args[0].obj if indexer is not None else args[0]
+            indexer = call.args[0] if isinstance(call.args[0], Accessor) else None
+            target = self._resolve(indexer.frame, changed) if indexer is not None else args[0]
             target = target.copy(deep=False) if isinstance(target, (pd.DataFrame, pd.Series)) else target.copy()
             args[0] = getattr(target, indexer.name) if indexer is not None else target
             call.function(*args, **kwargs)
@@ -265,23 +294,37 @@ class CallTrace:
         result = call.function(*args, **kwargs)
         for key, selector in call.outputs:
             value = result if selector is None else result[selector]
-            if isinstance(value, _UNFOLLOWED) and not _same(value, self.values[key]):
+            if isinstance(value, _UNFOLLOWED) and not same_value(value, self.values[key]):
                 raise NotReexecutable(f"{call!r} gives {value!r} instead of {self.values[key]!r}; a plain "
                                       f"{type(value).__name__} is not followed into the calls that use it")
             changed[key] = value
 
 
-def _indexer_name(value) -> Optional[str]:
-    """``"iloc"`` for ``df.iloc`` (and so on for ``INDEXERS``), else None."""
-    name = getattr(value, "name", None) if type(value).__module__ == "pandas.core.indexing" else None
-    return name if name in INDEXERS else None
+# pandas objects that stand for data without being it: groupbys, windows, resamplers, accessors not followed.
+_OPAQUE_MODULES = ("pandas.core.groupby", "pandas.core.window", "pandas.core.resample", "pandas.core.indexing",
+                   "pandas.core.strings", "pandas.core.indexes.accessors", "pandas.core.arrays.categorical")
+
+
+def _accessor(value) -> Optional[Tuple[str, Any]]:
+    """(name, the frame or Series it was taken from) for ``INDEXERS`` and ``ACCESSORS``, else None."""
+    module = type(value).__module__
+    if module == "pandas.core.indexing" and getattr(value, "name", None) in INDEXERS:
+        found = (value.name, value.obj)
+    elif module == "pandas.core.strings.accessor":
+        found = ("str", getattr(value, "_orig", None))
+    elif module == "pandas.core.indexes.accessors":
+        found = ("dt", getattr(value, "_parent", None))
+    else:
+        return None
+    return found if _is_data(found[1]) else None
 
 
 def _is_data(value) -> bool:
     return isinstance(value, (pd.DataFrame, pd.Series, np.ndarray))
 
 
-def _same(left, right) -> bool:
+def same_value(left, right) -> bool:
+    """Whether two values are exactly equal: type, shape, index, dtypes and every value (NaN equal to NaN)."""
     if type(left) is not type(right):
         return False
     if isinstance(left, pd.DataFrame):
@@ -309,15 +352,18 @@ def untraced_use(tree: ast.Module, traced: Set[Tuple[int, int, int, int]], start
     measurement calls (these read the changed data as the variant's model does).
     """
     tainted: Set[str] = set()
-    for statement in tree.body:
+    for statement in _script_statements(tree):
         if statement.end_lineno < start[0] or statement.lineno > end_line:
             continue
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            continue  # checked below, once every changed name is known
         if statement.lineno <= start[0] <= statement.end_lineno:
+            if not isinstance(statement, (ast.Assign, ast.Expr)):
+                return (f"line {start[0]}: the change is inside a {type(statement).__name__} statement (line "
+                        f"{statement.lineno}), whose uses of it are not followed")
             reads = [node for node in ast.walk(statement) if hasattr(node, "end_lineno") and _span(node) == start]
             if not reads:
                 return f"line {start[0]}: the change is not an expression of its statement"
+        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue  # checked below, once every changed name is known
         else:
             reads = [node for node in ast.walk(statement) if isinstance(node, ast.Name)
                      and isinstance(node.ctx, ast.Load) and node.id in tainted]
@@ -331,15 +377,37 @@ def untraced_use(tree: ast.Module, traced: Set[Tuple[int, int, int, int]], start
             problem = _unrecorded_path(node, statement, parents, traced, model_calls)
             if problem is not None:
                 what = node.id if isinstance(node, ast.Name) else "the changed expression"
-                return f"line {node.lineno}: {problem} reads {what}"
+                return f"line {node.lineno}: {problem} reads {what} other than as an operand of a recorded call"
         tainted |= assigned_names(statement)
     for definition in ast.walk(tree):
         if isinstance(definition, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            read = {node.id for node in ast.walk(definition) if isinstance(node, ast.Name)} & tainted
+            read = _globals_read(definition) & tainted
             if read:
                 return (f"line {definition.lineno}: a function of the script reads {', '.join(sorted(read))}, "
                         "which the variant changes")
     return None
+
+
+def _globals_read(definition: ast.AST) -> Set[str]:
+    """The names a function, lambda or class reads that it does not bind itself (its globals, roughly)."""
+    names = [node for node in ast.walk(definition) if isinstance(node, ast.Name)]
+    local = {node.id for node in names if not isinstance(node.ctx, ast.Load)}
+    if not isinstance(definition, ast.ClassDef):
+        local |= {argument.arg for argument in ast.walk(definition.args) if isinstance(argument, ast.arg)}
+    declared = {name for node in ast.walk(definition) if isinstance(node, ast.Global) for name in node.names}
+    return {node.id for node in names if isinstance(node.ctx, ast.Load)} - (local - declared)
+
+
+def _script_statements(tree: ast.Module) -> List[ast.stmt]:
+    """The script's top-level statements, those of an ``if __name__ == "__main__":`` block among them."""
+    statements = []
+    for statement in tree.body:
+        if (isinstance(statement, ast.If) and not statement.orelse and isinstance(statement.test, ast.Compare)
+                and ast.unparse(statement.test).replace("'", '"') == '__name__ == "__main__"'):
+            statements.extend(statement.body)
+        else:
+            statements.append(statement)
+    return statements
 
 
 def _span(node: ast.AST) -> Tuple[int, int, int, int]:
@@ -367,13 +435,17 @@ def _unrecorded_path(name: ast.Name, statement: ast.stmt, parents: dict, traced:
                           and parents[parent].func is parent)
         indexer = (isinstance(parent, ast.Attribute) and parent.attr in INDEXERS
                    and isinstance(parents.get(parent), ast.Subscript))
+        accessor = (isinstance(parent, ast.Attribute) and parent.attr in ACCESSORS
+                    and isinstance(parents.get(parent), ast.Attribute) and isinstance(parents.get(parents[parent]),
+                                                                                       ast.Call)
+                    and parents[parents[parent]].func is parents[parent])
         container = isinstance(parent, (ast.List, ast.Tuple, ast.Dict, ast.keyword, ast.Starred))
         # Only shown: a value printed, or formatted into what is printed, changes nothing later.
         shown = isinstance(statement, ast.Expr) and (
             isinstance(parent, (ast.JoinedStr, ast.FormattedValue)) or (
                 isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id == "print"
                 and parents.get(parent) is statement))
-        if not (recorded or array_method or method_of_call or indexer or container or shown):
+        if not (recorded or array_method or method_of_call or indexer or accessor or container or shown):
             return f"`{ast.unparse(parent)[:60]}`"
         node = parent
     return None

@@ -3,12 +3,13 @@
 The modified script differs from the original only in these places: the model's fit and
 score (or predict) calls get their ``X`` (and the fit its ``y``) wrapped in a call applying
 the variant's patches, the fit's receiver is wrapped when the variant sets model parameters,
-the score call's value (or the metric call's, when a metric measures the predictions) is recorded, and a dropped filter's expression is replaced by the
-frame it filters. The wrappers are methods of one object the runner puts into the
-script's globals (``__lester_whatif__``): the inserted text holds no string literal, so it
-is valid inside any f-string. This is what naive re-execution of a variant means (the
-benchmark's baseline), what the tests compare the shared execution against, and how a
-variant changing the script before the model's fit runs (a stated full re-run).
+the score call's value (or the metric call's, when a metric measures the predictions) is
+recorded, and a dropped filter's expression is replaced by the frame it filters. The
+wrappers are methods of one object the runner puts into the script's globals
+(``__lester_whatif__``): the inserted text holds no string literal, so it is valid inside
+any f-string. This is what naive re-execution of a variant means (the benchmark's
+baseline), what the tests compare the shared execution against, and how a variant
+changing the script before the model's fit runs where rule 8 does not apply (rule 7).
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ import io
 import os
 import sys
 from typing import List, Optional, Sequence, Tuple
+
+import pandas as pd
 
 from lester_inspect.instrumentation.dag import CodeLocation
 from lester_inspect.instrumentation.source import PipelineSource
@@ -37,14 +40,16 @@ class _Injected:
         self._kept = None
 
     def train(self, frame):
-        self.recorded["train_data"], self._kept = apply_patches_keeping(self.variant.train, frame)
-        return self.recorded["train_data"]
+        result, self._kept = apply_patches_keeping(self.variant.train, frame)
+        self.recorded["train_data"] = _as_now(result)
+        return result
 
     def train_labels(self, labels):
         return rows_kept(labels, self._kept)  # the fit's X is evaluated, and patched, before its y
 
     def test(self, frame):
-        self.recorded["test_data"] = result = apply_patches_keeping(self.variant.test, frame)[0]
+        result = apply_patches_keeping(self.variant.test, frame)[0]
+        self.recorded["test_data"] = _as_now(result)
         return result
 
     def model(self, estimator):
@@ -53,6 +58,11 @@ class _Injected:
     def score(self, value):
         self.recorded["score"] = value
         return value
+
+
+def _as_now(frame):
+    """``frame`` as the model call gets it: the script may change the same object in place afterwards."""
+    return frame.copy(deep=False) if isinstance(frame, (pd.DataFrame, pd.Series)) else frame
 
 
 def _argument(call: ast.Call, position: int, name: str, location: CodeLocation) -> ast.expr:
@@ -231,8 +241,6 @@ def _isolated(namespace: dict) -> Optional[dict]:
     """A copy of ``namespace`` no variant can change the original through; None if a value cannot be copied."""
     import copy
     import types
-
-    import pandas as pd
 
     shared = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type)
     copied = {}
