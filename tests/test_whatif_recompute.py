@@ -4,6 +4,7 @@ Each pipeline here is run with OperatorImpact; every filter variant's score and 
 equal the modified script run from scratch. Where rule 8's conditions do not hold, the variant
 runs as rule 7 and the notes say why.
 """
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -62,6 +63,14 @@ train, test = data.iloc[:250], data.iloc[250:]
 data["s"] = data["b"].astype(str).str.slice(0, 5)
 data["c"] = data["a"] * data["s"].str.len()
 train, test = data.iloc[:250], data.iloc[250:]
+""",
+    # A draw whose size the filter changes moves the generator for every later draw: not made again.
+    "generator": """
+data["c"] = data["a"] * 2
+n = data["a"].count()
+data["c"] = data["c"] + rng.normal(size=n)
+test_noise = rng.normal(size=100)
+train, test = data.iloc[:200], data.iloc[200:]
 """,
     # A function of the script is not a recorded call (the calls in it are, at the function's lines).
     "helper": """
@@ -135,10 +144,12 @@ def test_a_dropped_filter_equals_the_modified_script_and_reexecutes_only_what_it
         reason = {"length": "line 13: `len(data)` reads data other than as an operand of a recorded call",
                   "plain_int": "Call(IndexOpsMixin.nunique at line 13:4) gives 400 instead of 273; a plain int is "
                                "not followed into the calls that use it",
+                  "generator": "Call(<lambda> at line 14:24) draws from a random state: made again, it and every "
+                               "later draw from that state would differ from the script's",
                   "helper": "line 16: `scaled(data[data['a'] > -1.0])` reads data other than as an operand of a "
                             "recorded call",
-                  "unseeded_sample": "re-executing the recorded calls without the change does not give the value "
-                                     "made by Call(DataFrame.__getitem__ at line 16:33)"}[name]
+                  "unseeded_sample": "Call(NDFrame.sample at line 13:7) draws from a random state: made again, it "
+                                     "and every later draw from that state would differ from the script's"}[name]
         assert execution.not_reexecuted[variant.name].startswith(reason)
         assert any(note.startswith(f"{variant.name} re-runs the script (rule 7), not only the calls it reaches: "
                                    f"{reason}") for note in execution.notes)
@@ -225,3 +236,23 @@ def test_a_filter_in_the_main_block_is_reexecuted_and_one_inside_a_function_is_n
     assert sorted(execution.reexecuted) == sorted(filters[line].name for line in (17, 18))
     assert execution.not_reexecuted == {filters[10].name: (
         "line 10: the change is inside a FunctionDef statement (line 6), whose uses of it are not followed")}
+
+
+def test_replaying_the_calls_shows_an_array_changed_by_code_the_run_does_not_record():
+    import operator
+
+    from lester_inspect.whatif.recompute import CallTrace, same_value
+
+    trace = CallTrace()
+    frame = pd.Series([1.0, 2.0, 3.0])
+    start = frame.copy()
+    trace(pd.Series.copy, (frame,), {}, start, None)
+    weights = np.ones(3)
+    scaled = start * weights
+    trace(operator.mul, (start, weights), {}, scaled, None)
+    key = trace.key_of(scaled)
+    replayed, ran = trace.recompute([key], trace.calls[0], trace.values[trace.key_of(start)])
+    assert same_value(replayed[key], scaled) and len(ran) == 1
+    weights *= 5  # in place, by an augmented assignment the run does not see
+    replayed, _ = trace.recompute([key], trace.calls[0], trace.values[trace.key_of(start)])
+    assert not same_value(replayed[key], scaled)  # why rule 8 replays before it re-executes

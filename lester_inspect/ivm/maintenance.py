@@ -405,11 +405,11 @@ def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
             candidate_mask[np.asarray(dtouched, dtype=np.int64)] = True
         candidate_mask[np.fromiter(dgone, dtype=np.int64, count=len(dgone))] = False
         candidates = np.flatnonzero(candidate_mask)  # masks, not set operations: no sort of 1M rows
+        candidate_codes = dcodes[candidates]  # one gather from the memory map for every use below
         environment = {}
         for column in derivation.reads:
             if column in meta["specs"]:
-                at = dcodes[candidates]
-                environment[column] = pd.Series(groups[column].to_numpy()[at], copy=False)
+                environment[column] = pd.Series(groups[column].to_numpy()[candidate_codes], copy=False)
             else:
                 values = columnar.read_column(derived_folder, column, deleted_as_null=False)
                 if column in nulled_reads and dtouched:
@@ -419,7 +419,7 @@ def plan(run_folder: str, request: str, row_sources: Dict[str, np.ndarray],
         new_values = derivation.evaluate(environment).to_numpy() if len(candidates) else np.zeros(0)
         # Deleted rows keep their scrubbed bytes here: they are never candidates.
         derived_values = columnar.read_column(derived_folder, meta["column"], deleted_as_null=False).to_numpy()
-        stale_vanished = int(np.count_nonzero(_in_groups(dcodes[candidates], vanished, len(groups))))
+        stale_vanished = int(np.count_nonzero(_in_groups(candidate_codes, vanished, len(groups)))) if vanished else 0
         derived_new = derived_values.copy()
         if len(candidates):
             derived_new[candidates] = new_values.astype(derived_values.dtype)

@@ -251,10 +251,10 @@ class CallTrace:
 
     def _leading_to(self, targets: Sequence[int], after: int) -> Set[int]:
         """Indices of the calls after ``after`` whose values the ``targets`` are made from."""
-        needed, todo = set(), [key for key in targets if key in self.producer]
+        needed, todo = set(), list(targets)
         while todo:
-            call = self.producer[todo.pop()]
-            if call.index <= after or call.index in needed:
+            call = self.producer.get(todo.pop())
+            if call is None or call.index <= after or call.index in needed:  # None: data the run did not make
                 continue
             needed.add(call.index)
             todo.extend(call.refs())
@@ -283,21 +283,46 @@ class CallTrace:
     def _run(self, call: Call, changed: dict) -> None:
         args = list(self._resolve(call.args, changed))
         kwargs = self._resolve(call.kwargs, changed)
+        target = None
         if call.changes is not None:  # never change a value another call may still read
             indexer = call.args[0] if isinstance(call.args[0], Accessor) else None
             target = self._resolve(indexer.frame, changed) if indexer is not None else args[0]
             target = target.copy(deep=False) if isinstance(target, (pd.DataFrame, pd.Series)) else target.copy()
             args[0] = getattr(target, indexer.name) if indexer is not None else target
-            call.function(*args, **kwargs)
+        # A draw from a random state, made again, draws other numbers, and every later draw of the script
+        # from that state would move too: such a call is not made again.
+        before = _random_states([*args, *kwargs.values()])
+        result = call.function(*args, **kwargs)
+        if _random_states([*args, *kwargs.values()]) != before:
+            raise NotReexecutable(f"{call!r} draws from a random state: made again, it and every later draw from "
+                                  "that state would differ from the script's")
+        if target is not None:
             changed[call.changes[1]] = target
             return
-        result = call.function(*args, **kwargs)
         for key, selector in call.outputs:
             value = result if selector is None else result[selector]
             if isinstance(value, _UNFOLLOWED) and not same_value(value, self.values[key]):
                 raise NotReexecutable(f"{call!r} gives {value!r} instead of {self.values[key]!r}; a plain "
                                       f"{type(value).__name__} is not followed into the calls that use it")
             changed[key] = value
+
+
+def _random_states(arguments) -> list:
+    """The global random states (numpy's, Python's) and those of the random generators among ``arguments``."""
+    import random
+
+    states = [random.getstate(), _legacy_state(np.random.get_state(legacy=False))]
+    for argument in arguments:
+        if isinstance(argument, np.random.Generator):
+            states.append(argument.bit_generator.state)
+        elif isinstance(argument, np.random.RandomState):
+            states.append(_legacy_state(argument.get_state(legacy=False)))
+    return states
+
+
+def _legacy_state(state: dict) -> tuple:
+    """A Mersenne Twister state as a comparable value (its key is an array)."""
+    return state["state"]["key"].tobytes(), state["state"]["pos"], state["has_gauss"], state["gauss"]
 
 
 # pandas objects that stand for data without being it: groupbys, windows, resamplers, accessors not followed.
