@@ -207,3 +207,30 @@ def test_categories_an_encoder_drops_are_not_removed_and_the_featuriser_goes_lou
     text = str(ArtifactStore(".lester").forget(RowSpec("data.csv", positions=(39,))))
     assert "the stored featuriser was deleted, as its learned values would keep the data" in text, text
     assert not os.path.exists(os.path.join(".lester", "runs", run_id, "featuriser.pkl"))
+
+
+def test_rectify_to_a_known_category_removes_the_one_only_the_rectified_rows_had_like_a_run_from_scratch(work):
+    from lester_inspect.ivm import ColumnSpec
+    from lester_inspect.ivm.rectify import Correction
+
+    folder, run_id, model = work
+    store = ArtifactStore(".lester")
+    data = pd.read_csv("data.csv")
+    # A misspelt city only training rows 1 and 2 have (test row 4 keeps it): corrected to a known one.
+    text = str(store.rectify(RowSpec("data.csv", positions=(1, 2)), ColumnSpec("data.csv", "city"),
+                             Correction.replace("harbour=>north")))
+    assert "featuriser city (OneHotEncoder): 1 category only the rectified rows had removed" in text, text
+    assert "NOT MAINTAINED" not in text, text
+    corrected = data.copy()
+    corrected.loc[[1, 2], "city"] = "north"
+    scratch = folder / "scratch"
+    scratch.mkdir()
+    (scratch / "pipeline.py").write_text(PIPELINE)
+    corrected.to_csv(scratch / "data.csv", index=False)
+    scratch_store = ArtifactStore(str(scratch / ".lester"))
+    ours, theirs = store.load(run_id), scratch_store.load(capture(scratch, model))
+    for group in ("train", "test"):
+        assert np.array_equal(ours[group]["X"], theirs[group]["X"])
+    assert [c.tolist() for c in encoders(".lester", run_id)[1].categories_] == [
+        c.tolist() for c in encoders(str(scratch_store.path), theirs["manifest"]["run_id"])[1].categories_]
+    assert ours["model"].n_features_in_ == theirs["model"].n_features_in_

@@ -287,7 +287,7 @@ def guard_learned_values(run_folder: str, request: str, rows: Sequence[int], col
         empty = np.setdiff1d(np.flatnonzero(counts <= 0), before)
         if not len(empty):
             continue
-        if part.get("sizes") is None or new_rows is not None:
+        if part.get("sizes") is None:
             reasons.append(f"{name}: {len(empty)} value(s) it learned came only from these rows")
             continue
         part["dropped"] = sorted(set(before) | set(empty.tolist()))
@@ -295,8 +295,9 @@ def guard_learned_values(run_folder: str, request: str, rows: Sequence[int], col
         dropping.extend((low + empty).tolist())
         what = ("categor{}" if part["kind"] == "OneHotEncoder" else "vocabulary entr{}").format(
             "y" if len(empty) == 1 else "ies")
-        lines.append(f"featuriser {name} ({part['kind']}): {len(empty)} {what} only the removed "
-                     f"rows had removed, with matrix column(s) {_listed(low + empty)} of train and test (as captured) "
+        lines.append(f"featuriser {name} ({part['kind']}): {len(empty)} {what} only the "
+                     f"{'rectified' if new_rows is not None else 'removed'} rows had removed, with matrix column(s) "
+                     f"{_listed(low + empty)} of train and test (as captured) "
                      "and their model weights")
     learned["requests"].append(request)
     if reasons:
@@ -650,8 +651,6 @@ def _rectify_run(store, run_id, request, resolution, column, correction, order, 
     encoded = _encode_all(featuriser, folder, plans) if featuriser is not None else {}
     for group, group_plan in plans.items():
         group_plan["matrix"] = _reencode(folder, group, group_plan, featuriser, encoded.get(group, (None, None)), notes)
-    if featuriser is not None:
-        notes.extend(featuriser_notes(featuriser, {c for p in plans.values() for c in p["derived"]}, folder))
     timings[f"{run_id}: re-encoding"] = time.perf_counter() - step
 
     train = plans.get("train")
@@ -659,13 +658,18 @@ def _rectify_run(store, run_id, request, resolution, column, correction, order, 
         from lester_inspect.ivm.store import unmaintained_transformers
 
         notes.extend(unmaintained_transformers(manifest))
+    dropping = []  # matrix columns of the categories and terms only the rectified rows had
     if train is not None and train["matrix"] is not None and len(train["matrix"][0]):
-        notes.extend(guard_learned_values(folder, request, train["matrix"][0], set(train["derived"]),
-                                          manifest["pipeline"], train["matrix"][1])[0])
+        learned, dropping = guard_learned_values(folder, request, train["matrix"][0], set(train["derived"]),
+                                                 manifest["pipeline"], train["matrix"][1])
+        notes.extend(learned)
+    if featuriser is not None:  # after the counts: they say which categories a run from scratch keeps
+        notes.extend(featuriser_notes(featuriser, {c for p in plans.values() for c in p["derived"]}, folder,
+                                      counted=True, new=train["inputs"] if train is not None else None))
 
     mark_predictions_stale(folder, f"rectification {request[:12]} changed the model or the test data")
     step = time.perf_counter()
-    model = _update_model(folder, request, plans.get("train"), order, tau)
+    model = _update_model(folder, request, plans.get("train"), order, tau, dropping)
     timings[f"{run_id}: model update"] = time.perf_counter() - step
     crash_point("after_model")
 
@@ -700,10 +704,14 @@ def _rectify_run(store, run_id, request, resolution, column, correction, order, 
         step = time.perf_counter()
         statistics, lines = refitted(folder, inputs=block_inputs(folder, train["rows"], featuriser, train["inputs"]))
         notes.extend(lines)
-        for group in ("test", "train"):
-            if statistics and os.path.exists(os.path.join(folder, group, "X")):
-                columnar.record_change(os.path.join(folder, group, "X"), request, statistics=statistics)
         timings[f"{run_id}: featuriser statistics"] = time.perf_counter() - step
+    else:
+        statistics = {}
+    for group in ("test", "train"):
+        matrix_folder = os.path.join(folder, group, "X")
+        if (statistics or dropping) and os.path.exists(matrix_folder):
+            columnar.record_change(matrix_folder, request, statistics=statistics, dropped_columns=dropping)
+            columnar.scrub_columns(matrix_folder, dropping)
     step = time.perf_counter()
     notes.extend(recompute_predictions(folder))
     timings[f"{run_id}: test predictions"] = time.perf_counter() - step
@@ -780,10 +788,12 @@ def _zeroed(stored: np.ndarray, ranges) -> np.ndarray:
     return zeroed
 
 
-def featuriser_notes(featuriser, columns, folder: str, counted: bool = False) -> List[str]:
+def featuriser_notes(featuriser, columns, folder: str, counted: bool = False, new=None) -> List[str]:
     """The fitted statistics of the featuriser parts fed by changed columns, which stay as fitted: all but
-    the scalers that featuriser.py maintains and (``counted``: rows only leave) the categories and
-    vocabularies whose training-row counts ``guard_learned_values`` keeps."""
+    the blocks that featuriser.py maintains and (``counted``) the categories and vocabularies whose
+    training-row counts ``guard_learned_values`` keeps. ``new`` (rectify): the corrected training rows'
+    input columns; a category or term they have that the featuriser does not know is one a run from
+    scratch adds, which is not maintained."""
     from lester_inspect.ivm.featuriser import read_blocks
 
     maintained = {block["part"] for block in read_blocks(os.path.join(folder, "train", "X"))}
@@ -796,6 +806,12 @@ def featuriser_notes(featuriser, columns, folder: str, counted: bool = False) ->
         if not set(map(str, inputs)) & set(columns) or transformer in ("drop", "passthrough") or name in maintained:
             continue
         steps = transformer.steps if hasattr(transformer, "steps") else [(name, transformer)]
+        unknown = _unknown(steps[-1][1], new[[str(c) for c in inputs]]) if new is not None and name in counts_kept \
+            and all(str(c) in new for c in inputs) else 0
+        if unknown:
+            notes.append(f"NOT MAINTAINED: featuriser {name} ({type(steps[-1][1]).__name__}): the rectified rows have "
+                         f"{unknown} value(s) it did not learn; a run from scratch adds them as columns, here they "
+                         "encode as unknown")
         kept_imputer = name in counts_kept and imputer_kept(transformer, learned[name])
         for step_name, step in steps:
             if kept_imputer and step is steps[0][1]:
@@ -812,8 +828,20 @@ def featuriser_notes(featuriser, columns, folder: str, counted: bool = False) ->
     return notes
 
 
-def _update_model(folder: str, request: str, plan: Optional[Dict], order: str, tau: Optional[float]):
-    """Unlearn the training rows as they were and learn them as corrected (rows whose features changed)."""
+def _unknown(step, frame: pd.DataFrame) -> int:
+    """How many distinct values of ``frame`` (a part's input columns) the fitted encoder or vectoriser does not
+    know (a missing value imputed before it counts as known)."""
+    if hasattr(step, "vocabulary_"):
+        analyse = step.build_analyzer()
+        return len({t for document in frame.iloc[:, 0].dropna() for t in analyse(document)} - set(step.vocabulary_))
+    if not hasattr(step, "categories_"):
+        return 0
+    return sum(len(set(frame.iloc[:, i].dropna()) - set(categories)) for i, categories in enumerate(step.categories_))
+
+
+def _update_model(folder: str, request: str, plan: Optional[Dict], order: str, tau: Optional[float], dropping=()):
+    """Unlearn the training rows as they were and learn them as corrected (rows whose features changed); then
+    remove the weights of the ``dropping`` columns (as captured), or fit again without them."""
     from sklearn.base import clone
 
     from lester_inspect.ivm import unlearning
@@ -835,21 +863,29 @@ def _update_model(folder: str, request: str, plan: Optional[Dict], order: str, t
     removed_before = _deleted_rows(group_folder)
     n_train = len(y) - len(removed_before)
     reason = unlearning.unsupported_reason(stored["model"], order)
-    corrected = None
     dropped = columnar.read_state(os.path.join(group_folder, "X"))["dropped_columns"]  # not the model's features
-    if order == "second" or reason is not None:
+
+    def corrected_without(columns):  # the whole corrected training data: the second-order update and refits
         matrix = columnar.with_rows(columnar.read_matrix(os.path.join(group_folder, "X"), drop_deleted=False,
                                                          narrow=False), rows, x_new)
         keep = np.setdiff1d(np.arange(matrix.shape[0]), removed_before)
-        corrected = {"X_train": columnar.narrowed(matrix[keep], dropped), "y_train": np.asarray(y)[keep]}
-    x_old, x_new = columnar.narrowed(x_old, dropped), columnar.narrowed(x_new, dropped)
+        return {"X_train": columnar.narrowed(matrix[keep], columns), "y_train": np.asarray(y)[keep]}
+
+    corrected = corrected_without(dropped) if order == "second" else None
     if reason is None:
         with one_torch_thread():
-            update = unlearning.update_model(stored["model"], x_old, x_new, np.asarray(y[rows]), n_train=n_train,
+            update = unlearning.update_model(stored["model"], columnar.narrowed(x_old, dropped),
+                                             columnar.narrowed(x_new, dropped), np.asarray(y[rows]), n_train=n_train,
                                              order=order, **({"tau": tau} if order == "first" else corrected))
         summary = {"order": update.order, "tau": update.tau, "gradient_norm": float(update.gradient_norm),
                    "parameters_changed": int(update.parameters_changed)}
-    else:
+        if len(dropping):
+            width = read_json(os.path.join(group_folder, "X", "layout.json"))["shape"][1]
+            reason = unlearning.drop_features(stored["model"], np.searchsorted(np.setdiff1d(np.arange(width), dropped),
+                                                                               dropping))
+            summary["weights removed with their categories"] = len(dropping)
+    if reason is not None:
+        corrected = corrected_without(sorted(set(dropped) | set(dropping)))
         try:
             stored["model"] = clone(stored["model"]).fit(corrected["X_train"], corrected["y_train"])
         except Exception as error:
