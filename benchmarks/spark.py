@@ -3,7 +3,9 @@
 For each size (mails; ten per customer) the data is generated once, then the pipeline runs in
 fresh processes (each its own JVM, ``local[2]``): plain, instrumented without inspections, and
 with row lineage + histograms + the bias check. Each line gives the whole-process wall time, its
-ratio to the plain run, and the peak resident memory of the driver: the Python process and the
+ratio to the plain run, the CPU seconds of the driver (Python process + driver JVM, which in local
+mode runs every task: steadier than wall time on a shared machine) and its ratio, the load average
+before and after, and the peak resident memory of the driver: the Python process and the
 driver JVM (in local mode the JVM also runs the executors' tasks, so its peak also grows with
 the work per task; ``spark.driver.memory`` caps its heap).
 
@@ -13,7 +15,8 @@ regression gets its first-order update), three requests for different customers 
 other, as ``ivm.py`` does: the median call time (the first also pays the process's imports); the
 ratio is the plain run's wall time (re-executing the pipeline) over it.
 
-Usage: ``python benchmarks/spark.py [--mails 1000000 10000000] [--keep DIR]``.
+Usage: ``python benchmarks/spark.py [--mails 1000000 10000000] [--keep DIR] [--modes MODE ...]``
+(``--modes plain lineage+histograms+bias plain lineage+histograms+bias``: back-to-back pairs).
 """
 from __future__ import annotations
 
@@ -36,8 +39,12 @@ _PEAKS = ("import json, os\n"
           "    for line in open(f'/proc/{pid}/status'):\n"
           "        if line.startswith('VmHWM:'):\n"
           "            return int(line.split()[1]) / 1024\n"
+          "def _cpu(pid):\n"
+          "    fields = open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()\n"
+          "    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')\n"
           "jvm = spark.sparkContext._gateway.proc.pid\n"
-          "print('LESTER-PEAKS ' + json.dumps({'python': _peak(os.getpid()), 'jvm': _peak(jvm)}))\n")
+          "print('LESTER-PEAKS ' + json.dumps({'python': _peak(os.getpid()), 'jvm': _peak(jvm),\n"
+          "                                    'python_cpu': _cpu(os.getpid()), 'jvm_cpu': _cpu(jvm)}))\n")
 _INSPECT = "from lester_inspect import PipelineInspector\n"
 MODES = {
     "plain": _SESSION + (
@@ -92,6 +99,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mails", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--keep", help="folder for the generated data (default: a temporary one)")
+    parser.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES),
+                        help="which runs to make (the first is the baseline of the ratios; forget needs capture)")
     arguments = parser.parse_args()
     generator = _generator()
     with tempfile.TemporaryDirectory() as scratch:
@@ -102,14 +111,19 @@ def main() -> None:
                 generator.write(data, mails)
             store = os.path.join(folder, "store")
             shutil.rmtree(store, ignore_errors=True)
-            plain = None
-            for mode, template in MODES.items():
-                code = template.format(pipeline=PIPELINE, data=data, store=store) + _PEAKS
+            plain = plain_cpu = None
+            for mode in arguments.modes:
+                code = MODES[mode].format(pipeline=PIPELINE, data=data, store=store) + _PEAKS
+                load = os.getloadavg()[0]
                 elapsed, marked, _ = _run(code, folder)
-                plain = plain or elapsed
                 peaks = json.loads(marked["LESTER-PEAKS"])
+                cpu = peaks["python_cpu"] + peaks["jvm_cpu"]
+                plain, plain_cpu = plain or elapsed, plain_cpu or cpu
                 print(f"{mails:>11,} mails  {mode:<24} {elapsed:8.1f} s  {elapsed / plain:5.2f}x plain  "
-                      f"peak driver: Python {peaks['python']:6.0f} MB, JVM {peaks['jvm']:6.0f} MB", flush=True)
+                      f"driver CPU {cpu:7.1f} s {cpu / plain_cpu:5.2f}x  peak driver: Python {peaks['python']:6.0f} MB, "
+                      f"JVM {peaks['jvm']:6.0f} MB  load {load:4.1f}-{os.getloadavg()[0]:4.1f}", flush=True)
+            if "capture" not in arguments.modes:
+                continue
             import pandas as pd
 
             customers = pd.read_csv(os.path.join(data, "customers.csv"))

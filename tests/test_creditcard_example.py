@@ -112,11 +112,12 @@ def test_card_numbers_leak_only_for_the_chosen_banks_and_countries(generator, la
 
 
 def test_generator_is_vectorised(generator):
-    started = time.monotonic()
+    # CPU time of this process, not wall time: a loaded machine must not fail the test.
+    started = time.process_time()
     frames = generator.generate(200_000, seed=1)
     assert len(frames["mails"]) == 200_000
-    # Measured: about 0.8 s; a loop over rows in Python takes far longer.
-    assert time.monotonic() - started < 15
+    # Measured: about 0.8 s of CPU; a loop over rows in Python takes far longer.
+    assert time.process_time() - started < 10
 
 
 def test_committed_data_is_regenerated_byte_for_byte(generator, tmp_path):

@@ -211,3 +211,34 @@ def test_data_quality_inspections_and_removal_check_on_spark_operators(spark, ta
     # c3's only patient is old: the selection removes old patients only.
     check = result.check_to_check_results[removal]
     assert check.status.name == "FAILURE" and check.operator == selection
+
+
+def test_first_rows_of_maps_and_counts_of_split_parts_are_those_of_the_plain_frames(spark, tables):
+    # Maps' first rows are computed from their input's; a split's last part's counts from the other part's.
+    code = _pipeline(tables, """
+        from pyspark.ml.feature import StringIndexer
+        data = patients.withColumn("file", F.input_file_name())
+        data = data.join(histories, on="id").withColumn("double", F.col("score") * 2)
+        train, test = data.randomSplit([0.5, 0.5], seed=3)
+        indexed = StringIndexer(inputCol="race", outputCol="race_index", handleInvalid="skip").fit(data).transform(data)
+        """)
+    plain = {"__name__": "__main__"}
+    exec(compile(code, "<plain>", "exec"), plain)
+    lineage, histogram = RowLineage(3), HistogramForColumns(["age_group"])
+    result, _ = _run(code, [lineage, histogram])
+    assert result.internal_errors == []
+    results = result.dag_node_to_inspection_results
+    nodes = {n.description: n for n in result.nodes}
+    for description, frame in [("Set column 'file': input_file_name()", plain["patients"].withColumn(
+            "file", plain["F"].input_file_name())), ("Set column 'double': score * 2", plain["data"])]:
+        shown = results[nodes[description]][lineage].drop(columns="lineage")
+        assert shown.equals(frame.limit(3).toPandas()), description
+    assert results[nodes["Set column 'file': input_file_name()"]][lineage]["file"].str.endswith(
+        "patients.csv").all()
+    for part, frame in [("Split: part 1 of 2 (50% of rows)", plain["train"]),
+                        ("Split: part 2 of 2 (50% of rows)", plain["test"])]:
+        counted = {row["age_group"]: row["count"] for row in frame.groupBy("age_group").count().collect()}
+        assert results[nodes[part]][histogram] == {"age_group": counted}
+    # handleInvalid="skip" drops the patient without race: the transform does not keep its input's rows.
+    transform = next(n for n in result.nodes if n.description.startswith("StringIndexerModel: transform"))
+    assert results[transform][histogram] == {"age_group": {"young": 3, "old": 2}}

@@ -28,7 +28,7 @@ from lester_inspect.instrumentation.run import UNKNOWN_FUNCTION, InstrumentedRun
 from lester_inspect.instrumentation.tracking import ObjectTable, Tracked
 from lester_inspect.spark.expressions import describe
 from lester_inspect.spark.shadow import (GROUP, ID, VALUE, F, GroupFactor, IdFactor, Shadow, ShadowContext,
-                                         quoted, ref)
+                                         deterministic, quoted, ref)
 
 T = OperatorType
 
@@ -405,8 +405,20 @@ def _shadow_split(backend: SparkBackend, original, args, kwargs):
     shadow = backend.shadow_of(args[0])
     parts = original(shadow.frame, *args[1:], **kwargs)
     outputs = [shadow.derive(part) for part in parts]
+    weights = list(args[1] if len(args) > 1 else kwargs["weights"])
+    if len(outputs) > 1 and _covers(weights) and deterministic(shadow.frame):
+        outputs[-1].rest_of = (shadow, outputs[:-1])
     users = [out.user_frame() for out in outputs]
     return users, list(zip(users, outputs))
+
+
+def _covers(weights) -> bool:
+    """Whether ``randomSplit``'s parts cover every row: its sampling ranges (the weights normalised and
+    summed up as Spark does) end at 1.0; each row draws one number, and falls in exactly one range."""
+    total, end = sum(weights), 0.0
+    for weight in weights:
+        end += weight / total
+    return end == 1.0
 
 
 def _shadow_to_pandas(backend: SparkBackend, original, args, kwargs):
@@ -513,10 +525,9 @@ def _join_carrier(backend: SparkBackend, call: OperatorCall, result, left, other
     sides = getattr(shadow, "_sides", None)
     if shadow is None or not sides or not backend.context.value_columns or not all(sides):
         return None
-    f = F()
-    row = shadow.frame.agg(*[f.approx_count_distinct(ref(columns[0])).alias(f"s{i}")
-                             for i, columns in enumerate(sides)]).collect()[0]
-    winner = left if row["s0"] >= row["s1"] else other
+    # In the job that counts the join's sensitive values, which its histograms need anyway.
+    distinct = shadow.aggregate([F().approx_count_distinct(ref(columns[0])) for columns in sides])
+    winner = left if distinct[0] >= distinct[1] else other
     return backend.node_of(winner, call.location)
 
 

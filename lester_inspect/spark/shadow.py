@@ -77,7 +77,8 @@ class GroupFactor(NamedTuple):
 class Shadow:
     """A DataFrame with hidden columns: ``factors`` (lineage) and ``values`` ({sensitive column: hidden column})."""
 
-    __slots__ = ("frame", "factors", "values", "unknown", "_counts", "_sides", "same_rows", "map_of", "_heads")
+    __slots__ = ("frame", "factors", "values", "unknown", "_counts", "_sides", "same_rows", "map_of", "_heads",
+                 "rest_of")
 
     def __init__(self, frame, factors: Tuple = (), values: Optional[Dict[str, str]] = None,
                  unknown: Optional[str] = None):
@@ -95,6 +96,8 @@ class Shadow:
         #: ``known``: ``build`` is known to compute the same values each time.
         self.map_of: Optional[Tuple["Shadow", Callable, bool]] = None
         self._heads: Dict[int, Any] = {}
+        #: ``(whole, others)``: this is the last part of a split of ``whole`` into these parts.
+        self.rest_of: Optional[Tuple["Shadow", List["Shadow"]]] = None
 
     def mapped(self, parent: "Shadow", build: Callable, known: bool = False) -> "Shadow":
         """Mark this shadow as ``build(parent.frame)``, a row-wise map: same rows, same order."""
@@ -117,7 +120,7 @@ class Shadow:
                 except Exception:  # e.g. a column bound to another DataFrame: read the rows by a query
                     head = None
                 # Over a local relation, only ``build``'s own expressions decide (``rand()`` would differ).
-                if head is not None and not known and not _deterministic(head):
+                if head is not None and not known and not deterministic(head):
                     head = None
             self._heads[count] = _local(head if head is not None else self.frame.limit(count))
         return self._heads[count]
@@ -153,20 +156,53 @@ class Shadow:
         return Shadow(frame, factors, {c: mapping[h] for c, h in self.values.items()}, self.unknown)
 
     def value_counts(self) -> Dict[str, Dict[Any, int]]:
-        """{sensitive column: {value: rows}} for all of them in one Spark aggregation."""
-        if self._counts is None and self.same_rows is not None and self.same_rows.values == self.values:
-            self._counts = self.same_rows.value_counts()
+        """{sensitive column: {value: rows}} for all of them in one Spark aggregation (if not known)."""
         if self._counts is None:
-            columns = list(self.values)
-            counts = {c: {} for c in columns}
-            if columns:
-                keys = [ref(self.values[c])[VALUE].alias(f"k{i}") for i, c in enumerate(columns)]
-                for row in self.frame.groupBy(*keys).count().collect():
-                    for i, column in enumerate(columns):
-                        value = row[i]
-                        counts[column][value] = counts[column].get(value, 0) + row[-1]
-            self._counts = counts
+            self.aggregate([])
         return self._counts
+
+    def _known_counts(self) -> Optional[Dict[str, Dict[Any, int]]]:
+        """The counts, where other shadows' counts give them without a Spark job."""
+        if self.same_rows is not None and self.same_rows.values == self.values:
+            return self.same_rows.value_counts()
+        if self.rest_of is not None:
+            # The parts of a split are disjoint and cover its input: the last part has what the others left.
+            whole, others = self.rest_of
+            counts = {c: dict(v) for c, v in whole.value_counts().items()}
+            for other in others:
+                for column, values in other.value_counts().items():
+                    for value, rows in values.items():
+                        counts[column][value] -= rows
+            return {c: {v: n for v, n in values.items() if n} for c, values in counts.items()}
+        return None
+
+    def aggregate(self, totals: List) -> list:
+        """The value counts (unless known) and the values of the aggregate columns ``totals`` over all
+        rows, in one Spark job (grouping sets: per value, and all rows)."""
+        if self._counts is None:
+            self._counts = self._known_counts()
+        columns = list(self.values) if self._counts is None else []
+        counts = {c: {} for c in columns}
+        f, found = F(), [None] * len(totals)
+        if columns or totals:
+            extra = [t.alias(f"t{i}") for i, t in enumerate(totals)]
+            if columns:
+                keys = [f"k{i}" for i in range(len(columns))]
+                frame = self.frame.withColumns({k: ref(self.values[c])[VALUE] for k, c in zip(keys, columns)})
+                sets = [keys, []] if totals else [keys]
+                rows = frame.groupingSets(sets, *keys).agg(f.count(f.lit(1)).alias("n"), *extra,
+                                                           f.grouping_id().alias("all")).collect()
+            else:
+                rows = [row.asDict() | {"all": 1} for row in self.frame.agg(*extra).collect()]
+            for row in rows:
+                if row["all"]:
+                    found = [row[f"t{i}"] for i in range(len(totals))]
+                    continue
+                for key, column in zip(keys, columns):
+                    counts[column][row[key]] = counts[column].get(row[key], 0) + row["n"]
+        if self._counts is None:
+            self._counts = counts
+        return found
 
 
 class ShadowContext:
@@ -256,7 +292,7 @@ class ShadowContext:
         return annotations
 
 
-def _deterministic(frame) -> bool:
+def deterministic(frame) -> bool:
     """Whether the query computes the same values each time (no ``rand()``): only then may it be replayed."""
     try:
         return bool(frame._jdf.queryExecution().analyzed().deterministic())
