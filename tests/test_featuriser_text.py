@@ -132,3 +132,47 @@ def test_forgetting_the_text_column_refits_idf_without_the_nulled_documents(work
     hit = np.isin(run["lineage"]["data"], (3, 7, 9))
     width = len(body.vocabulary_)
     assert hit.sum() == 3 and not dense(run["X"])[hit, :width].any()
+
+
+def test_rectify_that_removes_a_term_reweights_like_a_run_from_scratch(work):
+    from lester_inspect.ivm.rectify import Correction
+
+    folder, run_id = work
+    store = ArtifactStore(".lester")
+    data = pd.read_csv("data.csv")
+    text = str(store.rectify(RowSpec("data.csv", positions=(1,)), ColumnSpec("data.csv", "body"),
+                             Correction.replace(r"\d{16}=>")))
+    assert "featuriser body (TfidfVectorizer): 1 vocabulary entry only the rectified rows had removed" in text, text
+    assert "featuriser body (TfidfVectorizer): fitted again" in text and "NOT MAINTAINED" not in text, text
+    corrected = data.copy()
+    corrected.loc[1, "body"] = corrected.loc[1, "body"].replace("4111111111111111", "")
+    scratch = folder / "scratch"
+    scratch.mkdir()
+    (scratch / "pipeline.py").write_text(PIPELINE)
+    corrected.to_csv(scratch / "data.csv", index=False)
+    scratch_store = ArtifactStore(str(scratch / ".lester"))
+    scratch_id = capture(scratch)
+    ours, theirs = store.load(run_id), scratch_store.load(scratch_id)
+    for group in ("train", "test"):
+        assert np.array_equal(dense(ours[group]["X"]), dense(theirs[group]["X"]))
+    _, body, _ = vectorisers(".lester", run_id)
+    _, expected, _ = vectorisers(str(scratch_store.path), scratch_id)
+    assert body.vocabulary_ == expected.vocabulary_ and np.array_equal(body.idf_, expected.idf_)
+    for name in os.listdir(os.path.join(".lester", "runs", run_id, "train", "X")):
+        with open(os.path.join(".lester", "runs", run_id, "train", "X", name), "rb") as handle:
+            assert b"4111111111111111" not in handle.read()
+
+
+def test_rectify_that_adds_terms_is_reported_not_maintained(work):
+    from lester_inspect.ivm.rectify import Correction
+
+    folder, run_id = work
+    store = ArtifactStore(".lester")
+    text = str(store.rectify(RowSpec("data.csv", positions=(3,)), ColumnSpec("data.csv", "body"),
+                             Correction.replace("^=>zebra refund ")))
+    assert "NOT MAINTAINED: featuriser body (TfidfVectorizer): the rectified rows have 1 value(s) it did not" in text
+    assert "NOT MAINTAINED: featuriser body (TfidfVectorizer): 1 rectified row(s) have terms or a term order" in text
+    run = store.load(run_id)["train"]
+    row = np.searchsorted(run["lineage"]["data"], 3)
+    _, body, _ = vectorisers(".lester", run_id)
+    assert not dense(run["X"])[row, :len(body.vocabulary_)].any()  # its old terms are not kept
