@@ -1,17 +1,14 @@
 """TF-IDF weights maintained after forget, against runs from scratch on the corrected sources: idf_ refitted on the
 remaining documents, vocabulary entries only forgotten documents had removed, every cell re-weighted."""
 import os
-import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from lester_inspect.inspections import ArtifactCapture
-from lester_inspect.inspector import PipelineInspector
+from featuriser_runs import capture as capture_run, captured_folder, stored_featuriser, work_copy
 from lester_inspect.ivm import ArtifactStore, ColumnSpec, RowSpec
-from lester_inspect.ivm.rectify import load_featuriser
 
 # The split depends on the id only, so that a run from scratch keeps the same rows in the same order.
 PIPELINE = '''
@@ -47,30 +44,22 @@ def write_data(path):
 
 
 def capture(folder):
-    result = (PipelineInspector.on_pipeline(str(folder / "pipeline.py"), args=[str(folder / "data.csv")])
-              .add_inspection(ArtifactCapture(store=str(folder / ".lester"))).execute())
-    return ArtifactCapture.run_id_of(result)
+    return capture_run(folder, folder / "data.csv")
 
 
 @pytest.fixture(scope="module")
 def captured(tmp_path_factory):
-    root = tmp_path_factory.mktemp("text")
-    write_data(root / "data.csv")
-    (root / "pipeline.py").write_text(PIPELINE)
-    return root, capture(root)
+    return captured_folder(tmp_path_factory.mktemp("text"), PIPELINE, write_data)
 
 
 @pytest.fixture
 def work(captured, tmp_path, monkeypatch):
     root, run_id = captured
-    shutil.copytree(root, tmp_path / "work")
-    monkeypatch.chdir(tmp_path / "work")
-    return tmp_path / "work", run_id
+    return work_copy(root, tmp_path, monkeypatch), run_id
 
 
 def vectorisers(store_path, run_id):
-    run_folder = os.path.join(store_path, "runs", run_id)
-    featuriser = load_featuriser(run_folder, ArtifactStore(store_path).load(run_id)["manifest"]["pipeline"])
+    featuriser = stored_featuriser(store_path, run_id)
     return featuriser, featuriser.named_transformers_["body"], featuriser.named_transformers_["subject"]
 
 

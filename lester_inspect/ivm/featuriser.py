@@ -219,8 +219,11 @@ def _refit(inputs: np.ndarray, steps: List[Dict], order: str) -> List[Dict]:
         if sp.issparse(values):  # term counts: scrubbed entries are no terms
             values = sp.csr_matrix(values, copy=True)
             values.eliminate_zeros()
-        with warnings.catch_warnings():  # an imputer's column without any value left: reported by refitted
-            warnings.simplefilter("ignore")
+        if config["kind"] == "impute":
+            with warnings.catch_warnings():  # a column without any value left: reported by refitted
+                warnings.simplefilter("ignore")
+                estimator.fit(np.asarray(values, order=order))
+        else:
             estimator.fit(values if sp.issparse(values) else np.asarray(values, order=order))
         statistics.append(_fitted(estimator, config) | ({"rank": _rank(values)} if config["kind"] == "tfidf" else {}))
         if len(statistics) < len(steps):  # the next step's input
