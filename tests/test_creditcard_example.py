@@ -50,11 +50,6 @@ def leaked(frames):
     return mails[mails["mail_subject"].str.contains(CARD_NUMBER)]
 
 
-def run_script(path, *args, cwd):
-    return subprocess.run([sys.executable, str(path), *map(str, args)], capture_output=True, text=True,
-                          env=child_environment(), cwd=cwd, timeout=300)
-
-
 # -- data --------------------------------------------------------------------------------------------------
 
 def test_generator_is_deterministic_and_sized(generator):
@@ -129,9 +124,9 @@ def test_committed_data_is_regenerated_byte_for_byte(generator, tmp_path):
     assert len(pd.read_csv(committed / "mails.csv")) == 2000 and len(pd.read_csv(committed / "customers.csv")) == 200
 
 
-def test_generator_command_line(generator, tmp_path):
-    process = run_script(EXAMPLE / "generate_data.py", tmp_path / "cli", "--mails", 50, "--seed", 3, cwd=tmp_path)
-    assert process.returncode == 0, process.stderr
+def test_generator_command_line(generator, tmp_path, run_as_main):
+    # Run as ``python generate_data.py ...`` runs it, in this process: the command line is its argparse.
+    run_as_main(EXAMPLE / "generate_data.py", tmp_path / "cli", "--mails", 50, "--seed", 3)
     generator.write(tmp_path / "api", 50, seed=3)
     for name in ["customers.csv", "mails.csv"]:
         assert (tmp_path / "cli" / name).read_bytes() == (tmp_path / "api" / name).read_bytes()

@@ -51,25 +51,6 @@ def subprocess_env():
     return env
 
 
-def run_script(path, *args, cwd):
-    return subprocess.run(
-        [sys.executable, str(path), *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=subprocess_env(),
-        cwd=cwd,
-        timeout=300,
-    )
-
-
-def run_pipeline(example, *args, cwd):
-    result = run_script(EXAMPLES_DIR / example / "pipeline.py", *args, cwd=cwd)
-    assert result.returncode == 0, result.stderr
-    assert RESULT_LINE.fullmatch(result.stdout), result.stdout
-    assert "Warning" not in result.stderr, result.stderr
-    return result.stdout
-
-
 def age_group_shares(frame):
     return frame["age_group"].value_counts(normalize=True)
 
@@ -107,10 +88,9 @@ def test_committed_data_is_regenerated_byte_for_byte(example, tmp_path):
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
-def test_generator_command_line(example, tmp_path):
-    script = EXAMPLES_DIR / example / "generate_data.py"
-    result = run_script(script, tmp_path / "cli", "--rows", 50, "--seed", 3, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+def test_generator_command_line(example, tmp_path, run_as_main):
+    # Run as ``python generate_data.py ...`` runs it, in this process: the command line is its argparse.
+    run_as_main(EXAMPLES_DIR / example / "generate_data.py", tmp_path / "cli", "--rows", 50, "--seed", 3)
     load_generator(example).write(tmp_path / "api", 50, seed=3)
     for name in EXAMPLES[example][1]:
         assert (tmp_path / "cli" / name).read_bytes() == (tmp_path / "api" / name).read_bytes()

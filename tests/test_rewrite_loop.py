@@ -10,13 +10,14 @@ import json
 import math
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from lester_inspect import PipelineInspector
+from lester_inspect.inspections.capture import ArtifactCapture
 from lester_inspect.rewrite import LLMError, OfflineCacheMiss, OriginalPipelineError, RetryPolicy, rewrite_pipeline
 from lester_inspect.rewrite.cli import add_rewrite_command, run_rewrite
 from lester_inspect.rewrite.sandbox import Limits, child_environment
@@ -140,23 +141,12 @@ def test_every_request_is_cached_on_disk(correct):
 def test_rewrite_runs_under_pipeline_inspector_with_join_filters_and_column_transformer(correct, data_dir,
                                                                                       tmp_path):
     folder, _, _, _ = correct
-    # In a subprocess: the instrumented run is the product's, and must not touch this test process.
-    script = textwrap.dedent("""
-        import json, sys
-        from lester_inspect import PipelineInspector
-        from lester_inspect.inspections.capture import ArtifactCapture
-        inspector = PipelineInspector.on_pipeline(sys.argv[1], args=sys.argv[3:])
-        result = inspector.add_inspection(ArtifactCapture(sys.argv[2])).execute()
-        print(json.dumps({"run": ArtifactCapture.run_id_of(result),
-                          "nodes": [[n.operator_type.name, n.function.name, n.description] for n in result.nodes]}))
-    """)
+    # In this process, as the user's own Python would run it (a new process would import torch again).
     store = tmp_path / "store"
-    process = subprocess.run([sys.executable, "-c", script, str(folder / "pipeline.py"), str(store), str(data_dir)],
-                             capture_output=True, text=True, env=child_environment(), timeout=120)
-    assert process.returncode == 0, process.stderr
-    output = json.loads(process.stdout.splitlines()[-1])
-    assert (store / "runs" / output["run"]).is_dir()
-    nodes = output["nodes"]
+    inspector = PipelineInspector.on_pipeline(str(folder / "pipeline.py"), args=[str(data_dir)])
+    result = inspector.add_inspection(ArtifactCapture(str(store))).execute()
+    assert (store / "runs" / ArtifactCapture.run_id_of(result)).is_dir()
+    nodes = [[n.operator_type.name, n.function.name, n.description] for n in result.nodes]
     assert ["JOIN", "DataFrame.merge", "Inner join on ['customer_id']"] in nodes
     assert ["SELECTION", "DataFrame.__getitem__", "Select: date >= '2021-01-01'"] in nodes
     assert ["SELECTION", "DataFrame.__getitem__", f"Select: country isin {KEPT_COUNTRIES}"] in nodes
