@@ -90,8 +90,9 @@ class RowLineage(VectorizedInspection):
                 and earlier.args[0].length == count and earlier.args[3] == operator.node.columns):
             return None
         mapping = item.rows()
-        if isinstance(mapping, Identity) or isinstance(mapping, Positions) and len(mapping.positions) >= count and (
-                mapping.positions[:count] == np.arange(count)).all():
+        # a few Python ints compare faster than numpy does on arrays this small
+        if isinstance(mapping, Identity) or isinstance(mapping, Positions) and (
+                mapping.positions[:count].tolist() == list(range(count))):
             return earlier
         return None
 
