@@ -135,6 +135,7 @@ def test_forget_removes_the_categories_only_the_forgotten_rows_had_like_a_run_fr
     assert again.runs[0].status == "already applied" and store.load(run_id)["train"]["X"].shape[1] == width - 4
 
 
+@pytest.mark.parametrize("captured", ["linear"], indirect=True)  # the kill and rerun do not depend on the model
 def test_a_forget_killed_after_the_model_update_completes_when_run_again(work):
     folder, run_id, model = work
     arguments = [sys.executable, "-m", "lester_inspect.cli", "forget", "--store", ".lester", "--rows", "data.csv:@1,2,5",

@@ -268,3 +268,26 @@ def test_cli_version_and_help_name_every_command(capsys):
     for command in ("run", "capture", "runs", "changes", "affected", "forget", "demo", "rewrite", "ci", "init-ci",
                     "report"):
         assert command in help_text
+
+
+def test_the_runs_dag_is_networkx_free_until_asked_for_and_converts_exactly():
+    """networkx is imported only when ``result.dag`` is read (a fresh process tells), and the graph is the run's."""
+    code = """
+import sys
+from lester_inspect import PipelineInspector
+from lester_inspect.inspections import RowLineage
+result = (PipelineInspector.on_pipeline_from_string(
+    "import pandas as pd\\n"
+    "a = pd.DataFrame({'k': [1, 2], 'x': [5, 6]})\\n"
+    "b = pd.DataFrame({'k': [2, 1], 'y': [7, 8]})\\n"
+    "c = a.merge(b, on='k').dropna()\\n").add_inspection(RowLineage(2)).execute())
+print(result.summary().splitlines()[-1], "networkx" in sys.modules)
+from lester_inspect.instrumentation.dag import ancestors
+graph = result.dag
+print(type(graph).__name__, [n.node_id for n in graph.nodes], sorted((p.node_id, c.node_id, d)
+      for p, c, d in graph.edges(data="input_index")), graph.graph["pipeline"] is not None,
+      all(ancestors(graph, n) == ancestors(result._graph, n) for n in graph.nodes))
+"""
+    lines = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert lines[-2] == "0 checks: 0 passed, 0 failed, 0 warnings False"
+    assert lines[-1] == "DiGraph [0, 1, 2, 3] [(0, 2, 0), (1, 2, 1), (2, 3, 0)] True True"

@@ -141,7 +141,8 @@ class Dag:
 
     def add_edge(self, parent, child, **attributes) -> None:
         for node in (parent, child):
-            self.add_node(node)
+            if node not in self._attributes:
+                self.add_node(node)
         self._parents[child][parent] = self._children[parent][child] = attributes
 
     def predecessors(self, node):
