@@ -6,8 +6,6 @@ import shutil
 import subprocess
 from typing import Dict, List, Optional
 
-import networkx as nx
-
 from lester_inspect.checks.base import Check, CheckResult, CheckStatus
 from lester_inspect.inspections.base import Inspection
 from lester_inspect.instrumentation.dag import DagNode
@@ -22,10 +20,12 @@ class GraphvizMissingError(RuntimeError):
 class InspectorResult:
     """The extracted DAG with what inspections and checks found on it."""
 
-    def __init__(self, dag: nx.DiGraph, dag_node_to_inspection_results: Dict[DagNode, Dict[Inspection, object]],
+    def __init__(self, dag, dag_node_to_inspection_results: Dict[DagNode, Dict[Inspection, object]],
                  check_to_check_results: Dict[Check, CheckResult], internal_errors: List[str] = (),
                  row_carriers: Dict[DagNode, DagNode] = None):
-        self.dag = dag
+        # The run's ``Dag``; ``dag`` is it as a networkx graph, made when first asked for.
+        self._graph = dag
+        self._networkx = None
         self.dag_node_to_inspection_results = dag_node_to_inspection_results
         self.check_to_check_results = check_to_check_results
         #: Problems lester-inspect had with an operator (never the user's errors); the run went on.
@@ -45,9 +45,16 @@ class InspectorResult:
         return self._row_carriers.get(node)
 
     @property
+    def dag(self) -> "networkx.DiGraph":
+        """The extracted DAG as a networkx graph: ``DagNode`` nodes with their attributes, edges to each input."""
+        if self._networkx is None:
+            self._networkx = self._graph.to_networkx() if hasattr(self._graph, "to_networkx") else self._graph
+        return self._networkx
+
+    @property
     def provenance_cuts(self) -> List[ProvenanceCut]:
         """Every place where row provenance was cut (an untracked source, an unknown row mapping)."""
-        return all_cuts(self.dag)
+        return all_cuts(self._graph)
 
     @property
     def passed(self) -> bool:
@@ -56,11 +63,11 @@ class InspectorResult:
     @property
     def nodes(self) -> List[DagNode]:
         """The operators in execution order."""
-        return sorted(self.dag.nodes, key=lambda node: node.node_id)
+        return sorted(self._graph.nodes, key=lambda node: node.node_id)
 
     def parents(self, node: DagNode) -> List[DagNode]:
         """The inputs of ``node`` in argument order."""
-        edges = self.dag.in_edges(node, data="input_index")
+        edges = self._graph.in_edges(node, data="input_index")
         return [parent for parent, _, _ in sorted(edges, key=lambda edge: edge[2])]
 
     def rows_to_fix(self, source: str, n: int = 10) -> "pandas.DataFrame":
@@ -143,7 +150,7 @@ class InspectorResult:
                 label += f"\\n{node.code_location}"
             tooltip = _dot_escape(node.source_code)
             lines.append(f'  n{node.node_id} [label="{label}", tooltip="{tooltip}"];')
-        for parent, child in self.dag.edges:
+        for parent, child in self._graph.edges:
             lines.append(f"  n{parent.node_id} -> n{child.node_id};")
         lines.append("}")
         return "\n".join(lines) + "\n"
@@ -182,7 +189,7 @@ class InspectorResult:
         return result_html(self)
 
     def __repr__(self) -> str:
-        return (f"InspectorResult({self.dag.number_of_nodes()} operators, "
+        return (f"InspectorResult({self._graph.number_of_nodes()} operators, "
                 f"{len(self.check_to_check_results)} checks, passed={self.passed})")
 
 

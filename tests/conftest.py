@@ -5,6 +5,8 @@ import os
 for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
+import runpy
+import sys
 import textwrap
 
 import pytest
@@ -36,6 +38,21 @@ def summarize(result):
 def inspect_code():
     def run(code: str, **kwargs):
         return PipelineInspector.on_pipeline_from_string(textwrap.dedent(code), **kwargs).execute()
+
+    return run
+
+
+@pytest.fixture
+def run_as_main(monkeypatch, capfd):
+    """``run(path, *args)``: what ``python path args`` prints, run in this process (no new Python and torch to
+    start); ``sys.argv`` and ``sys.path[0]`` are set as ``python`` sets them."""
+    def run(path, *args):
+        path = str(path)
+        monkeypatch.setattr(sys, "argv", [path, *map(str, args)])
+        monkeypatch.setattr(sys, "path", [os.path.dirname(os.path.abspath(path)), *sys.path])
+        capfd.readouterr()
+        runpy.run_path(path, run_name="__main__")
+        return capfd.readouterr().out
 
     return run
 

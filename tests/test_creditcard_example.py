@@ -5,18 +5,17 @@ by the rewrite's own validator: same model, same training rows and labels,
 same feature values (columns in another order).
 """
 import importlib.util
-import json
 import math
 import re
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from lester_inspect import PipelineInspector
 from lester_inspect.rewrite.sandbox import Limits, child_environment
 from lester_inspect.rewrite.validation import Validator
 
@@ -49,11 +48,6 @@ def leaked(frames):
     """The mails with a card number in their subject, joined with their customer."""
     mails = frames["mails"].merge(frames["customers"], on="customer_id")
     return mails[mails["mail_subject"].str.contains(CARD_NUMBER)]
-
-
-def run_script(path, *args, cwd):
-    return subprocess.run([sys.executable, str(path), *map(str, args)], capture_output=True, text=True,
-                          env=child_environment(), cwd=cwd, timeout=300)
 
 
 # -- data --------------------------------------------------------------------------------------------------
@@ -130,9 +124,9 @@ def test_committed_data_is_regenerated_byte_for_byte(generator, tmp_path):
     assert len(pd.read_csv(committed / "mails.csv")) == 2000 and len(pd.read_csv(committed / "customers.csv")) == 200
 
 
-def test_generator_command_line(generator, tmp_path):
-    process = run_script(EXAMPLE / "generate_data.py", tmp_path / "cli", "--mails", 50, "--seed", 3, cwd=tmp_path)
-    assert process.returncode == 0, process.stderr
+def test_generator_command_line(generator, tmp_path, run_as_main):
+    # Run as ``python generate_data.py ...`` runs it, in this process: the command line is its argparse.
+    run_as_main(EXAMPLE / "generate_data.py", tmp_path / "cli", "--mails", 50, "--seed", 3)
     generator.write(tmp_path / "api", 50, seed=3)
     for name in ["customers.csv", "mails.csv"]:
         assert (tmp_path / "cli" / name).read_bytes() == (tmp_path / "api" / name).read_bytes()
@@ -140,19 +134,15 @@ def test_generator_command_line(generator, tmp_path):
 
 # -- pipelines ---------------------------------------------------------------------------------------------
 
-def test_pipelines_run_deterministically_on_the_committed_data(tmp_path):
-    runs = [("pipeline.py", []), ("pipeline.py", [EXAMPLE / "data"])]
-    processes = [subprocess.Popen([sys.executable, str(EXAMPLE / script), *map(str, args)], stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True, env=child_environment(), cwd=tmp_path)
-                 for script, args in runs]
-    outputs = []
-    for process in processes:
-        stdout, stderr = process.communicate(timeout=300)
-        assert process.returncode == 0, stderr
-        assert RESULT_LINE.fullmatch(stdout), stdout
-        assert "Warning" not in stderr, stderr
-        outputs.append(stdout)
-    assert outputs[0] == outputs[1]
+def test_pipelines_run_deterministically_on_the_committed_data(tmp_path, run_as_main, monkeypatch):
+    process = subprocess.run([sys.executable, str(EXAMPLE / "pipeline.py")], capture_output=True, text=True,
+                             env=child_environment(), cwd=tmp_path, timeout=300)
+    assert process.returncode == 0, process.stderr
+    assert RESULT_LINE.fullmatch(process.stdout), process.stdout
+    assert "Warning" not in process.stderr, process.stderr
+    # The second run in this process (another hash seed, torch loaded already), given the data folder.
+    monkeypatch.chdir(tmp_path)
+    assert run_as_main(EXAMPLE / "pipeline.py", EXAMPLE / "data") == process.stdout
 
 
 def test_declarative_pipeline_is_a_valid_rewrite_of_the_messy_one():
@@ -169,18 +159,10 @@ def test_declarative_pipeline_is_a_valid_rewrite_of_the_messy_one():
     assert RESULT_LINE.fullmatch(validator.reference().stdout + "\n")
 
 
-def test_declarative_pipeline_dag(tmp_path):
-    script = textwrap.dedent("""
-        import json, sys
-        from lester_inspect import PipelineInspector
-        result = PipelineInspector.on_pipeline(sys.argv[1]).execute()
-        print(json.dumps([[n.operator_type.name, n.description, [p.node_id for p in result.parents(n)]]
-                          for n in result.nodes]))
-    """)
-    process = subprocess.run([sys.executable, "-c", script, str(EXAMPLE / "pipeline.py")], capture_output=True,
-                             text=True, env=child_environment(), cwd=tmp_path, timeout=120)
-    assert process.returncode == 0, process.stderr
-    nodes = json.loads(process.stdout.splitlines()[-1])
+def test_declarative_pipeline_dag(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = PipelineInspector.on_pipeline(str(EXAMPLE / "pipeline.py")).execute()
+    nodes = [[n.operator_type.name, n.description, [p.node_id for p in result.parents(n)]] for n in result.nodes]
     assert nodes[:8] == [
         ["DATA_SOURCE", "Read mails.csv", []],
         ["DATA_SOURCE", "Read customers.csv", []],

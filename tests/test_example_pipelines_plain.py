@@ -51,25 +51,6 @@ def subprocess_env():
     return env
 
 
-def run_script(path, *args, cwd):
-    return subprocess.run(
-        [sys.executable, str(path), *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=subprocess_env(),
-        cwd=cwd,
-        timeout=300,
-    )
-
-
-def run_pipeline(example, *args, cwd):
-    result = run_script(EXAMPLES_DIR / example / "pipeline.py", *args, cwd=cwd)
-    assert result.returncode == 0, result.stderr
-    assert RESULT_LINE.fullmatch(result.stdout), result.stdout
-    assert "Warning" not in result.stderr, result.stderr
-    return result.stdout
-
-
 def age_group_shares(frame):
     return frame["age_group"].value_counts(normalize=True)
 
@@ -107,10 +88,9 @@ def test_committed_data_is_regenerated_byte_for_byte(example, tmp_path):
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
-def test_generator_command_line(example, tmp_path):
-    script = EXAMPLES_DIR / example / "generate_data.py"
-    result = run_script(script, tmp_path / "cli", "--rows", 50, "--seed", 3, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+def test_generator_command_line(example, tmp_path, run_as_main):
+    # Run as ``python generate_data.py ...`` runs it, in this process: the command line is its argparse.
+    run_as_main(EXAMPLES_DIR / example / "generate_data.py", tmp_path / "cli", "--rows", 50, "--seed", 3)
     load_generator(example).write(tmp_path / "api", 50, seed=3)
     for name in EXAMPLES[example][1]:
         assert (tmp_path / "cli" / name).read_bytes() == (tmp_path / "api" / name).read_bytes()
@@ -171,18 +151,51 @@ def test_compas_and_adult_data_contain_the_rows_the_pipelines_drop():
 # --- pipelines -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("example", EXAMPLES)
-def test_pipeline_runs_deterministically_on_committed_data(example, tmp_path):
-    first = run_pipeline(example, cwd=tmp_path)
-    second = run_pipeline(example, cwd=tmp_path)
-    assert first == second
+# One new process per example runs its pipeline twice, as ``python pipeline.py`` and ``python pipeline.py DATA_DIR``
+# would (torch and sklearn are imported once); the tests below share it.
+RUN_BOTH = """
+import runpy, sys
+path, data_dir = sys.argv[1:]
+for args in ([], [data_dir]):
+    sys.argv = [path, *args]
+    runpy.run_path(path, run_name="__main__")
+    print(flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def new_process_runs(tmp_path_factory):
+    """``runs(example)``: the process (with the pipeline's outputs on the committed and on fresh data)."""
+    done = {}
+
+    def runs(example):
+        if example not in done:
+            folder = tmp_path_factory.mktemp(example)
+            load_generator(example).write(folder / "data", 800, seed=5)
+            done[example] = subprocess.run([sys.executable, "-c", RUN_BOTH, str(EXAMPLES_DIR / example / "pipeline.py"),
+                                            str(folder / "data")], capture_output=True, text=True,
+                                           env=subprocess_env(), cwd=folder, timeout=300)
+        return done[example]
+
+    return runs
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
-def test_pipeline_runs_on_freshly_generated_data(example, tmp_path):
-    data_dir = tmp_path / "data"
-    load_generator(example).write(data_dir, 800, seed=5)
-    run_pipeline(example, data_dir, cwd=tmp_path)
+def test_pipeline_runs_on_committed_and_on_freshly_generated_data(example, new_process_runs):
+    process = new_process_runs(example)
+    assert process.returncode == 0, process.stderr
+    assert "Warning" not in process.stderr, process.stderr
+    committed, fresh = process.stdout.split("\n\n")[:2]
+    assert RESULT_LINE.fullmatch(committed + "\n"), process.stdout
+    assert RESULT_LINE.fullmatch(fresh + "\n"), process.stdout
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_pipeline_prints_the_same_in_another_process(example, new_process_runs, run_as_main, tmp_path, monkeypatch):
+    # This process has another hash seed, other modules loaded and other warnings filters.
+    monkeypatch.chdir(tmp_path)
+    here = run_as_main(EXAMPLES_DIR / example / "pipeline.py")
+    assert new_process_runs(example).stdout.startswith(here + "\n")
 
 
 # --- TorchMLPClassifier ----------------------------------------------------

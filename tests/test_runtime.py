@@ -54,17 +54,14 @@ def test_runs_like_python_argv_main_file_path_and_local_imports(tmp_path, capfd)
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
-def test_example_pipelines_print_the_same_as_plain_python(example):
+def test_example_pipelines_print_the_same_as_plain_python(example, run_as_main, capfd):
+    # Both in this process: tests/test_example_pipelines_plain.py shows a plain run here prints what
+    # ``python pipeline.py`` prints.
     pipeline = os.path.join(ROOT, "example_pipelines", example, "pipeline.py")
-    environment = dict(os.environ, PYTHONPATH=ROOT)
-    plain = subprocess.run([sys.executable, pipeline], capture_output=True, text=True, env=environment, check=True)
-    inspected = subprocess.run(
-        [sys.executable, "-c", "import sys\nfrom lester_inspect import PipelineInspector\n"
-                               "r = PipelineInspector.on_pipeline(sys.argv[1]).execute()\n"
-                               "assert not r.internal_errors, r.internal_errors\n", pipeline],
-        capture_output=True, text=True, env=environment)
-    assert inspected.returncode == 0, inspected.stderr
-    assert inspected.stdout == plain.stdout and plain.stdout.strip()
+    plain = run_as_main(pipeline)
+    result = PipelineInspector.on_pipeline(pipeline).execute()
+    assert not result.internal_errors, result.internal_errors
+    assert capfd.readouterr().out == plain and plain.strip()
 
 
 def test_libraries_are_restored_after_success_error_and_interrupt(tmp_path):
@@ -243,24 +240,54 @@ def test_import_is_light():
     assert modules == "[]"
 
 
-def test_cli_run_prints_the_dag_with_code_locations():
+def test_cli_run_prints_the_dag_with_code_locations(capfd):
+    from lester_inspect.cli import main
+
+    # In this process: the installed command's own process is tested below.
     pipeline = os.path.join(ROOT, "example_pipelines", "healthcare", "pipeline.py")
-    completed = subprocess.run(["lester-inspect", "run", pipeline], capture_output=True, text=True)
-    assert completed.returncode == 0, completed.stderr
-    lines = completed.stdout.splitlines()
+    assert main(["run", pipeline]) == 0
+    lines = capfd.readouterr().out.splitlines()
     assert lines[0].startswith("Mean accuracy: ")
     assert any("Selection" in line and "Select: county isin ['county2', 'county3']" in line for line in lines)
     assert any("Estimator" in line and "TorchMLPClassifier: fit" in line for line in lines)
-    bad = subprocess.run(["lester-inspect", "run", "no_such_pipeline.py"], capture_output=True, text=True)
-    assert bad.returncode == 2 and "no_such_pipeline.py: no such pipeline file" in bad.stderr
+    assert main(["run", "no_such_pipeline.py"]) == 2
+    assert "no_such_pipeline.py: no such pipeline file" in capfd.readouterr().err
 
 
-def test_cli_version_and_help_name_every_command():
+def test_cli_version_and_help_name_every_command(capsys):
     import lester_inspect
+    from lester_inspect.cli import main
 
+    # The installed command, in its own process.
     version = subprocess.run(["lester-inspect", "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and version.stdout.strip() == f"lester-inspect {lester_inspect.__version__}"
-    help_text = subprocess.run(["lester-inspect", "--help"], capture_output=True, text=True).stdout
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    help_text = capsys.readouterr().out
     for command in ("run", "capture", "runs", "changes", "affected", "forget", "demo", "rewrite", "ci", "init-ci",
                     "report"):
         assert command in help_text
+
+
+def test_the_runs_dag_is_networkx_free_until_asked_for_and_converts_exactly():
+    """networkx is imported only when ``result.dag`` is read (a fresh process tells), and the graph is the run's."""
+    code = """
+import sys
+from lester_inspect import PipelineInspector
+from lester_inspect.inspections import RowLineage
+result = (PipelineInspector.on_pipeline_from_string(
+    "import pandas as pd\\n"
+    "a = pd.DataFrame({'k': [1, 2], 'x': [5, 6]})\\n"
+    "b = pd.DataFrame({'k': [2, 1], 'y': [7, 8]})\\n"
+    "c = a.merge(b, on='k').dropna()\\n").add_inspection(RowLineage(2)).execute())
+print(result.summary().splitlines()[-1], "networkx" in sys.modules)
+from lester_inspect.instrumentation.dag import ancestors
+graph = result.dag
+print(type(graph).__name__, [n.node_id for n in graph.nodes], sorted((p.node_id, c.node_id, d)
+      for p, c, d in graph.edges(data="input_index")), graph.graph["pipeline"] is not None,
+      all(ancestors(graph, n) == ancestors(result._graph, n) for n in graph.nodes))
+"""
+    lines = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert lines[-2] == "0 checks: 0 passed, 0 failed, 0 warnings False"
+    assert lines[-1] == "DiGraph [0, 1, 2, 3] [(0, 2, 0), (1, 2, 1), (2, 3, 0)] True True"

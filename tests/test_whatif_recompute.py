@@ -72,6 +72,13 @@ data["c"] = data["c"] + rng.normal(size=n)
 test_noise = rng.normal(size=100)
 train, test = data.iloc[:200], data.iloc[200:]
 """,
+    # A groupby (made by a call the run does not record) is made anew from the changed frame for its agg().
+    "groupby": """
+stats = data.groupby("y").agg(mean_a=("a", "mean")).reset_index()
+data = data.merge(stats, on="y")
+data["c"] = data["a"] - data["mean_a"]
+train, test = data.iloc[:250], data.iloc[250:]
+""",
     # A function of the script is not a recorded call (the calls in it are, at the function's lines).
     "helper": """
 def scaled(frame):
@@ -115,7 +122,11 @@ def test_a_dropped_filter_equals_the_modified_script_and_reexecutes_only_what_it
     scratch = _from_scratch(path, result, variant)
     assert row["score"] == scratch["score"]
     pd.testing.assert_frame_equal(execution.train_frame(variant), scratch["train_data"])
-    if name == "accessor":
+    if name == "groupby":
+        assert execution.not_reexecuted == {}
+        assert [call.function.__name__ for call in execution.reexecuted[variant.name]][:3] == [
+            "aggregate", "reset_index", "merge"]
+    elif name == "accessor":
         assert execution.not_reexecuted == {}
         assert "slice" in [call.function.__name__ for call in execution.reexecuted[variant.name]]
     elif name == "changed_after_fit":  # the fit's X as the fit got it, not as changed after it

@@ -4,8 +4,6 @@ from __future__ import annotations
 import re
 from typing import Iterable, List, Tuple
 
-import networkx as nx
-
 from lester_inspect.checks._parameters import column_names, number
 from lester_inspect.checks._reporting import where
 from lester_inspect.checks.base import Check, CheckResult, CheckStatus
@@ -48,6 +46,8 @@ class NoIllegalFeatures(Check):
 
 
 def _features(result, estimator: DagNode) -> List[Tuple[str, DagNode]]:
+    import networkx as nx  # here: importing the checks must not import networkx (a run's fixed cost)
+
     ancestors = nx.ancestors(result.dag, estimator)
     train_data = [n for n in ancestors if n.operator_type is T.TRAIN_DATA]
     if not train_data:

@@ -12,7 +12,7 @@ from lester_inspect.inspections._frames import kept_by_engine
 from lester_inspect.inspections.annotations import LINEAGE, Factor, UnknownProvenance
 from lester_inspect.inspections.base import OperatorData, VectorizedInspection
 from lester_inspect.inspections.provenance import ColumnProvenance, MatrixColumnProvenance
-from lester_inspect.instrumentation.dag import DagNode, OperatorType
+from lester_inspect.instrumentation.dag import DagNode, OperatorType, ancestors
 
 T = OperatorType
 
@@ -215,8 +215,6 @@ def _artifact_cuts(operator: OperatorData, artifacts: Dict[str, Optional[DagNode
     ``sources`` None: the cut is an untracked data source, which may hold data of any source.
     An empty list means the artifact's row provenance is complete.
     """
-    import networkx as nx
-
     dag = operator.dag
     by_id = {node.node_id: node for node in dag.nodes}
     pipeline = os.path.basename(dag.graph.get("pipeline", "") or "") or "the pipeline"
@@ -226,7 +224,7 @@ def _artifact_cuts(operator: OperatorData, artifacts: Dict[str, Optional[DagNode
             continue
         for cut in _cuts_upstream(dag, node):
             cut_node = by_id.get(cut.node_id)
-            above = [n for n in nx.ancestors(dag, cut_node) if n.operator_type is T.DATA_SOURCE] if cut_node else []
+            above = [n for n in ancestors(dag, cut_node) if n.operator_type is T.DATA_SOURCE] if cut_node else []
             location = cut.location
             where = ("location unknown" if location is None else
                      f"{location.file}, line {location.lineno}" if location.file else
@@ -244,9 +242,7 @@ def _cuts_upstream(dag, node: DagNode) -> List:
     try:
         from lester_inspect.instrumentation.provenance_cuts import cuts_upstream
     except ImportError:
-        import networkx as nx
-
-        nodes = sorted([node, *nx.ancestors(dag, node)], key=lambda n: n.node_id)
+        nodes = sorted([node, *ancestors(dag, node)], key=lambda n: n.node_id)
         return [dag.nodes[n]["provenance_cut"] for n in nodes if dag.nodes[n].get("provenance_cut") is not None]
     return cuts_upstream(dag, node)
 
@@ -258,13 +254,11 @@ _STATELESS = {"FunctionTransformer", "HashingVectorizer", "Normalizer", "Binariz
 def _outside_featuriser(dag, matrix_node: DagNode) -> List[str]:
     """Fitted transformers between the data and the model that are not in the stored featuriser (a
     ColumnTransformer): what they learned from the training rows is not maintained, and forget says so."""
-    import networkx as nx
-
     featuriser = _featuriser(dag, matrix_node)
-    inside = ({featuriser, *nx.ancestors(dag, featuriser)} if dag.nodes[featuriser].get("featuriser") is not None
+    inside = ({featuriser, *ancestors(dag, featuriser)} if dag.nodes[featuriser].get("featuriser") is not None
               else set())
     found = []
-    for node in sorted({matrix_node, *nx.ancestors(dag, matrix_node)} - inside, key=lambda n: n.node_id):
+    for node in sorted({matrix_node, *ancestors(dag, matrix_node)} - inside, key=lambda n: n.node_id):
         name = node.description.split(":", 1)[0]
         if node.operator_type is T.TRANSFORMER and name not in _STATELESS:
             line = node.code_location.lineno if node.code_location else "?"
@@ -309,10 +303,8 @@ class _Held:
 
 def _relational(operator: OperatorData, matrix_node: DagNode, state: dict):
     """The frame the featuriser selected columns from, or the matrix node's own frame."""
-    import networkx as nx
-
     dag = operator.dag
-    candidates = [matrix_node, *sorted(nx.ancestors(dag, matrix_node), key=lambda n: -n.node_id)]
+    candidates = [matrix_node, *sorted(ancestors(dag, matrix_node), key=lambda n: -n.node_id)]
     for node in candidates:
         if _selects_featuriser_columns(node):
             parent = _featuriser_input(dag, node)

@@ -6,14 +6,13 @@ import dataclasses
 import re
 from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Tuple
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
 from lester_inspect.inspections.annotations import LINEAGE, Factor, UnknownProvenance, value_key
 from lester_inspect.inspections.base import OperatorData, VectorizedInspection
 from lester_inspect.inspections.provenance import ColumnProvenance, MatrixColumnProvenance
-from lester_inspect.instrumentation.dag import DagNode, OperatorType
+from lester_inspect.instrumentation.dag import DagNode, OperatorType, ancestors
 
 T = OperatorType
 SourceColumns = FrozenSet[Tuple[str, str]]
@@ -177,8 +176,8 @@ def _feature_sources(operator: OperatorData, matrix_node: Optional[DagNode], X) 
         node = parents[0][0]
     names = [str(c) for c in node.columns] if len(node.columns) == width else [str(i) for i in range(width)]
     if matrix:
-        ancestors = sorted(nx.ancestors(dag, node) | {node}, key=lambda n: -n.node_id)
-        provenance = [(results.get(a, {}) or {}).get(ColumnProvenance()) or {} for a in ancestors]
+        upstream = sorted(ancestors(dag, node) | {node}, key=lambda n: -n.node_id)
+        provenance = [(results.get(a, {}) or {}).get(ColumnProvenance()) or {} for a in upstream]
         sources: List[set] = [set() for _ in range(width)]
         for column, ranges in matrix.items():
             found = next((p[column] for p in provenance if column in p), None)

@@ -131,7 +131,9 @@ def positions_of_labels(source_index, labels, subset: bool = False) -> RowMappin
     if source.dtype.kind in "iu" and wanted.dtype.kind in "iu" and len(source):
         increasing = increasing_labels(source_index)
         low, high = (int(source[0]), int(source[-1])) if increasing else (int(source.min()), int(source.max()))
-        if low >= 0 and high <= 4 * len(source) + 1024:
+        # Sparse labels would make the lookup array large; it is left uninitialised (cheap) where every
+        # label is known to be there, so a small selection of a large frame still takes this path.
+        if low >= 0 and high <= (64 * len(source) + 65536 if subset and increasing else 4 * len(source) + 1024):
             lookup = np.full(high + 1, -1, dtype=np.int64) if not (subset and increasing) else np.empty(
                 high + 1, dtype=np.int64)
             lookup[source] = np.arange(len(source))

@@ -14,11 +14,9 @@ import types
 import warnings
 from typing import Any, Callable, Iterable, List, Optional, Sequence
 
-import networkx as nx
-
 from lester_inspect.instrumentation.ast_transform import ARRAY_METHOD_HOOK
 from lester_inspect.instrumentation.call_site import CallSites
-from lester_inspect.instrumentation.dag import CodeLocation, DagNode, FunctionInfo, OperatorType
+from lester_inspect.instrumentation.dag import CodeLocation, Dag, DagNode, FunctionInfo, OperatorType
 from lester_inspect.instrumentation.imports import ImportWatcher
 from lester_inspect.instrumentation.patching import PatchSet
 from lester_inspect.instrumentation.rows import IDENTITY, Input, ProvenanceCut
@@ -72,7 +70,7 @@ class InstrumentedRun:
     def __init__(self, source: PipelineSource, observers: Sequence[Observer] = ()):
         self.source = source
         self.call_sites = CallSites(source)
-        self.dag = nx.DiGraph(pipeline=source.path or source.filename)
+        self.dag = Dag(pipeline=source.path or source.filename)
         self.objects = ObjectTable()
         self.patches = PatchSet()
         # True while an operator runs: calls it makes (pandas calling pandas, a UDF

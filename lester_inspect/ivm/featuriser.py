@@ -219,8 +219,11 @@ def _refit(inputs: np.ndarray, steps: List[Dict], order: str) -> List[Dict]:
         if sp.issparse(values):  # term counts: scrubbed entries are no terms
             values = sp.csr_matrix(values, copy=True)
             values.eliminate_zeros()
-        with warnings.catch_warnings():  # an imputer's column without any value left: reported by refitted
-            warnings.simplefilter("ignore")
+        if config["kind"] == "impute":
+            with warnings.catch_warnings():  # a column without any value left: reported by refitted
+                warnings.simplefilter("ignore")
+                estimator.fit(np.asarray(values, order=order))
+        else:
             estimator.fit(values if sp.issparse(values) else np.asarray(values, order=order))
         statistics.append(_fitted(estimator, config) | ({"rank": _rank(values)} if config["kind"] == "tfidf" else {}))
         if len(statistics) < len(steps):  # the next step's input
@@ -403,6 +406,15 @@ def _zero_entries(counts, rows, columns) -> None:
     counts.data[np.isin(row_of, rows) & np.isin(counts.indices, columns)] = 0
 
 
+def without_blocks(folder: str, rows: np.ndarray) -> np.ndarray:
+    """Dense matrix rows to be stored, with the virtual blocks' columns zero: they are computed when read, and a
+    copy would keep statistics a later request replaces."""
+    rows = np.array(rows, dtype=np.float64)
+    for block in read_blocks(folder):
+        rows[:, block["start"]:block["stop"]] = 0
+    return rows
+
+
 def scrub_block_columns(folder: str, columns) -> None:
     """Zero every row's term counts in the given matrix columns (a removed vocabulary entry's)."""
     for block in read_blocks(folder):
@@ -436,31 +448,69 @@ def block_inputs(run_folder: str, rows, featuriser, frame) -> Dict:
     parts = {name: (transformer, columns) for name, transformer, columns in getattr(featuriser, "transformers_", [])}
     found = {}
     for block in read_blocks(os.path.join(run_folder, "train", "X")):
+        if block["sparse"]:
+            continue  # term counts are corrected where they lie (set_block_inputs) before the refit reads them
         transformer, columns = parts[block["part"]]
         columns = [columns] if isinstance(columns, str) else list(columns)
-        # Rectified documents' new terms are not counted (set_block_inputs): fitted as empty documents.
-        found[block["part"]] = (np.asarray(rows, dtype=np.int64), sp.csr_matrix(
-            (len(rows), block["stop"] - block["start"])) if block["sparse"] else part_inputs(
-                transformer, frame[columns].reset_index(drop=True)))
+        found[block["part"]] = (np.asarray(rows, dtype=np.int64),
+                                part_inputs(transformer, frame[columns].reset_index(drop=True)))
     return found
 
 
-def set_block_inputs(folder: str, rows, featuriser, frame) -> None:
-    """Rectified rows: write their virtual blocks' inputs from the corrected values (``frame``, one row per row)."""
+def set_block_inputs(folder: str, rows, featuriser, frame) -> List[str]:
+    """Rectified rows: write their virtual blocks' inputs from the corrected values (``frame``, one row per row).
+    Report lines on rows whose terms could not be written (their cells then read as 0)."""
+    from lester_inspect.ivm.columnar import read_state
     from lester_inspect.ivm.files import write_array_entries
 
     rows = np.asarray(rows, dtype=np.int64)
     parts = {name: (transformer, columns) for name, transformer, columns in getattr(featuriser, "transformers_", [])}
+    lines = []
     for block in read_blocks(folder):
-        if block["sparse"]:  # a row's terms cannot grow in place: its old ones are zeroed (refitted says so)
-            _zero_counts(folder, block, rows, np.arange(block["stop"] - block["start"]))
-            continue
         transformer, columns = parts[block["part"]]
         columns = [columns] if isinstance(columns, str) else list(columns)
+        if block["sparse"]:
+            counts = part_inputs(transformer, frame[columns].reset_index(drop=True))
+            # The vocabulary lost the removed terms; the stored counts keep their captured columns.
+            dropped = [c - block["start"] for c in read_state(folder)["dropped_columns"]
+                       if block["start"] <= c < block["stop"]]
+            counts.indices = np.setdiff1d(np.arange(block["stop"] - block["start"]), dropped)[counts.indices]
+            refused = _rewrite_counts(folder, block, rows, counts)
+            if refused:
+                lines.append(f"NOT MAINTAINED: featuriser {block['part']} ({_name(block['steps'][0])}): "
+                             f"{len(refused)} rectified row(s) have terms or a term order their stored counts do not "
+                             "(only removing terms is written in place); their terms are not counted (their cells "
+                             "read as 0) and idf_ is fitted as if their documents were empty")
+            continue
         inputs = part_inputs(transformer, frame[columns].reset_index(drop=True))
         width = block["stop"] - block["start"]
         flat = (rows[:, None] * width + np.arange(width)[None, :]).ravel()
         write_array_entries(os.path.join(folder, block["file"]), flat, inputs.ravel())
+    return lines
+
+
+def _rewrite_counts(folder: str, block: Dict, rows: np.ndarray, counts) -> List[int]:
+    """Write rectified documents' term counts where their old ones lie: possible when the new document's terms are
+    some of the old ones, met in the same order (a removed card number). Other rows are zeroed; returns them."""
+    from lester_inspect.ivm.files import write_array_entries
+
+    base = os.path.join(folder, block["file"])
+    indptr, indices = (np.load(f"{base}.{part}.npy", mmap_mode="r") for part in ("indptr", "indices"))
+    positions, values, refused = [], [], []
+    for number, row in enumerate(rows.tolist()):
+        start, stop = int(indptr[row]), int(indptr[row + 1])
+        where = {int(column): at for at, column in enumerate(indices[start:stop])}
+        new = slice(counts.indptr[number], counts.indptr[number + 1])
+        at = [where.get(int(column), -1) for column in counts.indices[new]]
+        written = np.zeros(stop - start)
+        if -1 in at or at != sorted(at):
+            refused.append(row)
+        else:
+            written[at] = counts.data[new]
+        positions.extend(range(start, stop))
+        values.extend(written.tolist())
+    write_array_entries(f"{base}.data.npy", np.asarray(positions, dtype=np.int64), np.asarray(values))
+    return refused
 
 
 def refitted(run_folder: str, deleted_rows=(), nulled_rows=(), ranges=(), inputs: Optional[Dict] = None,
@@ -496,14 +546,7 @@ def refitted(run_folder: str, deleted_rows=(), nulled_rows=(), ranges=(), inputs
                 values[np.ix_(nulled_rows, np.asarray(columns))] = np.nan
         if inputs and block["part"] in inputs:
             rows, new = inputs[block["part"]]
-            if block["sparse"]:  # new is empty: see block_inputs
-                _zero_entries(values, rows, np.arange(values.shape[1]))
-            else:
-                values[np.asarray(rows, dtype=np.int64)] = new
-            if block["sparse"]:
-                lines.append(f"NOT MAINTAINED: featuriser {block['part']} ({_name(block['steps'][0])}): the "
-                             f"{len(rows)} rectified training row(s)' terms are not counted again (their cells read as "
-                             "0) and idf_ is fitted as if their documents were empty")
+            values[np.asarray(rows, dtype=np.int64)] = new
         statistics = _refit(values[alive], block["steps"], block["order"])
         # All blocks, changed or not: a rerun after a crash must still give them to a matrix not yet changed.
         fitted[block["part"]] = statistics

@@ -134,14 +134,15 @@ class ViewRecorder:
     def _selection(self, operator) -> None:
         """A selection that reads a maintained column (an aggregate, or a column computed from one), or a
         mask lester-inspect cannot read, below an aggregate: the rows it keeps may change with them."""
-        import networkx as nx
+        from lester_inspect.instrumentation.dag import ancestors
 
         node, dag = operator.node, operator.dag
         maintained = {d["derivation"].column for d in self.derived} | {o for a in self.aggregates for o in a["specs"]}
         named = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", node.description.split(":", 1)[-1]))
         reads = sorted(named & maintained)
         opaque = node.description.startswith("Select: by boolean mask") or len(list(dag.predecessors(node))) > 1
-        below = any(a["node"] is node or nx.has_path(dag, a["node"], node) for a in self.aggregates)
+        upstream = ancestors(dag, node)
+        below = any(a["node"] is node or a["node"] in upstream for a in self.aggregates)
         if reads or (opaque and below):
             what = f"reads {', '.join(reads)}" if reads else "selects by a mask that may be computed from them"
             self.selections.append(f"line {_line(node)}: {node.description}: {what}, which maintenance changes; "
@@ -161,15 +162,14 @@ class ViewRecorder:
                 self.derivations[str(column)] = f"line {_line(operator.node)}: {error}"
 
     def _derived(self, operator) -> None:
-        import networkx as nx
-
         from lester_inspect.inspections.capture import _lineage
+        from lester_inspect.instrumentation.dag import ancestors
 
         node, dag = operator.node, operator.dag
         frame = operator.output if isinstance(operator.output, pd.DataFrame) else operator.data
         for column, reads in (dag.nodes[node].get("derivations") or {}).items():
             views = {id(a): a for read_node, read in reads for a in self.aggregates
-                     if str(read) in a["specs"] and (a["node"] is read_node or nx.has_path(dag, a["node"], read_node))}
+                     if str(read) in a["specs"] and (a["node"] is read_node or a["node"] in ancestors(dag, read_node))}
             if not views:
                 continue
             where = f"line {_line(node)}: column {column!r}"

@@ -412,15 +412,13 @@ def _move_imputed(run_folder: str, request: str, parts: Dict, moved: Dict, remov
                     changes.setdefault(row, []).append((low + old, low + new))
                 found.setdefault((name, number), {})[group] = rows
         if changes:
-            from lester_inspect.ivm.featuriser import read_blocks
+            from lester_inspect.ivm.featuriser import without_blocks
 
             rows = np.asarray(sorted(changes), dtype=np.int64)
-            values = columnar.matrix_rows(matrix_folder, rows)
+            values = without_blocks(matrix_folder, columnar.matrix_rows(matrix_folder, rows))
             for position, row in enumerate(rows.tolist()):
                 for old, new in changes[row]:
                     values[position, new], values[position, old] = values[position, old], 0.0
-            for block in read_blocks(matrix_folder):  # computed when read: no statistic kept with the rows
-                values[:, block["start"]:block["stop"]] = 0
             columnar.replace_matrix_rows(matrix_folder, request, rows, values,
                                          [parts[name]["slice"] for name in moved])
     for (name, number), groups in found.items():
@@ -688,11 +686,15 @@ def _rectify_run(store, run_id, request, resolution, column, correction, order, 
         cells_changed[f"{group}/data"] = written or sum(len(v) for v in group_plan["cells"].values())
         matrix = group_plan["matrix"]
         if matrix is not None and len(matrix[0]):
-            columnar.replace_matrix_rows(os.path.join(group_folder, "X"), request, matrix[0], matrix[1])
+            from lester_inspect.ivm.featuriser import without_blocks
+
+            columnar.replace_matrix_rows(os.path.join(group_folder, "X"), request, matrix[0],
+                                         without_blocks(os.path.join(group_folder, "X"), matrix[1]))
             if featuriser is not None and group_plan["inputs"] is not None:  # scaler inputs (featuriser.py)
                 from lester_inspect.ivm.featuriser import set_block_inputs
 
-                set_block_inputs(os.path.join(group_folder, "X"), group_plan["rows"], featuriser, group_plan["inputs"])
+                notes.extend(set_block_inputs(os.path.join(group_folder, "X"), group_plan["rows"], featuriser,
+                                              group_plan["inputs"]))
             cells_changed[f"{group}/X rows"] = len(matrix[0])
         rows_changed[group] = len(group_plan["rows"])
         crash_point(f"after_{group}")
@@ -805,7 +807,7 @@ def featuriser_notes(featuriser, columns, folder: str, counted: bool = False, ne
     notes = []
     for name, transformer, inputs in getattr(featuriser, "transformers_", []):
         inputs = [inputs] if isinstance(inputs, str) else list(inputs) if not callable(inputs) else []
-        if not set(map(str, inputs)) & set(columns) or transformer in ("drop", "passthrough") or name in maintained:
+        if not set(map(str, inputs)) & set(columns) or transformer in ("drop", "passthrough"):
             continue
         steps = transformer.steps if hasattr(transformer, "steps") else [(name, transformer)]
         unknown = _unknown(steps[-1][1], new[[str(c) for c in inputs]]) if new is not None and name in counts_kept \
@@ -814,6 +816,8 @@ def featuriser_notes(featuriser, columns, folder: str, counted: bool = False, ne
             notes.append(f"NOT MAINTAINED: featuriser {name} ({type(steps[-1][1]).__name__}): the rectified rows have "
                          f"{unknown} value(s) it did not learn; a run from scratch adds them as columns, here they "
                          "encode as unknown")
+        if name in maintained:
+            continue
         kept_imputer = name in counts_kept and imputer_kept(transformer, learned[name])
         for step_name, step in steps:
             if kept_imputer and step is steps[0][1]:

@@ -71,10 +71,9 @@ def _guard(options) -> None:
 
 
 def _capture(options) -> Dict[str, Any]:
-    import networkx as nx
     import numpy as np
 
-    from lester_inspect.instrumentation.dag import OperatorType
+    from lester_inspect.instrumentation.dag import OperatorType, ancestors
     from lester_inspect.instrumentation.run import InstrumentedRun
     from lester_inspect.instrumentation.source import PipelineSource
 
@@ -113,7 +112,7 @@ def _capture(options) -> Dict[str, Any]:
     np.save(os.path.join(options.out, "X.npy"), X, allow_pickle=False)
     if y is not None:
         np.save(os.path.join(options.out, "y.npy"), y.astype(str) if y.dtype.kind == "O" else y, allow_pickle=False)
-    ancestors = nx.ancestors(run.dag, node)
+    upstream = ancestors(run.dag, node)
     report = {
         "status": "ok",
         "model": f"{type(model).__module__}.{type(model).__qualname__}",
@@ -121,7 +120,7 @@ def _capture(options) -> Dict[str, Any]:
         "feature_names": _feature_names(run.dag, features_node, X.shape[1]),
         "has_labels": y is not None,
         "nodes": [{"type": n.operator_type.name, "function": str(n.function), "description": n.description,
-                   "line": n.code_location.lineno if n.code_location else None, "feeds_model": n in ancestors}
+                   "line": n.code_location.lineno if n.code_location else None, "feeds_model": n in upstream}
                   for n in sorted(run.dag.nodes, key=lambda n: n.node_id)],
         "internal_errors": list(run.internal_errors),
     }

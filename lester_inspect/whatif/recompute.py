@@ -66,6 +66,16 @@ class Accessor:
         self.frame, self.name = frame, name
 
 
+class Grouping:
+    """An argument that is ``frame.groupby(keys, **options)`` of a referenced frame (a groupby is made by a call
+    the run does not record; ``.agg(...)`` on it is)."""
+
+    __slots__ = ("frame", "keys", "options")
+
+    def __init__(self, frame: Ref, keys, options: dict):
+        self.frame, self.keys, self.options = frame, keys, options
+
+
 class Opaque:
     """An argument the run did not make and that stands for data in a way not followed (a groupby, a rolling
     window): a call reading it cannot be made again."""
@@ -111,7 +121,7 @@ class Call:
 def _walk(value, found: list) -> None:
     if isinstance(value, Ref):
         found.append(value.key)
-    elif isinstance(value, Accessor):
+    elif isinstance(value, (Accessor, Grouping)):
         found.append(value.frame.key)
     elif isinstance(value, (list, tuple)):
         for item in value:
@@ -163,12 +173,14 @@ class CallTrace:
             return value
         key = self.key_of(value)
         if key is None:
-            accessor = _accessor(value)
+            accessor, grouping = _accessor(value), _grouping(value)
             if accessor is not None:
                 return Accessor(self._convert(accessor[1]), accessor[0])
+            if grouping is not None:
+                return Grouping(self._convert(grouping[0]), grouping[1], grouping[2])
             if _is_data(value):  # kept as it is now: it may change in place later
                 key = self._new_key(value, None)
-            elif type(value).__module__.startswith(_OPAQUE_MODULES):
+            elif _opaque(value):
                 return Opaque(type(value).__name__)
         return Ref(key) if key is not None else value
 
@@ -272,6 +284,8 @@ class CallTrace:
             return changed[value.key] if value.key in changed else self._value(value.key)
         if isinstance(value, Accessor):
             return getattr(self._resolve(value.frame, changed), value.name)
+        if isinstance(value, Grouping):
+            return self._resolve(value.frame, changed).groupby(value.keys, **value.options)
         if isinstance(value, Opaque):
             raise NotReexecutable(f"a call reads a {value.kind} the run did not make: it cannot be made again")
         if type(value) in (list, tuple):
@@ -325,9 +339,33 @@ def _legacy_state(state: dict) -> tuple:
     return state["state"]["key"].tobytes(), state["state"]["pos"], state["has_gauss"], state["gauss"]
 
 
-# pandas objects that stand for data without being it: groupbys, windows, resamplers, accessors not followed.
-_OPAQUE_MODULES = ("pandas.core.groupby", "pandas.core.window", "pandas.core.resample", "pandas.core.indexing",
-                   "pandas.core.strings", "pandas.core.indexes.accessors", "pandas.core.arrays.categorical")
+# Accessors not followed (``s.cat``, an indexer of something else), by module.
+_OPAQUE_MODULES = ("pandas.core.indexing", "pandas.core.strings", "pandas.core.indexes.accessors",
+                   "pandas.core.arrays.categorical")
+_GROUPBY_OPTIONS = ("level", "as_index", "sort", "group_keys", "observed", "dropna")
+
+
+def _opaque(value) -> bool:
+    """Whether ``value`` is a pandas object standing for data without being it: a groupby, a window, a resampler,
+    an accessor not followed."""
+    from pandas.api import typing
+
+    kinds = (typing.DataFrameGroupBy, typing.SeriesGroupBy, typing.Expanding, typing.ExponentialMovingWindow,
+             typing.Resampler, typing.Rolling, typing.Window)
+    return isinstance(value, kinds) or type(value).__module__.startswith(_OPAQUE_MODULES)
+
+
+def _grouping(value) -> Optional[Tuple[Any, Any, dict]]:
+    """(frame, keys, options) of ``frame.groupby(keys, **options)`` grouping by column names, else None."""
+    from pandas.api.typing import DataFrameGroupBy
+
+    if type(value) is not DataFrameGroupBy or getattr(value, "_selection", None) is not None or not _is_data(
+            value.obj):
+        return None
+    keys = value.keys
+    if not (isinstance(keys, str) or (type(keys) is list and all(isinstance(key, str) for key in keys))):
+        return None
+    return value.obj, keys, {name: getattr(value, name) for name in _GROUPBY_OPTIONS}
 
 
 def _accessor(value) -> Optional[Tuple[str, Any]]:
@@ -464,13 +502,16 @@ def _unrecorded_path(name: ast.Name, statement: ast.stmt, parents: dict, traced:
                     and isinstance(parents.get(parent), ast.Attribute) and isinstance(parents.get(parents[parent]),
                                                                                        ast.Call)
                     and parents[parents[parent]].func is parents[parent])
+        # df.groupby(keys): made anew from df for the recorded call on it (``Grouping``), or refused there.
+        grouped = (isinstance(parent, ast.Call) and isinstance(parent.func, ast.Attribute)
+                   and parent.func.attr == "groupby")
         container = isinstance(parent, (ast.List, ast.Tuple, ast.Dict, ast.keyword, ast.Starred))
         # Only shown: a value printed, or formatted into what is printed, changes nothing later.
         shown = isinstance(statement, ast.Expr) and (
             isinstance(parent, (ast.JoinedStr, ast.FormattedValue)) or (
                 isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id == "print"
                 and parents.get(parent) is statement))
-        if not (recorded or array_method or method_of_call or indexer or accessor or container or shown):
+        if not (recorded or array_method or method_of_call or indexer or accessor or grouped or container or shown):
             return f"`{ast.unparse(parent)[:60]}`"
         node = parent
     return None
