@@ -9,6 +9,8 @@ import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
 DEMO = os.path.join(ROOT, "example_pipelines", "ci_demo")
+# Installed pytest plugins the user's tests below do not use: hypothesis's alone costs a second of CPU per pytest.
+UNUSED_PLUGINS = ["-p", "no:hypothesispytest", "-p", "no:benchmark", "-p", "no:anyio"]
 
 USER_TESTS = '''
 from lester_inspect.checks import NoBiasIntroducedFor, NoIllegalFeatures
@@ -51,8 +53,8 @@ def pytest_run(tmp_path_factory):
         path.write_text(path.read_text().replace(
             'os.path.join(repository, "data")', repr(str(root / "ci_demo" / "data"))))
     result = subprocess.run([sys.executable, "-m", "pytest", "-p", "lester_inspect.pytest_plugin", "-p",
-                             "no:cacheprovider", "-rA", str(tests)], cwd=root, env=env, capture_output=True,
-                            text=True, timeout=300)
+                             "no:cacheprovider", *UNUSED_PLUGINS, "-rA", str(tests)], cwd=root, env=env,
+                            capture_output=True, text=True, timeout=300)
     return result
 
 
@@ -107,8 +109,8 @@ def test_the_entry_point_and_dash_p_together_register_the_plugin_once(tmp_path):
     (tmp_path / "test_fixture.py").write_text("def test_it(inspect_pipeline):\n    assert callable(inspect_pipeline)\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path / "site"), ROOT, os.environ.get("PYTHONPATH", "")]))
     for options in ([], ["-p", "lester_inspect.pytest_plugin"]):
-        result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options,
-                                 str(tmp_path / "test_fixture.py")], cwd=tmp_path, env=env, capture_output=True,
-                                text=True, timeout=120)
+        result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *UNUSED_PLUGINS,
+                                 *options, str(tmp_path / "test_fixture.py")], cwd=tmp_path, env=env,
+                                capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "1 passed" in result.stdout

@@ -357,9 +357,10 @@ def test_offline_client_answers_from_the_cache_without_a_key(tmp_path, monkeypat
 
 def test_a_timed_out_request_is_retried(tmp_path):
     messages = []
+    # 1.5 s, not less: on a loaded machine the second request must still come back in time.
     with FakeOpenAIServer([answer("too late", delay=3), answer("in time")]) as server:
         client = ChatClient("m", base_url=server.base_url, api_key="k", cache=ResponseCache(tmp_path),
-                            retry=RetryPolicy(max_retries=1, backoff_seconds=0.01, request_timeout=0.5),
+                            retry=RetryPolicy(max_retries=1, backoff_seconds=0.01, request_timeout=1.5),
                             progress=messages.append)
         completion = client.complete([{"role": "user", "content": "hi"}])
     assert completion.content == "in time" and len(server.requests) == 2
@@ -431,7 +432,8 @@ def test_sandbox_inputs_are_arguments_and_paths_the_script_names(tmp_path):
 
 def test_sandbox_limits_time_and_memory(tmp_path):
     slow = run_captured("import time\ntime.sleep(30)\n", str(tmp_path / "p.py"), [], Limits(seconds=3))
-    assert slow.error == "the script did not finish within the time limit of 3 s" and slow.seconds < 30  # not the sleep's 30 s
+    assert slow.error == "the script did not finish within the time limit of 3 s"
+    assert slow.seconds < 30  # stopped, not waited for: the sleep takes 30 s
     greedy = run_captured("import numpy as np\nx = np.ones((40000, 40000))\n", str(tmp_path / "p.py"), [],
                           Limits(memory_mb=2000))
     assert greedy.error.startswith("the script ran out of memory (limit 2000 MB)\nTraceback (most recent call last):")

@@ -4,6 +4,7 @@ One capture for the module (the example pipeline under ArtifactCapture, in this 
 module's local[2] session); each test works on a copy of the store. Forget needs no Spark for the
 logistic regression: the crash test runs it as a command.
 """
+import fcntl
 import glob
 import importlib.util
 import os
@@ -23,6 +24,7 @@ from lester_inspect.inspections import ArtifactCapture  # noqa: E402
 from lester_inspect.ivm import ArtifactStore, ColumnSpec, ForgetIncomplete, RowSpec  # noqa: E402
 from lester_inspect.ivm import spark_store  # noqa: E402
 from lester_inspect.ivm.audit import find_values  # noqa: E402
+from lester_inspect.ivm.rectify import Correction  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = os.path.join(ROOT, "example_pipelines", "creditcard_spark")
@@ -49,11 +51,36 @@ def captured(tmp_path_factory):
     mails.loc[leaking, "mail_subject"] = [f"Card {card} blocked" for card in cards]
     mails.to_csv(root / "data" / "mails.csv", index=False)
     store = str(root / "store")
+    # The example, with the customers' email dropped before the split: a source column the artifacts do not use.
+    with open(os.path.join(EXAMPLE, "pipeline.py")) as handle:
+        code = handle.read()
+    split = "    train_data, test_data = data.randomSplit"
+    assert split in code
+    (root / "pipeline.py").write_text(code.replace(split, "    data = data.drop('email')\n" + split))
+    # Whether, at each of Spark's writes, a concurrent capture or forget (another descriptor) would get the lock.
+    from pyspark.sql.readwriter import DataFrameWriter
+
+    write, locked_out = DataFrameWriter.parquet, []
+
+    def parquet(writer, path, *args, **kwargs):
+        os.makedirs(store, exist_ok=True)
+        with open(os.path.join(store, ".lock"), "a+b") as other:
+            try:
+                fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(other.fileno(), fcntl.LOCK_UN)
+                locked_out.append(False)
+            except BlockingIOError:
+                locked_out.append(True)
+        return write(writer, path, *args, **kwargs)
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(spark_store, "BUCKET_ROWS", 100)  # several files per group, to see that others stay
-        result = (PipelineInspector.on_pipeline(os.path.join(EXAMPLE, "pipeline.py"), [str(root / "data")])
+        patch.setattr(DataFrameWriter, "parquet", parquet)
+        result = (PipelineInspector.on_pipeline(str(root / "pipeline.py"), [str(root / "data")])
                   .add_inspection(ArtifactCapture(store, name="creditcard_spark")).execute())
     assert result.internal_errors == []
+    # Data and index of both groups: each written while the store was locked for everyone else.
+    assert len(locked_out) >= 4 and all(locked_out)
     return root, ArtifactCapture.run_id_of(result), chosen, cards
 
 
@@ -112,6 +139,25 @@ def test_capture_affected_forget_audit_leaves_no_card_number_in_any_byte(workspa
     assert store.forget(customers(chosen)).runs[0].status == "already applied"
     with pytest.raises(ForgetIncomplete, match="feature deletion .* not supported on Spark runs"):
         store.forget(customers(chosen[:1]), ColumnSpec("data/mails.csv", "mail_subject"))
+    before = files_of("store")
+    with pytest.raises(ForgetIncomplete, match="rectify is not supported on Spark runs.*nothing was changed"):
+        store.rectify(customers(chosen[:1]), ColumnSpec("data/mails.csv", "mail_subject"),
+                      Correction.replace(r"\d{16}=>XXXX"))
+    assert files_of("store") == before
+
+
+def test_only_the_source_columns_that_reach_the_artifacts_count_as_used(workspace):
+    run_id, chosen, cards = workspace
+    sources = spark_store.read_json(f"store/runs/{run_id}/manifest.json")["sources"]
+    # Read from Spark's plan: email was dropped; date and country only filter rows but are kept as columns.
+    assert sources["customers"]["columns_used"] == ["bank", "country", "customer_id", "customer_segment",
+                                                    "first_name", "last_name"]
+    assert sources["mails"]["columns_used"] == sorted(pd.read_csv("data/mails.csv", nrows=1).columns)
+    # A column no run used: no run to change, as for pandas runs.
+    store = ArtifactStore("store")
+    assert store.affected_runs(customers(chosen[:1]), ColumnSpec("data/customers.csv", "email")) == []
+    assert store.affected_runs(customers(chosen[:1]), ColumnSpec("data/customers.csv", "country")) == [run_id]
+    assert store.forget(customers(chosen[:1]), ColumnSpec("data/customers.csv", "email")).runs == []
 
 
 def test_a_killed_forget_resumes_and_rewrites_only_the_files_holding_the_rows(workspace):

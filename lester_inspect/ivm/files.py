@@ -164,15 +164,31 @@ def zero_array_entries(path: str, starts, lengths=None) -> None:
     zero_spans(path, data_start + starts * dtype.itemsize, lengths * dtype.itemsize)
 
 
+_held = threading.local()  # {store: exclusive?} of the locks this thread holds
+
+
 @contextlib.contextmanager
 def locked(store: str, exclusive: bool = True) -> Iterator[None]:
-    """Serialise writers (capture, forget) on one store; readers share the lock."""
+    """Serialise writers (capture, forget) on one store; readers share the lock.
+
+    Re-entrant within a thread that holds it exclusively (a Spark capture holds it around
+    Spark's writes and the store's own save): a second ``flock`` on another descriptor would
+    wait for ourselves.
+    """
     os.makedirs(store, exist_ok=True)
+    key, held = os.path.realpath(store), getattr(_held, "stores", None)
+    if held is None:
+        held = _held.stores = {}
+    if held.get(key):
+        yield
+        return
     with open(os.path.join(store, ".lock"), "a+b") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        held[key] = exclusive
         try:
             yield
         finally:
+            del held[key]
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 

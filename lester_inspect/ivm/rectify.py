@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from lester_inspect.ivm import catalog, columnar
+from lester_inspect.ivm import catalog, columnar, spark_store
 from lester_inspect.ivm.derivation import Derivation, changed_positions, same_values
 from lester_inspect.ivm.files import crash_point, locked, read_json, read_pickle, syncs_together, write_atomically, \
     write_json, write_pickle
@@ -576,6 +576,8 @@ def _rectify_run(store, run_id, request, resolution, column, correction, order, 
     cuts = _relevant_cuts(manifest, set(row_sources) | set(column_names))
     if cuts:
         return refused_for_cuts(run_id, cuts)
+    if spark_store.is_spark(manifest):
+        return spark_store.rectify_refused(run_id)
     derivations = read_json(os.path.join(folder, DERIVATIONS)) if os.path.exists(
         os.path.join(folder, DERIVATIONS)) else {}
     featuriser = load_featuriser(folder, manifest["pipeline"]) if os.path.exists(

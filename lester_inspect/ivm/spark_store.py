@@ -20,7 +20,7 @@ every file old or new; run again, it completes: the model's update is recorded w
 rewritten file holds no row to remove. Other models are fitted again with Spark (a local session
 unless one is active) on the stored corrected vectors.
 
-Not supported yet, and refused in words: feature deletion (a column) on Spark runs.
+Not supported yet, and refused in words: feature deletion (a column) and rectify on Spark runs.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ import numpy as np
 
 from lester_inspect.inspections.annotations import LINEAGE
 from lester_inspect.instrumentation.dag import OperatorType
-from lester_inspect.ivm.files import _sync_folder, crash_point, read_json, write_json
+from lester_inspect.ivm.files import _sync_folder, crash_point, locked, read_json, write_json
 
 T = OperatorType
 ROW = "__lester_row_"
@@ -53,8 +53,14 @@ def inspect(capture, operator, state) -> Optional[str]:
 
     node = operator.node
     if node.operator_type is T.DATA_SOURCE:
+        from lester_inspect.spark.columns import UnknownPlan, columns_of
+
         state["sources"][node.node_id] = operator.dag.nodes[node].get("source_path")
         state["source_columns"][node.node_id] = [str(c) for c in operator.data.columns]
+        try:
+            state.setdefault("spark_columns", {})[node.node_id] = columns_of(operator.data)
+        except UnknownPlan:  # a column computed from it then counts every column of every source as used
+            pass
     elif node.operator_type is T.ESTIMATOR:
         state["model_node"] = node
         _save_group(capture, operator, state, "train", operator.inputs[0].data, operator.output)
@@ -84,6 +90,13 @@ def _stored_columns(frame, model, group: str) -> Dict[str, Optional[str]]:
 
 
 def _save_group(capture, operator, state, group: str, frame, model) -> None:
+    # Spark's writes under the store's lock, with the manifest and catalog: a concurrent capture or
+    # forget never sees (or cleans up) a group half written.
+    with locked(os.path.abspath(capture.store)):
+        _write_group(capture, operator, state, group, frame, model)
+
+
+def _write_group(capture, operator, state, group: str, frame, model) -> None:
     from pyspark.sql import functions as F
 
     from lester_inspect.inspections.capture import _artifact_cuts
@@ -132,23 +145,37 @@ def _save_group(capture, operator, state, group: str, frame, model) -> None:
                      f"({getattr(shadow, 'unknown', None) or 'no row lineage reached this operator'})",
                      "call": f"{operator.node.function.module}.{operator.node.function.name}",
                      "location": str(operator.node.code_location), "node_id": operator.node.node_id, "sources": None})
+    used, unknown = _used_columns(frame, roles["columns"], state, names)
     sources = []
     for node_id, path in state["sources"].items():
         if path is None or not os.path.isfile(path):
             continue
         name = names[node_id]
         columns = state["source_columns"].get(node_id)
-        # Which columns reached the artifacts is not tracked on Spark: every column counts as used.
         sources.append({"name": name, "path": path, "rows": operator.source_sizes[node_id],
-                        "columns_used": sorted(columns or []), "columns": columns,
+                        "columns_used": sorted(columns or [] if used is None else used.get(name, ())),
+                        "columns": columns,
                         "provenance_cut": any(c["sources"] is None or name in c["sources"] for c in cuts)})
     pipeline = operator.dag.graph.get("pipeline", "")
     ArtifactStore(capture.store).save(
         state["run_id"], capture.name or os.path.splitext(os.path.basename(pipeline))[0] or "pipeline", pipeline,
         group, {"lineage": {}}, sources,
-        {"engine": "spark", "spark": {**roles, "row_columns": row_columns, "rows": rows},
+        {"engine": "spark", "spark": {**roles, "row_columns": row_columns, "rows": rows,
+                                      **({"columns_used_unknown": unknown} if unknown else {})},
          "column_provenance": {}, "matrix_provenance": {}, "aggregated_sources": sorted(aggregated),
          "provenance_cuts": cuts, **extra})
+
+
+def _used_columns(frame, stored: List[str], state, names):
+    """({source: its columns the stored columns are computed from}, None), read from Spark's plan; or
+    (None, why) when the plan cannot be followed: then every column of every source counts as used."""
+    from lester_inspect.spark.columns import UnknownPlan, used_source_columns
+
+    recorded = {names[node_id]: columns for node_id, columns in state.get("spark_columns", {}).items()}
+    try:
+        return used_source_columns(frame, stored, recorded), None
+    except UnknownPlan as error:
+        return None, f"every source column counts as used: the Spark plan holds {error}"
 
 
 def _save_model(run_folder: str, model, rows: int) -> None:
@@ -307,6 +334,17 @@ def forget_in_run(run_id: str, folder: str, manifest: Dict, request: str, row_so
                      "(spark_model/) for current ones")
     resumed = bool(summary and "skipped" in summary) or pending
     return RunChange(run_id, rows, cells, summary, notes, status="resumed" if resumed else "changed")
+
+
+def rectify_refused(run_id: str):
+    """rectify is not built for Spark runs: what it would need, in words (the run stays unchanged)."""
+    from lester_inspect.ivm.store import RunChange
+
+    return RunChange(run_id, {}, {}, None, [], status="failed", problem=(
+        f"run {run_id}: rectify is not supported on Spark runs: it would have to compute again the stored columns "
+        "made from the corrected one (Spark expressions, which are not stored) and the feature vectors (the "
+        "capture stores the Spark ML model, not the fitted feature stages); nothing was changed in this run "
+        "(forget the rows instead)"))
 
 
 def _replace_parquet(path: str, table) -> None:
