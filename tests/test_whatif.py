@@ -335,7 +335,7 @@ def check_the_html_report_shows_each_analysis_with_its_chart_and_table(example):
     assert page.count('<div class="what-if">') == 5
     assert f"<h4>{escape(repr(test_analysis))}</h4>" in page and f"<h4>{escape(repr(importance))}</h4>" in page
     assert "score by fraction corrupted" in page and "<polyline" in page
-    assert "importance (score drop when permuted)" in page
+    assert "importance (how much permuting worsens the score)" in page
     assert page.count("score change per variant (red: lower than plain)") == 2  # DataCleaning, OperatorImpact
     for variant in result.what_if[test_analysis]["variant"]:
         assert f"<td>{escape(variant)}</td>" in page

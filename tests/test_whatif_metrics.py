@@ -104,3 +104,25 @@ def test_two_measurements_are_a_clear_error_naming_both(tmp_path):
                                           r"14:6 of predict at line 12:14, balanced_accuracy_score at line 15:6 of "
                                           r"predict at line 12:14\)"):
         inspector.execute()
+
+
+def test_a_loss_metric_ranks_the_variants_that_raise_it_as_the_worst(tmp_path):
+    pipeline = SMALL_PIPELINE.format(imports=", zero_one_loss",
+                                     more='print(zero_one_loss(test["y"], model.predict(test[["a", "b"]])))\n')
+    # One measurement only: the f1 line is the loss line's.
+    pipeline = pipeline.replace('print(f1_score(test["y"], predictions, pos_label="yes", average="binary"))\n', "")
+    corruption = DataCorruption({"a": ["gaussian_noise", "scaling"]}, fractions=[0.2, 0.9])
+    importance = PermutationFeatureImportance(["a", "b"])
+    path = tmp_path / "pipeline.py"
+    path.write_text(pipeline)
+    result = PipelineInspector.on_pipeline(path).add_what_if(corruption).add_what_if(importance).execute()
+    execution = result.what_if_execution
+    assert execution.score.metric.name == "zero_one_loss" and not execution.score.greater_is_better
+    frame = result.what_if[corruption]
+    listed = [line.strip().rsplit(": score", 1)[0] for line in corruption.summary_lines(frame)[1:]]
+    assert listed == list(frame.iloc[1:].sort_values("score_change", ascending=False)["variant"].head(3))
+    assert frame.loc[frame["variant"] == listed[0], "score_change"].iloc[0] > 0  # the loss rose
+    importances = result.what_if[importance].set_index("column")["importance"]
+    # "a" decides the label: permuting it raises the loss, which is a positive importance.
+    assert importances["a"] > 0 and importances["a"] == result.what_if[importance].set_index("column")[
+        "score_change"]["a"]

@@ -13,6 +13,7 @@ from lester_inspect.inspections.annotations import LINEAGE, Factor, UnknownProve
 from lester_inspect.inspections.base import OperatorData, VectorizedInspection
 from lester_inspect.inspections.provenance import ColumnProvenance, MatrixColumnProvenance
 from lester_inspect.instrumentation.dag import DagNode, OperatorType, ancestors
+from lester_inspect.instrumentation.provenance_cuts import cuts_upstream
 
 T = OperatorType
 
@@ -222,7 +223,7 @@ def _artifact_cuts(operator: OperatorData, artifacts: Dict[str, Optional[DagNode
     for artifact, node in artifacts.items():
         if node is None:
             continue
-        for cut in _cuts_upstream(dag, node):
+        for cut in cuts_upstream(dag, node):
             cut_node = by_id.get(cut.node_id)
             above = [n for n in ancestors(dag, cut_node) if n.operator_type is T.DATA_SOURCE] if cut_node else []
             location = cut.location
@@ -235,16 +236,6 @@ def _artifact_cuts(operator: OperatorData, artifacts: Dict[str, Optional[DagNode
                          "sources": sorted(operator.source_names[n.node_id] for n in above
                                            if n.node_id in operator.source_names) if above else None})
     return cuts
-
-
-def _cuts_upstream(dag, node: DagNode) -> List:
-    """The provenance cuts on ``node`` and its ancestors (lineage-core's ``cuts_upstream`` when present)."""
-    try:
-        from lester_inspect.instrumentation.provenance_cuts import cuts_upstream
-    except ImportError:
-        nodes = sorted([node, *ancestors(dag, node)], key=lambda n: n.node_id)
-        return [dag.nodes[n]["provenance_cut"] for n in nodes if dag.nodes[n].get("provenance_cut") is not None]
-    return cuts_upstream(dag, node)
 
 
 # Transformers that learn nothing from the rows they are fitted on.

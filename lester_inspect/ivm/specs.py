@@ -76,8 +76,6 @@ class RowSpec:
         stem = os.path.join(folder, quote(self.key, safe="")) if folder else None
         if stem and os.path.exists(stem + ".order.npy"):
             return np.load(stem + ".hash.npy", mmap_mode="r"), np.load(stem + ".order.npy", mmap_mode="r")
-        import pandas as pd
-
         from lester_inspect.ivm.files import write_array
 
         keys = read_key_column(self.path, self.key).fillna("").to_numpy(dtype=object)

@@ -5,12 +5,22 @@ pipeline once, instrumented, keeping its model's fit and score calls (``capture.
 analysis then runs its variants from those (``execution.py`` states the rules) and
 ``InspectorResult.what_if`` holds one frame per analysis (variant x metric).
 """
-from lester_inspect.whatif.analyses import (DataCleaning, DataCorruption, FeasibilityStudy, OperatorImpact,
-                                           PermutationFeatureImportance,
-                                           WhatIfAnalysis)
-from lester_inspect.whatif.execution import SharedExecution, Variant
-from lester_inspect.whatif.patches import WhatIfError
-from lester_inspect.whatif.run import run_analyses, what_if_summary
+import importlib
+
+# Names are imported on first use: `lester-inspect COMMAND` reads the --what-if option's help from
+# whatif.cli, and importing the analyses (pandas, scikit-learn) there cost every command ~1 s of CPU.
+_MODULE_OF = {"DataCleaning": "analyses", "DataCorruption": "analyses", "FeasibilityStudy": "analyses",
+              "OperatorImpact": "analyses", "PermutationFeatureImportance": "analyses", "WhatIfAnalysis": "analyses",
+              "SharedExecution": "execution", "Variant": "execution", "WhatIfError": "patches",
+              "run_analyses": "run", "what_if_summary": "run"}
 
 __all__ = ["DataCleaning", "DataCorruption", "FeasibilityStudy", "OperatorImpact", "PermutationFeatureImportance",
            "SharedExecution", "Variant", "WhatIfAnalysis", "WhatIfError", "run_analyses", "what_if_summary"]
+
+
+def __getattr__(name):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'lester_inspect.whatif' has no attribute '{name}'")
+    value = getattr(importlib.import_module(f"lester_inspect.whatif.{_MODULE_OF[name]}"), name)
+    globals()[name] = value
+    return value

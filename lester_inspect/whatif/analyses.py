@@ -37,6 +37,7 @@ class WhatIfAnalysis:
         frame = pd.DataFrame(rows)
         frame["score_change"] = frame["score"] - execution.plain_score
         frame = frame[[c for c in frame.columns if c != "error"] + ["error"]]
+        frame.attrs["greater_is_better"] = execution.score.greater_is_better
         self._annotate(frame, execution, variants, result)
         return frame
 
@@ -47,9 +48,10 @@ class WhatIfAnalysis:
         """Columns of the analysis' own, added to the result frame (plain row first, then ``variants``)."""
 
     def summary_lines(self, frame: pd.DataFrame) -> List[str]:
-        """The analysis, the plain score and the three variants that lower it most."""
+        """The analysis, the plain score and the three variants that worsen it most (raise it, for a loss)."""
         lines = [f"What-if {self!r}: {len(frame) - 1} variants, plain score {frame['score'].iloc[0]:.4f}"]
-        worst = frame.iloc[1:].dropna(subset=["score"]).sort_values("score_change").head(3)
+        worst = frame.iloc[1:].dropna(subset=["score"]).sort_values(
+            "score_change", ascending=frame.attrs.get("greater_is_better", True)).head(3)
         lines.extend(f"  {row.variant}: score {row.score:.4f} ({row.score_change:+.4f})" for row in worst.itertuples())
         failed = frame[frame["error"].notna()]
         if len(failed):
@@ -187,7 +189,8 @@ class PermutationFeatureImportance(WhatIfAnalysis):
                 for column in columns for repeat in range(self.repeats)]
 
     def _annotate(self, frame, execution, variants, result) -> None:
-        frame["importance"] = -frame["score_change"]
+        # How much permuting the column worsens the measurement: a lower score, or a higher loss.
+        frame["importance"] = frame["score_change"] * (-1 if execution.score.greater_is_better else 1)
         matrix, sources = _provenance_at_score(result, execution.score.location)
         frame["matrix_columns"] = [matrix.get(column) for column in frame["column"]]
         frame["sources"] = [sources.get(column) for column in frame["column"]]

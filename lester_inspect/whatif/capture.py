@@ -55,6 +55,11 @@ class Metric:
     def name(self) -> str:
         return self.function.__name__
 
+    @property
+    def greater_is_better(self) -> bool:
+        # scikit-learn's naming: its scorers negate exactly the metrics named *_error and *_loss.
+        return not self.name.endswith(("_error", "_loss"))
+
 
 @dataclasses.dataclass
 class ModelCall:
@@ -81,6 +86,11 @@ class ModelCall:
         if self.metric is None:
             return float(final_estimator.score(features, y))
         return self.metric.of(y, getattr(final_estimator, self.method)(features))
+
+    @property
+    def greater_is_better(self) -> bool:
+        """Whether a higher measurement is a better model (``score`` is accuracy or R²)."""
+        return self.metric is None or self.metric.greater_is_better
 
     @property
     def measured_at(self) -> Optional[CodeLocation]:

@@ -29,7 +29,7 @@ def _chart(frame: pd.DataFrame) -> str:
         return _score_by_fraction(frame)
     if "importance" in frame.columns:
         means = frame.iloc[1:].groupby("column", sort=False)["importance"].mean()
-        return _bars("importance (score drop when permuted)", means)
+        return _bars("importance (how much permuting worsens the score)", means)
     if "max_accuracy" in frame.columns:
         return _bars("highest accuracy the data allows, by encoding", frame.set_index("variant")["max_accuracy"])
     changes = frame.iloc[1:].set_index("variant")["score_change"].dropna()
