@@ -3,6 +3,7 @@ import os
 
 import nbformat
 import pytest
+from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
 from lester_inspect import PipelineInspector
@@ -30,7 +31,10 @@ def executed(tmp_path_factory):
     saved = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join([ROOT, saved or ""])  # the kernel imports this checkout
     try:
-        NotebookClient(notebook, timeout=240, kernel_name="python3", allow_errors=True,
+        # Unix sockets, not TCP ports: a free port picked for the kernel could be taken by another test
+        # process before the kernel bound it ("Address already in use", seen under pytest-xdist).
+        manager = KernelManager(kernel_name="python3", transport="ipc", ip=str(folder / "kernel"))
+        NotebookClient(notebook, km=manager, timeout=240, kernel_name="python3", allow_errors=True,
                        resources={"metadata": {"path": str(folder)}}).execute()
     finally:
         if saved is None:

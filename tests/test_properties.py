@@ -309,7 +309,8 @@ def np_augmented_store(a, threshold):
     a = a.copy()
     a[a[:, 0] > threshold] += 1
     a[:, 1] *= 2
-    return f"a[a[:, 0] > {threshold}] += 1\na[:, 1] *= 2", a, np.arange(len(a))
+    # The script copies too: a view of a frame's values is read-only under copy-on-write.
+    return f"a = a.copy()\na[a[:, 0] > {threshold}] += 1\na[:, 1] *= 2", a, np.arange(len(a))
 
 
 def np_hstack(a, _):
