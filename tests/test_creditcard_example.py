@@ -4,7 +4,6 @@ The declarative ``pipeline.py`` must be a valid rewrite of ``messy_pipeline.py``
 by the rewrite's own validator: same model, same training rows and labels,
 same feature values (columns in another order).
 """
-import importlib.util
 import math
 import re
 import subprocess
@@ -15,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from example_generators import load_generator
 from lester_inspect import PipelineInspector
 from lester_inspect.rewrite.sandbox import Limits, child_environment
 from lester_inspect.rewrite.validation import Validator
@@ -27,10 +27,7 @@ KEPT_COUNTRIES = ["DE", "FR", "GB", "NL"]
 
 @pytest.fixture(scope="module")
 def generator():
-    spec = importlib.util.spec_from_file_location("creditcard_generate_data", EXAMPLE / "generate_data.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_generator("creditcard")
 
 
 @pytest.fixture(scope="module")

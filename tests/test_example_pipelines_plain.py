@@ -5,7 +5,6 @@ are sound on their own (deterministic data that can be regenerated, scripts
 that run and print a reproducible result).
 """
 
-import importlib.util
 import os
 import re
 import subprocess
@@ -21,6 +20,7 @@ from sklearn.datasets import make_blobs
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import check_estimator
 
+from example_generators import load_generator
 from lester_inspect.models import TorchMLPClassifier
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -33,15 +33,6 @@ EXAMPLES = {
 }
 RESULT_LINE = re.compile(r"(Mean|Test) accuracy: [01]\.\d{4}\n")
 MAX_COMMITTED_CSV_BYTES = 200_000
-
-
-def load_generator(example):
-    """Import ``example_pipelines/<example>/generate_data.py`` as a module."""
-    path = EXAMPLES_DIR / example / "generate_data.py"
-    spec = importlib.util.spec_from_file_location(f"generate_data_{example}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def subprocess_env():

@@ -1,5 +1,4 @@
 """Fitted featuriser statistics maintained after forget, against runs from scratch on the corrected sources."""
-import importlib.util
 import os
 import shutil
 
@@ -7,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from example_generators import load_generator
 from featuriser_runs import capture as capture_run, stored_featuriser, work_copy
 from lester_inspect.inspections import ArtifactCapture
 from lester_inspect.inspector import PipelineInspector
@@ -56,11 +56,7 @@ def capture(folder):
 @pytest.fixture(scope="module")
 def captured(tmp_path_factory):
     root = tmp_path_factory.mktemp("scaled")
-    spec = importlib.util.spec_from_file_location(
-        "health_generator", os.path.join(ROOT, "example_pipelines", "healthcare", "generate_data.py"))
-    generator = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(generator)
-    generator.write(str(root / "data"), 400, seed=5)
+    load_generator("healthcare").write(str(root / "data"), 400, seed=5)
     (root / "pipeline.py").write_text(PIPELINE)
     return root, capture(root)
 

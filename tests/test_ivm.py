@@ -1,7 +1,6 @@
 """Capture, affected runs and forget on the credit card example, with canaries, crashes and concurrency."""
 import contextlib
 import glob
-import importlib.util
 import io
 import json
 import os
@@ -15,6 +14,7 @@ import pandas as pd
 import pytest
 from sklearn.tree import DecisionTreeClassifier
 
+from example_generators import load_generator
 from lester_inspect.ivm import ArtifactStore, ColumnSpec, ForgetIncomplete, RowSpec, SpecError
 from lester_inspect.ivm import catalog, columnar
 from lester_inspect.ivm.files import read_json
@@ -22,13 +22,6 @@ from lester_inspect.ivm.files import read_json
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = os.path.join(ROOT, "example_pipelines", "creditcard")
 ENVIRONMENT = dict(os.environ, PYTHONPATH=ROOT)
-
-
-def _generator():
-    spec = importlib.util.spec_from_file_location("creditcard_generator", os.path.join(EXAMPLE, "generate_data.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def cli(*arguments, cwd, env=None, check=True):
@@ -57,7 +50,7 @@ def canaries_of(mail_ids):
 def template(tmp_path_factory):
     """A captured run whose leaking customers' subjects hold canary strings."""
     root = tmp_path_factory.mktemp("creditcard")
-    _generator().write(str(root / "data"), 2000)
+    load_generator("creditcard").write(str(root / "data"), 2000)
     mails, customers = pd.read_csv(root / "data" / "mails.csv"), pd.read_csv(root / "data" / "customers.csv")
     kept = mails[(mails["date"] >= "2021-01-01")].merge(customers[customers["country"].isin(["DE", "FR", "GB", "NL"])],
                                                          on="customer_id")

@@ -1,5 +1,4 @@
 """Maintenance of group-by aggregates and the labels computed from them, against runs from scratch."""
-import importlib.util
 import os
 import shutil
 
@@ -7,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from example_generators import load_generator
 from lester_inspect.inspections import ArtifactCapture
 from lester_inspect.inspector import PipelineInspector
 from lester_inspect.ivm import ArtifactStore, ColumnSpec, RowSpec, columnar
@@ -49,11 +49,7 @@ def capture(folder, store):
 @pytest.fixture(scope="module")
 def captured(tmp_path_factory):
     root = tmp_path_factory.mktemp("health")
-    spec = importlib.util.spec_from_file_location(
-        "health_generator", os.path.join(ROOT, "example_pipelines", "healthcare", "generate_data.py"))
-    generator = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(generator)
-    generator.write(str(root / "data"), 600, seed=3)
+    load_generator("healthcare").write(str(root / "data"), 600, seed=3)
     (root / "pipeline.py").write_text(PIPELINE)
     return root, capture(root, root / ".lester")
 
@@ -162,11 +158,7 @@ def test_forgetting_a_column_nulls_it_in_the_aggregate_and_rederives_the_labels(
 
 
 def test_a_selection_on_a_maintained_column_is_reported_as_not_maintained(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location(
-        "health_generator", os.path.join(ROOT, "example_pipelines", "healthcare", "generate_data.py"))
-    generator = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(generator)
-    generator.write(str(tmp_path / "data"), 300, seed=4)
+    load_generator("healthcare").write(str(tmp_path / "data"), 300, seed=4)
     selecting = PIPELINE.replace('data = data[["id", "county",',
                                  'data = data[data["mean_complications"] < 100]\ndata = data[["id", "county",')
     assert selecting != PIPELINE
@@ -182,11 +174,7 @@ def test_a_selection_on_a_maintained_column_is_reported_as_not_maintained(tmp_pa
 
 def test_rows_that_fed_only_the_aggregate_are_maintained_too(tmp_path, monkeypatch):
     """Patients of county1 are filtered out after the group-by: no artifact holds them, their group's mean does."""
-    spec = importlib.util.spec_from_file_location(
-        "health_generator", os.path.join(ROOT, "example_pipelines", "healthcare", "generate_data.py"))
-    generator = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(generator)
-    generator.write(str(tmp_path / "data"), 300, seed=6)
+    load_generator("healthcare").write(str(tmp_path / "data"), 300, seed=6)
     filtering = PIPELINE.replace('data = data[["id", "county",', 'data = data[data["county"] != "county1"]\n'
                                  'data = data[["id", "county",')
     (tmp_path / "pipeline.py").write_text(filtering)

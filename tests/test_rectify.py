@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from example_generators import load_generator
 from lester_inspect.inspections import ArtifactCapture
 from lester_inspect.inspector import PipelineInspector
 from lester_inspect.ivm import ArtifactStore, ColumnSpec, ForgetIncomplete, RowSpec, SpecError
@@ -68,14 +69,8 @@ def capture(folder):
 
 @pytest.fixture(scope="module")
 def captured(tmp_path_factory):
-    import importlib.util
-
     root = tmp_path_factory.mktemp("rectify")
-    spec = importlib.util.spec_from_file_location(
-        "creditcard_generator_rectify", os.path.join(ROOT, "example_pipelines", "creditcard", "generate_data.py"))
-    generator = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(generator)
-    generator.write(str(root / "data"), 1500)
+    load_generator("creditcard").write(str(root / "data"), 1500)
     (root / "pipeline.py").write_text(PIPELINE)
     mails = pd.read_csv(root / "data" / "mails.csv")
     leaking = sorted(mails.loc[mails["mail_subject"].str.contains(CARD, na=False), "customer_id"].unique()[:4])

@@ -5,7 +5,6 @@ The messy pipeline is the credit card example's; the scripted answers in
 with a wrong (left) join and one with prose around code blocks. Pipelines run
 on a small generated data set, with both runs of a validation in parallel.
 """
-import importlib.util
 import json
 import math
 import subprocess
@@ -15,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from example_generators import load_generator
 from lester_inspect import PipelineInspector
 from lester_inspect.inspections.capture import ArtifactCapture
 from lester_inspect.rewrite import LLMError, OfflineCacheMiss, OriginalPipelineError, RetryPolicy, rewrite_pipeline
@@ -48,11 +48,8 @@ def train_rows(data_dir, how):
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
-    spec = importlib.util.spec_from_file_location("creditcard_generate_data", EXAMPLE / "generate_data.py")
-    generator = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(generator)
     folder = tmp_path_factory.mktemp("creditcard_data")
-    generator.write(folder, 600, seed=3)
+    load_generator("creditcard").write(folder, 600, seed=3)
     return folder
 
 

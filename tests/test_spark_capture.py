@@ -6,7 +6,6 @@ logistic regression: the crash test runs it as a command.
 """
 import fcntl
 import glob
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -14,6 +13,7 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
+from example_generators import load_generator
 
 pytest.importorskip("pyspark")
 # One worker runs every Spark test (pytest -n auto --dist loadgroup): one JVM, each module fixture once.
@@ -37,11 +37,7 @@ def captured(tmp_path_factory):
 
     local_session()
     root = tmp_path_factory.mktemp("creditcard_spark")
-    spec = importlib.util.spec_from_file_location("creditcard_spark_generator",
-                                                  os.path.join(EXAMPLE, "generate_data.py"))
-    generator = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(generator)
-    generator.write(str(root / "data"), 400)
+    load_generator("creditcard_spark").write(str(root / "data"), 400)
     mails, customers = pd.read_csv(root / "data" / "mails.csv"), pd.read_csv(root / "data" / "customers.csv")
     kept = mails[mails["date"] >= "2021-01-01"].merge(customers[customers["country"].isin(["DE", "FR", "GB", "NL"])],
                                                      on="customer_id")
