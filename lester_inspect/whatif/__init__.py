@@ -14,8 +14,7 @@ _MODULE_OF = {"DataCleaning": "analyses", "DataCorruption": "analyses", "Feasibi
               "SharedExecution": "execution", "Variant": "execution", "WhatIfError": "patches",
               "run_analyses": "run", "what_if_summary": "run"}
 
-__all__ = ["DataCleaning", "DataCorruption", "FeasibilityStudy", "OperatorImpact", "PermutationFeatureImportance",
-           "SharedExecution", "Variant", "WhatIfAnalysis", "WhatIfError", "run_analyses", "what_if_summary"]
+__all__ = sorted(_MODULE_OF)
 
 
 def __getattr__(name):
